@@ -1,0 +1,74 @@
+"""The typer application, its global options, and the error boundary."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from newsarc import __version__
+from newsarc.cli.errors import exit_status
+
+# typer's own control-flow exceptions (exit, abort, usage errors) pass through.
+_TYPER_EXCEPTIONS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, typer.TyperException)
+
+
+class NewsarcGroup(TyperGroup):
+    """Runs every command inside the one error boundary (see cli/errors.py)."""
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except _TYPER_EXCEPTIONS:
+            raise
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - this is the boundary
+            debug = bool(ctx.meta.get("newsarc.debug")) or bool(os.environ.get("NEWSARC_DEBUG"))
+            raise typer.Exit(exit_status(exc, debug)) from None
+
+
+app = typer.Typer(
+    cls=NewsarcGroup,
+    name="newsarc",
+    help="Look up, search and link-check a news-event archive (Markdown files, one event per file).",
+    epilog="Example: newsarc list-by-date 2017-08 --archive examples",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"newsarc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors (for bug reports).")] = False,
+) -> None:
+    """Look up, search and link-check a news-event archive (Markdown files, one event per file)."""
+    ctx.meta["newsarc.debug"] = debug
+
+
+# Each module registers its commands on `app` when imported.
+from newsarc.cli import listing as _listing  # noqa: E402,F401
+from newsarc.cli import show as _show  # noqa: E402,F401
+
+# -- more commands register here --
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app(prog_name="newsarc")
+    except KeyboardInterrupt:  # Ctrl-C outside a command (while parsing options)
+        raise SystemExit(130) from None

@@ -1,0 +1,110 @@
+"""`newsarc list-by-date WHEN`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from newsarc.cli.app import app
+from newsarc.cli.options import (
+    ArchiveOpt,
+    FromOpt,
+    JsonOpt,
+    LimitOpt,
+    PrettyOpt,
+    RootOpt,
+    ToOpt,
+    TopicOpt,
+    finish,
+    nothing_found,
+    open_archive,
+    report_diagnostics,
+)
+
+
+@app.command(
+    "list-by-date",
+    epilog=(
+        "Examples: newsarc list-by-date 2017-08 --archive examples | newsarc list-by-date 'September 4, 2015' | "
+        "newsarc list-by-date 2015-09..2015-12 --topic 'Syrian Civil War' | newsarc list-by-date --on-this-day 08-13"
+    ),
+)
+def list_by_date(
+    when: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="A day, month or year (2017-08-13, 2017-08, 2017, 'Aug 2017', '13 August 2017'), a range "
+            "(2017-08-01..2017-08-31, open ends allowed) or relative (today, yesterday, 'last week', '3 days ago').",
+            show_default=False,
+        ),
+    ] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    on_this_day: Annotated[
+        Optional[str],
+        typer.Option("--on-this-day", help="A calendar day (MM-DD) in every year; alone, today's.", show_default=False),
+    ] = None,
+    topic: TopicOpt = None,
+    limit: LimitOpt = None,
+    reverse: Annotated[bool, typer.Option("--reverse", "-r", help="Newest first.")] = False,
+    count: Annotated[bool, typer.Option("--count", "-c", help="Print only the number of events.")] = False,
+    archive: ArchiveOpt = None,
+    root: RootOpt = None,
+    json_lines: JsonOpt = False,
+    pretty: PrettyOpt = None,
+) -> None:
+    """List the events of a day, month, year or range, grouped by day."""
+    from newsarc import dates
+    from newsarc.lookup import listing
+    from newsarc.output import listing as render
+    from newsarc.output.console import choose_mode, write_json
+
+    span, calendar_day = _period(when, from_, to, on_this_day)
+    site = open_archive(archive, root)
+    result = listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit)
+    report_diagnostics(d for e in result.events for d in e.diagnostics)
+    if count:
+        if json_lines:
+            write_json({"count": len(result.events)})
+        else:
+            print(len(result.events))
+    elif result.events:
+        render.render(result, choose_mode(json_lines, pretty))
+    if not result.events:
+        nothing_found(_hint(span, topic, result.nearest, dates))
+    finish(0)
+
+
+def _period(when, from_, to, on_this_day):
+    from newsarc import dates
+    from newsarc.errors import BadDate
+
+    if on_this_day is not None:
+        if when or from_ or to:
+            raise BadDate("--on-this-day lists one calendar day in every year; drop WHEN, --from and --to")
+        return None, dates.parse_month_day(on_this_day) if on_this_day else _today()
+    if when and (from_ or to):
+        raise BadDate("give either WHEN or --from/--to, not both")
+    if when:
+        return dates.parse_when(when), None
+    if from_ or to:
+        start = dates.parse_when(from_).start if from_ else None
+        end = dates.parse_when(to).end if to else None
+        return dates.span_of(start, end), None
+    raise BadDate(f"say which dates to list; use {dates.FORMS}")
+
+
+def _today() -> tuple[int, int]:
+    import datetime as dt
+
+    today = dt.date.today()
+    return today.month, today.day
+
+
+def _hint(span, topic, nearest, dates) -> str:
+    where = f"on {span}" if span and span.granularity == "day" else f"in {span}" if span else "on that calendar day"
+    message = f"no events {where}" + (" with topic " + ", ".join(topic) if topic else "")
+    if nearest:
+        message += "; nearest dates with events: " + ", ".join(d.isoformat() for d in nearest)
+    return message

@@ -1,0 +1,68 @@
+"""Options every command shares, declared once (as sqlite-utils does)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from newsarc.errors import ExitStatus
+
+ArchiveOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--archive",
+        "-a",
+        envvar="NEWSARC_ARCHIVE",
+        help="Archive folder: the site root, its news/ folder, or any folder inside. [default: current folder]",
+        show_default=False,
+    ),
+]
+RootOpt = Annotated[
+    Optional[Path],
+    typer.Option("--root", help="Site root that /news/... links resolve against. [default: detected]", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines: one object per result.")]
+PrettyOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--pretty/--plain",
+        help="Force the rich layout or plain lines. [default: rich on a terminal, plain when piped]",
+        show_default=False,
+    ),
+]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most this many results.")]
+FromOpt = Annotated[Optional[str], typer.Option("--from", help="Earliest date (any date form).", show_default=False)]
+ToOpt = Annotated[Optional[str], typer.Option("--to", help="Latest date (any date form).", show_default=False)]
+TopicOpt = Annotated[
+    Optional[list[str]], typer.Option("--topic", "-t", help="Only events with this topic (repeatable).", show_default=False)
+]
+
+
+def open_archive(archive: Path | None, root: Path | None):
+    from newsarc.archive import Archive
+
+    return Archive.open(archive, root)
+
+
+def finish(status: int) -> None:
+    """End the command with `status` (typer ignores return values)."""
+    sys.stdout.flush()
+    if status:
+        raise typer.Exit(int(status))
+
+
+def report_diagnostics(diagnostics, limit: int = 20) -> None:
+    """Problems found while reading go to stderr, never mixed with results."""
+    diagnostics = list(diagnostics)
+    for diagnostic in diagnostics[:limit]:
+        sys.stderr.write(f"newsarc: {diagnostic}\n")
+    if len(diagnostics) > limit:
+        sys.stderr.write(f"newsarc: ... and {len(diagnostics) - limit} more problems (see: newsarc validate-links)\n")
+
+
+def nothing_found(message: str) -> None:
+    sys.stderr.write(f"newsarc: {message}\n")
+    finish(ExitStatus.NOTHING)

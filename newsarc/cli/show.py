@@ -1,0 +1,36 @@
+"""`newsarc show EVENT`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from newsarc.cli.app import app
+from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, open_archive
+
+
+@app.command(
+    epilog="Examples: newsarc show a-syrian-army-commando --archive examples | newsarc show /news/2017/08/13/index.md"
+)
+def show(
+    event: Annotated[str, typer.Argument(help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
+    raw: Annotated[bool, typer.Option("--raw", help="Print the file exactly as it is.")] = False,
+    archive: ArchiveOpt = None,
+    root: RootOpt = None,
+    json_lines: JsonOpt = False,
+    pretty: PrettyOpt = None,
+) -> None:
+    """Show one event: date, headline, body, sources, related events and backlinks."""
+    from newsarc.lookup import detail
+    from newsarc.output import show as render
+    from newsarc.output.console import choose_mode
+
+    site = open_archive(archive, root).load()
+    found = site.find(event)
+    if raw:
+        sys.stdout.flush()
+        sys.stdout.buffer.write((site.root / found.path).read_bytes())
+        return
+    render.render(detail(site, found), choose_mode(json_lines, pretty), str(site.root))

@@ -1,0 +1,53 @@
+"""Exit statuses and the exceptions the core raises for bad input.
+
+The core never prints or exits; it raises one of these, and the CLI's single
+error handler turns it into one sentence on stderr and an exit status.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Exit codes that follow grep: callers script against them."""
+
+    OK = 0  # found something / archive is clean
+    NOTHING = 1  # nothing found / problems found
+    ERROR = 2  # usage or runtime error
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class NewsarcError(Exception):
+    """A problem the user can fix; the message says how."""
+
+    status = ExitStatus.ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ArchiveNotFound(NewsarcError):
+    """The --archive path does not exist or holds no archive."""
+
+
+class BadDate(NewsarcError):
+    """A date expression none of the accepted forms matches."""
+
+
+class EventNotFound(NewsarcError):
+    """No event matches the reference the user gave."""
+
+
+class AmbiguousEvent(NewsarcError):
+    """A slug prefix matched several events; the user must pick one."""
+
+    def __init__(self, message: str, candidates: list[str], **kw):
+        super().__init__(message, **kw)
+        self.candidates = candidates
+
+
+class BadPattern(NewsarcError):
+    """A search pattern the regex engine rejects."""

@@ -1,0 +1,95 @@
+"""The two everyday lookups: one event in full, and the events of a period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from newsarc.archive import Archive, Target, day_spellings
+from newsarc.dates import DateSpan
+from newsarc.model import Event, Related
+
+
+@dataclass(slots=True)
+class RelatedTarget:
+    """A Related entry with what it points at: the event, or why it is missing."""
+
+    entry: Related
+    target: Target
+    event: Event | None
+    exists: bool
+    other_spelling: str | None = None  # the file exists under the other day spelling
+
+
+@dataclass(slots=True)
+class EventDetail:
+    event: Event
+    related: list[RelatedTarget] = field(default_factory=list)
+    backlinks: list[Event] = field(default_factory=list)
+
+
+def detail(archive: Archive, event: Event) -> EventDetail:
+    """Everything `show` displays: targets checked, backlinks counted."""
+    related = []
+    for entry in event.related:
+        target = archive.resolve(event, entry.target)
+        exists = bool(target.path) and archive.exists(target.path)
+        other = None
+        if not exists and target.path:
+            other = next((p for p in day_spellings(target.path) if archive.exists(p)), None)
+        related.append(RelatedTarget(entry, target, archive.get(target.path), exists, other))
+    return EventDetail(event, related, archive.backlinks(event))
+
+
+@dataclass(slots=True)
+class Listing:
+    events: list[Event]
+    span: DateSpan | None
+    nearest: list[dt.date] = field(default_factory=list)  # when nothing matched
+
+
+def listing(
+    archive: Archive,
+    span: DateSpan | None = None,
+    *,
+    on_this_day: tuple[int, int] | None = None,
+    topics: list[str] | None = None,
+    reverse: bool = False,
+    limit: int | None = None,
+) -> Listing:
+    """Events in a span (or on a calendar day every year), filtered and ordered."""
+    if on_this_day:
+        events = archive.on_this_day(*on_this_day)
+    else:
+        events = archive.events_in(span or DateSpan(None, None))
+    if topics:
+        wanted = {t.casefold() for t in topics}
+        events = [e for e in events if wanted & {t.casefold() for t in e.topics}]
+    if reverse:
+        events = events[::-1]
+    if limit is not None:
+        events = events[: max(limit, 0)]
+    result = Listing(events, span)
+    if not events and span is not None and not on_this_day:
+        result.nearest = nearest_dates(archive, span)
+    return result
+
+
+def nearest_dates(archive: Archive, span: DateSpan) -> list[dt.date]:
+    """The closest days before and after `span` that have events."""
+    folders = archive.day_folders()
+    if folders:
+        days = sorted({day for day, folder in folders if _has_events(folder)})
+    else:
+        archive.load()
+        days = sorted({e.date for e in archive.events if e.date})
+    before = [d for d in days if span.start and d < span.start]
+    after = [d for d in days if span.end and d > span.end]
+    return ([before[-1]] if before else []) + ([after[0]] if after else [])
+
+
+def _has_events(folder) -> bool:
+    try:
+        return any(p.suffix == ".md" and p.name != "index.md" for p in folder.iterdir())
+    except OSError:
+        return False

@@ -1,0 +1,72 @@
+"""Output modes and consoles, decided once per command.
+
+Rich on a terminal, plain stable lines when piped, JSON Lines on request.
+NO_COLOR and TERM=dumb keep the rich layout but drop every escape code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from typing import IO, Any
+
+from rich.console import Console
+
+
+class Mode(str, Enum):
+    RICH = "rich"
+    PLAIN = "plain"
+    JSON = "json"
+
+
+def choose_mode(json_lines: bool, pretty: bool | None, stream: IO[str] | None = None) -> Mode:
+    """--json wins; --pretty/--plain force a layout; otherwise ask the terminal."""
+    if json_lines:
+        return Mode.JSON
+    if pretty is not None:
+        return Mode.RICH if pretty else Mode.PLAIN
+    stream = stream or sys.stdout
+    return Mode.RICH if _isatty(stream) else Mode.PLAIN
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def colour_allowed() -> bool:
+    return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console bound to the current stdout/stderr (CliRunner swaps them)."""
+    stream = sys.stderr if stderr else sys.stdout
+    plain = not colour_allowed()
+    width = None
+    if not _isatty(stream):
+        width = int(os.environ.get("COLUMNS", "100") or 100)
+    return Console(
+        file=stream,
+        no_color=plain,
+        color_system=None if plain else "auto",
+        force_terminal=None if plain else (True if not _isatty(stream) and not stderr else None),
+        highlight=False,
+        emoji=False,
+        width=width,
+        soft_wrap=False,
+        legacy_windows=False,
+    )
+
+
+def write_json(record: dict[str, Any], stream: IO[str] | None = None) -> None:
+    """One JSON object per line: the stable machine interface of every command."""
+    (stream or sys.stdout).write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def plain_field(text: str) -> str:
+    """Tabs and newlines would break tab-separated output; fold them to spaces."""
+    return " ".join(str(text).split())

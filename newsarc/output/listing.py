@@ -1,0 +1,59 @@
+"""`list-by-date`: events grouped by day."""
+
+from __future__ import annotations
+
+import sys
+from itertools import groupby
+
+from rich.table import Table
+from rich.text import Text
+
+from newsarc.lookup import Listing
+from newsarc.model import Event
+from newsarc.output.console import Mode, make_console, plain_field, write_json
+
+
+def render(result: Listing, mode: Mode) -> None:
+    {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](result)
+
+
+def record(event: Event) -> dict:
+    return {
+        "path": event.path,
+        "date": event.date.isoformat() if event.date else None,
+        "title": event.title,
+        "topics": event.topics,
+        "sources": len(event.sources),
+    }
+
+
+def _json(result: Listing) -> None:
+    for event in result.events:
+        write_json(record(event))
+
+
+def _plain(result: Listing) -> None:
+    out = sys.stdout
+    for event in result.events:
+        day = event.date.isoformat() if event.date else ""
+        topics = "; ".join(event.topics)
+        out.write(f"{day}\t{event.path}\t{plain_field(event.title)}\t{topics}\t{len(event.sources)}\n")
+
+
+def _rich(result: Listing) -> None:
+    console = make_console()
+    for day, group in groupby(result.events, key=lambda e: e.date):
+        events = list(group)
+        when = day.strftime("%A, %-d %B %Y") if day else "undated"
+        noun = "event" if len(events) == 1 else "events"
+        console.print(Text.assemble((when, "bold cyan"), (f"  {len(events)} {noun}", "dim")))
+        table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
+        table.add_column("title", ratio=3)
+        table.add_column("topics", ratio=2, style="dim")
+        table.add_column("sources", justify="right", style="green", no_wrap=True)
+        for event in events:
+            sources = f"{len(event.sources)} src"
+            title = Text(event.title or event.path)
+            table.add_row(title, "; ".join(event.topics), sources)
+        console.print(table)
+        console.print()

@@ -1,0 +1,522 @@
+"""Turn one event file (or day page) into an `Event`, never raising.
+
+The Markdown is read by pyromark (pulldown-cmark): a real CommonMark parser
+finds every link form (inline, angle brackets, reference style) and skips
+code spans, fenced code and HTML, which hand-written regexes get wrong. One
+pass over its events builds the whole record, so a file is parsed once.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any
+
+import pyromark
+
+from newsarc import dates
+from newsarc.model import (
+    BODY,
+    COVER,
+    DATE,
+    FRONT_MATTER,
+    RELATED,
+    SOURCE,
+    Diagnostic,
+    Event,
+    Heading,
+    Link,
+    Related,
+    Source,
+)
+
+# python-frontmatter's own boundary rule: a line of three dashes.
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
+_CONTEXT = re.compile(r"^\s*_*\s*Contexts?\s*:\s*(.*?)\s*_*\s*$", re.S | re.I)
+_ABBREVIATION = re.compile(r"(?:[A-Z]\.)+|Jr\.|Sr\.|Inc\.|Ltd\.")
+_LEVELS = {"H1": 1, "H2": 2, "H3": 3, "H4": 4, "H5": 5, "H6": 6}
+_SECTIONS = {"source": "sources", "sources": "sources", "related": "related"}
+_MAX_FRONT_MATTER = 64 * 1024  # bigger blocks are not metadata; refusing them bounds alias bombs
+
+DAY_PAGE = "index.md"
+
+
+def read_event(file: Path, relpath: str) -> Event | None:
+    """Read and parse a file; None (with the reason in `diagnostics`) when unreadable."""
+    diagnostics: list[Diagnostic] = []
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        diagnostics.append(Diagnostic(relpath, 0, f"cannot read file: {reason}; skipped", "error"))
+        return _skipped(relpath, diagnostics)
+    return parse_bytes(data, relpath)
+
+
+def _skipped(relpath: str, diagnostics: list[Diagnostic]) -> Event:
+    return Event(path=relpath, diagnostics=diagnostics, skipped=True)
+
+
+def decode(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> str | None:
+    """Bytes to text the way a lenient reader should: BOMs, UTF-16, bad bytes."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            diagnostics.append(Diagnostic(relpath, 0, "UTF-16 byte order mark but invalid UTF-16; skipped", "error"))
+            return None
+        diagnostics.append(Diagnostic(relpath, 0, "file is UTF-16; read it, but save it as UTF-8"))
+        return text
+    if b"\x00" in data:
+        diagnostics.append(Diagnostic(relpath, 0, "binary file (contains NUL bytes); skipped", "error"))
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        diagnostics.append(
+            Diagnostic(
+                relpath,
+                line,
+                f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); undecodable bytes shown as \ufffd",
+                "error",
+            )
+        )
+        return data.decode("utf-8", "replace")
+
+
+def parse_bytes(data: bytes, relpath: str) -> Event:
+    diagnostics: list[Diagnostic] = []
+    text = decode(data, relpath, diagnostics)
+    if text is None:
+        return _skipped(relpath, diagnostics)
+    event = parse_text(text, relpath)
+    event.diagnostics[:0] = diagnostics
+    return event
+
+
+def parse_text(text: str, relpath: str) -> Event:
+    """Parse decoded text. Positions are relative to `text.encode()`."""
+    event = Event(path=relpath, is_day_page=relpath.rsplit("/", 1)[-1] == DAY_PAGE)
+    if not text.strip():
+        event.diagnostics.append(Diagnostic(relpath, 0, "empty file"))
+        _settle_date(event, None, 0)
+        return event
+    raw = text.encode()
+    lines = _LineIndex(raw)
+    offset = _read_front_matter(text, event, lines)
+    walker = _Walker(event, raw, offset, lines)
+    walker.run(raw[offset:].decode() if offset else text)
+    _apply_front_matter(event)
+    _settle_date(event, walker.date_text, walker.date_line)
+    if not event.title and not event.is_day_page:
+        event.diagnostics.append(Diagnostic(relpath, 0, "no headline ('# ...' line)"))
+    return event
+
+
+class _LineIndex:
+    """Byte offset -> (line, column) in O(log n); columns count characters."""
+
+    def __init__(self, raw: bytes):
+        self.raw = raw
+        self.starts = [0]
+        find = raw.find
+        i = find(b"\n")
+        while i != -1:
+            self.starts.append(i + 1)
+            i = find(b"\n", i + 1)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect_right(self.starts, offset)
+        start = self.starts[line - 1]
+        chunk = self.raw[start:offset]
+        column = len(chunk) if chunk.isascii() else len(chunk.decode("utf-8", "replace"))
+        return line, column + 1
+
+
+def _read_front_matter(text: str, event: Event, lines: _LineIndex) -> int:
+    """Parse a leading YAML block into `event.meta`; return the body's byte offset."""
+    if not text.startswith("---"):
+        return 0
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        event.diagnostics.append(Diagnostic(event.path, 1, "front matter starts with '---' but never ends; read as Markdown"))
+        return 0
+    block = match.group(1) or ""
+    end = len(match.group(0).encode())
+    if len(block) > _MAX_FRONT_MATTER:
+        event.diagnostics.append(Diagnostic(event.path, 1, "front matter larger than 64 KiB; ignored"))
+        return end
+    meta = _load_yaml(block, event)
+    if isinstance(meta, dict):
+        event.meta.update({str(k): v for k, v in meta.items()})
+    elif meta is not None:
+        kind = type(meta).__name__
+        event.diagnostics.append(Diagnostic(event.path, 2, f"front matter is a {kind}, not a mapping of keys; ignored"))
+    return end
+
+
+def _load_yaml(block: str, event: Event) -> Any:
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler  # safe loader
+
+    try:
+        return YAMLHandler().load(block)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1  # +1 for the '---' line, +1 for 1-based
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        event.diagnostics.append(Diagnostic(event.path, line, f"front matter is not valid YAML ({problem}); ignored"))
+    except RecursionError:
+        event.diagnostics.append(Diagnostic(event.path, 1, "front matter nests too deeply; ignored"))
+    return None
+
+
+class _Walker:
+    """One pass over pyromark's events, filling the Event as sections go by."""
+
+    def __init__(self, event: Event, raw: bytes, offset: int, lines: _LineIndex):
+        self.event = event
+        self.raw = raw
+        self.offset = offset  # byte offset of the Markdown after front matter
+        self.lines = lines
+        self.section = "head"
+        self.section_name = ""
+        self.heading: list[str] | None = None  # text of the heading being read
+        self.heading_links: list[Link] = []
+        self.link: dict[str, Any] | None = None  # link being read
+        self.item: dict[str, Any] | None = None  # list item being read
+        self.paragraphs: list[str] = []
+        self.block: list[str] | None = None
+        self.body_start = -1
+        self.body_end = -1
+        self.definitions: dict[str, Any] | None = None
+        self.date_text: str | None = None
+        self.date_line = 0
+
+    def run(self, markdown: str) -> None:
+        for ev, span in pyromark.events_with_range(markdown):
+            start, end = span["start"] + self.offset, span["end"] + self.offset
+            if isinstance(ev, str):
+                self._bare(ev, start)
+                continue
+            (kind, value), = ev.items()
+            if kind == "Text" or kind == "Code":
+                self._text(value)
+            elif kind == "Start":
+                self._start(value, start, end)
+            elif kind == "End":
+                self._end(value, start, end)
+        self._finish_body()
+
+    # -- event handlers -------------------------------------------------
+
+    def _bare(self, ev: str, start: int) -> None:
+        if ev in ("SoftBreak", "HardBreak"):
+            self._text(" " if ev == "SoftBreak" else "\n")
+        elif ev == "Rule" and self.section == "body":
+            self._mark_body(start, start)
+
+    def _text(self, value: str) -> None:
+        if self.link is not None:
+            self.link["text"].append(value)
+        if self.heading is not None:
+            self.heading.append(value)
+        elif self.item is not None:
+            self.item["text"].append(value) if self.link is None else None
+        elif self.block is not None:
+            self.block.append(value)
+
+    def _start(self, value: Any, start: int, end: int) -> None:
+        tag = value if isinstance(value, str) else next(iter(value))
+        if tag == "Heading":
+            self._finish_body()
+            self.heading = []
+            self.heading_links = []
+        elif tag == "Link":
+            attrs = value["Link"]
+            self.link = {"attrs": attrs, "start": start, "end": end, "text": []}
+        elif tag == "Item":
+            self.item = {"text": [], "links": [], "start": start}
+        elif tag in ("Paragraph", "BlockQuote") and self.heading is None and self.item is None:
+            if self.block is None:
+                self.block = []
+            self._mark_body(start, end)
+        elif tag == "CodeBlock":
+            self._mark_body(start, end)
+
+    def _end(self, value: Any, start: int, end: int) -> None:
+        tag = value if isinstance(value, str) else next(iter(value))
+        if tag == "Link" and self.link is not None:
+            self._close_link()
+        elif tag == "Heading" and self.heading is not None:
+            self._close_heading(_LEVELS.get(value["Heading"], 3), start)
+        elif tag == "Item" and self.item is not None:
+            self._close_item()
+        elif tag in ("Paragraph", "BlockQuote") and self.block is not None and self.item is None:
+            if tag == "Paragraph" or self.block:
+                text = "".join(self.block).strip()
+                if text:
+                    self.paragraphs.append(text)
+                self.block = None
+            self._mark_body(start, end)
+
+    # -- pieces -----------------------------------------------------------
+
+    def _close_link(self) -> None:
+        info = self.link
+        self.link = None
+        attrs = info["attrs"]
+        line, column = self.lines.position(info["start"])
+        link = Link(
+            target=attrs.get("dest_url", ""),
+            text="".join(info["text"]).strip(),
+            line=line,
+            column=column,
+            role=BODY,
+            start=info["start"],
+            end=info["end"],
+            label=attrs.get("id") or "",
+        )
+        self._locate_destination(link, attrs.get("link_type", ""))
+        if self.heading is not None:
+            self.heading_links.append(link)
+        elif self.item is not None:
+            self.item["links"].append(link)
+            self.item["after"] = len(self.item["text"])
+        self.event.links.append(link)
+
+    def _locate_destination(self, link: Link, link_type: str) -> None:
+        if link.label and link_type.startswith(("Reference", "Collapsed", "Shortcut")):
+            if self.definitions is None:
+                text = self.raw[self.offset :].decode("utf-8", "replace")
+                self.definitions = {k.casefold(): v for k, v in pyromark.reference_definitions(text).items()}
+            definition = self.definitions.get(link.label.casefold())
+            if definition:
+                span = definition["span"]
+                head = self.raw.find(b"]:", span["start"] + self.offset) + 2
+                link.dest_start, link.dest_end = _destination(self.raw, head, span["end"] + self.offset)
+            return
+        if link_type == "Inline":
+            close = self.raw.rfind(b"](", link.start, link.end)
+            if close != -1:
+                link.dest_start, link.dest_end = _destination(self.raw, close + 2, link.end)
+
+    def _close_heading(self, level: int, start: int) -> None:
+        text = " ".join("".join(self.heading).split())
+        links = self.heading_links
+        self.heading = None
+        line, _ = self.lines.position(start)
+        event = self.event
+        event.headings.append(Heading(level, text, anchor(text), line))
+        name = text.rstrip(":").strip().lower()
+        if self.section == "head" and links and self.date_text is None and level >= 2:
+            self.date_text = links[0].text or text
+            self.date_line = line
+            links[0].role = DATE
+            return
+        if level == 1 and not event.title and self.section in ("head", "body"):
+            event.title = text
+            self.section = "body"
+            return
+        if name in _SECTIONS:
+            self.section = _SECTIONS[name]
+        else:
+            self.section = "other"
+            self.section_name = text.rstrip(":").strip()
+            if self.event.title or level > 1:
+                event.sections.setdefault(self.section_name, "")
+
+    def _close_item(self) -> None:
+        item = self.item
+        self.item = None
+        links: list[Link] = item["links"]
+        line, column = self.lines.position(item["start"])
+        if self.section == "sources":
+            self._source_item(links, line)
+        elif self.section == "related":
+            self._related_item(links, item, line)
+        elif self.section == "other" and self.section_name in self.event.sections:
+            self._append_section("- " + "".join(item["text"]).strip())
+
+    def _source_item(self, links: list[Link], line: int) -> None:
+        if not links:
+            self.event.diagnostics.append(Diagnostic(self.event.path, line, "source item without a link"))
+            return
+        link = links[0]
+        if link.text.strip().lower() == "cover image":
+            link.role = COVER
+            if self.event.cover is None:
+                self.event.cover = link.target
+        else:
+            link.role = SOURCE
+            self.event.sources.append(Source(link.text, link.target, link.line, link.column))
+
+    def _related_item(self, links: list[Link], item: dict[str, Any], line: int) -> None:
+        if not links:
+            self.event.diagnostics.append(Diagnostic(self.event.path, line, "related item without a link"))
+            return
+        link = links[0]
+        link.role = RELATED
+        after = "".join(item["text"][item.get("after", 0) :])
+        match = _CONTEXT.match(after)
+        topics = split_topics(match.group(1)) if match else []
+        self.event.related.append(Related(link.text, link.target, topics, link.line, link.column))
+        for topic in topics:
+            if topic not in self.event.topics:
+                self.event.topics.append(topic)
+
+    def _mark_body(self, start: int, end: int) -> None:
+        if self.section == "head" and not self.event.title:
+            self.section = "body"  # a file without headline: its text is the body
+        if self.section == "body":
+            if self.body_start < 0:
+                self.body_start = start
+            self.body_end = max(self.body_end, end)
+
+    def _append_section(self, text: str) -> None:
+        sections = self.event.sections
+        sections[self.section_name] = (sections[self.section_name] + "\n" + text).strip()
+
+    def _finish_body(self) -> None:
+        if self.section == "other" and self.paragraphs and self.section_name in self.event.sections:
+            self._append_section("\n\n".join(self.paragraphs))
+            self.paragraphs = []
+            return
+        if self.section != "body" or not self.paragraphs and self.body_start < 0:
+            self.paragraphs = []
+            return
+        event = self.event
+        if self.paragraphs:
+            event.body = (event.body + "\n\n" if event.body else "") + "\n\n".join(self.paragraphs)
+        if self.body_start >= 0:
+            chunk = self.raw[self.body_start : self.body_end].decode("utf-8", "replace").strip()
+            event.body_raw = (event.body_raw + "\n\n" if event.body_raw else "") + chunk
+            if not event.body_line:
+                event.body_line = self.lines.position(self.body_start)[0]
+        self.paragraphs = []
+        self.body_start = self.body_end = -1
+
+
+def _destination(raw: bytes, pos: int, limit: int) -> tuple[int, int]:
+    """Byte span of a link destination as written, by CommonMark's rules."""
+    while pos < limit and raw[pos] in b" \t\r\n":
+        pos += 1
+    if pos < limit and raw[pos] == 0x3C:  # '<'
+        close = raw.find(b">", pos + 1, limit)
+        return (pos + 1, close) if close != -1 else (-1, -1)
+    depth, end = 0, pos
+    while end < limit:
+        c = raw[end]
+        if c == 0x5C and end + 1 < limit:  # backslash escape
+            end += 2
+            continue
+        if c in b" \t\r\n":
+            break
+        if c == 0x28:
+            depth += 1
+        elif c == 0x29:
+            if depth == 0:
+                break
+            depth -= 1
+        end += 1
+    return pos, end
+
+
+def anchor(text: str) -> str:
+    """GitHub's heading anchor: what `#fragment` links name."""
+    kept = re.sub(r"[^\w\- ]", "", text.strip().lower())
+    return kept.replace(" ", "-")
+
+
+def split_topics(text: str) -> list[str]:
+    """Split a `_Context:` list without breaking names that contain commas.
+
+    Topic names like `Faroese general election, 2015` or `Washington, D.C.`
+    contain ", ": a piece that starts with a digit or a lowercase letter, or
+    is an abbreviation, continues the previous name instead of starting one.
+    """
+    topics: list[str] = []
+    for piece in text.split(","):
+        piece = " ".join(piece.split())
+        if not piece:
+            continue
+        if topics and (piece[0].isdigit() or piece[0].islower() or _ABBREVIATION.fullmatch(piece)):
+            topics[-1] = f"{topics[-1]}, {piece}"
+        else:
+            topics.append(piece)
+    return topics
+
+
+def _apply_front_matter(event: Event) -> None:
+    """Front matter supplements or overrides the body (FORMAT.md)."""
+    meta = event.meta
+    title = meta.get("title")
+    if isinstance(title, str) and title.strip():
+        event.title = " ".join(title.split())
+    for key in ("tags", "contexts", "topics"):
+        for topic in _as_list(meta.get(key)):
+            if topic not in event.topics:
+                event.topics.append(topic)
+    for item in meta.get("sources") or [] if isinstance(meta.get("sources"), list) else []:
+        url, name = _url_and_name(item)
+        if url:
+            event.sources.append(Source(name or url, url, 0, 0))
+    for item in meta.get("related") or [] if isinstance(meta.get("related"), list) else []:
+        target, title = _url_and_name(item)
+        if target:
+            event.related.append(Related(title or "", target, [], 0, 0))
+            event.links.append(Link(target, title or "", 0, 0, FRONT_MATTER))
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return split_topics(value)
+    if isinstance(value, list):
+        return [" ".join(str(v).split()) for v in value if v is not None and str(v).strip()]
+    return []
+
+
+def _url_and_name(item: Any) -> tuple[str, str]:
+    if isinstance(item, str):
+        return item.strip(), ""
+    if isinstance(item, dict):
+        url = item.get("url") or item.get("link") or item.get("path") or item.get("href") or ""
+        name = item.get("title") or item.get("name") or item.get("publisher") or ""
+        return str(url).strip(), str(name).strip()
+    return "", ""
+
+
+def _settle_date(event: Event, line_text: str | None, line_no: int) -> None:
+    """Date line first, then front matter, then folder; disagreements are diagnostics."""
+    candidates: list[tuple[str, Any, int]] = []
+    if line_text is not None:
+        day = dates.parse_day(line_text)
+        if day is None:
+            event.diagnostics.append(Diagnostic(event.path, line_no, f"date line '{line_text}' is not a valid date"))
+        candidates.append(("line", day, line_no))
+    if "date" in event.meta:
+        day = dates.coerce_day(event.meta["date"])
+        if day is None:
+            event.diagnostics.append(Diagnostic(event.path, 1, f"front matter date '{event.meta['date']}' is not a valid date"))
+        candidates.append(("front matter", day, 1))
+    folder = dates.date_from_path(event.path)
+    candidates.append(("folder", folder, 0))
+    found = [(source, day, line) for source, day, line in candidates if day is not None]
+    if not found:
+        if not event.is_day_page and line_text is None:
+            event.diagnostics.append(Diagnostic(event.path, 0, "no date: no date line, front matter date or dated folder"))
+        return
+    event.date_source, event.date, _ = found[0]
+    for source, day, line in found[1:]:
+        if day != event.date:
+            event.diagnostics.append(
+                Diagnostic(
+                    event.path,
+                    found[0][2] or line,
+                    f"date mismatch: {event.date_source} says {event.date.isoformat()}, {source} says {day.isoformat()}",
+                )
+            )

@@ -1,0 +1,121 @@
+"""Shared fixtures: real archives on disk and the CLI driven for real."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from newsarc.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SAMPLE = ROOT.parent / "shared" / "format" / "sample-event.md"
+
+
+def slugify(headline: str) -> str:
+    """The archive's slug rule (FORMAT.md): lowercase, runs of non-alphanumerics to '-', 150 chars."""
+    import re
+
+    slug = re.sub(r"[^0-9a-z]+", "-", headline.lower()).strip("-")
+    return slug[:150].rstrip("-")
+
+
+def event_text(
+    date: str,
+    title: str,
+    body: str = "Something happened.",
+    sources: list[tuple[str, str]] | None = None,
+    cover: str | None = None,
+    related: list[tuple[str, str, list[str]]] | None = None,
+    front_matter: str | None = None,
+    day_folder: str | None = None,
+) -> str:
+    """An event file in the sample's exact layout. related: (headline, link, topics)."""
+    year, month, day = date.split("-")
+    folder = day_folder or str(int(day))
+    parts = []
+    if front_matter is not None:
+        parts.append(f"---\n{front_matter.strip()}\n---\n")
+    parts.append(f"### [{date}](/news/{year}/{month}/{folder}/index.md)\n\n# {title} \n\n{body}\n\n")
+    items = [f"1. [{name}]({url})" for name, url in (sources or [("Reuters", "https://www.reuters.com/a")])]
+    if cover:
+        items.append(f"1. [Cover Image]({cover})")
+    parts.append("\n### Source:\n\n" + "\n".join(items) + "\n")
+    if related:
+        lines = [f"{i}. [{h} ]({link}) _Context: {', '.join(t)}_" for i, (h, link, t) in enumerate(related, 1)]
+        parts.append("\n### Related:\n\n" + "\n".join(lines) + "\n")
+    return "".join(parts)
+
+
+class ArchiveBuilder:
+    """Writes files under a site root; `event()` also keeps day pages in step."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.days: dict[str, list[tuple[str, str]]] = {}
+
+    def write(self, relpath: str, content: str | bytes) -> Path:
+        path = self.root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode())
+        return path
+
+    def event(self, date: str, title: str, *, day_page: bool = True, **kw) -> str:
+        """Write an event; return its site link (/news/YYYY/MM/D/slug.md)."""
+        year, month, day = date.split("-")
+        folder = kw.get("day_folder") or str(int(day))
+        link = f"/news/{year}/{month}/{folder}/{slugify(title)}.md"
+        self.write(link.lstrip("/"), event_text(date, title, **kw))
+        if day_page:
+            self.days.setdefault(f"news/{year}/{month}/{folder}", []).append((title, link))
+            self.write_day_pages()
+        return link
+
+    def write_day_pages(self) -> None:
+        for folder, events in self.days.items():
+            date = "-".join(p.zfill(2) for p in folder.split("/")[1:])
+            lines = "\n".join(f"1. [{t} ]({link})" for t, link in events)
+            self.write(f"{folder}/index.md", f"# {date}\n\n{lines}\n")
+
+
+@pytest.fixture
+def builder(tmp_path: Path) -> ArchiveBuilder:
+    root = tmp_path / "site"
+    root.mkdir()
+    return ArchiveBuilder(root)
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Invoke the app in-process; stdout and stderr come back separately."""
+    monkeypatch.delenv("NEWSARC_ARCHIVE", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None):
+        base = {"COLUMNS": "100", "NO_COLOR": None, "TERM": "xterm"}
+        return runner.invoke(app, list(args), env={**base, **(env or {})}, catch_exceptions=False)
+
+    return invoke
+
+
+def run_newsarc(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None):
+    """Run newsarc as a real subprocess (pipes, signals, exit codes)."""
+    full_env = {**os.environ, "COLUMNS": "100", **(env or {})}
+    full_env.pop("NEWSARC_ARCHIVE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "newsarc", *args],
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
