@@ -70,7 +70,7 @@ def list_by_date(
         else:
             print(len(result.events))
     elif result.events:
-        render.render(result, choose_mode(json_lines, pretty))
+        render.render(result, choose_mode(json_lines, pretty), site.root)
     if not result.events:
         nothing_found(_hint(span, topic, result.nearest, dates))
     finish(0)

@@ -70,3 +70,12 @@ def write_json(record: dict[str, Any], stream: IO[str] | None = None) -> None:
 def plain_field(text: str) -> str:
     """Tabs and newlines would break tab-separated output; fold them to spaces."""
     return " ".join(str(text).split())
+
+
+def local_path(root, relpath: str) -> str:
+    """A root-relative path as the user's shell sees it (for editors and xargs)."""
+    full = os.path.join(str(root), relpath)
+    try:
+        return os.path.relpath(full)
+    except ValueError:  # another drive on Windows
+        return full

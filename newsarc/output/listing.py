@@ -10,11 +10,11 @@ from rich.text import Text
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import Mode, make_console, plain_field, write_json
+from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
 
 
-def render(result: Listing, mode: Mode) -> None:
-    {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](result)
+def render(result: Listing, mode: Mode, root) -> None:
+    {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](result, root)
 
 
 def record(event: Event) -> dict:
@@ -27,20 +27,21 @@ def record(event: Event) -> dict:
     }
 
 
-def _json(result: Listing) -> None:
+def _json(result: Listing, root) -> None:
     for event in result.events:
         write_json(record(event))
 
 
-def _plain(result: Listing) -> None:
+def _plain(result: Listing, root) -> None:
+    """date, path (relative to the current folder), headline, topics (; separated), sources."""
     out = sys.stdout
     for event in result.events:
         day = event.date.isoformat() if event.date else ""
         topics = "; ".join(event.topics)
-        out.write(f"{day}\t{event.path}\t{plain_field(event.title)}\t{topics}\t{len(event.sources)}\n")
+        out.write(f"{day}\t{local_path(root, event.path)}\t{plain_field(event.title)}\t{topics}\t{len(event.sources)}\n")
 
 
-def _rich(result: Listing) -> None:
+def _rich(result: Listing, root) -> None:
     console = make_console()
     for day, group in groupby(result.events, key=lambda e: e.date):
         events = list(group)

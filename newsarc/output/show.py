@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from rich.markup import escape
 from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 
 from newsarc.lookup import EventDetail, RelatedTarget
@@ -85,27 +85,17 @@ def _sources(console, detail: EventDetail) -> None:
     event = detail.event
     if event.sources:
         console.print(Text(f"Sources ({len(event.sources)})", style="bold underline"))
+        table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False)
+        table.add_column("publisher", style="bold", no_wrap=True)
+        table.add_column("domain", style="green", no_wrap=True)
+        table.add_column("url", style="dim", overflow="fold")
         for source in event.sources:
-            line = Text.assemble("  ", (source.publisher, "bold"), "  ", (source.domain, "green"))
-            line.append("  ")
-            line.append(source.url, style=f"dim link {source.url}")
-            console.print(line)
+            table.add_row(f"  {source.publisher}", source.domain, Text(source.url, style=f"link {source.url}"))
+        console.print(table)
     if event.cover:
-        console.print(Text.assemble(("Cover image ", "bold"), (event.cover, f"dim link {event.cover}")))
+        console.print(Text.assemble(("Cover image ", "bold"), (event.cover, f"dim link {event.cover}")), overflow="fold")
     if event.sources or event.cover:
         console.print()
-
-
-def _related_row(item: RelatedTarget) -> Text:
-    mark = ("✓ ", "green") if item.exists else ("✗ ", "red")
-    when = item.event.date.isoformat() if item.event and item.event.date else "          "
-    line = Text.assemble("  ", mark, (when, "cyan"), "  ", item.entry.title or item.entry.target)
-    if item.entry.topics:
-        line.append("  " + _topics(item.entry.topics), style="dim")
-    if not item.exists:
-        hint = f" exists as /{item.other_spelling}" if item.other_spelling else ""
-        line.append(f"  missing: {item.entry.target}{hint}", style="red")
-    return line
 
 
 def _related(console, detail: EventDetail) -> None:
@@ -114,15 +104,35 @@ def _related(console, detail: EventDetail) -> None:
     missing = sum(not r.exists for r in detail.related)
     title = f"Related ({len(detail.related)}" + (f", {missing} missing)" if missing else ")")
     console.print(Text(title, style="bold underline"))
+    table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=True)
+    table.add_column("ok", no_wrap=True, width=3)
+    table.add_column("date", style="cyan", no_wrap=True, width=10)
+    table.add_column("headline", ratio=3)
+    table.add_column("topics", style="dim", ratio=1)
     for item in detail.related:
-        console.print(_related_row(item))
+        table.add_row(*_related_row(item))
+    console.print(table)
     console.print()
+
+
+def _related_row(item: RelatedTarget) -> tuple[Text, str, Text, str]:
+    mark = Text("  ✓", style="green") if item.exists else Text("  ✗", style="red")
+    when = item.event.date.isoformat() if item.event and item.event.date else ""
+    headline = Text(item.entry.title or item.entry.target)
+    if not item.exists:
+        hint = f" (exists as /{item.other_spelling})" if item.other_spelling else ""
+        headline.append(f"\nmissing: {item.entry.target}{hint}", style="red")
+    return mark, when, headline, _topics(item.entry.topics)
 
 
 def _backlinks(console, detail: EventDetail) -> None:
     count = len(detail.backlinks)
     noun = "event" if count == 1 else "events"
     console.print(Text(f"Linked from {count} {noun}", style="bold underline"))
+    table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=True)
+    table.add_column("pad", width=3)
+    table.add_column("date", style="cyan", no_wrap=True, width=10)
+    table.add_column("headline")
     for event in detail.backlinks:
-        when = event.date.isoformat() if event.date else "undated"
-        console.print(Text.assemble("  ", (when, "cyan"), "  ", event.title, ("  " + escape(event.path), "dim")))
+        table.add_row("", event.date.isoformat() if event.date else "", event.title)
+    console.print(table)
