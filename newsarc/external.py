@@ -1,0 +1,682 @@
+"""`validate-links --external`: which http(s) links of an archive still answer.
+
+The one module that speaks HTTP (httpx is imported only when a check runs, so
+renderers can import the result types for free). Every distinct URL is
+requested once, whatever the number of files citing it; requests are capped
+globally and per host so news sites are not hammered; only an answer the
+server gives on purpose (a status) or a failure that survived the retries
+counts, so a flaky network does not turn CI red.
+
+Outline: `collect(events)` finds the URLs and where each is used;
+`check(urls, options)` decides each one (without a request when malformed,
+skipped, excluded or fresh in the cache) and returns a `Report`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import errno
+import functools
+import http
+import ipaddress
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urljoin, urlsplit
+
+from newsarc import __version__
+from newsarc.errors import BadPattern, NewsarcError
+from newsarc.model import BODY, COVER, RELATED, SOURCE, Event
+
+# Result kinds, worst first (renderers sort and count by them).
+DEAD = "dead"
+MALFORMED = "malformed"
+WARNING = "warning"
+OK = "ok"
+SKIPPED = "skipped"
+KINDS = (DEAD, MALFORMED, WARNING, OK, SKIPPED)
+
+ROLES = (SOURCE, COVER, BODY, RELATED)  # date and front-matter links are internal
+USER_AGENT = f"newsarc/{__version__} (news archive link checker)"
+
+_HEAD_REFUSED = frozenset({403, 405, 501})  # servers that answer GET but not HEAD
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
+# Schemes that are links but not web pages: counted, never requested.
+_OTHER_SCHEMES = frozenset(
+    "mailto tel sms callto fax ftp ftps sftp ssh git svn file data javascript about irc ircs news nntp "
+    "geo magnet urn xmpp webcal feed tg whatsapp skype spotify steam market itms itms-apps bitcoin "
+    "ws wss chrome view-source".split()
+)
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+# -- results ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a URL is written: renderers print `path:line:column`."""
+
+    path: str
+    line: int
+    column: int
+    role: str = BODY
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column, "role": self.role}
+
+
+@dataclass(slots=True)
+class UrlResult:
+    """The verdict on one distinct URL, with every place that uses it.
+
+    `reason` is what a person reads ("404 Not Found", "timeout after 10 s",
+    "connection refused"); `final_url` is where redirects ended (for a
+    permanent redirect: the URL to write instead).
+    """
+
+    url: str
+    kind: str
+    status: int | None = None
+    reason: str = ""
+    final_url: str | None = None
+    locations: list[Location] = field(default_factory=list)
+    cached: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "kind": self.kind,
+            "status": self.status,
+            "reason": self.reason,
+            "final_url": self.final_url,
+            "cached": self.cached,
+            "locations": [loc.to_dict() for loc in self.locations],
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Every URL found, in first-use order.
+
+    After an interruption, URLs that were still unanswered are left out:
+    `checked < total` and `interrupted` say so.
+    """
+
+    results: list[UrlResult] = field(default_factory=list)
+    total: int = 0  # http(s) URLs to request or take from the cache
+    checked: int = 0
+    cached: int = 0
+    interrupted: bool = False
+    skipped_schemes: Counter = field(default_factory=Counter)  # "mailto" -> 3
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(r.kind for r in self.results)
+        return {kind: found.get(kind, 0) for kind in KINDS}
+
+    def of_kind(self, *kinds: str) -> list[UrlResult]:
+        return [r for r in self.results if r.kind in kinds]
+
+    @property
+    def problems(self) -> list[UrlResult]:
+        """What fails a build: dead and malformed URLs."""
+        return self.of_kind(DEAD, MALFORMED)
+
+
+# -- options ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRanges:
+    """Accepted HTTP statuses, written in lychee's syntax (`200..=299,429`)."""
+
+    ranges: tuple[tuple[int, int], ...]  # inclusive bounds
+    text: str
+
+    def __contains__(self, status: object) -> bool:
+        return isinstance(status, int) and any(low <= status <= high for low, high in self.ranges)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_accept(text: str) -> StatusRanges:
+    """Parse `200`, `200..=299`, `200..300` (end excluded), `..=204`, `500..`, comma-separated."""
+    ranges = []
+    for item in text.replace(" ", "").split(","):
+        if not item:
+            continue
+        ranges.append(_status_range(item, text))
+    if not ranges:
+        raise NewsarcError(f"--accept '{text}' names no status; use e.g. 200..=299,429")
+    return StatusRanges(tuple(ranges), text)
+
+
+def _status_range(item: str, text: str) -> tuple[int, int]:
+    try:
+        if ".." not in item:
+            low = high = int(item)
+        else:
+            start, end = item.split("..", 1)
+            low = int(start) if start else 100
+            if end.startswith("="):
+                high = int(end[1:])
+            else:
+                high = int(end) - 1 if end else 999
+    except ValueError:
+        raise NewsarcError(f"bad --accept '{text}': cannot read '{item}'; use e.g. 200..=299,429") from None
+    if not (100 <= low <= high <= 999):
+        raise NewsarcError(f"bad --accept '{text}': '{item}' is not a range of HTTP statuses (100-999)")
+    return low, high
+
+
+DEFAULT_ACCEPT = parse_accept("200..=299")
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOptions:
+    """How hard and how politely to check. Tests shrink the times."""
+
+    max_concurrency: int = 32
+    host_concurrency: int = 4
+    timeout: float = 10.0  # seconds, per connect/read, and twice that for a whole request
+    retries: int = 2  # after the first try, for timeouts, connection errors, 429 and 5xx
+    backoff: float = 1.0  # first wait between tries; doubles each time
+    max_retry_wait: float = 30.0  # cap on backoff and on a server's Retry-After
+    max_redirects: int = 10
+    accept: StatusRanges = DEFAULT_ACCEPT
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    user_agent: str = USER_AGENT
+
+    def validate(self) -> None:
+        for name in ("max_concurrency", "host_concurrency"):
+            if getattr(self, name) < 1:
+                raise NewsarcError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.timeout <= 0:
+            raise NewsarcError("--timeout must be more than 0 seconds")
+        if self.retries < 0 or self.max_redirects < 0 or self.backoff < 0 or self.max_retry_wait < 0:
+            raise NewsarcError("retries, redirects and waits cannot be negative")
+
+
+class UrlFilter:
+    """`--include`/`--exclude` with lychee's rule: an include match wins over excludes.
+
+    With includes only, URLs matching none are skipped; with excludes only,
+    matching ones are; with both, a URL matching neither is checked. RE2
+    patterns, so no pattern can hang on a long URL.
+    """
+
+    def __init__(self, include: Sequence[str] = (), exclude: Sequence[str] = ()):
+        self.include = [_compile(p, "--include") for p in include]
+        self.exclude = [_compile(p, "--exclude") for p in exclude]
+
+    def skip_reason(self, url: str) -> str | None:
+        if any(p.search(url) for p in self.include):
+            return None
+        if self.include and not self.exclude:
+            return "not matched by an include pattern"
+        if any(p.search(url) for p in self.exclude):
+            return "excluded by pattern"
+        return None
+
+
+def _compile(pattern: str, option: str):
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print to stderr; the error handler speaks
+    try:
+        return re2.compile(pattern, options)
+    except re2.error as exc:
+        detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise BadPattern(f"bad {option} pattern '{pattern}': {detail}") from None
+
+
+class ResultCache(Protocol):
+    """What `check` needs of a cache (newsarc.linkcache.LinkCache fits)."""
+
+    def get(self, url: str) -> dict[str, Any] | None: ...
+
+    def put(self, url: str, result: dict[str, Any]) -> None: ...
+
+    def forget(self, url: str) -> None: ...
+
+
+# -- finding URLs -------------------------------------------------------------
+
+
+def collect(events: Iterable[Event], roles: Sequence[str] = ROLES) -> dict[str, list[Location]]:
+    """Each distinct external-looking URL, in first-use order, with every place it is written."""
+    found: dict[str, list[Location]] = {}
+    for event in events:
+        for link in event.links:
+            if link.role in roles and is_external(link.target):
+                url = link.target.strip()
+                found.setdefault(url, []).append(Location(event.path, link.line, link.column, link.role))
+    return found
+
+
+def is_external(target: str) -> bool:
+    """A URL with a scheme (or `//host`); everything else is a path inside the archive."""
+    target = target.strip()
+    if target.startswith("//"):
+        return True
+    scheme, colon, _ = target.partition(":")
+    return bool(colon) and _is_scheme(scheme)
+
+
+def _is_scheme(text: str) -> bool:
+    return bool(text) and text[0].isascii() and text[0].isalpha() and all(
+        c.isascii() and (c.isalnum() or c in "+-.") for c in text
+    )
+
+
+def classify(url: str) -> tuple[str, str] | None:
+    """(kind, reason) for a URL judged without a request; None for one to request."""
+    if url.startswith("//"):
+        return MALFORMED, "no scheme (protocol-relative URL); write https://"
+    if any(c.isspace() for c in url):
+        return MALFORMED, "contains a space"
+    scheme = url.partition(":")[0].lower()
+    if scheme not in ("http", "https"):
+        if scheme in _OTHER_SCHEMES:
+            return SKIPPED, f"{scheme}: link, not checked"
+        return MALFORMED, f"unknown scheme '{scheme}:'"
+    if not url[len(scheme) + 1 :].startswith("//"):
+        return MALFORMED, f"missing '//' after '{scheme}:'"
+    problem = _host_problem(url)
+    return (MALFORMED, problem) if problem else None
+
+
+def _host_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        return "bad port" if "port" in str(exc).lower() else f"cannot parse: {exc}"
+    host = parts.hostname or ""
+    if not host:
+        return "no host"
+    if parts.netloc.rpartition("@")[2].startswith("["):
+        try:
+            ipaddress.IPv6Address(host.split("%")[0])
+        except ValueError:
+            return f"bad IPv6 address '{host}'"
+        return None
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if any(not label for label in labels):
+        return f"bad host name '{host}' (empty label)"
+    if any(not (c in _HOST_CHARS or not c.isascii()) for c in host):
+        return f"bad host name '{host}'"
+    return None
+
+
+# -- checking ---------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """One attempt's verdict; `retry` and `wait` steer the next attempt."""
+
+    kind: str
+    status: int | None
+    reason: str
+    final_url: str | None = None
+    retry: bool = False
+    wait: float | None = None
+
+    def as_cache(self) -> dict[str, Any]:
+        return {"kind": self.kind, "status": self.status, "reason": self.reason, "final_url": self.final_url}
+
+
+@dataclass(slots=True)
+class _Reply:
+    status: int
+    location: str | None
+    retry_after: str | None
+
+    @property
+    def phrase(self) -> str:
+        return status_text(self.status)
+
+
+def status_text(status: int) -> str:
+    """`404 Not Found`: the standard phrase, whatever the server wrote."""
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None if unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def request_key(url: str) -> str:
+    """The URL as requested: the fragment names a place in the page, not another page."""
+    return url.split("#", 1)[0]
+
+
+def host_key(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+class LinkChecker:
+    """Runs one check. `stop()` (thread-safe, callable from `progress`) ends it early.
+
+    Ctrl-C ends it too: the partial report comes back with `interrupted` set,
+    and the caller decides the exit status.
+    """
+
+    def __init__(
+        self,
+        options: CheckOptions | None = None,
+        *,
+        cache: ResultCache | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ):
+        self.options = options or CheckOptions()
+        self.options.validate()
+        self.filter = UrlFilter(self.options.include, self.options.exclude)
+        self.cache = cache
+        self.progress = progress
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Task | None = None
+        self._stop_requested = False
+        self._outcomes: dict[str, _Outcome | None] = {}  # request key -> verdict (None: from cache)
+        self._cached: dict[str, dict[str, Any]] = {}
+        self._checked = 0
+        self._total = 0
+        self._interrupted = False
+
+    # -- public -------------------------------------------------------------
+
+    def run(self, urls: Mapping[str, Sequence[Location]]) -> Report:
+        report = Report()
+        pending: dict[str, list[str]] = {}  # host -> request keys, in first-use order
+        keys: dict[str, None] = {}  # an ordered set
+        for url in urls:
+            decided = self._decide_early(url)
+            if decided:
+                kind, reason = decided
+                if kind == SKIPPED and ":" in reason:
+                    report.skipped_schemes[reason.split(":", 1)[0]] += 1
+                continue
+            key = request_key(url)
+            if key in self._outcomes or key in self._cached or key in keys:
+                continue
+            fresh = self._from_cache(key)
+            if fresh is not None:
+                self._cached[key] = fresh
+            else:
+                keys[key] = None
+                pending.setdefault(host_key(key), []).append(key)
+        self._total = len(keys) + len(self._cached)
+        self._checked = len(self._cached)
+        if keys:
+            self._run_loop(pending)
+        elif self.progress:
+            self.progress(self._checked, self._total)
+        return self._report(urls, report)
+
+    def stop(self) -> None:
+        """Ask the check to end; answers already in are kept."""
+        self._stop_requested = True
+        loop, main = self._loop, self._main
+        if loop and main and not main.done():
+            loop.call_soon_threadsafe(main.cancel)
+
+    # -- deciding without the network ----------------------------------------
+
+    def _decide_early(self, url: str) -> tuple[str, str] | None:
+        decided = classify(url)
+        if decided:
+            return decided
+        reason = self.filter.skip_reason(url)
+        return (SKIPPED, reason) if reason else None
+
+    def _from_cache(self, key: str) -> dict[str, Any] | None:
+        if self.cache is None:
+            return None
+        entry = self.cache.get(key)
+        if not entry or entry.get("kind") not in (OK, WARNING) or entry.get("status") not in self.options.accept:
+            return None  # a status accepted then may not be now
+        return entry
+
+    def _report(self, urls: Mapping[str, Sequence[Location]], report: Report) -> Report:
+        for url, locations in urls.items():
+            result = self._result(url, list(locations))
+            if result is not None:
+                report.results.append(result)
+        report.total, report.checked, report.cached = self._total, self._checked, len(self._cached)
+        report.interrupted = self._interrupted
+        return report
+
+    def _result(self, url: str, locations: list[Location]) -> UrlResult | None:
+        decided = self._decide_early(url)
+        if decided:
+            return UrlResult(url, decided[0], reason=decided[1], locations=locations)
+        key = request_key(url)
+        if key in self._cached:
+            entry = self._cached[key]
+            return UrlResult(
+                url, entry["kind"], entry.get("status"), entry.get("reason", ""), entry.get("final_url"), locations, True
+            )
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            return None  # interrupted before an answer
+        return UrlResult(url, outcome.kind, outcome.status, outcome.reason, outcome.final_url, locations)
+
+    # -- the network ----------------------------------------------------------
+
+    def _run_loop(self, pending: dict[str, list[str]]) -> None:
+        try:
+            asyncio.run(self._check_all(pending))
+        except KeyboardInterrupt:  # Python 3.10, or a second Ctrl-C
+            self._interrupted = True
+        finally:
+            self._loop = self._main = None
+
+    async def _check_all(self, pending: dict[str, list[str]]) -> None:
+        import httpx
+
+        self._loop, self._main = asyncio.get_running_loop(), asyncio.current_task()
+        if self.progress:
+            self.progress(self._checked, self._total)
+        options = self.options
+        async with httpx.AsyncClient(
+            headers={"User-Agent": options.user_agent},
+            verify=_tls_context(),
+            timeout=httpx.Timeout(options.timeout),
+            limits=httpx.Limits(max_connections=options.max_concurrency * 2, max_keepalive_connections=options.max_concurrency),
+            follow_redirects=False,  # followed by hand: loops, permanence and per-host limits
+        ) as client:
+            session = _Session(client, options)
+            workers = [
+                asyncio.create_task(self._worker(session, queue))
+                for queue in (deque(keys) for keys in pending.values())
+                for _ in range(min(options.host_concurrency, len(queue)))
+            ]
+            try:
+                if self._stop_requested:
+                    raise asyncio.CancelledError
+                await asyncio.gather(*workers)
+            except asyncio.CancelledError:  # stop() or Ctrl-C: keep what is in
+                self._interrupted = True
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _worker(self, session: _Session, queue: deque) -> None:
+        """Drains one host's queue; a host gets up to host_concurrency of these."""
+        while queue:
+            key = queue.popleft()
+            outcome = await session.check(key)
+            self._record(key, outcome)
+
+    def _record(self, key: str, outcome: _Outcome) -> None:
+        self._outcomes[key] = outcome
+        if self.cache is not None:
+            if outcome.kind in (OK, WARNING):
+                self.cache.put(key, outcome.as_cache())
+            else:
+                self.cache.forget(key)  # an old success must not outlive a failure
+        self._checked += 1
+        if self.progress:
+            self.progress(self._checked, self._total)
+
+
+class _Session:
+    """One client and its limits: what a single URL's check needs."""
+
+    def __init__(self, client: Any, options: CheckOptions):
+        self.client = client
+        self.options = options
+        self.slots = asyncio.Semaphore(options.max_concurrency)
+        self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.get_only: set[str] = set()  # hosts that refused HEAD once
+
+    async def check(self, url: str) -> _Outcome:
+        """Follow `url` to an answer, trying again after transient failures."""
+        options = self.options
+        for attempt in range(options.retries + 1):
+            outcome = await self.follow(url)
+            if not outcome.retry or attempt == options.retries:
+                return outcome
+            wait = outcome.wait if outcome.wait is not None else options.backoff * 2**attempt
+            await asyncio.sleep(min(wait, options.max_retry_wait))
+        raise AssertionError("unreachable")
+
+    async def follow(self, url: str) -> _Outcome:
+        """Redirects by hand: each hop honours the limits of its own host."""
+        chain, current, permanent = [url], url, None
+        for hop in range(self.options.max_redirects + 1):
+            reply = await self.fetch(current)
+            if isinstance(reply, _Outcome):
+                if len(chain) > 1:
+                    reply.final_url = current
+                return reply
+            if reply.status not in _REDIRECTS or not reply.location:
+                return self.judge(reply, current if len(chain) > 1 else None, permanent)
+            if hop == 0 and reply.status in _PERMANENT:
+                permanent = reply
+            target = urljoin(current, reply.location.strip())
+            if urlsplit(target).scheme.lower() not in ("http", "https"):
+                return _Outcome(DEAD, reply.status, f"{reply.phrase} to a non-http URL", target)
+            if request_key(target) in chain:
+                return _Outcome(DEAD, reply.status, f"redirect loop ({len(chain)} URLs)", target)
+            chain.append(request_key(target))
+            current = target
+        return _Outcome(DEAD, None, f"too many redirects (more than {self.options.max_redirects})", current)
+
+    def judge(self, reply: _Reply, final_url: str | None, permanent: _Reply | None) -> _Outcome:
+        if reply.status in self.options.accept:
+            if permanent is not None:
+                return _Outcome(WARNING, reply.status, f"permanent redirect ({permanent.phrase})", final_url)
+            return _Outcome(OK, reply.status, reply.phrase, final_url)
+        retry = reply.status == 429 or reply.status >= 500
+        wait = parse_retry_after(reply.retry_after) if retry else None
+        return _Outcome(DEAD, reply.status, reply.phrase, final_url, retry, wait)
+
+    async def fetch(self, url: str) -> _Reply | _Outcome:
+        """One hop: HEAD, or GET when the host refuses HEAD. Errors become outcomes."""
+        import httpx
+
+        host = host_key(url)
+        limit = self.hosts.setdefault(host, asyncio.Semaphore(self.options.host_concurrency))
+        try:
+            async with limit, self.slots:
+                if host not in self.get_only:
+                    reply = await self._send("HEAD", url)
+                    if reply.status not in _HEAD_REFUSED:
+                        return reply
+                    self.get_only.add(host)
+                return await self._send("GET", url)
+        except (httpx.TimeoutException, asyncio.TimeoutError):
+            return _Outcome(DEAD, None, f"timeout after {self.options.timeout:g} s", retry=True)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            return _Outcome(MALFORMED, None, f"cannot request: {exc}")
+        except httpx.TransportError as exc:
+            reason, retry = describe_error(exc)
+            return _Outcome(DEAD, None, reason, retry=retry)
+
+    async def _send(self, method: str, url: str) -> _Reply:
+        """Headers only: the body of a GET is never read."""
+        deadline = self.options.timeout * 2  # a server dripping bytes cannot hold us forever
+        response = await asyncio.wait_for(self.client.send(self.client.build_request(method, url), stream=True), deadline)
+        try:
+            return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
+        finally:
+            await response.aclose()
+
+
+@functools.lru_cache(maxsize=1)
+def _tls_context() -> Any:
+    """Loading the CA bundle costs ~60 ms: once per process, however many checks run."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
+def describe_error(exc: BaseException) -> tuple[str, bool]:
+    """A person's words for a network failure, and whether trying again may help."""
+    import ssl
+    import socket
+
+    seen = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate not valid ({cause.verify_message})", False
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS error ({cause.reason or cause})", False
+        if isinstance(cause, socket.gaierror):
+            return "host not found", True
+        if isinstance(cause, ConnectionRefusedError) or getattr(cause, "errno", None) == errno.ECONNREFUSED:
+            return "connection refused", True
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset", True
+        cause = cause.__cause__ or cause.__context__
+    text = str(exc)
+    if "without sending a response" in text or "disconnected" in text.lower():
+        return "connection closed without a response", True
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, True
+
+
+def check(
+    urls: Mapping[str, Sequence[Location]],
+    options: CheckOptions | None = None,
+    *,
+    cache: ResultCache | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Check `urls` (from `collect`). The caller saves the cache afterwards."""
+    return LinkChecker(options, cache=cache, progress=progress).run(urls)
+
+
+def check_events(events: Iterable[Event], options: CheckOptions | None = None, **kw: Any) -> Report:
+    return check(collect(events), options, **kw)
