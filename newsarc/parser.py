@@ -33,7 +33,6 @@ from newsarc.model import (
 
 # python-frontmatter's own boundary rule: a line of three dashes.
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
-_CONTEXT = re.compile(r"^\s*_*\s*Contexts?\s*:\s*(.*?)\s*_*\s*$", re.S | re.I)
 _ABBREVIATION = re.compile(r"(?:[A-Z]\.)+|Jr\.|Sr\.|Inc\.|Ltd\.")
 _LEVELS = {"H1": 1, "H2": 2, "H3": 3, "H4": 4, "H5": 5, "H6": 6}
 _SECTIONS = {"source": "sources", "sources": "sources", "related": "related"}
@@ -198,18 +197,21 @@ class _Walker:
         self.date_line = 0
 
     def run(self, markdown: str) -> None:
+        # The hottest loop of a cold index: text events, the most common, skip the span arithmetic.
+        offset, text = self.offset, self._text
         for ev, span in pyromark.events_with_range(markdown):
-            start, end = span["start"] + self.offset, span["end"] + self.offset
-            if isinstance(ev, str):
-                self._bare(ev, start)
+            if type(ev) is str:
+                self._bare(ev, span["start"] + offset)
                 continue
-            (kind, value), = ev.items()
-            if kind == "Text" or kind == "Code":
-                self._text(value)
-            elif kind == "Start":
-                self._start(value, start, end)
-            elif kind == "End":
-                self._end(value, start, end)
+            value = ev.get("Text")
+            if value is not None:
+                text(value)
+            elif (value := ev.get("Start")) is not None:
+                self._start(value, span["start"] + offset, span["end"] + offset)
+            elif (value := ev.get("End")) is not None:
+                self._end(value, span["start"] + offset, span["end"] + offset)
+            elif (value := ev.get("Code")) is not None:
+                text(value)
         self._finish_body()
 
     # -- event handlers -------------------------------------------------
@@ -362,8 +364,7 @@ class _Walker:
         link = links[0]
         link.role = RELATED
         after = "".join(item["text"][item.get("after", 0) :])
-        match = _CONTEXT.match(after)
-        topics = split_topics(match.group(1)) if match else []
+        topics = split_topics(_context(after))
         self.event.related.append(Related(link.text, link.target, topics, link.line, link.column))
         for topic in topics:
             if topic not in self.event.topics:
@@ -401,29 +402,29 @@ class _Walker:
         self.body_start = self.body_end = -1
 
 
+# A link destination by CommonMark's rules: <...>, or a run without spaces
+# whose parentheses balance (one level of nesting, as real URLs need).
+_DESTINATION = re.compile(
+    rb"[ \t\r\n]*(?:<((?:\\.|[^<>\\\n])*)>|((?:\\.|[^\s()\\]|\((?:\\.|[^\s()\\])*\))*))"
+)
+
+
 def _destination(raw: bytes, pos: int, limit: int) -> tuple[int, int]:
-    """Byte span of a link destination as written, by CommonMark's rules."""
-    while pos < limit and raw[pos] in b" \t\r\n":
-        pos += 1
-    if pos < limit and raw[pos] == 0x3C:  # '<'
-        close = raw.find(b">", pos + 1, limit)
-        return (pos + 1, close) if close != -1 else (-1, -1)
-    depth, end = 0, pos
-    while end < limit:
-        c = raw[end]
-        if c == 0x5C and end + 1 < limit:  # backslash escape
-            end += 2
-            continue
-        if c in b" \t\r\n":
-            break
-        if c == 0x28:
-            depth += 1
-        elif c == 0x29:
-            if depth == 0:
-                break
-            depth -= 1
-        end += 1
-    return pos, end
+    """Byte span of a link destination as written."""
+    match = _DESTINATION.match(raw, pos, limit)
+    if not match:
+        return -1, -1
+    group = 1 if match.group(1) is not None else 2
+    return match.start(group), match.end(group)
+
+
+def _context(text: str) -> str:
+    """The topic list of `_Context: A, B_` (emphasis already removed by the parser)."""
+    text = text.strip().strip("_*").strip()
+    head, colon, rest = text.partition(":")
+    if colon and head.strip().lower() in ("context", "contexts"):
+        return rest.strip().strip("_*")
+    return ""
 
 
 def anchor(text: str) -> str:
