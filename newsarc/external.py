@@ -624,10 +624,12 @@ class _Session:
             return _Outcome(DEAD, None, reason, retry=retry)
 
     async def _send(self, method: str, url: str) -> _Reply:
-        """Headers only: the body of a GET is never read."""
+        """Headers only: a GET's body is never read (closing drops that connection)."""
         deadline = self.options.timeout * 2  # a server dripping bytes cannot hold us forever
         response = await asyncio.wait_for(self.client.send(self.client.build_request(method, url), stream=True), deadline)
         try:
+            if method == "HEAD":
+                await asyncio.wait_for(response.aread(), deadline)  # empty; lets the connection be reused
             return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
         finally:
             await response.aclose()

@@ -60,41 +60,41 @@ class Handler(BaseHTTPRequestHandler):
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
             seen = server.seen[path] = server.seen[path] + 1
         try:
-            self._answer(method, path, seen)
+            answer = self._answer(method, path, seen)
         finally:
-            with server.lock:
+            with server.lock:  # before replying: the client frees its slot only after the reply
                 server.in_flight -= 1
+        if answer is None:
+            self.close_connection = True  # a dropped connection: no status line at all
+        else:
+            self._reply(*answer)
 
-    def _answer(self, method: str, path: str, seen: int) -> None:
+    def _answer(self, method: str, path: str, seen: int) -> tuple[int, dict[str, str]] | None:
         part = path.split("?")[0].strip("/").split("/")
         name = part[0]
-        if name == "ok":
-            self._reply(200)
-        elif name in ("404", "410", "500"):
-            self._reply(int(name))
-        elif name == "chain":  # /chain/N: 301, then 308, 302..., then /ok
+        if name in ("404", "410", "500"):
+            return int(name), {}
+        if name == "chain":  # /chain/N: 301, 308, 301... then /ok
             n = int(part[1])
-            code = 301 if n % 2 else 308
-            self._reply(code, Location="/ok" if n <= 1 else f"/chain/{n - 1}")
-        elif name == "temp":
-            self._reply(302, Location="/ok")
-        elif name == "loop":
-            self._reply(302, Location="/loop/b" if part[1] == "a" else "/loop/a")
-        elif name == "busy":  # 429 with Retry-After, then 200
-            self._reply(429, **{"Retry-After": part[1] if len(part) > 1 else "1"}) if seen == 1 else self._reply(200)
-        elif name == "flaky":  # 500, then 200
-            self._reply(500 if seen == 1 else 200)
-        elif name == "slow":
+            return (301 if n % 2 else 308), {"Location": "/ok" if n <= 1 else f"/chain/{n - 1}"}
+        if name == "temp":
+            return 302, {"Location": "/ok"}
+        if name == "loop":
+            return 302, {"Location": "/loop/b" if part[1] == "a" else "/loop/a"}
+        if name == "busy":  # 429 with Retry-After, then 200
+            return (429, {"Retry-After": part[1] if len(part) > 1 else "1"}) if seen == 1 else (200, {})
+        if name == "flaky":  # 500, then 200
+            return (500 if seen == 1 else 200), {}
+        if name == "slow":
             time.sleep(float(part[1]))
-            self._reply(200)
-        elif name == "drop":
-            self.close_connection = True  # no status line at all
-        elif name == "nohead":
-            self._reply(405 if method == "HEAD" else 200)
-        else:
-            self._reply(404)
+            return 200, {}
+        if name == "drop":
+            return None
+        if name == "nohead":
+            return (405 if method == "HEAD" else 200), {}
+        return (200, {}) if name == "ok" else (404, {})
 
-    def _reply(self, code: int, **headers: str) -> None:
+    def _reply(self, code: int, headers: dict[str, str]) -> None:
         self.send_response(code)
         for key, value in headers.items():
             self.send_header(key, value)
