@@ -274,7 +274,8 @@ def is_external(target: str) -> bool:
 
 
 def _is_scheme(text: str) -> bool:
-    return bool(text) and text[0].isascii() and text[0].isalpha() and all(
+    """Two characters at least, as validate-links says: `C:` is a Windows drive, not a scheme."""
+    return len(text) >= 2 and text[0].isascii() and text[0].isalpha() and all(
         c.isascii() and (c.isalnum() or c in "+-.") for c in text
     )
 

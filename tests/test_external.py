@@ -307,6 +307,17 @@ def test_classify(url, kind, reason):
     assert classify(url) == ((kind, reason) if kind else None)
 
 
+@pytest.mark.parametrize(
+    "target, external",
+    [("https://x.org", True), ("mailto:a@b.org", True), ("//x.org/a", True), ("htp://x", True), (" https://x.org ", True),
+     ("/news/2017/08/13/x.md", False), ("x.md#top", False), ("#top", False), ("C:\\news\\x.md", False), ("", False)],
+)
+def test_what_counts_as_external(target, external):
+    from newsarc.external import is_external
+
+    assert is_external(target) is external
+
+
 def test_malformed_and_skipped_make_no_request(server, builder):
     body = "Mail [desk](mailto:desk@example.com), [bad](<https://example.com/a b>), [typo](htp://example.com)."
     builder.event("2017-08-13", "Mixed links", sources=[("Wire", server.url("/ok"))], body=body)
