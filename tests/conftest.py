@@ -86,6 +86,12 @@ class ArchiveBuilder:
             self.write(f"{folder}/index.md", f"# {date}\n\n{lines}\n")
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Tests never touch the user's cache dir; subprocesses inherit this too."""
+    monkeypatch.setenv("NEWSARC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "newsarc-cache"))
+
+
 @pytest.fixture
 def builder(tmp_path: Path) -> ArchiveBuilder:
     root = tmp_path / "site"

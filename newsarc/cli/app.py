@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from typer.core import TyperGroup
 
 from newsarc import __version__
 from newsarc.cli.errors import exit_status
+from newsarc.cli.options import SETTINGS
 
 # typer's own control-flow exceptions (exit, abort, usage errors) pass through.
 _TYPER_EXCEPTIONS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, typer.TyperException)
@@ -54,9 +56,22 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors (for bug reports).")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Parse every file; neither read nor write the index cache.")
+    ] = False,
+    cache_dir: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--cache-dir",
+            envvar="NEWSARC_CACHE_DIR",
+            help="Where the index cache lives. [default: the user cache dir]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Look up, search and link-check a news-event archive (Markdown files, one event per file)."""
     ctx.meta["newsarc.debug"] = debug
+    SETTINGS.update(use_cache=not no_cache, cache_dir=cache_dir)
 
 
 # Each module registers its commands on `app` when imported.
@@ -64,6 +79,9 @@ from newsarc.cli import listing as _listing  # noqa: E402,F401
 from newsarc.cli import show as _show  # noqa: E402,F401
 
 # -- more commands register here --
+from newsarc.cli import links as _links  # noqa: E402,F401
+from newsarc.cli import search as _search  # noqa: E402,F401
+from newsarc.cli import overview as _overview  # noqa: E402,F401
 
 
 def main() -> None:

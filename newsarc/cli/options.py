@@ -41,10 +41,14 @@ TopicOpt = Annotated[
 ]
 
 
+# Set by the global options (newsarc --no-cache --cache-dir DIR COMMAND) on every invocation.
+SETTINGS: dict[str, object] = {"use_cache": True, "cache_dir": None}
+
+
 def open_archive(archive: Path | None, root: Path | None):
     from newsarc.archive import Archive
 
-    return Archive.open(archive, root)
+    return Archive.open(archive, root, cache_dir=SETTINGS["cache_dir"], use_cache=bool(SETTINGS["use_cache"]))
 
 
 def finish(status: int) -> None:

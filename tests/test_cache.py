@@ -1,0 +1,135 @@
+"""The index cache is never stale: every kind of change is picked up."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from newsarc import cache
+from newsarc.archive import Archive
+from tests.conftest import run_newsarc
+
+
+def age(root: Path, seconds: float = 100) -> None:
+    """Make every file older than the racy window, so its cache entry is trusted."""
+    past = time.time() - seconds
+    for path in root.rglob("*.md"):
+        os.utime(path, (past, past))
+
+
+def load(root: Path, cache_dir: Path) -> Archive:
+    return Archive.open(root, cache_dir=cache_dir).load()
+
+
+@pytest.fixture
+def aged(builder, tmp_path):
+    builder.event("2016-04-03", "Army retakes the town", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"])])
+    builder.event("2016-04-05", "Siege ends")
+    age(builder.root)
+    return builder, tmp_path / "cache"
+
+
+def titles(site: Archive) -> list[str]:
+    return [e.title for e in site.events]
+
+
+def test_second_run_parses_nothing(aged):
+    builder, cache_dir = aged
+    first = load(builder.root, cache_dir)
+    assert first.stats == {"parsed": 4, "cached": 0}
+    second = load(builder.root, cache_dir)
+    assert second.stats == {"parsed": 0, "cached": 4}
+    assert [e.to_dict() for e in second.events] == [e.to_dict() for e in first.events]
+    assert second.day_pages.keys() == first.day_pages.keys()
+
+
+def test_edit_in_place_with_the_same_size(aged):
+    builder, cache_dir = aged
+    load(builder.root, cache_dir)
+    path = builder.root / "news/2016/04/5/siege-ends.md"
+    text = path.read_text()
+    path.write_text(text.replace("Siege ends", "Siege ENDS"))
+    assert len(path.read_text()) == len(text)
+    site = load(builder.root, cache_dir)  # mtime is fresh: inside the racy window
+    assert "Siege ENDS" in titles(site)
+    age(builder.root, 50)
+    assert "Siege ENDS" in titles(load(builder.root, cache_dir))
+
+
+def test_young_files_are_always_parsed_again(builder, tmp_path):
+    builder.event("2016-04-05", "Fresh file")
+    load(builder.root, tmp_path / "c")
+    assert load(builder.root, tmp_path / "c").stats["parsed"] == 2
+
+
+def test_add_delete_rename_touch(aged):
+    builder, cache_dir = aged
+    load(builder.root, cache_dir)
+    builder.event("2016-04-06", "A new event")
+    assert "A new event" in titles(load(builder.root, cache_dir))
+    (builder.root / "news/2016/04/6/a-new-event.md").unlink()
+    assert "A new event" not in titles(load(builder.root, cache_dir))
+    old = builder.root / "news/2016/04/5/siege-ends.md"
+    old.rename(old.with_name("siege-has-ended.md"))
+    site = load(builder.root, cache_dir)
+    assert [e.path for e in site.events][-1] == "news/2016/04/5/siege-has-ended.md"
+    age(builder.root)
+    load(builder.root, cache_dir)
+    os.utime(old.with_name("siege-has-ended.md"))  # touch
+    assert load(builder.root, cache_dir).stats == {"parsed": 1, "cached": 4}  # 2 events, 3 day pages
+
+
+def test_corrupt_or_foreign_cache_is_rebuilt(aged):
+    builder, cache_dir = aged
+    site = load(builder.root, cache_dir)
+    file = cache.cache_file(cache_dir, site.root, site.scope)
+    for junk in (b"\x00garbage", b"", __import__("marshal").dumps(("newsarc-index/0/old", 0.0, []))):
+        file.write_bytes(junk)
+        again = load(builder.root, cache_dir)
+        assert again.stats == {"parsed": 4, "cached": 0}
+        assert titles(again) == titles(site)
+    assert load(builder.root, cache_dir).stats["cached"] == 4
+
+
+def test_no_cache_gives_identical_results(aged):
+    builder, cache_dir = aged
+    load(builder.root, cache_dir)
+    cached = load(builder.root, cache_dir)
+    fresh = Archive.open(builder.root, cache_dir=cache_dir, use_cache=False).load()
+    assert fresh.stats["cached"] == 0
+    assert [e.to_dict() for e in fresh.events] == [e.to_dict() for e in cached.events]
+
+
+def test_front_matter_types_survive_the_cache(builder, tmp_path):
+    builder.event("2015-09-16", "Coup", front_matter="date: 2015-09-16\nwhen: 2015-09-16T10:00:00\nn: [1, 2.5, null, yes]")
+    age(builder.root)
+    load(builder.root, tmp_path / "c")
+    event = load(builder.root, tmp_path / "c").events[0]
+    assert event.meta == {"date": __import__("datetime").date(2015, 9, 16), "when": __import__("datetime").datetime(2015, 9, 16, 10), "n": [1, 2.5, None, True]}
+
+
+def test_two_processes_at_once(aged):
+    import subprocess
+    import sys
+
+    builder, cache_dir = aged
+    env = {**os.environ, "NEWSARC_CACHE_DIR": str(cache_dir)}
+    cmd = [sys.executable, "-m", "newsarc", "show", "army-retakes", "--json", "--archive", str(builder.root)]
+    runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0] for p in runs]
+    assert all(p.returncode == 0 for p in runs)
+    assert len({o for o in outputs}) == 1
+    assert json.loads(outputs[0])["title"] == "Army retakes the town"
+    assert load(builder.root, cache_dir).stats["cached"] == 4
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_cli_no_cache_flag(aged):
+    builder, cache_dir = aged
+    done = run_newsarc("--no-cache", "show", "siege-ends", "--archive", str(builder.root), env={"NEWSARC_CACHE_DIR": str(cache_dir)})
+    assert done.returncode == 0
+    assert not (cache_dir / "index").exists()
