@@ -51,3 +51,11 @@ class AmbiguousEvent(NewsarcError):
 
 class BadPattern(NewsarcError):
     """A search pattern the regex engine rejects."""
+
+
+class AmbiguousTopic(AmbiguousEvent):
+    """A topic name matched several topics; the candidates are listed like events."""
+
+
+class TopicNotFound(NewsarcError):
+    """No topic matches the name given; exit 2 like any other unknown name typed."""

@@ -1,0 +1,159 @@
+"""`newsarc topics`, `newsarc timeline TOPIC` and `newsarc stats`."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from newsarc.cli.app import app
+from newsarc.cli.options import (
+    ArchiveOpt,
+    FromOpt,
+    JsonOpt,
+    LimitOpt,
+    PrettyOpt,
+    RootOpt,
+    ToOpt,
+    finish,
+    nothing_found,
+    open_archive,
+    report_diagnostics,
+)
+
+
+class TopicSort(str, Enum):
+    """Kept here (not imported from the core) so `--help` stays fast."""
+
+    count = "count"
+    name = "name"
+    first = "first"
+    last = "last"
+
+
+@app.command(
+    epilog=(
+        "Examples: newsarc topics --archive examples | newsarc topics syria --sort first | "
+        "newsarc topics --sort last -n 10 --json"
+    ),
+)
+def topics(
+    filter_: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="[FILTER]",
+            help="Only topics whose name holds these words (case, accents and punctuation ignored).",
+            show_default=False,
+        ),
+    ] = None,
+    sort: Annotated[
+        TopicSort,
+        typer.Option(
+            "--sort",
+            "-s",
+            help="count: most events first; name: A-Z; first: earliest story first; last: most recent story first.",
+        ),
+    ] = TopicSort.count,
+    limit: LimitOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    archive: ArchiveOpt = None,
+    root: RootOpt = None,
+    json_lines: JsonOpt = False,
+    pretty: PrettyOpt = None,
+) -> None:
+    """List every topic with its number of events and its first and last date."""
+    from newsarc import overview
+    from newsarc.output import overview as render
+    from newsarc.output.console import choose_mode
+
+    site = open_archive(archive, root)
+    span = _span(from_, to)
+    found = overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit)
+    if found:
+        render.render_topics(found, choose_mode(json_lines, pretty))
+        return finish(0)
+    if filter_ is None:
+        nothing_found("no topics" + (f" in {span}" if span else "") + "; topics come from _Context: tags and front matter tags")
+    everything = list(overview.group_topics(site.events).values())
+    close = overview.nearest(everything, filter_)
+    nothing_found(f"no topic matches '{filter_}'" + ("; nearest: " + "; ".join(f"'{t.name}'" for t in close) if close else ""))
+
+
+@app.command(
+    epilog=(
+        "Examples: newsarc timeline 'burkinabe coup' --archive examples | "
+        "newsarc timeline 'syrian civil war' --gap 90 | newsarc timeline harvey --json"
+    ),
+)
+def timeline(
+    topic: Annotated[
+        str,
+        typer.Argument(
+            help="A topic name; case, accents and punctuation are ignored and a few words are enough. "
+            "Several matches are listed (exit 2); no match suggests the nearest names (exit 2).",
+        ),
+    ],
+    gap: Annotated[
+        int, typer.Option("--gap", "-g", min=0, help="Mark quiet spells longer than this many days.")
+    ] = 30,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    archive: ArchiveOpt = None,
+    root: RootOpt = None,
+    json_lines: JsonOpt = False,
+    pretty: PrettyOpt = None,
+) -> None:
+    """Show how a story unfolded: every event of one topic, oldest first, grouped by month."""
+    from newsarc import overview
+    from newsarc.output import overview as render
+    from newsarc.output.console import choose_mode
+
+    site = open_archive(archive, root)
+    line = overview.timeline(site, topic, gap=gap, span=_span(from_, to))
+    if overview.fold(topic) != line.topic.key:
+        sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
+    report_diagnostics(d for step in line.steps for d in step.event.diagnostics)
+    if not line.steps:
+        nothing_found(f"topic '{line.topic.name}' has no events in {line.span}")
+    render.render_timeline(line, choose_mode(json_lines, pretty), site.root)
+    finish(0)
+
+
+@app.command(
+    epilog="Examples: newsarc stats --archive examples | newsarc stats --from 2016 --to 2016 | newsarc stats --json",
+)
+def stats(
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="How many busiest days, topics, publishers and domains.")] = 10,
+    archive: ArchiveOpt = None,
+    root: RootOpt = None,
+    json_lines: JsonOpt = False,
+    pretty: PrettyOpt = None,
+) -> None:
+    """Summarise the archive: events per year and month, busiest days, top topics and sources, broken links."""
+    from newsarc import overview
+    from newsarc.output import overview as render
+    from newsarc.output.console import choose_mode
+
+    site = open_archive(archive, root)
+    span = _span(from_, to)
+    result = overview.stats(site, span, top=top)
+    render.render_stats(result, choose_mode(json_lines, pretty))
+    if not result.events:
+        nothing_found("no events" + (f" in {span}" if span else " in this archive"))
+    finish(0)
+
+
+def _span(from_: str | None, to: str | None):
+    """--from/--to as one inclusive span, or None for the whole archive."""
+    if not (from_ or to):
+        return None
+    from newsarc import dates
+
+    start = dates.parse_when(from_).start if from_ else None
+    end = dates.parse_when(to).end if to else None
+    return dates.span_of(start, end)

@@ -1,0 +1,366 @@
+"""The archive at a glance: its topics, one topic's story line, and its statistics.
+
+Topic names are typed by people who do not remember `Burkinabé` or `d'état`,
+so every comparison here goes through `fold`, and spellings that fold alike
+(`Syrian army`, `Syrian Army`) are one topic. Names are never split on commas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from newsarc.archive import Archive, sort_key
+from newsarc.dates import DateSpan
+from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
+from newsarc.model import BODY, DATE, FRONT_MATTER, RELATED, Event
+
+SORTS = ("count", "name", "first", "last")
+DEFAULT_GAP = 30  # days: about a month without news is worth marking
+DEFAULT_TOP = 10
+NEAREST = 5  # names suggested when nothing matches
+CLOSE = 0.8  # difflib ratio that counts as a typo of the same word or name
+DAY_PAGE_ROLE = "day-page"  # links written on day pages, counted apart in stats
+_CHECKED_ROLES = (DATE, RELATED, BODY, FRONT_MATTER)  # internal links worth resolving
+
+# Letters NFKD does not decompose into a base letter and an accent.
+_LETTERS = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ł": "l", "þ": "th", "ı": "i", "ħ": "h"})
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+# -- folding ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Case, accents, punctuation, dashes and apostrophes removed; words kept apart.
+
+    `2015 Burkinabé coup d'état` -> `2015 burkinabe coup d etat`. Casefolding
+    runs before and after NFKD because each can produce what the other folds.
+    """
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def compact(folded: str) -> str:
+    """Folded text without spaces, so `detat`, `d etat` and `d'état` agree."""
+    return folded.replace(" ", "")
+
+
+# -- topics -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Topic:
+    """Every spelling of one topic that folds alike, with its events in date order."""
+
+    name: str  # the spelling most events use
+    key: str  # folded name
+    events: list[Event] = field(default_factory=list)
+    spellings: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.events)
+
+    @property
+    def first(self) -> dt.date | None:
+        return next((e.date for e in self.events if e.date), None)
+
+    @property
+    def last(self) -> dt.date | None:
+        return next((e.date for e in reversed(self.events) if e.date), None)
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.key.split()
+
+
+def group_topics(events: list[Event]) -> dict[str, Topic]:
+    """Folded name -> Topic over `events` (which must be in date order)."""
+    spellings: dict[str, Counter] = {}
+    members: dict[str, dict[str, Event]] = {}
+    for event in events:
+        for name in event.topics:
+            key = fold(name) or name
+            spellings.setdefault(key, Counter())[name] += 1
+            members.setdefault(key, {})[event.path] = event
+    index = {}
+    for key, counts in spellings.items():
+        ranked = sorted(counts, key=lambda s: (-counts[s], s))
+        index[key] = Topic(ranked[0], key, list(members[key].values()), ranked)
+    return index
+
+
+def topic_table(
+    archive: Archive,
+    query: str | None = None,
+    *,
+    sort: str = "count",
+    span: DateSpan | None = None,
+    limit: int | None = None,
+) -> list[Topic]:
+    """Topics (those whose name contains `query`, folded), in the order asked for."""
+    if sort not in SORTS:
+        raise NewsarcError(f"unknown sort '{sort}'; use one of: {', '.join(SORTS)}")
+    events = archive.events_in(span) if span else archive.load().events
+    topics = list(group_topics(events).values())
+    if query is not None:
+        topics = contains(topics, query)
+    topics.sort(key=_SORT_KEYS[sort])
+    return topics if limit is None else topics[: max(limit, 0)]
+
+
+_FAR_PAST, _FAR_FUTURE = dt.date.min, dt.date.max
+_SORT_KEYS = {
+    "count": lambda t: (-t.count, t.key, t.name),
+    "name": lambda t: (t.key, t.name),
+    "first": lambda t: (t.first or _FAR_FUTURE, t.key),
+    "last": lambda t: (-(t.last or _FAR_PAST).toordinal(), t.key),
+}
+
+
+def contains(topics: list[Topic], query: str) -> list[Topic]:
+    """Topics whose folded name holds every word of `query` (as a word start) or its letters in a row."""
+    wanted = fold(query)
+    if not wanted:
+        return [t for t in topics if query.strip().casefold() in t.name.casefold()]
+    return [t for t in topics if _contains(wanted, t)]
+
+
+def _contains(wanted: str, topic: Topic) -> bool:
+    tokens = topic.tokens
+    if all(any(t.startswith(w) for t in tokens) for w in wanted.split()):
+        return True
+    return compact(wanted) in compact(topic.key)
+
+
+def _exact(wanted: str, topic: Topic) -> bool:
+    return wanted == topic.key or compact(wanted) == compact(topic.key)
+
+
+def _close(wanted: str, topic: Topic) -> bool:
+    """A typo away from the whole name (difflib): `rusia` is Russia, not every Russian topic."""
+    return difflib.SequenceMatcher(None, wanted, topic.key).ratio() >= CLOSE
+
+
+def _close_words(wanted: str, topic: Topic) -> bool:
+    """Every word typed is a typo away from the start of a word of the name."""
+    return all(any(_near_word(w, t) for t in topic.tokens) for w in wanted.split())
+
+
+def _near_word(word: str, token: str) -> bool:
+    if token.startswith(word):
+        return True
+    return len(word) >= 4 and difflib.SequenceMatcher(None, word, token[: len(word) + 1]).ratio() >= CLOSE
+
+
+def match_topic(topics: list[Topic], query: str) -> Topic:
+    """The one topic `query` names: exact (folded), else contained, else a typo away.
+
+    The first of those tiers that finds anything decides: one topic is the
+    answer, several raise AmbiguousTopic (exit 2) listing them. Nothing at all
+    raises TopicNotFound (exit 2) naming the nearest topics.
+    """
+    wanted = fold(query)
+    if not wanted:
+        exact = [t for t in topics if t.name.casefold() == query.strip().casefold()]
+        if len(exact) == 1:
+            return exact[0]
+        raise TopicNotFound(f"'{query}' has no letters or digits to match a topic by; see: newsarc topics")
+    for test in (_exact, _contains, _close, _close_words):
+        found = [t for t in topics if test(wanted, t)]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            found.sort(key=_SORT_KEYS["count"])
+            raise AmbiguousTopic(
+                f"'{query}' matches {len(found)} topics; give more of the name (one of these)",
+                [t.name for t in found],
+            )
+    raise TopicNotFound(_not_found(query, nearest(topics, query)))
+
+
+def nearest(topics: list[Topic], query: str, n: int = NEAREST) -> list[Topic]:
+    """Topics most like `query` (whole-name similarity, or the share of words it nearly has), best first."""
+    wanted = fold(query)
+    words = wanted.split()
+    scored = []
+    for topic in topics:
+        similarity = difflib.SequenceMatcher(None, wanted, topic.key).ratio()
+        shared = sum(any(_near_word(w, t) for t in topic.tokens) for w in words) / len(words) if words else 0.0
+        score = max(similarity, shared)
+        if score >= 0.5:
+            scored.append((-score, -topic.count, topic.key, topic))
+    return [item[-1] for item in sorted(scored)[:n]]
+
+
+def _not_found(query: str, close: list[Topic]) -> str:
+    message = f"no topic matches '{query}'"
+    if close:
+        message += "; nearest: " + "; ".join(f"'{t.name}'" for t in close)
+    return message + "; list them all with: newsarc topics"
+
+
+# -- timeline -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Step:
+    """One event on a story line, and how long the story was quiet before it."""
+
+    event: Event
+    gap_days: int | None  # days since the previous dated event; None for the first
+    gap: bool  # quiet for longer than the threshold
+
+
+@dataclass(slots=True)
+class Timeline:
+    topic: Topic
+    steps: list[Step]
+    gap: int
+    span: DateSpan | None = None
+
+    @property
+    def gaps(self) -> int:
+        return sum(s.gap for s in self.steps)
+
+
+def timeline(archive: Archive, query: str, *, gap: int = DEFAULT_GAP, span: DateSpan | None = None) -> Timeline:
+    """Every event of the topic `query` names, oldest first, with quiet spells marked."""
+    if gap < 0:
+        raise NewsarcError(f"--gap {gap} is negative; give a number of days, 0 or more")
+    topics = list(group_topics(archive.load().events).values())
+    topic = match_topic(topics, query)
+    events = [e for e in topic.events if span is None or e.date in span]
+    return Timeline(topic, story_line(events, gap), gap, span)
+
+
+def story_line(events: list[Event], gap: int) -> list[Step]:
+    """Steps in date order (undated events last, never counted as a gap)."""
+    steps, previous = [], None
+    for event in sorted(events, key=lambda e: (e.date is None, sort_key(e))):
+        days = (event.date - previous).days if event.date and previous else None
+        steps.append(Step(event, days, days is not None and days > gap))
+        previous = event.date or previous
+    return steps
+
+
+# -- stats --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Stats:
+    span: DateSpan | None
+    events: int = 0
+    undated: int = 0
+    first: dt.date | None = None
+    last: dt.date | None = None
+    days: int = 0  # days with at least one event
+    per_year: list[tuple[int, int]] = field(default_factory=list)  # every year first..last, zeros kept
+    per_month: list[tuple[str, int]] = field(default_factory=list)  # "YYYY-MM", every month first..last
+    busiest_days: list[tuple[dt.date, int]] = field(default_factory=list)
+    topics: int = 0
+    top_topics: list[tuple[str, int]] = field(default_factory=list)
+    sources: int = 0
+    top_publishers: list[tuple[str, int]] = field(default_factory=list)
+    top_domains: list[tuple[str, int]] = field(default_factory=list)
+    links_checked: int = 0
+    broken_links: int = 0
+    broken_by_role: dict[str, int] = field(default_factory=dict)
+    files_with_diagnostics: int = 0
+    diagnostics: int = 0
+
+
+def stats(archive: Archive, span: DateSpan | None = None, *, top: int = DEFAULT_TOP) -> Stats:
+    """Counts over the events in `span` (all of them without one)."""
+    events = archive.events_in(span) if span else archive.load().events
+    dated = sorted(e.date for e in events if e.date)
+    result = Stats(span, events=len(events), undated=len(events) - len(dated))
+    if dated:
+        result.first, result.last = dated[0], dated[-1]
+    _dates(result, dated, top)
+    _topics_and_sources(result, events, top)
+    day_pages = [p for p in archive.day_pages.values() if span is None or p.date in span]
+    result.links_checked, result.broken_by_role = broken_links(archive, events, day_pages)
+    result.broken_links = sum(result.broken_by_role.values())
+    diagnostics = _diagnostics(archive, events, day_pages, span)
+    result.diagnostics = len(diagnostics)
+    result.files_with_diagnostics = len({d.path for d in diagnostics})
+    return result
+
+
+def _dates(result: Stats, dated: list[dt.date], top: int) -> None:
+    if not dated:
+        return
+    per_day = Counter(dated)
+    result.days = len(per_day)
+    result.busiest_days = sorted(per_day.items(), key=lambda item: (-item[1], item[0]))[:top]
+    years = Counter(d.year for d in dated)
+    result.per_year = [(y, years[y]) for y in range(dated[0].year, dated[-1].year + 1)]
+    months = Counter(d.strftime("%Y-%m") for d in dated)
+    result.per_month = [(m, months[m]) for m in month_range(dated[0], dated[-1])]
+
+
+def month_range(first: dt.date, last: dt.date) -> list[str]:
+    """Every "YYYY-MM" from `first`'s month to `last`'s, so thin months show as zero."""
+    start, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(start, end + 1)]
+
+
+def _topics_and_sources(result: Stats, events: list[Event], top: int) -> None:
+    topics = group_topics(events)
+    result.topics = len(topics)
+    ranked = sorted(topics.values(), key=_SORT_KEYS["count"])[:top]
+    result.top_topics = [(t.name, t.count) for t in ranked]
+    publishers: Counter = Counter()
+    domains: Counter = Counter()
+    for event in events:
+        for source in event.sources:
+            publishers[source.publisher] += 1
+            domains[source.domain] += 1
+    result.sources = sum(publishers.values())
+    result.top_publishers = _top(publishers, top)
+    result.top_domains = _top(domains, top)
+
+
+def _top(counts: Counter, n: int) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
+
+
+def broken_links(archive: Archive, events: list[Event], day_pages: list[Event]) -> tuple[int, dict[str, int]]:
+    """Internal links whose file is missing: (links checked, broken per role).
+
+    A cheap stand-in (file existence only, no anchors, no other day-folder
+    spelling) until the validate-links checker can be reused here.
+    """
+    checked, broken = 0, Counter()
+    pages = [(e, e.links, None) for e in events] + [(p, p.links, DAY_PAGE_ROLE) for p in day_pages]
+    for document, links, role in pages:
+        for link in links:
+            if role is None and link.role not in _CHECKED_ROLES:
+                continue
+            target = archive.resolve(document, link.target)
+            if target.external or (not target.path and not target.outside):
+                continue
+            checked += 1
+            if target.outside or not archive.exists(target.path):
+                broken[role or link.role] += 1
+    return checked, dict(sorted(broken.items()))
+
+
+def _diagnostics(archive: Archive, events: list[Event], day_pages: list[Event], span: DateSpan | None):
+    found = [d for doc in (*events, *day_pages) for d in doc.diagnostics]
+    unreadable = [u for u in archive.unreadable if span is None or u.date in span]
+    found += [d for doc in unreadable for d in doc.diagnostics]
+    if span is None:
+        found += archive.scan_diagnostics
+    return found
