@@ -150,12 +150,34 @@ def _read_front_matter(text: str, event: Event, lines: _LineIndex) -> int:
         event.diagnostics.append(Diagnostic(event.path, 1, "front matter larger than 64 KiB; ignored"))
         return end
     meta = _load_yaml(block, event)
+    if meta is not None and not _small_enough(meta):
+        event.diagnostics.append(
+            Diagnostic(event.path, 2, "front matter expands to over 10,000 values (YAML aliases?); ignored")
+        )
+        return end
     if isinstance(meta, dict):
         event.meta.update({str(k): v for k, v in meta.items()})
     elif meta is not None:
         kind = type(meta).__name__
         event.diagnostics.append(Diagnostic(event.path, 2, f"front matter is a {kind}, not a mapping of keys; ignored"))
     return end
+
+
+def _small_enough(value: Any, budget: int = 10_000) -> bool:
+    """YAML aliases share nodes, so a tiny block can expand exponentially when
+    walked (the "billion laughs"); count values as a walk would visit them."""
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > budget:
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set)):
+            stack.extend(item)
+    return True
 
 
 def _load_yaml(block: str, event: Event) -> Any:

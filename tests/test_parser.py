@@ -229,3 +229,13 @@ def test_parser_never_raises_on_bytes(data):
 @given(st.lists(st.from_regex(r"[A-Z][a-z]{2,8}( [A-Z][a-z]{2,8})?", fullmatch=True), min_size=1, max_size=5))
 def test_topic_lists_round_trip(topics):
     assert split_topics(", ".join(topics)) == topics
+
+
+def test_yaml_alias_bomb_is_refused_quickly():
+    rows = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        rows.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    event = parse_text("---\n" + "\n".join(rows) + "\n---\n# T\n", "news/2017/08/13/x.md")
+    assert event.meta == {}
+    assert "front matter expands to over 10,000 values (YAML aliases?); ignored" in [d.message for d in event.diagnostics]
+    assert event.title == "T"
