@@ -1,0 +1,158 @@
+"""`search`: matching lines grouped by event, grep lines when piped, or JSON Lines.
+
+Views: "lines" (the default), "paths" (-l), "count" (-c) and "events"
+(-v: the events that do not match, which have no lines to show).
+Plain output follows grep so editors and scripts read it:
+`path:line:column:text` for a match, `path-line-text` for context, `--`
+between context groups; paths are relative to the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from newsarc.model import Event
+from newsarc.output.console import Mode, local_path, make_console, write_json
+from newsarc.search import Found, Line, Result
+
+MATCH_STYLE = "bold red"  # ripgrep's colours: paths magenta, line numbers green, matches red
+
+
+def render(result: Result, mode: Mode, root, view: str = "lines") -> None:
+    paths = _Paths(root)
+    {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](result, paths, view)
+
+
+class _Paths:
+    """Root-relative path -> path from the current folder, joined cheaply for many lines."""
+
+    def __init__(self, root):
+        self.prefix = local_path(root, "")
+        self.here = self.prefix in ("", ".")
+
+    def __call__(self, relpath: str) -> str:
+        return relpath if self.here else os.path.join(self.prefix, relpath)
+
+
+# -- JSON Lines -------------------------------------------------------------------
+
+
+def _event_record(event: Event) -> dict[str, Any]:
+    return {"path": event.path, "date": event.date.isoformat() if event.date else None, "title": event.title}
+
+
+def line_record(event: Event, line: Line) -> dict[str, Any]:
+    """One matching line: where it is, what it says, and each match in it (columns count characters)."""
+    record = _event_record(event)
+    matches = [{"column": start + 1, "match": line.text[start:end]} for start, end in line.spans]
+    record.update(
+        field=line.field,
+        line=line.line,
+        column=line.column,
+        match=matches[0]["match"] if matches else "",
+        text=line.text.rstrip("\r"),
+        matches=matches,
+    )
+    return record
+
+
+def _json(result: Result, paths: _Paths, view: str) -> None:
+    for found in result.found:
+        if view == "lines":
+            for line in found.lines:
+                if not line.context:
+                    write_json(line_record(found.event, line))
+        elif view == "count":
+            write_json({**_event_record(found.event), "count": found.count})
+        else:
+            write_json(_event_record(found.event))
+
+
+# -- plain (grep) -----------------------------------------------------------------
+
+
+def _plain(result: Result, paths: _Paths, view: str) -> None:
+    write = sys.stdout.write
+    if view == "count":
+        for found in result.found:
+            write(f"{paths(found.event.path)}:{found.count}\n")
+        return
+    if view != "lines":
+        for found in result.found:
+            write(paths(found.event.path) + "\n")
+        return
+    grouped = any(line.context for found in result.found for line in found.lines)
+    for n, found in enumerate(result.found):
+        path = paths(found.event.path)
+        if grouped and n:
+            write("--\n")
+        for line in found.lines:
+            if line.gap:
+                write("--\n")
+            write(_plain_line(path, line))
+
+
+def _plain_line(path: str, line: Line) -> str:
+    text = line.text.rstrip("\r")
+    if line.context:
+        return f"{path}-{line.line}-{text}\n"
+    return f"{path}:{line.line}:{line.column}:{text}\n"
+
+
+# -- rich -------------------------------------------------------------------------
+
+
+def _rich(result: Result, paths: _Paths, view: str) -> None:
+    console = make_console()
+    if view == "paths":
+        for found in result.found:
+            console.print(Text(paths(found.event.path), style="magenta"))
+    else:
+        for found in result.found:
+            console.print(_heading(found, paths, view))
+            if view == "lines":
+                console.print(_lines_table(found))
+                console.print()
+    _summary(result)
+
+
+def _heading(found: Found, paths: _Paths, view: str) -> Text:
+    event = found.event
+    when = event.date.isoformat() if event.date else "undated"
+    heading = Text.assemble((when, "bold cyan"), "  ", (event.title or "(no headline)", "bold"))
+    if view == "count":
+        noun = "line" if found.count == 1 else "lines"
+        heading.append(f"  {found.count} matching {noun}", style="green")
+    heading.append("\n" + paths(event.path), style="magenta")
+    return heading
+
+
+def _lines_table(found: Found) -> Table:
+    """Line number, field and text in columns, so long paragraphs wrap under their text."""
+    table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
+    table.add_column("line", justify="right", style="green", no_wrap=True)
+    table.add_column("field", style="dim", no_wrap=True)
+    table.add_column("text", ratio=1)
+    for line in found.lines:
+        if line.gap:
+            table.add_row("", "", Text("⋮", style="dim"))
+        text = Text(line.text.rstrip("\r"), style="dim" if line.context else "")
+        for start, end in line.spans:
+            text.stylize(MATCH_STYLE, start, end)
+        table.add_row(str(line.line), line.field, text)
+    return table
+
+
+def _summary(result: Result) -> None:
+    """Counts go to stderr, never mixed with results."""
+    shown = len(result.found)
+    noun = "event" if shown == 1 else "events"
+    message = f"{shown} {noun}"
+    if result.selected is not None and result.selected > shown:
+        message = f"{shown} of {result.selected} matching events shown (raise --limit for more)"
+    make_console(stderr=True).print(Text(f"{message}; {result.searched} searched", style="dim"))

@@ -1,0 +1,495 @@
+"""`newsarc search`: patterns, fields, filters, output modes and exit codes.
+
+Archives are written to tmp_path in the sample's layout; the CLI runs for
+real (CliRunner, and subprocesses for pipes and the working directory).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsarc import search as core
+from newsarc.archive import Archive
+from newsarc.errors import BadPattern
+from tests.conftest import EXAMPLES, ROOT, run_newsarc
+
+# -- a small archive with the cases that matter ---------------------------------------
+
+SYRIA = "2017-08-13"
+TITLE_SYRIA = "A Syrian Army commando unit kills 25 ISIL militants in Central Syria"
+TITLE_ETE = "Un été chaud à Genève"
+TITLE_CRLF = "Windows line endings event about the army"
+TITLE_PALMYRA = "Syrian troops advance into Palmyra"
+
+
+@pytest.fixture
+def site(builder):
+    """Five events over three months; each exercises one decoding or matching rule."""
+    builder.event(
+        SYRIA,
+        TITLE_SYRIA,
+        body="Supported by Russia, Syria&#x27;s army has waged an offensive.\n\nA second paragraph mentions Homs.",
+        sources=[("AFP via Yahoo", "https://www.yahoo.com/news/commandos")],
+        related=[("Syrian troops advance into Palmyra", "/news/2016/03/26/x.md", ["Russia", "Syrian Army"])],
+    )
+    builder.event(
+        "2017-08-21",
+        TITLE_ETE,
+        body="ÉTÉ record: Genève swelters at 38 °C.",
+        sources=[("Le Temps", "https://www.letemps.ch/ete")],
+        related=[("Heat waves in Europe", "/news/2017/07/1/heat.md", ["Climate", "Switzerland"])],
+    )
+    builder.event("2017-09-02", TITLE_PALMYRA, body="Fighting near the citadel.", related=[("Other", "/news/2017/08/13/x.md", ["Syrian Civil War"])])
+    link = builder.event("2016-03-26", TITLE_CRLF, body="The army\n\nAnother line ends here")
+    path = builder.root / link.lstrip("/")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    builder.event("2017-09-03", "Nothing to see", body="Quiet day.", related=[("Heat", "/news/2017/08/21/x.md", ["Climate"])])
+    return builder.root
+
+
+def search(cli, root, *args, env=None):
+    return cli("search", *args, "--archive", str(root), env=env)
+
+
+def paths(result) -> list[str]:
+    return [line.rsplit("/", 1)[-1] for line in result.stdout.splitlines()]
+
+
+def slug(title: str) -> str:
+    from tests.conftest import slugify
+
+    return slugify(title) + ".md"
+
+
+# -- patterns (core) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("patterns", "sensitive"),
+    [
+        (["syria"], False),
+        (["Syria"], True),
+        (["été"], False),
+        (["ÉTÉ"], True),
+        ([r"\D\W\S"], True),  # escapes are not uppercase letters, and there is no literal at all
+        ([r"\d+x"], False),
+        ([r"\p{Lu}x"], False),
+        (["(?P<Name>x)"], False),  # a group name is not text to match
+        (["[A-Z]x"], True),
+        (["foo", "Bar"], True),  # ripgrep: one uppercase pattern makes the whole search case sensitive
+        (["foo", r"\d"], False),
+    ],
+)
+def test_smart_case_follows_ripgrep(patterns, sensitive):
+    assert core.compile_patterns(patterns, case=core.SMART).case_sensitive is sensitive
+
+
+def test_smart_case_with_fixed_strings():
+    assert core.compile_patterns(["A.b"], fixed=True, case=core.SMART).case_sensitive
+    assert not core.compile_patterns(["a.b"], fixed=True, case=core.SMART).case_sensitive
+
+
+def test_lines_report_char_columns_and_spans():
+    matcher = core.compile_patterns(["é+t"])
+    found = matcher.lines("abc\nun été ééét\nnone")
+    assert [(m.index, m.text, m.spans) for m in found] == [(1, "un été ééét", ((3, 5), (7, 11)))]
+
+
+def test_word_regexp_uses_unicode_words_and_finds_adjacent_words():
+    matcher = core.compile_patterns(["a"], word=True)
+    assert matcher.lines("a a,a ba ab éa")[0].spans == ((0, 1), (2, 3), (4, 5))
+    assert core.compile_patterns(["été"], word=True).lines("l'été, étés")[0].spans == ((2, 5),)
+
+
+def test_line_regexp_needs_the_whole_line():
+    matcher = core.compile_patterns(["army|navy"], line=True)
+    assert [m.index for m in matcher.lines("army\nthe army\nnavy")] == [0, 2]
+
+
+def test_shorthand_classes_are_unicode_and_anchors_are_per_line():
+    assert core.compile_patterns([r"^\w+$"]).lines("Genève\nsão\nno way")[1].text == "são"
+    assert len(core.compile_patterns([r"\d"]).lines("٣ arabic-indic three")) == 1
+    assert [m.index for m in core.compile_patterns([r"\Aab\z"]).lines("ab\nxab\nab")] == [0, 2]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("a(b", "bad pattern 'a(b': the ( at column 2 is never closed"),
+        ("foo|a)", "bad pattern 'foo|a)': unexpected ) at column 6"),
+        ("x{2,1}", "bad pattern 'x{2,1}': invalid repetition size at column 2"),
+        ("(?<=a)b", "bad pattern '(?<=a)b': invalid perl operator at column 1"),
+        (r"(a)\1", r"bad pattern '(a)\\1': invalid escape sequence at column 4"),
+        (r"a\nb", r"bad pattern 'a\\nb': a line break at column 2 can never match"),
+        ("a[\n]b", "a line break at column 2 can never match"),
+        (r"\C", "\\C (any byte) is not supported, at column 1"),
+    ],
+)
+def test_bad_patterns_say_where(pattern, message):
+    with pytest.raises(BadPattern) as info:
+        core.compile_patterns([pattern])
+    assert message in info.value.message
+    assert "\n" not in info.value.message
+
+
+def test_pathological_pattern_runs_in_linear_time():
+    """`(a+)+$` backtracks exponentially in `re`; RE2 answers at once."""
+    matcher = core.compile_patterns(["(a+)+$"])
+    line = "a" * 50_000 + "b"
+    assert matcher.lines(line) == []
+    assert list(matcher.select([line, "aaa"])) == [1]
+
+
+def test_select_skips_empty_texts_and_never_matches_across_texts(monkeypatch):
+    monkeypatch.setattr(core, "_CHUNK", 8)  # several buffers, so chunk edges are crossed
+    texts = ["ab", "", "b", "a", "", "xxxxxxxxxxxa", "b\na"]
+    assert list(core.compile_patterns(["^$"]).select(texts)) == []
+    assert list(core.compile_patterns(["a$"]).select(texts)) == [3, 5, 6]
+    assert list(core.compile_patterns(["b$"]).select(texts)) == [0, 2, 6]
+    assert list(core.compile_patterns(["^a", "^b"]).select(texts, require_all=True)) == [6]
+    assert list(core.compile_patterns(["a.b"]).select(texts)) == []  # "a" + separator + "b"
+
+
+LINES = st.lists(st.text(alphabet="ab é\nB", max_size=12), max_size=8)
+SIMPLE = ["a", "b", "ab", "^a", "a$", "^$", "a|é", "[^a]", " b", "(?i)b", "a*", "^é+$"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=LINES, pattern=st.sampled_from(SIMPLE))
+def test_select_and_lines_equal_a_line_by_line_re_scan(texts, pattern):
+    matcher = core.compile_patterns([pattern])
+    compiled = re.compile(pattern)
+    expected = [i for i, t in enumerate(texts) if t and any(compiled.search(line) for line in t.split("\n"))]
+    assert list(matcher.select(texts)) == expected
+    for text in texts:
+        lines = [i for i, line in enumerate(text.split("\n")) if compiled.search(line)] if text else []
+        assert [m.index for m in matcher.lines(text)] == lines
+
+
+def test_bm25_prefers_rarer_terms_and_more_matches():
+    common = core.bm25([1, 0], [90, 2], 100, 100, 100)
+    rare = core.bm25([0, 1], [90, 2], 100, 100, 100)
+    twice = core.bm25([0, 2], [90, 2], 100, 100, 100)
+    assert rare > common and twice > rare
+    assert core.bm25([0, 1], [90, 2], 100, 400, 100) < rare  # longer text, same matches
+
+
+# -- fields, decoding, line numbers ---------------------------------------------------
+
+
+def test_default_fields_are_title_body_topics(cli, site):
+    assert paths(search(cli, site, "-l", "Palmyra")) == [slug(TITLE_PALMYRA)]  # the title, not a related headline
+    assert paths(search(cli, site, "-l", "Palmyra", "--in", "related")) == [slug(TITLE_SYRIA)]
+    assert search(cli, site, "Yahoo").exit_code == 1
+    assert paths(search(cli, site, "-l", "Yahoo", "--in", "sources")) == [slug(TITLE_SYRIA)]
+    assert paths(search(cli, site, "-l", "letemps", "--in", "title,sources")) == [slug(TITLE_ETE)]
+    assert paths(search(cli, site, "-l", "^Switzerland$")) == [slug(TITLE_ETE)]  # topics, one per line
+
+
+def test_entities_are_decoded_unless_raw(cli, site):
+    result = search(cli, site, "Syria's")
+    rel = f"news/2017/08/13/{slug(TITLE_SYRIA)}"
+    assert result.exit_code == 0
+    assert result.stdout == f"{site}/{rel}:5:22:Supported by Russia, Syria's army has waged an offensive.\n".replace(f"{site}/", _local(site))
+    assert search(cli, site, "&#x27;").exit_code == 1
+    assert paths(search(cli, site, "-l", "--raw", "&#x27;")) == [slug(TITLE_SYRIA)]
+    assert search(cli, site, "--raw", "Syria's").exit_code == 1
+
+
+def _local(root: Path) -> str:
+    import os
+
+    return os.path.relpath(root) + "/"
+
+
+def test_plain_lines_point_at_the_file_line_of_each_field(cli, site):
+    result = search(cli, site, "-F", "Homs", "--in", "all")
+    assert [line.split(":", 3)[1:3] for line in result.stdout.splitlines()] == [["7", "29"]]
+    result = search(cli, site, "Russia|AFP", "--in", "all")
+    # body line 5; sources line 12 ("AFP via Yahoo <url>"); related line 16 ("headline topics");
+    # the topic "Russia" is written on that related line too
+    lines = [tuple(line.split(":", 4)[1:4]) for line in result.stdout.splitlines()]
+    assert lines == [
+        ("5", "14", "Supported by Russia, Syria's army has waged an offensive."),
+        ("12", "1", "AFP via Yahoo https"),
+        ("16", "36", "Syrian troops advance into Palmyra Russia, Syrian Army"),
+        ("16", "1", "Russia"),
+    ]
+
+
+def test_non_ascii_case_folding(cli, site):
+    assert paths(search(cli, site, "-l", "-i", "ÉTÉ")) == [slug(TITLE_ETE)]
+    assert search(cli, site, "-c", "-i", "ÉTÉ").stdout.endswith(":2\n")  # title and body
+    assert search(cli, site, "-c", "ÉTÉ").stdout.endswith(":1\n")  # body only
+    assert search(cli, site, "-c", "-S", "été").stdout.endswith(":2\n")
+    assert search(cli, site, "-c", "-S", "Été").exit_code == 1
+
+
+def test_case_flags_last_one_wins(cli, site):
+    assert search(cli, site, "-i", "-s", "SYRIA").exit_code == 1
+    assert search(cli, site, "-s", "-i", "SYRIA").exit_code == 0
+    assert search(cli, site, "-i", "-S", "SYRIA").exit_code == 1
+    assert search(cli, site, "-S", "-i", "SYRIA").exit_code == 0
+
+
+def test_crlf_files(cli, site):
+    """Decoded fields have no \\r; the raw text keeps it, as ripgrep sees it."""
+    assert paths(search(cli, site, "-l", "army$")) == [slug(TITLE_CRLF)]
+    assert search(cli, site, "-l", "--raw", "army$").exit_code == 1
+    assert paths(search(cli, site, "-l", "--raw", "army\r$")) == [slug(TITLE_CRLF)]
+    result = search(cli, site, "--raw", "--in", "all", "^The army")
+    assert result.stdout.endswith(":5:1:The army\n")  # \r not printed
+
+
+def test_all_requires_every_pattern_in_any_field(cli, site):
+    # "commando" is in the title, "Syrian Army" only in the topics of the same event
+    result = search(cli, site, "-l", "--all", "commando", "^Syrian Army$")
+    assert paths(result) == [slug(TITLE_SYRIA)]
+    assert search(cli, site, "-l", "--all", "commando", "Climate").exit_code == 1
+    assert len(paths(search(cli, site, "-l", "commando", "Climate"))) == 3  # any: one or the other
+
+
+def test_fixed_strings_word_and_line(cli, site):
+    assert search(cli, site, "-F", "38 .C").exit_code == 1
+    assert search(cli, site, "38 .C").exit_code == 0
+    assert paths(search(cli, site, "-l", "-F", "°C")) == [slug(TITLE_ETE)]
+    assert search(cli, site, "-w", "Syri").exit_code == 1
+    assert search(cli, site, "-w", "-c", "Syria").stdout.endswith(":2\n")
+    assert paths(search(cli, site, "-l", "-x", "Climate")) == [slug(TITLE_ETE), "nothing-to-see.md"]
+
+
+def test_several_patterns_and_dash_patterns(cli, site):
+    result = search(cli, site, "-l", "-e", "-?citadel", "-e", "-x")
+    assert paths(result) == [slug(TITLE_PALMYRA)]
+    assert len(paths(search(cli, site, "-l", "citadel", "-e", "Homs"))) == 2
+
+
+def test_invert_lists_events_without_a_match(cli, site):
+    result = search(cli, site, "-v", "Syria|army")
+    assert result.exit_code == 0
+    assert paths(result) == [slug(TITLE_ETE), "nothing-to-see.md"]
+
+
+def test_max_count_count_and_quiet(cli, site):
+    assert search(cli, site, "-c", "a").stdout.count(":") == 5
+    result = search(cli, site, "-m", "1", "Syria")
+    assert len(result.stdout.splitlines()) == 2  # two events, one line each
+    quiet = search(cli, site, "-q", "Syria")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+    quiet = search(cli, site, "-q", "zzz")
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (1, "", "")
+
+
+def test_context_lines_grep_style(cli, site):
+    result = search(cli, site, "--raw", "--in", "all", "-C", "1", "^# Un")
+    prefix = _local(site) + f"news/2017/08/21/{slug(TITLE_ETE)}"
+    assert result.stdout == (
+        f"{prefix}-2-\n"
+        f"{prefix}:3:1:# {TITLE_ETE} \n"
+        f"{prefix}-4-\n"
+    )
+    result = search(cli, site, "--raw", "--in", "all", "-A", "1", "-B", "0", "^(#|1\\.) ", "-m", "9", "--on", "2017-08-21")
+    assert [line.replace(prefix, "") for line in result.stdout.splitlines()] == [
+        f":3:1:# {TITLE_ETE} ",
+        "-4-",
+        "--",
+        ":10:1:1. [Le Temps](https://www.letemps.ch/ete)",
+        "-11-",
+        "--",
+        ":14:1:1. [Heat waves in Europe ](/news/2017/07/1/heat.md) _Context: Climate, Switzerland_",
+    ]
+
+
+def test_json_lines(cli, site):
+    result = search(cli, site, "--json", "Genève")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records == [
+        {
+            "path": f"news/2017/08/21/{slug(TITLE_ETE)}",
+            "date": "2017-08-21",
+            "title": TITLE_ETE,
+            "field": "title",
+            "line": 3,
+            "column": 16,
+            "match": "Genève",
+            "text": TITLE_ETE,
+            "matches": [{"column": 16, "match": "Genève"}],
+        },
+        {
+            "path": f"news/2017/08/21/{slug(TITLE_ETE)}",
+            "date": "2017-08-21",
+            "title": TITLE_ETE,
+            "field": "body",
+            "line": 5,
+            "column": 13,
+            "match": "Genève",
+            "text": "ÉTÉ record: Genève swelters at 38 °C.",
+            "matches": [{"column": 13, "match": "Genève"}],
+        },
+    ]
+    counts = [json.loads(line) for line in search(cli, site, "--json", "-c", "Syria").stdout.splitlines()]
+    assert [(c["date"], c["count"]) for c in counts] == [("2017-08-13", 3), ("2017-09-02", 2)]
+    listed = [json.loads(line) for line in search(cli, site, "--json", "-l", "Syria").stdout.splitlines()]
+    assert set(listed[0]) == {"path", "date", "title"}
+
+
+def test_sort_and_limit(cli, site):
+    by_date = paths(search(cli, site, "-l", "-i", "syria|army"))
+    assert by_date == [slug(TITLE_CRLF), slug(TITLE_SYRIA), slug(TITLE_PALMYRA)]
+    by_path = search(cli, site, "-l", "-i", "syria|army", "--sort", "path").stdout.splitlines()
+    assert by_path == sorted(by_path)
+    assert paths(search(cli, site, "-l", "-i", "syria|army", "--limit", "1")) == [slug(TITLE_CRLF)]
+    ranked = paths(search(cli, site, "-l", "-i", "syria", "army", "--sort", "relevance"))
+    assert ranked[0] == slug(TITLE_SYRIA)  # both terms, several times
+    assert search(cli, site, "x", "--sort", "size").exit_code == 2
+
+
+def test_date_and_topic_filters_and_hints(cli, site):
+    assert paths(search(cli, site, "-l", "Syria", "--on", "2017-09")) == [slug(TITLE_PALMYRA)]
+    assert paths(search(cli, site, "-l", "Syria", "--from", "2017-08-14")) == [slug(TITLE_PALMYRA)]
+    assert paths(search(cli, site, "-l", "Syria", "--to", "2017-08")) == [slug(TITLE_SYRIA)]
+    assert paths(search(cli, site, "-l", ".", "--topic", "climate")) == [slug(TITLE_ETE), "nothing-to-see.md"]
+    empty = search(cli, site, "Syria", "--on", "2015")
+    assert empty.exit_code == 1
+    assert empty.stderr == "newsarc: no events in 2015, so nothing was searched; widen --on/--from/--to or check --topic (newsarc list-by-date)\n"
+    none = search(cli, site, "Syria", "--on", "2017-08", "--topic", "Climate")
+    assert none.stderr == "newsarc: no match among the 1 event in 2017-08 with topic Climate (searched: title, body, topics)\n"
+    assert search(cli, site, "x", "--on", "2017", "--from", "2016").exit_code == 2
+
+
+def test_errors_exit_2_with_one_line(cli, site):
+    result = search(cli, site, "a(b")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "column 2" in result.stderr
+    assert search(cli, site).exit_code == 2  # no pattern
+    assert search(cli, site, "x", "--in", "headline").exit_code == 2
+
+
+def test_rich_output_on_a_terminal(cli, site):
+    result = search(cli, site, "--pretty", "Genève", env={"NO_COLOR": "1", "COLUMNS": "300"})
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"2017-08-21  {TITLE_ETE}"
+    assert lines[1].endswith(f"news/2017/08/21/{slug(TITLE_ETE)}")
+    assert lines[2].split() == ["3", "title", *TITLE_ETE.split()]
+    assert lines[3].split()[:3] == ["5", "body", "ÉTÉ"]
+    assert "1 event; 5 searched" in result.stderr
+    coloured = search(cli, site, "--pretty", "Genève")
+    assert "\x1b[1;31mGenève" in coloured.stdout
+
+
+# -- subprocesses: cwd-relative paths, pipes ----------------------------------------
+
+
+def test_paths_are_relative_to_the_working_directory(site):
+    result = run_newsarc("search", "-l", "citadel", "--archive", "site", cwd=site.parent)
+    assert result.returncode == 0
+    assert result.stdout == f"site/news/2017/09/2/{slug(TITLE_PALMYRA)}\n"
+    inside = run_newsarc("search", "-l", "citadel", cwd=site / "news" / "2017")
+    assert inside.stdout == f"../../news/2017/09/2/{slug(TITLE_PALMYRA)}\n"
+
+
+def test_head_closes_the_pipe_quietly():
+    """More output than a pipe buffer holds; the reader leaves after one line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newsarc", "search", "--raw", "--in", "all", ".", "--archive", str(EXAMPLES)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 0
+    assert first.startswith(b"examples/news/") or first.startswith(str(EXAMPLES).encode()) or b"news/" in first
+    assert stderr == b""
+
+
+# -- --raw --in all selects what a line-by-line scan selects ---------------------------
+
+COMPARE = [
+    ("Syria", False),
+    ("Syria&#x27;s", False),
+    ("^#", False),
+    (r"\d{4}-\d{2}", False),
+    ("ISIL|Kurdish", False),
+    ("(?i)eclipse", False),
+    ("army$", False),
+    ("^$", False),
+    ("é", False),
+    (r"\bceasefire\b", False),
+    ("[A-Z]{4,}", False),
+    (r" $", False),
+    ("\r$", False),
+    ("Deir ez-Zor", True),
+    ("(a+)+b", False),
+]
+
+
+def line_scan(root: Path, events, pattern: str, fixed: bool) -> list[str]:
+    """The files a plain `re` scan, line by line, selects (ripgrep's reading of a file)."""
+    compiled = re.compile(re.escape(pattern) if fixed else pattern)
+    selected = []
+    for event in events:
+        text = (root / event.path).read_bytes().removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace")
+        lines = text.split("\n")
+        if text.endswith("\n"):
+            lines.pop()
+        if any(compiled.search(line) for line in lines):
+            selected.append(event.path)
+    return sorted(selected)
+
+
+def raw_selection(archive: Archive, pattern: str, fixed: bool) -> list[str]:
+    query = core.Query(core.compile_patterns([pattern], fixed=fixed), fields=core.FIELDS, raw=True, details=False)
+    return sorted(f.event.path for f in core.search(archive, query).found)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """A 1,500-event generated archive (bench/gen_archive.py): CRLF files, front matter, entities."""
+    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path_factory.mktemp("generated")
+    module.generate(out, events=1500, seed=1, progress=False)
+    return out
+
+
+@pytest.mark.parametrize("name", ["examples", "generated"])
+def test_raw_all_selects_what_a_line_scan_selects(name, request):
+    root = EXAMPLES if name == "examples" else request.getfixturevalue("generated")
+    archive = Archive.open(root).load()
+    some = 0
+    for pattern, fixed in COMPARE:
+        expected = line_scan(root, archive.events, pattern, fixed)
+        assert raw_selection(archive, pattern, fixed) == expected, pattern
+        some += bool(expected)
+    assert some >= 8  # the comparison is not vacuous
+
+
+@pytest.mark.skipif(shutil.which("rg") is None, reason="ripgrep not installed")
+def test_raw_all_selects_what_ripgrep_selects(generated):
+    archive = Archive.open(generated).load()
+    for pattern, fixed in COMPARE:
+        command = ["rg", "-l", *(["-F"] if fixed else []), "-e", pattern, str(generated / "news")]
+        listed = subprocess.run(command, capture_output=True, text=True).stdout.splitlines()
+        expected = sorted(Path(p).relative_to(generated).as_posix() for p in listed if not p.endswith("/index.md"))
+        assert raw_selection(archive, pattern, fixed) == expected, pattern
+
+
+def test_decoded_search_finds_what_the_generator_counted(generated):
+    manifest = json.loads((generated / "manifest.json").read_text())
+    archive = Archive.open(generated).load()
+    for item in manifest["search_patterns"]:
+        matcher = core.compile_patterns([item["pattern"]], fixed=item["fixed_string"])
+        query = core.Query(matcher, fields=core.FIELDS, details=False)
+        assert len(core.search(archive, query).found) == item["event_files_decoded"], item["pattern"]
