@@ -25,6 +25,8 @@ DEFAULT_GAP = 30  # days: about a month without news is worth marking
 DEFAULT_TOP = 10
 NEAREST = 5  # names suggested when nothing matches
 CLOSE = 0.8  # difflib ratio that counts as a typo of the same word or name
+TIE = 0.05  # close matches this near the best one are as likely meant
+SUGGEST = 0.5  # similarity (or share of words) worth suggesting when nothing matches
 DAY_PAGE_ROLE = "day-page"  # links written on day pages, counted apart in stats
 _CHECKED_ROLES = (DATE, RELATED, BODY, FRONT_MATTER)  # internal links worth resolving
 
@@ -143,24 +145,42 @@ def _contains(wanted: str, topic: Topic) -> bool:
     return compact(wanted) in compact(topic.key)
 
 
-def _exact(wanted: str, topic: Topic) -> bool:
-    return wanted == topic.key or compact(wanted) == compact(topic.key)
+def _exact(wanted: str, topics: list[Topic]) -> list[Topic]:
+    return [t for t in topics if wanted == t.key or compact(wanted) == compact(t.key)]
 
 
-def _close(wanted: str, topic: Topic) -> bool:
-    """A typo away from the whole name (difflib): `rusia` is Russia, not every Russian topic."""
-    return difflib.SequenceMatcher(None, wanted, topic.key).ratio() >= CLOSE
+def _contained(wanted: str, topics: list[Topic]) -> list[Topic]:
+    return [t for t in topics if _contains(wanted, t)]
 
 
-def _close_words(wanted: str, topic: Topic) -> bool:
+def _close(wanted: str, topics: list[Topic]) -> list[Topic]:
+    """A typo away from the whole name: the best (and any as good), so `rusia` is Russia
+    and `elections in guatamala` is Guatemala, not Malawi."""
+    scored = [(similarity(wanted, t.key, CLOSE), t) for t in topics]
+    best = max((score for score, _ in scored), default=0.0)
+    return [t for score, t in scored if score >= CLOSE and score >= best - TIE]
+
+
+def _close_words(wanted: str, topics: list[Topic]) -> list[Topic]:
     """Every word typed is a typo away from the start of a word of the name."""
-    return all(any(_near_word(w, t) for t in topic.tokens) for w in wanted.split())
+    words = wanted.split()
+    return [t for t in topics if all(any(_near_word(w, token) for token in t.tokens) for w in words)]
 
 
+def similarity(a: str, b: str, cutoff: float = 0.0) -> float:
+    """difflib's ratio, skipping the full comparison when the cheap bounds fall short."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    if matcher.real_quick_ratio() < cutoff or matcher.quick_ratio() < cutoff:
+        return 0.0
+    return matcher.ratio()
+
+
+@lru_cache(maxsize=65536)
 def _near_word(word: str, token: str) -> bool:
+    """Cached: topic names share few distinct words, and each is tried once per word typed."""
     if token.startswith(word):
         return True
-    return len(word) >= 4 and difflib.SequenceMatcher(None, word, token[: len(word) + 1]).ratio() >= CLOSE
+    return len(word) >= 4 and similarity(word, token[: len(word) + 1], CLOSE) >= CLOSE
 
 
 def match_topic(topics: list[Topic], query: str) -> Topic:
@@ -176,8 +196,8 @@ def match_topic(topics: list[Topic], query: str) -> Topic:
         if len(exact) == 1:
             return exact[0]
         raise TopicNotFound(f"'{query}' has no letters or digits to match a topic by; see: newsarc topics")
-    for test in (_exact, _contains, _close, _close_words):
-        found = [t for t in topics if test(wanted, t)]
+    for tier in (_exact, _contained, _close, _close_words):
+        found = tier(wanted, topics)
         if len(found) == 1:
             return found[0]
         if found:
@@ -195,10 +215,9 @@ def nearest(topics: list[Topic], query: str, n: int = NEAREST) -> list[Topic]:
     words = wanted.split()
     scored = []
     for topic in topics:
-        similarity = difflib.SequenceMatcher(None, wanted, topic.key).ratio()
         shared = sum(any(_near_word(w, t) for t in topic.tokens) for w in words) / len(words) if words else 0.0
-        score = max(similarity, shared)
-        if score >= 0.5:
+        score = max(similarity(wanted, topic.key, SUGGEST), shared)
+        if score >= SUGGEST:
             scored.append((-score, -topic.count, topic.key, topic))
     return [item[-1] for item in sorted(scored)[:n]]
 

@@ -43,7 +43,7 @@ def topics(
     filter_: Annotated[
         Optional[str],
         typer.Argument(
-            metavar="[FILTER]",
+            metavar="[filter]",
             help="Only topics whose name holds these words (case, accents and punctuation ignored).",
             show_default=False,
         ),
@@ -97,7 +97,7 @@ def timeline(
         ),
     ],
     gap: Annotated[
-        int, typer.Option("--gap", "-g", min=0, help="Mark quiet spells longer than this many days.")
+        int, typer.Option("--gap", "-g", min=0, metavar="DAYS", help="Mark quiet spells longer than this many days.")
     ] = 30,
     from_: FromOpt = None,
     to: ToOpt = None,
@@ -128,7 +128,7 @@ def timeline(
 def stats(
     from_: FromOpt = None,
     to: ToOpt = None,
-    top: Annotated[int, typer.Option("--top", min=1, help="How many busiest days, topics, publishers and domains.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=1, metavar="N", help="How many busiest days, topics, publishers and domains.")] = 10,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
     json_lines: JsonOpt = False,

@@ -80,14 +80,17 @@ def _plain_topics(topics: list[Topic]) -> None:
 def _rich_topics(topics: list[Topic]) -> None:
     console = make_console()
     largest = max((t.count for t in topics), default=0)
+    bar_width = min(20, console.width - 64)  # the bar goes first when the terminal is narrow
     table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
-    table.add_column("Topic", ratio=1, overflow="fold")
-    table.add_column("Events", justify="right", no_wrap=True)
-    table.add_column("", style="green", no_wrap=True, min_width=1)
-    table.add_column("First", style="cyan", no_wrap=True)
-    table.add_column("Last", style="cyan", no_wrap=True)
+    table.add_column("Topic", ratio=1, min_width=16, overflow="fold")
+    table.add_column("Events", justify="right", no_wrap=True, min_width=6)
+    if bar_width > 0:
+        table.add_column("", style="green", no_wrap=True, width=bar_width)
+    table.add_column("First", style="cyan", no_wrap=True, min_width=10)
+    table.add_column("Last", style="cyan", no_wrap=True, min_width=10)
     for topic in topics:
-        table.add_row(Text(topic.name), str(topic.count), bar(topic.count, largest, 20), _iso(topic.first), _iso(topic.last))
+        bars = [bar(topic.count, largest, bar_width)] if bar_width > 0 else []
+        table.add_row(Text(topic.name), str(topic.count), *bars, _iso(topic.first), _iso(topic.last))
     console.print(table)
 
 
@@ -237,16 +240,16 @@ def _rich_stats(result: Stats) -> None:
     console.print(_stats_head(result))
     if not result.events:
         return
-    _section(console, "Events per year", _bars([(str(y), n) for y, n in result.per_year]))
+    _section(console, "Events per year", _bars(console, [(str(y), n) for y, n in result.per_year]))
     if len(result.per_month) <= LONG_RANGE:
-        _section(console, "Events per month", _bars(result.per_month))
+        _section(console, "Events per month", _bars(console, result.per_month))
     else:
         _section(console, "Events per month", _heat_map(result.per_month))
         spark = sparkline([n for _, n in result.per_month], console.width - 20)
         console.print(Text.assemble(f"  {result.per_month[0][0]} ", (spark, "green"), f" {result.per_month[-1][0]}"))
     days = [(f"{d.isoformat()} {d:%a}", n) for d, n in result.busiest_days]
-    _section(console, "Busiest days", _bars(days))
-    _section(console, "Top topics", _bars(result.top_topics))
+    _section(console, "Busiest days", _bars(console, days))
+    _section(console, "Top topics", _bars(console, result.top_topics))
     sources = Table.grid(padding=(0, 4))
     sources.add_row(_ranking("Top publishers", result.top_publishers), _ranking("Top source domains", result.top_domains))
     console.print()
@@ -278,15 +281,17 @@ def _section(console, title: str, body) -> None:
     console.print(body)
 
 
-def _bars(rows: list[tuple[str, int]]) -> Table:
-    """Label, bar, count: the one chart every section uses."""
+def _bars(console, rows: list[tuple[str, int]]) -> Table:
+    """Label, bar, count: the one chart every section uses; the bar shrinks to fit the terminal."""
     largest = max((n for _, n in rows), default=0)
+    label = min(40, max((len(name) for name, _ in rows), default=0) + 2)
+    width = max(5, min(BAR_WIDTH, console.width - label - len(str(largest)) - 2))
     table = Table.grid(padding=(0, 1))
     table.add_column(no_wrap=True, overflow="ellipsis", max_width=40)
     table.add_column(style="green", no_wrap=True)
     table.add_column(justify="right")
-    for label, n in rows:
-        table.add_row(Text(f"  {label}"), bar(n, largest), str(n))
+    for name, n in rows:
+        table.add_row(Text(f"  {name}"), bar(n, largest, width), str(n))
     return table
 
 
