@@ -25,6 +25,7 @@ DEFAULT_GAP = 30  # days: about a month without news is worth marking
 DEFAULT_TOP = 10
 NEAREST = 5  # names suggested when nothing matches
 CLOSE = 0.8  # difflib ratio that counts as a typo of the same word or name
+LIKE = 0.5  # how alike each word must be when the whole name is close
 TIE = 0.05  # close matches this near the best one are as likely meant
 SUGGEST = 0.5  # similarity (or share of words) worth suggesting when nothing matches
 DAY_PAGE_ROLE = "day-page"  # links written on day pages, counted apart in stats
@@ -154,17 +155,18 @@ def _contained(wanted: str, topics: list[Topic]) -> list[Topic]:
 
 
 def _close(wanted: str, topics: list[Topic]) -> list[Topic]:
-    """A typo away from the whole name: the best (and any as good), so `rusia` is Russia
-    and `elections in guatamala` is Guatemala, not Malawi."""
-    scored = [(similarity(wanted, t.key, CLOSE), t) for t in topics]
+    """A typo away as a whole, with every word at least like one of the name's; only
+    the best (and any as good) count: `rusia` is Russia, `faroe isles` the Faroe Islands,
+    `elections in guatamala` Guatemala, not Malawi, and `elections in japan` nothing."""
+    scored = [(similarity(wanted, t.key, CLOSE), t) for t in _close_words(wanted, topics, LIKE)]
     best = max((score for score, _ in scored), default=0.0)
     return [t for score, t in scored if score >= CLOSE and score >= best - TIE]
 
 
-def _close_words(wanted: str, topics: list[Topic]) -> list[Topic]:
+def _close_words(wanted: str, topics: list[Topic], cutoff: float = CLOSE) -> list[Topic]:
     """Every word typed is a typo away from the start of a word of the name."""
     words = wanted.split()
-    return [t for t in topics if all(any(_near_word(w, token) for token in t.tokens) for w in words)]
+    return [t for t in topics if all(any(_near_word(w, token, cutoff) for token in t.tokens) for w in words)]
 
 
 def similarity(a: str, b: str, cutoff: float = 0.0) -> float:
@@ -176,11 +178,11 @@ def similarity(a: str, b: str, cutoff: float = 0.0) -> float:
 
 
 @lru_cache(maxsize=65536)
-def _near_word(word: str, token: str) -> bool:
+def _near_word(word: str, token: str, cutoff: float = CLOSE) -> bool:
     """Cached: topic names share few distinct words, and each is tried once per word typed."""
     if token.startswith(word):
         return True
-    return len(word) >= 4 and similarity(word, token[: len(word) + 1], CLOSE) >= CLOSE
+    return len(word) >= 4 and similarity(word, token[: len(word) + 1], cutoff) >= cutoff
 
 
 def match_topic(topics: list[Topic], query: str) -> Topic:

@@ -384,7 +384,8 @@ def test_a_mangled_name_finds_its_topic(data, names):
         ("coup detat", COUP),
         ("faroese general election 2015", "Faroese general election, 2015"),
         ("Faroese general election – 2015", "Faroese general election, 2015"),
-        ("faroe isles", "Faroe Islands"),  # a typo away, word by word
+        ("faroe isles", "Faroe Islands"),  # close as a whole, each word alike
+        ("faroe islnds", "Faroe Islands"),  # a typo away, word by word
         ("syrain civil war", "Syrian Civil War"),  # a typo away, whole name
         ("rio", "Rio 2016"),
     ],
@@ -411,3 +412,18 @@ def test_timeline_core_ignores_range_outside(site):
     line = timeline(Archive.open(site), "burkina faso", span=parse_when("2015-11"))
     assert [s.event.title for s in line.steps] == ["Burkina Faso votes"]
     assert (line.steps[0].gap_days, line.gaps) == (None, 0)
+
+
+def test_close_match_takes_the_best_and_lists_near_ties():
+    names = ["Elections in Guatemala", "Elections in Malawi", "Elections in Australia", "Economy of Iraq", "Economy of Iran"]
+    topics = [Topic(name, fold(name)) for name in names]
+    assert match_topic(topics, "elections in guatamala").name == "Elections in Guatemala"
+    with pytest.raises(AmbiguousTopic) as tie:
+        match_topic(topics, "economy of irak")
+    assert tie.value.candidates == ["Economy of Iran", "Economy of Iraq"]
+    with pytest.raises(TopicNotFound) as missing:
+        match_topic(topics, "elections in japan")
+    assert missing.value.message == (
+        "no topic matches 'elections in japan'; nearest: 'Elections in Malawi'; 'Elections in Australia'; "
+        "'Elections in Guatemala'; list them all with: newsarc topics"
+    )
