@@ -1,0 +1,110 @@
+"""`newsarc related EVENT`."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from newsarc.cli.app import app
+from newsarc.cli.options import ArchiveOpt, FromOpt, JsonOpt, PrettyOpt, RootOpt, ToOpt, finish, nothing_found, open_archive
+
+
+class By(str, Enum):
+    links = "links"
+    backlinks = "backlinks"
+    topics = "topics"
+    text = "text"
+
+
+@app.command(
+    epilog=(
+        "Examples: newsarc related the-syrian-army-supported-by-russian-air-power --archive examples | "
+        "newsarc related /news/2017/03/2/syrian-government-forces-backed-by-russian-air-strikes-recapture-palmyra"
+        "-from-isil-for-the-second-time-in-a-year.md --depth 2 | newsarc related harvey-sets-a-record --timeline | "
+        "newsarc related harvey-sets-a-record --by text --json"
+    ),
+)
+def related(
+    event: Annotated[str, typer.Argument(help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
+    by: Annotated[
+        Optional[By],
+        typer.Option(
+            "--by",
+            help="Only one source: links (its Related list), backlinks (events linking to it), topics (shared "
+            "topics, rare ones weigh more) or text (similar headline and body). [default: all four, added up]",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        Optional[int],
+        typer.Option("--limit", "-n", min=0, help="Show at most this many events. [default: 20; all with --depth]"),
+    ] = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    depth: Annotated[
+        Optional[int],
+        typer.Option("--depth", "-d", min=1, help="Follow links and backlinks this many steps; show them as a tree."),
+    ] = None,
+    timeline: Annotated[
+        bool, typer.Option("--timeline", help="Print the related events as a story line, oldest first, with this one marked.")
+    ] = False,
+    archive: ArchiveOpt = None,
+    root: RootOpt = None,
+    json_lines: JsonOpt = False,
+    pretty: PrettyOpt = None,
+) -> None:
+    """Events to read with EVENT: what it links to, what links to it, shared topics and similar text, ranked, with reasons."""
+    from newsarc import related as story
+    from newsarc.output import related as render
+    from newsarc.output.console import choose_mode
+
+    if depth and by in (By.topics, By.text):
+        raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
+    span = _window(from_, to)
+    source = by.value if by else None
+    site = open_archive(archive, root).load()
+    found = site.find(event)
+    mode = choose_mode(json_lines, pretty)
+    if depth:
+        tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
+        items = [node.item for node in tree.walk()]
+        if items and timeline:
+            render.render_timeline(story.timeline(found, items), mode, site.root)
+        elif items:
+            render.render_tree(tree, mode, site.root)
+    else:
+        items = story.related(site, found, by=source, limit=story.DEFAULT_LIMIT if limit is None else limit, span=span)
+        if items and timeline:
+            render.render_timeline(story.timeline(found, items), mode, site.root)
+        elif items:
+            render.render(found, items, mode, site.root)
+    _report_missing(items)
+    if not items:
+        nothing_found(_nothing(found, source, span))
+    finish(0)
+
+
+def _window(from_, to):
+    if not (from_ or to):
+        return None
+    from newsarc import dates
+
+    start = dates.parse_when(from_).start if from_ else None
+    end = dates.parse_when(to).end if to else None
+    return dates.span_of(start, end)
+
+
+def _report_missing(items) -> None:
+    missing = sum(1 for item in items if item.missing)
+    if missing:
+        noun = "link points" if missing == 1 else "links point"
+        sys.stderr.write(f"newsarc: {missing} related {noun} to a missing file (see: newsarc validate-links)\n")
+
+
+def _nothing(event, source, span) -> str:
+    what = f"by {source}" if source else "by links, backlinks, topics or text"
+    where = f" in {span}" if span else ""
+    return f"no events related to {event.path} {what}{where}"

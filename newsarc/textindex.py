@@ -1,0 +1,202 @@
+"""A small BM25 text model over many short documents (headline + body).
+
+Built in one pass of C-level string operations: each text becomes lowercase
+UTF-8 in which every token stands between two spaces of its own
+(` syria  army  s  offensive `), so a whole token is found with a plain
+pattern and no Python code runs per token. Term statistics are then gathered
+on demand, for the terms a query needs: one linear-time RE2 scan (all terms
+in one alternation) gives the document frequencies, a second the postings of
+the query's best terms with their counts (an inverted index built for just
+those terms); only the documents found there are scored, and a heap keeps the
+best k. For 100k events that is a few seconds, instead of the minutes a
+Python loop over every token would take. Nothing here knows about events:
+`related` uses it for "similar text", and search relevance can reuse it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+# BM25 constants (the usual defaults: term-frequency saturation, length normalisation).
+K1 = 1.2
+B = 0.75
+QUERY_TERMS = 24  # a document used as a query is represented by its best terms
+CANDIDATE_TERMS = 400  # at most this many distinct terms of a query document are weighed
+MIN_LENGTH = 3  # shorter tokens ("us", "al") are mostly noise
+
+_ASCII_DELIMITERS = bytes(range(0, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 128))
+_TABLE = bytes.maketrans(_ASCII_DELIMITERS, b" " * len(_ASCII_DELIMITERS))
+# Non-ASCII punctuation common in news copy; other non-ASCII characters count as letters.
+_UNICODE_DELIMITERS = (
+    "\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb\u2013\u2014\u2026\u00a0\u2022\u00b7\u2032\u2033\u2010\u2011\u2212"
+)
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just more most my myself no nor
+    not now of off on once only or other our ours ourselves out over own same she should so some such than that
+    the their theirs them themselves then there these they this those through to too under until up very was we
+    were what when where which while who whom why will with would you your yours yourself yourselves
+    said says say told according since among amid within without upon via per one two three four five six
+    seven eight nine ten first second third new least many much several including include includes however
+    """.encode().split()
+)
+
+
+def normalize(text: str) -> bytes:
+    """Lowercase UTF-8, delimiters turned into spaces, every token padded by spaces of its own."""
+    text = text.lower()
+    if not text.isascii():
+        for char in _UNICODE_DELIMITERS:
+            if char in text:
+                text = text.replace(char, " ")
+    return b" " + text.encode("utf-8", "replace").translate(_TABLE).replace(b" ", b"  ") + b" "
+
+
+def useful(term: bytes) -> bool:
+    """Whether a token can stand for a document: no stopwords, numbers or very short tokens."""
+    return len(term) >= MIN_LENGTH and term not in STOPWORDS and not term.isdigit()
+
+
+def tokenize(text: str) -> list[str]:
+    """The words of `text` that can act as query terms."""
+    return [t.decode("utf-8", "replace") for t in normalize(text).split() if useful(t)]
+
+
+class Query:
+    """A document used as a query: its best terms, their idf, its own score, and its postings."""
+
+    __slots__ = ("doc", "terms", "weights", "self_score", "postings")
+
+    def __init__(self, doc: int, terms: list[bytes], weights: dict[bytes, float]):
+        self.doc = doc
+        self.terms = terms
+        self.weights = weights
+        self.self_score = 0.0
+        self.postings: dict[int, dict[bytes, int]] = {}  # other documents holding a term -> their counts
+
+
+class TextIndex:
+    """Documents addressed by position; statistics are computed for the terms asked about."""
+
+    def __init__(self, texts: Iterable[str]):
+        self.docs: list[bytes] = [normalize(text) for text in texts]
+        self.lengths = [len(doc) for doc in self.docs]  # bytes: proportional to tokens, free to count
+        self.size = len(self.docs)
+        self.average = (sum(self.lengths) / self.size) if self.size else 0.0
+        self.df: dict[bytes, int] = {}  # document frequencies found so far
+
+    def counts(self, doc: int) -> Counter[bytes]:
+        return Counter(self.docs[doc].split())
+
+    def idf(self, df: int) -> float:
+        """BM25's idf, kept positive so common terms still count a little."""
+        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
+    def scan(self, terms: list[bytes]) -> Iterator[tuple[int, list[int]]]:
+        """(document, indexes into `terms` of those it holds) for each document holding one.
+
+        One RE2 set match per document finds all terms at once in linear time:
+        the inverted index of just these terms, built on demand.
+        """
+        if not terms:
+            return
+        match = _term_set(terms)
+        for doc, text in enumerate(self.docs):
+            found = match(text)
+            if found:
+                yield doc, found
+
+    def frequencies(self, terms: Iterable[bytes]) -> dict[bytes, int]:
+        """Document frequency of each term (one scan for all those not seen before)."""
+        terms = sorted(set(terms))
+        missing = [t for t in terms if t not in self.df]
+        found: Counter[int] = Counter()
+        for _, indexes in self.scan(missing):
+            found.update(indexes)
+        self.df.update((term, found[i]) for i, term in enumerate(missing))
+        return {t: self.df[t] for t in terms}
+
+    def query(self, doc: int, k: int = QUERY_TERMS) -> Query:
+        """Document `doc` as a query: its k most telling terms (tf-idf) that another document shares.
+
+        One scan gives both the document frequencies of all its terms and the
+        postings of the chosen ones; term counts are read only where a term occurs.
+        Its k most telling words that no other document has count in its own score
+        only: a text that shares three words of a long, distinctive one is not a match of 1.
+        """
+        counts = self.counts(doc)
+        terms = sorted((t for t in counts if useful(t)), key=lambda t: (-counts[t], t))[:CANDIDATE_TERMS]
+        holders = list(self.scan(terms))
+        df: Counter[int] = Counter()
+        for _, indexes in holders:
+            df.update(indexes)
+        self.df.update((term, df[i]) for i, term in enumerate(terms))
+        ranked = sorted(range(len(terms)), key=lambda i: (-counts[terms[i]] * self.idf(df[i]), terms[i]))
+        shared = [i for i in ranked if df[i] > 1][:k]
+        own = [i for i in ranked if df[i] <= 1][:k]
+        query = Query(doc, [terms[i] for i in shared], {terms[i]: self.idf(df[i]) for i in shared})
+        alone = Query(doc, [], {terms[i]: self.idf(df[i]) for i in own})
+        query.self_score = self.bm25(query, doc, counts) + self.bm25(alone, doc, counts)
+        chosen = set(shared)
+        for other, indexes in holders:
+            found = [terms[i] for i in indexes if i in chosen]
+            if found and other != doc:
+                text = self.docs[other]
+                query.postings[other] = {t: text.count(b" " + t + b" ") for t in found}
+        return query
+
+    def bm25(self, query: Query, doc: int, counts: Mapping[bytes, int] | None = None) -> float:
+        counts = counts if counts is not None else self.counts(doc)
+        norm = K1 * (1.0 - B + B * self.lengths[doc] / self.average) if self.average else K1
+        total = 0.0
+        for term, idf in query.weights.items():
+            tf = counts.get(term)
+            if tf:
+                total += idf * tf * (K1 + 1.0) / (tf + norm)
+        return total
+
+    def similarity(self, query: Query, doc: int) -> float:
+        """BM25 of `doc` relative to the query document's own score, in [0, 1]; 0 when no term is shared."""
+        counts = query.postings.get(doc)
+        if not counts or not query.self_score:
+            return 0.0
+        return min(1.0, self.bm25(query, doc, counts) / query.self_score)
+
+    def contributions(self, query: Query, doc: int, n: int = 3) -> list[str]:
+        """The `n` query terms that add most to `doc`'s score: the "why" of a match."""
+        counts = query.postings.get(doc, {})
+        shared = [t for t in query.terms if t in counts]
+        shared.sort(key=lambda t: (-query.weights[t] * counts[t] / (counts[t] + K1), t))
+        return [t.decode("utf-8", "replace") for t in shared[:n]]
+
+    def scores(self, query: Query) -> dict[int, float]:
+        """Similarity of every other document sharing a query term; all the rest score 0."""
+        return {doc: self.similarity(query, doc) for doc in query.postings}
+
+    def similar(self, query: Query, k: int) -> list[tuple[float, int]]:
+        """The k documents most like the query document, best first; ties by position."""
+        best = heapq.nsmallest(k, ((-score, doc) for doc, score in self.scores(query).items()))
+        return [(-negative, doc) for negative, doc in best]
+
+
+def _term_set(terms: list[bytes]) -> Callable[[bytes], list[int] | None]:
+    """A matcher reporting which whole-token terms occur: RE2's Set (one linear pass) when present."""
+    patterns = [b" " + re.escape(t) + b" " for t in terms]
+    try:
+        import re2
+    except ImportError:  # pragma: no cover - google-re2 is a dependency; stay correct without it
+        return lambda text: [i for i, p in enumerate(patterns) if p in text] or None
+    options = re2.Options()
+    options.max_mem = 256 << 20
+    matcher = re2.Set.SearchSet(options)
+    for pattern in patterns:
+        matcher.Add(pattern)
+    matcher.Compile()
+    return matcher.Match
