@@ -1,0 +1,876 @@
+"""`validate-links`: every internal link in every file, checked offline.
+
+Exactness first: a link is broken only if its target is missing as written
+(checked against the scan, then against a listing of the target's folder, so
+hidden files, non-Markdown files and files outside the scanned scope count);
+links inside code are not links (the parser never reports them). Speed
+second: the scan already knows which files exist, so each link costs a set
+lookup, and the filesystem is asked only about targets the scan did not see.
+
+The core produces `Finding` records and never prints. A finding names one
+place (path, line, column) and may carry more (`also`), so a check that
+reports one URL used in many files (the future `--external`) fits the same
+record and the same renderers.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from newsarc import dates
+from newsarc.archive import Archive, Target, day_spellings, resolve_link
+from newsarc.errors import NewsarcError
+from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
+from newsarc.parser import DAY_PAGE, read_event
+
+ERROR = "error"
+WARNING = "warning"
+
+# Kinds of finding: the check that finds them, whether they are errors without
+# --strict, and a label for summaries. Their names are a stable interface
+# (JSON, JUnit, --format github titles).
+MISSING = "missing-file"
+OUTSIDE = "outside-archive"
+HEADING = "missing-heading"
+DATE_MISMATCH = "date-mismatch"
+BAD_DATE = "bad-date"
+UNLISTED = "unlisted"
+NO_DAY_PAGE = "no-day-page"
+MIXED_PADDING = "mixed-padding"
+DUPLICATE = "duplicate"
+NOT_RECIPROCAL = "not-reciprocal"
+UNREADABLE = "unreadable"
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    check: str
+    error: bool
+    label: str
+
+
+KINDS: dict[str, Kind] = {
+    MISSING: Kind("links", True, "missing file"),
+    OUTSIDE: Kind("links", True, "outside the archive"),
+    HEADING: Kind("fragments", True, "missing heading"),
+    DATE_MISMATCH: Kind("dates", True, "date mismatch"),
+    BAD_DATE: Kind("dates", True, "date line is not a date"),
+    UNLISTED: Kind("day-pages", False, "not on its day page"),
+    NO_DAY_PAGE: Kind("day-pages", False, "day folder without index.md"),
+    MIXED_PADDING: Kind("padding", False, "mixed day padding"),
+    DUPLICATE: Kind("duplicates", False, "duplicate event"),
+    NOT_RECIPROCAL: Kind("reciprocal", False, "related link not reciprocated"),
+    UNREADABLE: Kind("files", False, "unreadable file"),
+}
+
+# What each check covers, in the order summaries list them.
+CHECKS: dict[str, str] = {
+    "links": "internal links point at existing files, inside the archive",
+    "fragments": "#fragments name a heading of their target",
+    "dates": "each event's date line agrees with its folder",
+    "day-pages": "every day folder has index.md, and it lists the day's events",
+    "padding": "day folders use one spelling (4 or 04)",
+    "duplicates": "no two events share date and headline",
+    "reciprocal": "related links are returned",
+    "files": "every file could be read",
+}
+
+# Any URL scheme (http:, mailto:, file:, ...): not a file in the archive. Two
+# characters at least, so a Windows drive letter is not taken for one.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")
+_PLAIN_ABSOLUTE = re.compile(r"/[A-Za-z0-9_\-/]+(?:\.[A-Za-z0-9]+)?")  # nothing to decode or normalise
+_SAFE_PATH = re.compile(r"[A-Za-z0-9_\-./~]*")
+_FRONT_MATTER_DATE = re.compile(rb"^date[ \t]*:", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    path: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    link: str  # what to write instead, in the style of the link as written
+    reason: str  # "other day spelling", "close slug", "same slug on 2015-09-05", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One certain edit: replace `old` at byte span [start, end) with `new`.
+
+    Offsets are into the file's text without a BOM (as `Link.dest_start`);
+    `fuzzy` fixes are applied only on request (`--fix-fuzzy`).
+    """
+
+    start: int
+    end: int
+    old: str
+    new: str
+    fuzzy: bool = False
+
+
+@dataclass(slots=True)
+class Finding:
+    """One problem: where, the link as written, why, and what to write instead."""
+
+    path: str  # posix, relative to the site root: a file, or a folder for folder problems
+    line: int  # 1-based; 0 when the problem concerns the whole file or folder
+    column: int
+    link: str  # the link as written; "" when the problem is not about one link
+    kind: str
+    message: str
+    severity: str = ERROR
+    target: str = ""  # where the link points (site path or URL)
+    suggestions: list[Suggestion] = field(default_factory=list)
+    fix: Fix | None = None
+    also: list[Location] = field(default_factory=list)  # the same problem at other places
+
+    @property
+    def check(self) -> str:
+        return KINDS[self.kind].check if self.kind in KINDS else self.kind
+
+    @property
+    def locations(self) -> list[Location]:
+        return [Location(self.path, self.line, self.column), *self.also]
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line, self.column, self.kind, self.link)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "link": self.link,
+            "kind": self.kind,
+            "check": self.check,
+            "severity": self.severity,
+            "message": self.message,
+            "target": self.target,
+            "suggestions": [{"link": s.link, "reason": s.reason} for s in self.suggestions],
+            "fixable": None if self.fix is None else ("fuzzy" if self.fix.fuzzy else "certain"),
+            "also": [{"path": p.path, "line": p.line, "column": p.column} for p in self.also],
+        }
+
+
+@dataclass(slots=True)
+class Options:
+    """What to check. New checks (such as --external) add a field and a name in `checks()`."""
+
+    strict: bool = False  # warnings count as errors
+    reciprocal: bool = False
+
+    def checks(self) -> tuple[list[str], dict[str, str]]:
+        """The checks that run, and the ones that do not with the reason."""
+        ran = [name for name in CHECKS if name != "reciprocal" or self.reciprocal]
+        off = {} if self.reciprocal else {"reciprocal": "off (use --reciprocal)"}
+        off["external"] = "off (offline: http links are not fetched)"
+        return ran, off
+
+
+@dataclass(slots=True)
+class Report:
+    findings: list[Finding]
+    checks: list[str]
+    skipped: dict[str, str]
+    files: int = 0  # files whose links were checked
+    links: int = 0  # internal links checked
+    external: int = 0  # links with a scheme (http:, mailto:...), not checked offline
+    strict: bool = False
+
+    @property
+    def errors(self) -> int:
+        return sum(f.severity == ERROR for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return sum(f.severity == WARNING for f in self.findings)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """kind -> {"error": n, "warning": n}, in the order of KINDS."""
+        table: dict[str, dict[str, int]] = {}
+        for finding in self.findings:
+            row = table.setdefault(finding.kind, {ERROR: 0, WARNING: 0})
+            row[finding.severity] += 1
+        order = list(KINDS)
+        return dict(sorted(table.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "links": self.links,
+            "external_not_checked": self.external,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "strict": self.strict,
+            "checks": self.checks,
+            "skipped_checks": self.skipped,
+            "kinds": self.counts(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A link as `--dump` lists it: found, resolved, not judged."""
+
+    path: str
+    line: int
+    column: int
+    role: str
+    link: str
+    resolved: str | None  # site path; None for external links and links leaving the archive
+    scope: str  # "internal", "external" or "outside"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "role": self.role,
+            "link": self.link,
+            "resolved": self.resolved,
+            "scope": self.scope,
+        }
+
+
+# -- which files to check -----------------------------------------------------
+
+
+@dataclass(slots=True)
+class Sources:
+    """The parsed files whose links are checked, and what is known to exist."""
+
+    docs: list[Event]  # readable events and day pages to check
+    unreadable: list[Event]
+    scanned: list[str]  # folders (relative to the root, "" = root) read completely
+    whole: bool = True  # the whole scope was read (not just PATHS)
+    notes: list[Any] = field(default_factory=list)  # scan diagnostics
+
+
+def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
+    """The whole archive scope, or just PATHS (files and folders) with the rest read on demand."""
+    if not paths:
+        archive.load()
+        docs = [*archive.events, *archive.day_pages.values()]
+        scope = [_rel_folder(archive, archive.scope)]
+        return Sources(docs, list(archive.unreadable), scope, notes=list(archive.scan_diagnostics))
+    found: dict[str, Event] = {}
+    scanned: list[str] = []
+    notes: list[Any] = []
+    for path in paths:
+        full = path.expanduser().resolve()
+        if not full.exists():
+            raise NewsarcError(f"'{path}' does not exist; pass files or folders of the archive")
+        if full != archive.root and archive.root not in full.parents:
+            raise NewsarcError(f"'{path}' is outside the archive root {archive.root}; pass --root or --archive")
+        if full.is_dir():
+            part = Archive(archive.root, full)
+            for file in part.markdown_files():
+                relpath = archive.relpath(file)
+                found.setdefault(relpath, read_event(file, relpath))
+            scanned.append(_rel_folder(archive, full))
+            notes.extend(part.scan_diagnostics)
+        elif full.name.endswith(".md"):
+            relpath = archive.relpath(full)
+            found.setdefault(relpath, read_event(full, relpath))
+    docs = sorted(found.values(), key=lambda e: e.path)
+    return Sources([d for d in docs if not d.skipped], [d for d in docs if d.skipped], scanned, notes=notes, whole=False)
+
+
+def _rel_folder(archive: Archive, folder: Path) -> str:
+    rel = archive.relpath(folder)
+    return "" if rel == "." else rel
+
+
+# -- the archive on disk, as far as links need it -------------------------------
+
+
+class Site:
+    """What exists under the root: the scan first, folder listings for the rest.
+
+    Each folder is listed at most once, so checking a link is a set lookup
+    for the files the scan saw and one cached directory read otherwise.
+    """
+
+    def __init__(self, root: Path, src: Sources):
+        self.root = root
+        self.docs: dict[str, Event] = {d.path: d for d in src.docs}
+        self.known: set[str] = set(self.docs) | {d.path for d in src.unreadable}
+        self.scanned = src.scanned
+        self._listings: dict[str, dict[str, bool]] = {}
+        self._folders: dict[str, list[str]] | None = None
+        self._anchors: dict[str, set[str]] = {}
+        self._targets: dict[str, set[str]] = {}
+
+    def listing(self, folder: str) -> dict[str, bool]:
+        """name -> is a folder, for one folder (relative to the root); {} when absent."""
+        found = self._listings.get(folder)
+        if found is None:
+            found = {}
+            try:
+                with os.scandir(self.root / folder if folder else self.root) as entries:
+                    for entry in entries:
+                        try:
+                            found[entry.name] = entry.is_dir()
+                        except OSError:
+                            found[entry.name] = False
+            except OSError:
+                pass
+            self._listings[folder] = found
+        return found
+
+    def exists(self, path: str) -> bool:
+        if path in self.known or not path:
+            return True
+        folder, _, name = path.rpartition("/")
+        return name in self.listing(folder)
+
+    def is_dir(self, path: str) -> bool:
+        folder, _, name = path.rpartition("/")
+        return bool(self.listing(folder).get(name))
+
+    def doc(self, path: str) -> Event | None:
+        """The parsed file at `path`, read now if the scan did not include it."""
+        found = self.docs.get(path)
+        if found is None and path.endswith(".md") and self.exists(path) and not self.is_dir(path):
+            found = read_event(self.root / path, path)
+            if found is not None and found.skipped:
+                found = None
+            if found is not None:
+                self.docs[path] = found
+        return found
+
+    def complete(self, folder: str) -> bool:
+        """Was every Markdown file of `folder` read by the scan?"""
+        return any(s == "" or folder == s or folder.startswith(s + "/") for s in self.scanned)
+
+    def folder_docs(self, folder: str) -> list[Event]:
+        """The parsed Markdown files of one folder."""
+        if self.complete(folder):
+            if self._folders is None:
+                self._folders = {}
+                for path in self.docs:
+                    self._folders.setdefault(path.rpartition("/")[0], []).append(path)
+            return [self.docs[p] for p in self._folders.get(folder, [])]
+        names = [n for n, is_dir in self.listing(folder).items() if n.endswith(".md") and not is_dir and not n.startswith(".")]
+        return [d for d in (self.doc(f"{folder}/{n}" if folder else n) for n in sorted(names)) if d is not None]
+
+    def anchors(self, path: str) -> set[str] | None:
+        """Heading anchors of a Markdown file, GitHub style (`a`, `a-1`...); None if unreadable."""
+        if path not in self._anchors:
+            doc = self.doc(path)
+            if doc is None:
+                return None
+            seen: dict[str, int] = {}
+            names = set()
+            for heading in doc.headings:
+                n = seen.get(heading.anchor, 0)
+                names.add(heading.anchor if n == 0 else f"{heading.anchor}-{n}")
+                seen[heading.anchor] = n + 1
+            self._anchors[path] = names
+        return self._anchors[path]
+
+    def targets(self, doc: Event, roles: Iterable[str] | None = None) -> set[str]:
+        """Site paths a file's links point at (optionally only links with these roles)."""
+        key = doc.path + "\0" + ",".join(roles or ())
+        found = self._targets.get(key)
+        if found is None:
+            wanted = set(roles or ())
+            found = set()
+            for link in doc.links:
+                if wanted and link.role not in wanted:
+                    continue
+                target = _resolve(doc.path, link.target)
+                if target is not None and target.path:
+                    found.add(target.path)
+            self._targets[key] = found
+        return found
+
+
+def _resolve(source: str, written: str) -> Target | None:
+    """resolve_link, with a fast path for plain site-absolute links; None when external."""
+    if written[:1] == "/":
+        if _PLAIN_ABSOLUTE.fullmatch(written) and "//" not in written and "/." not in written and written[-1] != "/":
+            return Target(written[1:])
+    elif _SCHEME.match(written):
+        return None
+    if written.lstrip().startswith("//"):
+        return None
+    target = resolve_link(source, written)
+    return None if target.external else target
+
+
+# -- the checker -------------------------------------------------------------------
+
+
+def validate(archive: Archive, paths: Sequence[Path] | None = None, options: Options | None = None) -> Report:
+    """Run every enabled check over the archive (or PATHS); never raises for bad links."""
+    options = options or Options()
+    src = sources(archive, paths)
+    checker = Checker(archive, src, options)
+    return checker.run()
+
+
+class Checker:
+    def __init__(self, archive: Archive, src: Sources, options: Options):
+        self.archive = archive
+        self.src = src
+        self.options = options
+        self.site = Site(archive.root, src)
+        self.findings: list[Finding] = []
+        self.links = 0
+        self.external = 0
+        self._cache: dict[str, list] = {}  # destination as written -> problems (source-independent ones)
+        self._days: dict[str, Any] = {}  # folder -> day folder / date it names
+        self._dates: dict[str, Any] = {}  # date line text -> date
+
+    def run(self) -> Report:
+        ran, off = self.options.checks()
+        for doc in self.src.docs:
+            self.check_links(doc)
+            if not doc.is_day_page:
+                self.check_dates(doc)
+        self.check_day_pages()
+        self.check_padding()
+        self.check_duplicates()
+        if self.options.reciprocal:
+            self.check_reciprocal()
+        self.check_files()
+        findings = sorted(self.findings, key=Finding.sort_key)
+        return Report(findings, ran, off, len(self.src.docs) + len(self.src.unreadable), self.links, self.external, self.options.strict)
+
+    def add(self, path: str, line: int, column: int, link: str, kind: str, message: str, **extra) -> Finding:
+        severity = ERROR if KINDS[kind].error or self.options.strict else WARNING
+        finding = Finding(path, line, column, link, kind, message, severity, **extra)
+        self.findings.append(finding)
+        return finding
+
+    # -- links -----------------------------------------------------------------
+
+    def check_links(self, doc: Event) -> None:
+        """Judge each link; site-absolute and external ones once per distinct destination."""
+        cache = self._cache
+        internal = external = 0
+        for link in doc.links:
+            problems = cache.get(link.target)
+            if problems is None:
+                problems = self._verdict(doc, link)
+            if problems is _EXTERNAL:
+                external += 1
+                continue
+            internal += 1
+            if problems:
+                self._report(doc, link, problems)
+        self.links += internal
+        self.external += external
+
+    def _verdict(self, doc: Event, link: Link) -> list:
+        written = link.target
+        target = _resolve(doc.path, written)
+        problems = _EXTERNAL if target is None else self._judge(doc, link, target)
+        if written[:1] == "/":  # resolves the same wherever it is written
+            self._cache[written] = problems
+        return problems
+
+    def _report(self, doc: Event, link: Link, problems: list) -> None:
+        for kind, message, target_path, suggestions in problems:
+            line, column, span = self._where(doc, link)
+            fix = self._fix(link, span, suggestions, kind)
+            self.add(doc.path, line, column, link.target, kind, message, target=target_path, suggestions=suggestions, fix=fix)
+
+    def _judge(self, doc: Event, link: Link, target: Target) -> list[tuple[str, str, str, list[Suggestion]]]:
+        """Problems of one link: (kind, message, target, suggestions); [] when fine."""
+        if target.outside:
+            return [(OUTSIDE, f"link leaves the archive root: {link.target}", "", [])]
+        path = target.path
+        if not self.site.exists(path):
+            return [(MISSING, _missing_message(link.target, path), path, self._suggest(doc.path, link.target, path))]
+        if target.fragment and self.site.anchors(path) is not None:
+            return self._judge_fragment(doc, link, path, target.fragment)
+        return []
+
+    def _judge_fragment(self, doc: Event, link: Link, path: str, fragment: str) -> list:
+        anchors = self.site.anchors(path) or set()
+        name = unquote(fragment)
+        if fragment in anchors or name in anchors or name.lower() in anchors or name.lower() == "top":
+            return []
+        import difflib
+
+        close = difflib.get_close_matches(name.lower(), sorted(anchors), n=3, cutoff=0.75)
+        base = link.target[: len(link.target) - len(fragment) - 1]
+        suggestions = [Suggestion(f"{base}#{a}", "close heading") for a in close]
+        where = "this file" if link.target.startswith("#") else path
+        return [(HEADING, f"no heading '#{fragment}' in {where}", path, suggestions)]
+
+    def _where(self, doc: Event, link: Link) -> tuple[int, int, tuple[int, int] | None]:
+        """Line, column and destination span; front-matter links are located in the file."""
+        if link.role != FRONT_MATTER:
+            span = (link.dest_start, link.dest_end) if link.dest_start >= 0 else None
+            return link.line, link.column, span
+        found = _locate_front_matter(self.site.root / doc.path, link.target)
+        return found or (1, 1, None)
+
+    def _fix(self, link: Link, span, suggestions: list[Suggestion], kind: str) -> Fix | None:
+        """A fix only when there is exactly one candidate and we know where the link is written."""
+        if span is None or len(suggestions) != 1 or kind not in (MISSING, HEADING):
+            return None
+        only = suggestions[0]
+        return Fix(span[0], span[1], link.target, only.link, fuzzy=only.reason != SPELLING)
+
+    # -- suggestions -------------------------------------------------------------
+
+    def _suggest(self, source: str, written: str, path: str) -> list[Suggestion]:
+        """Other day spelling (certain); else close slugs on that day and the slug on nearby days."""
+        for other in day_spellings(path):
+            if self.site.exists(other):
+                return [Suggestion(_restyle(source, written, other), SPELLING)]
+        folder, _, name = path.rpartition("/")
+        found: dict[str, Suggestion] = {}
+        day = _day_folder(folder)
+        folders = [folder, *day_spellings(folder + "/")] if day else [folder]
+        for candidate_folder in folders:
+            candidate_folder = candidate_folder.rstrip("/")
+            for other in _close_names(name, self.site.listing(candidate_folder)):
+                full = f"{candidate_folder}/{other}" if candidate_folder else other
+                found.setdefault(full, Suggestion(_restyle(source, written, full), "close slug"))
+        if day and name != DAY_PAGE:
+            for full, when in self._nearby(folder, name, day):
+                found.setdefault(full, Suggestion(_restyle(source, written, full), f"same slug on {when.isoformat()}"))
+        return list(found.values())
+
+    def _nearby(self, folder: str, name: str, day: tuple[int, Any]) -> Iterator[tuple[str, Any]]:
+        import datetime as dt
+
+        index, date = day
+        parts = folder.split("/")
+        for delta in (-1, 1, -2, 2):
+            when = date + dt.timedelta(days=delta)
+            month = f"{when.month:0{len(parts[index + 1])}d}"
+            for spelling in (str(when.day), f"{when.day:02d}"):
+                new = parts[:index] + [f"{when.year:04d}", month, spelling] + parts[index + 3 :]
+                full = "/".join(new + [name])
+                if self.site.exists(full) and not self.site.is_dir(full):
+                    yield full, when
+
+    def _day(self, folder: str) -> tuple[int, Any] | None:
+        if folder not in self._days:
+            self._days[folder] = _day_folder(folder)
+        return self._days[folder]
+
+    def _folder_date(self, folder: str):
+        """The date a folder path names anywhere in it (dates.date_from_path), cached."""
+        key = "\0" + folder
+        if key not in self._days:
+            self._days[key] = dates.date_from_parts(folder.split("/"))
+        return self._days[key]
+
+    # -- dates -------------------------------------------------------------------
+
+    def check_dates(self, doc: Event) -> None:
+        """The date line (its text and its day-page link) and front matter agree with the folder."""
+        folder_day = self._folder_date(doc.path.rpartition("/")[0])
+        line = next((link for link in doc.links if link.role == DATE), None)
+        line_day = None
+        if line is not None:
+            line_day = self._dates.get(line.text, False)
+            if line_day is False:
+                line_day = self._dates[line.text] = dates.parse_day(line.text)
+            if line_day is None:
+                self.add(doc.path, line.line, line.column, line.target, BAD_DATE, f"date line '{line.text}' is not a date")
+            self._check_date_line(doc, line, line_day, folder_day)
+        if "date" in doc.meta:
+            self._check_front_matter_date(doc, folder_day or line_day, "its folder" if folder_day else "its date line")
+
+    def _check_date_line(self, doc: Event, line: Link, line_day, folder_day) -> None:
+        if folder_day is None:
+            return
+        claims = []
+        if line_day is not None and line_day != folder_day:
+            claims.append(f"date line says {line_day.isoformat()}")
+        target = _resolve(doc.path, line.target)
+        linked_day = self._folder_date(target.path.rpartition("/")[0]) if target and target.path else None
+        if linked_day is not None and linked_day != folder_day:
+            claims.append(f"it links to the day page of {linked_day.isoformat()}")
+        if claims:
+            message = " and ".join(claims) + f", but the file is in the folder of {folder_day.isoformat()}"
+            self.add(doc.path, line.line, line.column, line.target, DATE_MISMATCH, message, target=target.path if target else "")
+
+    def _check_front_matter_date(self, doc: Event, reference, against: str) -> None:
+        day = dates.coerce_day(doc.meta["date"])
+        if reference is None or day == reference:
+            return
+        said = day.isoformat() if day else f"'{doc.meta['date']}' (not a date)"
+        line = _front_matter_date_line(self.site.root / doc.path)
+        self.add(doc.path, line, 1, "", DATE_MISMATCH, f"front matter date {said} disagrees with {against} ({reference.isoformat()})")
+
+    # -- day pages ---------------------------------------------------------------
+
+    def check_day_pages(self) -> None:
+        """Each day folder has index.md, and the day page links to each event of its folder."""
+        missing: set[str] = set()
+        for doc in self.src.docs:
+            if doc.is_day_page:
+                continue
+            folder = doc.path.rpartition("/")[0]
+            if not self._day(folder):
+                continue
+            page = f"{folder}/{DAY_PAGE}"
+            if not self.site.exists(page):
+                if folder not in missing:
+                    missing.add(folder)
+                    self.add(folder, 0, 0, "", NO_DAY_PAGE, f"day folder has events but no {DAY_PAGE}")
+                continue
+            day_page = self.site.doc(page)
+            if day_page is not None and doc.path not in self.site.targets(day_page):
+                self.add(doc.path, 0, 0, "", UNLISTED, f"not listed on its day page {page}", target=page)
+
+    def check_padding(self) -> None:
+        """Day folders 1-9 are all written `4` or all `04`; the minority is reported."""
+        styles: dict[str, set[str]] = {"padded": set(), "unpadded": set()}
+        for folder in self._day_folders():
+            name = folder.rpartition("/")[2]
+            if len(name) == 2 and name.startswith("0"):
+                styles["padded"].add(folder)
+            elif len(name) == 1:
+                styles["unpadded"].add(folder)
+        padded, unpadded = styles["padded"], styles["unpadded"]
+        if not padded or not unpadded:
+            return
+        minority, style = (padded, "padded") if len(padded) <= len(unpadded) else (unpadded, "unpadded")
+        checked = {d.path.rpartition("/")[0] for d in (*self.src.docs, *self.src.unreadable)}
+        counts = f"{len(padded)} padded (04), {len(unpadded)} unpadded (4)"
+        for folder in sorted(minority & checked):
+            self.add(folder, 0, 0, "", MIXED_PADDING, f"day folder is {style} while most are not: {counts}")
+
+    def _day_folders(self) -> set[str]:
+        folders = {d.path.rpartition("/")[0] for d in (*self.src.docs, *self.src.unreadable)}
+        listed = None if self.src.whole else self.archive.day_folders()
+        if listed:
+            folders |= {self.archive.relpath(path) for _, path in listed}
+        return {f for f in folders if self._day(f)}
+
+    def check_duplicates(self) -> None:
+        """Events of one day folder (either spelling) with the same date and headline."""
+        groups: dict[tuple, list[str]] = {}
+        for other in self._day_events():
+            folder_date = self._day(other.path.rpartition("/")[0])[1]
+            key = (folder_date, other.date, other.title.casefold())
+            groups.setdefault(key, []).append(other.path)
+        checked = {d.path for d in self.src.docs} if not self.src.whole else None
+        for paths in groups.values():
+            if len(paths) < 2:
+                continue
+            for path in sorted(paths):
+                if checked is None or path in checked:
+                    others = ", ".join(p for p in sorted(paths) if p != path)
+                    self.add(path, 0, 0, "", DUPLICATE, f"same date and headline as {others}")
+
+    def _day_events(self) -> Iterator[Event]:
+        """Dated, titled events of the day folders of the checked files (all of them when whole)."""
+        if self.src.whole:
+            candidates: Iterable[Event] = self.src.docs
+        else:
+            folders: set[str] = set()
+            for doc in self.src.docs:
+                folder = doc.path.rpartition("/")[0]
+                if self._day(folder):
+                    folders.add(folder)
+                    folders.update(s.rstrip("/") for s in day_spellings(folder + "/"))
+            candidates = [d for folder in sorted(folders) for d in self.site.folder_docs(folder)]
+        for doc in candidates:
+            if not doc.is_day_page and doc.date and doc.title and self._day(doc.path.rpartition("/")[0]):
+                yield doc
+
+    def check_reciprocal(self) -> None:
+        """A related B whose own related links do not name A (off by default: lists are capped)."""
+        for doc in self.src.docs:
+            if doc.is_day_page:
+                continue
+            for link in doc.links:
+                if link.role not in (RELATED, FRONT_MATTER):
+                    continue
+                target = _resolve(doc.path, link.target)
+                if target is None or not target.path or target.path == doc.path:
+                    continue
+                other = self.site.doc(target.path)
+                if other is None or other.is_day_page:
+                    continue
+                if doc.path not in self.site.targets(other, (RELATED, FRONT_MATTER)):
+                    line, column, _ = self._where(doc, link)
+                    self.add(doc.path, line, column, link.target, NOT_RECIPROCAL, f"{target.path} does not list this event among its related events", target=target.path)
+
+    def check_files(self) -> None:
+        for doc in self.src.unreadable:
+            reason = doc.diagnostics[0].message if doc.diagnostics else "unreadable"
+            self.add(doc.path, 0, 0, "", UNREADABLE, f"links not checked: {reason}")
+        for note in self.src.notes:
+            self.add(note.path, 0, 0, "", UNREADABLE, note.message)
+
+
+SPELLING = "other day spelling"
+_EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
+
+
+def _missing_message(written: str, path: str) -> str:
+    shown = written.split("#", 1)[0].split("?", 1)[0]
+    if shown.lstrip("/") == path:
+        return f"missing file: {shown}"
+    return f"missing file: {shown} ({path})"
+
+
+def _day_folder(folder: str) -> tuple[int, Any] | None:
+    """(index of the year part, date) when `folder` ends in YYYY/MM/D; else None."""
+    parts = folder.split("/")
+    if len(parts) < 3:
+        return None
+    year, month, day = parts[-3:]
+    if not (len(year) == 4 and year.isdigit() and month.isdigit() and day.isdigit() and len(month) <= 2 and len(day) <= 2):
+        return None
+    found = dates.date_from_parts([year, month, day])
+    return (len(parts) - 3, found) if found else None
+
+
+def _restyle(source: str, written: str, new_path: str) -> str:
+    """`written` pointing at `new_path` instead, keeping its style (absolute or relative, suffix)."""
+    cut = min((i for i in (written.find("#"), written.find("?")) if i >= 0), default=len(written))
+    head, tail = written[:cut], written[cut:]
+    if head.startswith("/"):
+        base = "/" + new_path
+    else:
+        base = posixpath.relpath(new_path, posixpath.dirname(source) or ".")
+    for candidate in _edits(head, new_path):
+        if (resolved := _resolve(source, candidate)) and resolved.path == new_path:
+            return candidate + tail
+    if not _SAFE_PATH.fullmatch(base) or "%" in head:
+        base = quote(base, safe="/")
+    return base + tail
+
+
+def _edits(head: str, new_path: str) -> Iterator[str]:
+    """Smallest rewrites of the written path: swap the day folder spelling, or the file name."""
+    yield from day_spellings(head)
+    folder, sep, _ = head.rpartition("/")
+    name = new_path.rpartition("/")[2]
+    if _SAFE_PATH.fullmatch(name):
+        yield f"{folder}{sep}{name}"
+        for spelled in day_spellings(f"{folder}{sep}{name}"):
+            yield spelled
+
+
+def _close_names(name: str, listing: dict[str, bool]) -> list[str]:
+    """File names within a small edit distance of `name`, same extension, closest first."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    limit = max(1, min(6, len(stem) // 10))
+    scored = []
+    for other, is_dir in listing.items():
+        if is_dir or other == DAY_PAGE or other.startswith(".") or other == name:
+            continue
+        other_stem, other_dot, other_ext = other.rpartition(".")
+        if not other_dot:
+            other_stem, other_ext = other, ""
+        if other_ext != ext:
+            continue
+        distance = edit_distance(stem, other_stem, limit)
+        if distance <= limit:
+            scored.append((distance, other))
+    return [other for _, other in sorted(scored)]
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, or limit + 1 as soon as it must exceed `limit`.
+
+    Common prefix and suffix are dropped first and only a band of width
+    2*limit+1 is computed, with an early exit: unrelated 150-character slugs
+    cost a few hundred steps, not 22,500.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    start = 0
+    while start < len(a) and start < len(b) and a[start] == b[start]:
+        start += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    a, b = a[start:end_a], b[start:end_b]
+    if not a or not b:
+        return len(a) + len(b)
+    over = limit + 1
+    previous = [j if j <= limit else over for j in range(len(b) + 1)]
+    for i in range(1, len(a) + 1):
+        low, high = max(1, i - limit), min(len(b), i + limit)
+        current = [over] * (len(b) + 1)
+        current[0] = i if i <= limit else over
+        char = a[i - 1]
+        for j in range(low, high + 1):
+            cost = previous[j - 1] + (char != b[j - 1])
+            current[j] = min(cost, previous[j] + 1, current[j - 1] + 1, over)
+        if min(current[max(0, low - 1) : high + 1]) > limit:
+            return over
+        previous = current
+    return previous[len(b)]
+
+
+def _locate_front_matter(file: Path, needle: str) -> tuple[int, int, tuple[int, int] | None] | None:
+    """Line, column and byte span of `needle` in a file's front matter, when written there exactly once."""
+    data = _text_bytes(file)
+    if data is None:
+        return None
+    end = _front_matter_end(data)
+    wanted = needle.encode()
+    first = data.find(wanted, 0, end)
+    if first < 0 or not wanted:
+        return None
+    line = data.count(b"\n", 0, first) + 1
+    column = len(data[data.rfind(b"\n", 0, first) + 1 : first].decode("utf-8", "replace")) + 1
+    unique = data.find(wanted, first + 1, end) < 0
+    return line, column, (first, first + len(wanted)) if unique else None
+
+
+def _front_matter_date_line(file: Path) -> int:
+    data = _text_bytes(file) or b""
+    match = _FRONT_MATTER_DATE.search(data, 0, _front_matter_end(data))
+    return data.count(b"\n", 0, match.start()) + 1 if match else 1
+
+
+def _text_bytes(file: Path) -> bytes | None:
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return None
+    return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _front_matter_end(data: bytes) -> int:
+    if not data.startswith(b"---"):
+        return 0
+    match = re.search(rb"\r?\n---[ \t]*(?:\r?\n|\Z)", data)
+    return match.start() if match else 0
+
+
+# -- --dump ------------------------------------------------------------------------
+
+
+def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[LinkRecord]:
+    """Every link of every file, resolved but not judged."""
+    src = sources(archive, paths)
+    for doc in src.docs:
+        for link in doc.links:
+            target = _resolve(doc.path, link.target)
+            if target is None:
+                yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, None, "external")
+            elif target.outside:
+                yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, None, "outside")
+            else:
+                yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, target.path, "internal")

@@ -1,0 +1,312 @@
+"""`validate-links` output: one renderer per format, all fed the same Report.
+
+Findings are generic (a kind, a severity, one or more locations, a message,
+suggestions), so a new check needs no renderer changes. Paths are shown
+relative to the current folder (`base`) so editors and CI can open them;
+JSON also keeps the site-relative path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import IO
+
+from newsarc.links import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
+from newsarc.output.console import make_console, write_json
+
+FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
+MARKDOWN_ROWS = 1000  # $GITHUB_STEP_SUMMARY holds 1 MiB
+
+
+class Renderer:
+    """Shared state of one rendering: where paths are shown relative to."""
+
+    def __init__(self, root: str, base: str | None = None, stream: IO[str] | None = None):
+        self.root = root
+        self.base = base or os.getcwd()
+        self.out = stream or sys.stdout
+
+    def file(self, path: str) -> str:
+        """A site path as the user can open it from `base`."""
+        full = os.path.join(self.root, *path.split("/")) if path else self.root
+        return os.path.relpath(full, self.base)
+
+    def url(self, path: str) -> str:
+        full = os.path.join(self.root, *path.split("/")) if path else self.root
+        return "file://" + os.path.abspath(full)
+
+
+def render(report: Report, fmt: str, root: str, base: str | None = None, stream: IO[str] | None = None) -> None:
+    renderer = Renderer(root, base, stream)
+    {
+        "rich": _rich,
+        "text": _text,
+        "json": _json,
+        "github": _github,
+        "junit": _junit,
+        "markdown": _markdown,
+    }[fmt](report, renderer)
+
+
+def describe(finding: Finding) -> str:
+    """The message with its suggestions, as one line."""
+    if not finding.suggestions:
+        return finding.message
+    options = " or ".join(f"{s.link} ({s.reason})" for s in finding.suggestions[:3])
+    more = f" (+{len(finding.suggestions) - 3} more)" if len(finding.suggestions) > 3 else ""
+    return f"{finding.message}; did you mean {options}{more}?"
+
+
+def verdict(report: Report) -> str:
+    if not report.findings:
+        return "no problems"
+    parts = [_plural(report.errors, "error"), _plural(report.warnings, "warning")]
+    return ", ".join(p for p in parts if not p.startswith("0 ")) or "no problems"
+
+
+def summary_line(report: Report) -> str:
+    """The one-line summary (stderr for text and github; inside the other formats)."""
+    checked = f"{_plural(report.files, 'file')}, {_plural(report.links, 'internal link')}"
+    off = ", ".join(report.skipped)
+    return f"{verdict(report)} in {checked} (checks: {', '.join(report.checks)}; off: {off})"
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+# -- text: compiler style ------------------------------------------------------
+
+
+def _where(renderer: Renderer, place: Location) -> str:
+    name = renderer.file(place.path)
+    return f"{name}:{place.line}:{place.column}" if place.line else name
+
+
+def _text(report: Report, renderer: Renderer) -> None:
+    lines = []
+    for finding in report.findings:
+        for place in finding.locations:
+            lines.append(f"{_where(renderer, place)}: {finding.severity}: {describe(finding)} [{finding.kind}]\n")
+    renderer.out.write("".join(lines))
+
+
+# -- json: JSON Lines ------------------------------------------------------------
+
+
+def _json(report: Report, renderer: Renderer) -> None:
+    for finding in report.findings:
+        record = {"type": "finding", "file": renderer.file(finding.path), **finding.to_dict()}
+        write_json(record, renderer.out)
+    write_json({"type": "summary", **report.summary()}, renderer.out)
+
+
+# -- github: workflow command annotations --------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _github(report: Report, renderer: Renderer) -> None:
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        renderer = Renderer(renderer.root, workspace, renderer.out)
+    lines = []
+    for finding in report.findings:
+        for place in finding.locations:
+            props = [f"file={_escape_property(renderer.file(place.path))}"]
+            if place.line:
+                props += [f"line={place.line}", f"col={place.column}"]
+            props.append(f"title={_escape_property(finding.kind)}")
+            level = "error" if finding.severity == ERROR else "warning"
+            lines.append(f"::{level} {','.join(props)}::{_escape_data(describe(finding))}\n")
+    renderer.out.write("".join(lines))
+
+
+# -- junit: one test suite per check, one failing test case per problem ------------------
+
+
+def _junit(report: Report, renderer: Renderer) -> None:
+    import xml.etree.ElementTree as ET
+
+    suites = ET.Element("testsuites", name="newsarc validate-links")
+    by_check: dict[str, list[Finding]] = {name: [] for name in report.checks}
+    for finding in report.findings:
+        by_check.setdefault(finding.check, []).append(finding)
+    totals = [0, 0]
+    for check, findings in by_check.items():
+        suite = ET.SubElement(suites, "testsuite", name=check)
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="description", value=CHECKS.get(check, check))
+        failures = 0
+        for finding in findings:
+            failures += _junit_case(ET, suite, finding, renderer)
+        if not findings:
+            ET.SubElement(suite, "testcase", name=f"{check}: no problems", classname=check)
+        cases = max(1, len(findings))
+        suite.set("tests", str(cases))
+        suite.set("failures", str(failures))
+        suite.set("errors", "0")
+        totals[0] += cases
+        totals[1] += failures
+    suites.set("tests", str(totals[0]))
+    suites.set("failures", str(totals[1]))
+    out = ET.SubElement(suites, "system-out")
+    out.text = summary_line(report)
+    ET.indent(suites)
+    renderer.out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    renderer.out.write(ET.tostring(suites, encoding="unicode") + "\n")
+
+
+def _junit_case(ET, suite, finding: Finding, renderer: Renderer) -> int:
+    """A test case per problem: a failure when it is an error, a passing case with output otherwise."""
+    place = finding.locations[0]
+    case = ET.SubElement(suite, "testcase", name=f"{_where(renderer, place)} {finding.kind}", classname=finding.check)
+    case.set("file", renderer.file(place.path))
+    if place.line:
+        case.set("line", str(place.line))
+    details = "\n".join([describe(finding), *(f"also at {_where(renderer, p)}" for p in finding.also)])
+    if finding.severity == ERROR:
+        failure = ET.SubElement(case, "failure", message=describe(finding), type=finding.kind)
+        failure.text = details
+        return 1
+    out = ET.SubElement(case, "system-out")
+    out.text = f"warning: {details}"
+    return 0
+
+
+# -- markdown: for $GITHUB_STEP_SUMMARY -------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    text = " ".join(text.split())
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
+def markdown(report: Report, renderer: Renderer) -> str:
+    mark = "❌" if report.errors else ("⚠️" if report.warnings else "✅")
+    lines = [f"## {mark} newsarc validate-links: {verdict(report)}", ""]
+    external = f" ({_plural(report.external, 'external link')} not checked: offline)" if report.external else ""
+    lines.append(f"Checked {_plural(report.files, 'file')} and {_plural(report.links, 'internal link')}{external}.")
+    lines.append("")
+    lines.append("Checks: " + ", ".join(f"`{c}`" for c in report.checks))
+    if report.skipped:
+        lines.append("; not run: " + ", ".join(f"`{c}` {why}" for c, why in report.skipped.items()))
+    lines.append("")
+    counts = report.counts()
+    if counts:
+        lines += ["| Problem | Kind | Errors | Warnings |", "|---|---|---:|---:|"]
+        for kind, row in counts.items():
+            label = KINDS[kind].label if kind in KINDS else kind
+            lines.append(f"| {label} | `{kind}` | {row['error']} | {row['warning']} |")
+        lines += ["", "| File | Line | Severity | Problem | Suggestion |", "|---|---:|---|---|---|"]
+        rows = [(f, p) for f in report.findings for p in f.locations]
+        for finding, place in rows[:MARKDOWN_ROWS]:
+            where = f"{place.line}:{place.column}" if place.line else ""
+            hint = "<br>".join(f"{_code(s.link)} ({_cell(s.reason)})" for s in finding.suggestions[:3])
+            lines.append(
+                f"| {_code(renderer.file(place.path))} | {where} | {finding.severity} | {_cell(finding.message)} | {hint} |"
+            )
+        if len(rows) > MARKDOWN_ROWS:
+            lines += ["", f"… and {len(rows) - MARKDOWN_ROWS:,} more (run `newsarc validate-links` for all)."]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(report: Report, renderer: Renderer) -> None:
+    renderer.out.write(markdown(report, renderer))
+
+
+# -- rich: summary, then problems grouped by file --------------------------------------------
+
+
+def _rich(report: Report, renderer: Renderer) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    console = make_console()
+    external = f" · {report.external:,} external not checked (offline)" if report.external else ""
+    console.print(
+        Text.assemble(
+            ("validate-links ", "bold"),
+            (f"{_plural(report.files, 'file')} · {_plural(report.links, 'internal link')}{external}", "dim"),
+        )
+    )
+    off = ", ".join(report.skipped)
+    console.print(Text.assemble(("checks: ", "dim"), ", ".join(report.checks), (f"   off: {off}" if off else "", "dim")))
+    counts = report.counts()
+    if counts:
+        console.print()
+        table = Table(show_header=True, header_style="dim", box=None, padding=(0, 2))
+        table.add_column("problem")
+        table.add_column("kind", style="dim")
+        table.add_column("errors", justify="right", style="red")
+        table.add_column("warnings", justify="right", style="yellow")
+        for kind, row in counts.items():
+            label = KINDS[kind].label if kind in KINDS else kind
+            table.add_row(label, kind, str(row["error"] or ""), str(row["warning"] or ""))
+        console.print(table)
+    for path, findings in _by_file(report.findings):
+        console.print()
+        console.print(Text(renderer.file(path), style=f"bold link {renderer.url(path)}"))
+        for finding in findings:
+            console.print(_rich_row(Text, finding))
+    console.print()
+    style = "bold red" if report.errors else ("bold yellow" if report.warnings else "bold green")
+    console.print(Text(("✗ " if report.findings else "✓ ") + verdict(report), style=style))
+
+
+def _rich_row(Text, finding: Finding):
+    colour = "red" if finding.severity == ERROR else "yellow"
+    where = f"{finding.line}:{finding.column}" if finding.line else ""
+    row = Text.assemble("  ", (f"{where:>8}", "cyan"), "  ", (f"{finding.severity:<7}", colour), " ", finding.message)
+    row.append(f"  [{finding.kind}]", style="dim")
+    for suggestion in finding.suggestions[:3]:
+        row.append("\n" + " " * 20 + "→ ")
+        row.append(suggestion.link, style="green")
+        row.append(f"  {suggestion.reason}", style="dim")
+    if finding.fix is not None:
+        row.append("  (" + ("--fix-fuzzy" if finding.fix.fuzzy else "--fix") + " rewrites it)", style="dim")
+    for place in finding.also:
+        row.append(f"\n{' ' * 20}also at {place.path}:{place.line}:{place.column}", style="dim")
+    return row
+
+
+def _by_file(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.path, []).append(finding)
+    return list(groups.items())
+
+
+# -- --dump --------------------------------------------------------------------------------------
+
+
+def render_dump(records: Iterable[LinkRecord], fmt: str, root: str, base: str | None = None) -> int:
+    """Every link, one per line (text) or per object (json); returns how many."""
+    renderer = Renderer(root, base)
+    count = 0
+    batch: list[str] = []
+    for record in records:
+        count += 1
+        if fmt == "json":
+            write_json({"type": "link", "file": renderer.file(record.path), **record.to_dict()}, renderer.out)
+            continue
+        where = _where(renderer, Location(record.path, record.line, record.column))
+        batch.append(f"{where}\t{record.role}\t{record.scope}\t{record.link}\t{record.resolved or ''}\n")
+        if len(batch) >= 4096:
+            renderer.out.write("".join(batch))
+            batch.clear()
+    renderer.out.write("".join(batch))
+    return count
