@@ -72,6 +72,11 @@ def test_topics_with_commas_stay_whole():
     assert split_topics("Solar eclipse of August 21, 2017, Eclipses") == ["Solar eclipse of August 21, 2017", "Eclipses"]
     assert split_topics("Washington, D.C., Politics") == ["Washington, D.C.", "Politics"]
     assert split_topics("Russia,  Syrian Army ,") == ["Russia", "Syrian Army"]
+    assert split_topics("1995 Burundi earthquake, 2000 Finland earthquake") == [
+        "1995 Burundi earthquake",
+        "2000 Finland earthquake",
+    ]
+    assert split_topics("NBA season, 2015–16, Sport") == ["NBA season, 2015–16", "Sport"]
 
 
 def test_every_commonmark_link_form_and_non_links():
