@@ -68,6 +68,10 @@ KINDS: dict[str, Kind] = {
     DUPLICATE: Kind("duplicates", False, "duplicate event"),
     NOT_RECIPROCAL: Kind("reciprocal", False, "related link not reciprocated"),
     UNREADABLE: Kind("files", False, "unreadable file"),
+    # --external: made in newsarc/cli/links.py from newsarc.external's verdicts, one per URL
+    "dead-url": Kind("external", True, "dead URL"),
+    "malformed-url": Kind("external", True, "malformed URL"),
+    "moved-url": Kind("external", False, "moved permanently"),
 }
 
 # What each check covers, in the order summaries list them.

@@ -8,6 +8,7 @@ test touches the internet; times are shrunk through CheckOptions.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -554,3 +555,143 @@ def test_ctrl_c_returns_what_was_checked(server):
     assert child.returncode == 0 and result["interrupted"]
     assert 2 <= result["checked"] < 30
     assert result["urls"] == urls[: result["checked"]]
+
+
+# -- the command: validate-links --external ------------------------------------------------------
+
+
+@pytest.fixture
+def web_archive(builder, server):
+    """Two events citing the local server: a dead URL used twice, a move, a mailto, a malformed URL."""
+    u = server.url
+    builder.event(
+        "2017-08-01",
+        "One",
+        sources=[("Wire", u("/ok")), ("Gone", u("/404"))],
+        body=f"[bad](<https://example.com/a b>) [moved]({u('/chain/1')}) [mail](mailto:desk@example.com)",
+    )
+    builder.event("2017-08-02", "Two", sources=[("Gone", u("/404"))], cover=u("/410"))
+    return builder.root
+
+
+def external_args(root, tmp_path, *more, external="--external"):
+    return ("validate-links", "--archive", str(root), external, "--cache-file", str(tmp_path / "links.json"),
+            "--timeout", "2", *more)  # fmt: skip
+
+
+def test_cli_text_lists_each_use_of_a_dead_url(cli, web_archive, server, tmp_path, monkeypatch):
+    monkeypatch.chdir(web_archive)
+    result = cli(*external_args(web_archive, tmp_path, "--format", "text"))
+    u = server.url
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "news/2017/08/1/one.md:5:1: error: malformed URL https://example.com/a b: contains a space [malformed-url]",
+        f"news/2017/08/1/one.md:5:34: warning: {u('/chain/1')} moved: permanent redirect (301 Moved Permanently); "
+        f"did you mean {u('/ok')} (where it redirects now)? [moved-url]",
+        f"news/2017/08/1/one.md:11:4: error: dead link {u('/404')}: 404 Not Found [dead-url]",
+        f"news/2017/08/2/two.md:10:4: error: dead link {u('/404')}: 404 Not Found [dead-url]",
+        f"news/2017/08/2/two.md:11:4: error: dead link {u('/410')}: 410 Gone [dead-url]",
+    ]
+    assert result.stderr.splitlines()[-1] == (
+        "newsarc: external: 6 URLs: 2 dead, 1 malformed, 1 moved permanently, 1 ok; 1 not checked (mailto: 1)"
+    )
+    assert sorted(p for _, p in server.requests()) == ["/404", "/410", "/chain/1", "/ok", "/ok"]
+
+
+def test_cli_warn_mode_exits_0(cli, web_archive, server, tmp_path, monkeypatch):
+    monkeypatch.chdir(web_archive)
+    result = cli(*external_args(web_archive, tmp_path, "--format", "github", external="--external=warn"))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 5 and all(line.startswith("::warning file=news/2017/08/") for line in lines)
+    assert lines[2].endswith(f",title=dead-url::dead link {server.url('/404')}: 404 Not Found")
+    strict = cli(*external_args(web_archive, tmp_path, "--strict", external="--external=warn"))
+    assert strict.exit_code == 1  # --strict still turns warnings into errors
+
+
+def test_cli_json_has_one_record_per_bad_url(cli, web_archive, server, tmp_path):
+    result = cli(*external_args(web_archive, tmp_path, "--json"))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    dead = [r for r in records if r.get("kind") == "dead-url"]
+    assert [(r["link"], r["path"], r["line"], r["also"]) for r in dead] == [
+        (server.url("/404"), "news/2017/08/1/one.md", 11, [{"path": "news/2017/08/2/two.md", "line": 10, "column": 4}]),
+        (server.url("/410"), "news/2017/08/2/two.md", 11, []),
+    ]
+    assert {r["check"] for r in records if r["type"] == "finding"} == {"external"}
+    summary = records[-1]
+    assert summary["type"] == "summary" and "external" in summary["checks"] and "external" not in summary["skipped_checks"]
+
+
+def test_cli_cache_skips_fresh_successes(cli, web_archive, server, tmp_path):
+    cli(*external_args(web_archive, tmp_path))
+    server.log.clear()
+    again = cli(*external_args(web_archive, tmp_path))
+    assert sorted(p for _, p in server.requests()) == ["/404", "/410"]  # failures are never cached
+    assert "(2 answered from the cache)" in again.stderr
+    server.log.clear()
+    cli(*external_args(web_archive, tmp_path, "--max-cache-age", "0"))
+    assert len(server.requests()) == 5
+
+
+def test_cli_no_cache_writes_nothing(cli, web_archive, server, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    result = cli("validate-links", "--archive", str(web_archive), "--external", "--no-cache", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert result.exit_code == 1
+    assert not (tmp_path / "xdg").exists()
+    result = cli("validate-links", "--archive", str(web_archive), "--external", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert (tmp_path / "xdg" / "newsarc" / "links.json").is_file()
+
+
+def test_cli_filters_and_accept(cli, web_archive, server, tmp_path):
+    result = cli(*external_args(web_archive, tmp_path, "--exclude", "/404$", "--accept", "200..=299,410", "--format", "text"))
+    assert result.exit_code == 1  # the malformed URL is still an error
+    assert [line.rsplit(" ", 1)[-1] for line in result.stdout.splitlines()] == ["[malformed-url]", "[moved-url]"]
+    assert result.stderr.splitlines()[-1] == (
+        "newsarc: external: 6 URLs: 0 dead, 1 malformed, 1 moved permanently, 2 ok; 2 not checked (mailto: 1, filtered out: 1)"
+    )
+    assert "/404" not in {p for _, p in server.requests()}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--timeout", "5"), "--timeout applies to external links; add --external"),
+        (("--no-cache",), "--no-cache applies to external links; add --external"),
+        (("--external=maybe",), "--external=maybe: say --external"),
+        (("--external", "--accept", "2xx"), "bad --accept '2xx'"),
+        (("--external", "--exclude", "("), "bad --exclude pattern '('"),
+        (("--external", "--max-cache-age", "soon"), "bad --max-cache-age 'soon'"),
+        (("--external", "--dump"), "--dump lists links and judges none; drop --external"),
+    ],
+)
+def test_cli_usage_errors(cli, web_archive, server, args, message):
+    result = cli("validate-links", "--archive", str(web_archive), *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert server.log == []
+
+
+def test_cli_ctrl_c_prints_what_was_checked_and_exits_130(builder, server, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    for i in range(20):
+        builder.event(f"2017-09-{i + 1:02d}", f"Slow {i}", sources=[("Slow", server.url(f"/slow/0.3?n={i}"))])
+    builder.event("2017-08-01", "Gone", sources=[("Gone", server.url("/404"))])
+    args = ["validate-links", "--archive", str(builder.root), "--external", "--no-cache", "--host-concurrency", "1"]
+    env = {**os.environ, "COLUMNS": "100"}
+    env.pop("NEWSARC_ARCHIVE", None)
+    child = subprocess.Popen([sys.executable, "-m", "newsarc", *args], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len(server.requests()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 130
+    assert "dead link " + server.url("/404") + ": 404 Not Found [dead-url]" in out  # checked first: earliest date
+    assert "interrupted with " in err and " of 21 URLs answered" in err

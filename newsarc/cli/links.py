@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperCommand
 
 from newsarc.cli.app import app
 from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, finish, open_archive
@@ -25,13 +27,33 @@ class Format(str, Enum):
 _DUMP_FORMATS = ("rich", "text", "json")
 
 
+class _LinksCommand(TyperCommand):
+    """Reads `--external=warn`: typer has no option whose value may be left out."""
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, _split_external(args))
+
+
+def _split_external(args: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        if arg.startswith("--external="):
+            out += ["--external", "--external-mode", arg.partition("=")[2]]
+        else:
+            out.append(arg)
+    return out
+
+
 @app.command(
     "validate-links",
+    cls=_LinksCommand,
     epilog=(
         "Examples: newsarc validate-links --archive examples | "
         "newsarc validate-links --format github --summary-file \"$GITHUB_STEP_SUMMARY\" | "
         "newsarc validate-links --fix --dry-run | newsarc validate-links news/2017/08 --strict | "
-        "newsarc validate-links --dump --format json"
+        "newsarc validate-links --dump --format json | newsarc validate-links --external=warn --max-cache-age 12h"
     ),
 )
 def validate_links(
@@ -66,12 +88,56 @@ def validate_links(
         Optional[Path],
         typer.Option("--summary-file", help="Also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY).", show_default=False),
     ] = None,
+    external: Annotated[
+        bool,
+        typer.Option(
+            "--external",
+            help="Also request every http(s) link (sources, cover images, body links), each distinct URL once; "
+            "dead ones are errors. --external=warn makes them warnings (exit 0).",
+        ),
+    ] = False,
+    external_mode: Annotated[Optional[str], typer.Option("--external-mode", hidden=True)] = None,
+    max_concurrency: Annotated[
+        Optional[int], typer.Option("--max-concurrency", min=1, help="With --external: requests at once. [default: 32]", show_default=False)
+    ] = None,
+    host_concurrency: Annotated[
+        Optional[int],
+        typer.Option("--host-concurrency", min=1, help="With --external: requests at once to one host. [default: 4]", show_default=False),
+    ] = None,
+    timeout: Annotated[
+        Optional[float],
+        typer.Option("--timeout", min=0.001, help="With --external: seconds to wait for a server. [default: 10]", show_default=False),
+    ] = None,
+    accept: Annotated[
+        Optional[str],
+        typer.Option("--accept", help="With --external: accepted statuses, lychee's syntax. [default: 200..=299]", show_default=False),
+    ] = None,
+    include: Annotated[
+        Optional[list[str]],
+        typer.Option("--include", help="With --external: check only URLs matching this regex (repeatable; wins over --exclude).", show_default=False),
+    ] = None,
+    exclude: Annotated[
+        Optional[list[str]],
+        typer.Option("--exclude", help="With --external: do not check URLs matching this regex (repeatable).", show_default=False),
+    ] = None,
+    cache_file: Annotated[
+        Optional[Path],
+        typer.Option("--cache-file", help="With --external: the result cache. [default: links.json in the user cache dir]", show_default=False),
+    ] = None,
+    max_cache_age: Annotated[
+        Optional[str],
+        typer.Option("--max-cache-age", help="With --external: re-check cached successes older than this (1d, 12h, 30m, 0). [default: 1d]", show_default=False),
+    ] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="With --external: neither read nor write the result cache.")] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
 ) -> None:
     """Check every internal link of the archive offline: missing files, headings, dates, day pages.
 
-    Exit status: 0 clean (warnings allowed), 1 when an error was found, 2 for usage or runtime errors.
+    With --external, also request every http(s) link (the only time newsarc uses the network).
+
+    Exit status: 0 clean (warnings allowed), 1 when an error was found, 2 for usage or runtime errors,
+    130 when Ctrl-C stopped --external (what was checked is still reported).
     """
     from newsarc.errors import NewsarcError
     from newsarc.output.console import Mode, choose_mode
@@ -80,11 +146,19 @@ def validate_links(
     chosen = "rich" if chosen == Mode.RICH.value else "text" if chosen == Mode.PLAIN.value else chosen
     fix = fix or fix_fuzzy
     _check_usage(chosen, fix, dry_run, dump, NewsarcError)
+    given = {
+        "--max-concurrency": max_concurrency, "--host-concurrency": host_concurrency, "--timeout": timeout,
+        "--accept": accept, "--include": include, "--exclude": exclude, "--cache-file": cache_file,
+        "--max-cache-age": max_cache_age, "--no-cache": no_cache,
+    }  # fmt: skip
+    if dump and external:
+        raise NewsarcError("--dump lists links and judges none; drop --external")
+    ext = _external_settings(external, external_mode, given)
     site = open_archive(archive or _folder_of(paths), root)
     if dump:
         _dump(site, paths, chosen)
         return
-    _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file)
+    _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file, ext)
 
 
 def _check_usage(chosen: str, fix: bool, dry_run: bool, dump: bool, error: type[Exception]) -> None:
@@ -113,7 +187,7 @@ def _dump(site, paths, chosen: str) -> None:
     finish(0)
 
 
-def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file) -> None:
+def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file, ext=None) -> None:
     from newsarc import links
     from newsarc.output import links as render
 
@@ -122,13 +196,16 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
         if _fix(site, report, fix_fuzzy, dry_run):
             finish(1 if report.errors else 0)
             return
+    checked = _external(site, paths, report, ext, strict) if ext is not None else None
     render.render(report, chosen, str(site.root))
     if chosen != "rich":
         sys.stderr.write(f"newsarc: {render.summary_line(report)}\n")
+    if checked is not None:
+        sys.stderr.write(f"newsarc: {render.external_summary(checked)}\n")
     if summary_file is not None:
         with open(summary_file, "a", encoding="utf-8") as out:
             out.write(render.markdown(report, render.Renderer(str(site.root))))
-    finish(1 if report.errors else 0)
+    finish(130 if checked is not None and checked.interrupted else 1 if report.errors else 0)
 
 
 def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
@@ -147,3 +224,106 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
     report.findings = [fixer.moved(f, result) for f in report.findings if id(f) not in fixed]
     sys.stderr.write(f"newsarc: fixed {links_n} links in {files_n} files\n")
     return False
+
+
+# -- --external ------------------------------------------------------------------------------
+
+# Finding kinds for URLs, by the verdict of newsarc.external.
+_URL_KINDS = {"dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url"}
+
+
+@dataclass(frozen=True)
+class _External:
+    options: Any  # newsarc.external.CheckOptions
+    warn: bool
+    cache_file: Path | None
+    max_age: float
+    no_cache: bool
+
+
+def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) -> _External | None:
+    """--external's options, checked before the archive is read; None without --external."""
+    from newsarc.errors import NewsarcError
+
+    if not external:
+        used = [name for name, value in given.items() if value not in (None, False, [])]
+        if used:
+            raise NewsarcError(f"{used[0]} applies to external links; add --external")
+        return None
+    if mode not in (None, "warn", "error"):
+        raise NewsarcError(f"--external={mode}: say --external (dead links are errors) or --external=warn")
+    from newsarc import external as ext
+    from newsarc.linkcache import DEFAULT_MAX_AGE, parse_age
+
+    defaults = ext.CheckOptions()
+    options = ext.CheckOptions(
+        max_concurrency=given["--max-concurrency"] or defaults.max_concurrency,
+        host_concurrency=given["--host-concurrency"] or defaults.host_concurrency,
+        timeout=given["--timeout"] or defaults.timeout,
+        accept=ext.parse_accept(given["--accept"]) if given["--accept"] is not None else defaults.accept,
+        include=tuple(given["--include"] or ()),
+        exclude=tuple(given["--exclude"] or ()),
+    )
+    ext.UrlFilter(options.include, options.exclude)  # a bad pattern is a usage error, before any work
+    age = parse_age(given["--max-cache-age"]) if given["--max-cache-age"] is not None else DEFAULT_MAX_AGE
+    return _External(options, mode == "warn", given["--cache-file"], age, bool(given["--no-cache"]))
+
+
+def _external(site, paths, report, ext: _External, strict: bool):
+    """Check the http(s) links of the files validated; add the bad ones to `report`.
+
+    Returns newsarc.external's report (for the summary and the exit status).
+    """
+    from newsarc import external, links
+    from newsarc.linkcache import LinkCache
+    from newsarc.output.links import external_progress
+
+    urls = external.collect(links.sources(site, paths or None).docs)
+    cache = None if ext.no_cache else LinkCache.load(ext.cache_file, ext.max_age)
+    with external_progress() as progress:
+        result = external.check(urls, ext.options, cache=cache, progress=progress)
+    if cache is not None:
+        cache.save()
+        if cache.problem:
+            sys.stderr.write(f"newsarc: {cache.problem}\n")
+    report.findings = sorted([*report.findings, *_url_findings(result, ext.warn, strict)], key=links.Finding.sort_key)
+    report.checks.append("external")
+    report.skipped.pop("external", None)
+    report.external = 0  # every external link was considered; the summary line says which were not requested
+    return result
+
+
+def _url_findings(result, warn: bool, strict: bool) -> list:
+    """One finding per bad URL, at its first use, with every other use in `also`."""
+    from newsarc import external
+    from newsarc.links import ERROR, WARNING, Finding, Location, Suggestion
+
+    found = []
+    for item in result.of_kind(external.DEAD, external.MALFORMED, external.WARNING):
+        first, *rest = item.locations
+        serious = item.kind != external.WARNING and not warn
+        moved = item.kind == external.WARNING and item.final_url
+        found.append(
+            Finding(
+                first.path,
+                first.line,
+                first.column,
+                item.url,
+                _URL_KINDS[item.kind],
+                _url_message(item),
+                ERROR if serious or strict else WARNING,
+                target=item.final_url or item.url,
+                suggestions=[Suggestion(item.final_url, "where it redirects now")] if moved else [],
+                also=[Location(p.path, p.line, p.column) for p in rest],
+            )
+        )
+    return found
+
+
+def _url_message(item) -> str:
+    if item.kind == "malformed":
+        return f"malformed URL {item.url}: {item.reason}"
+    if item.kind == "warning":
+        return f"{item.url} moved: {item.reason}"
+    after = f" (after redirects to {item.final_url})" if item.final_url else ""
+    return f"dead link {item.url}: {item.reason}{after}"

@@ -310,3 +310,74 @@ def render_dump(records: Iterable[LinkRecord], fmt: str, root: str, base: str | 
             batch.clear()
     renderer.out.write("".join(batch))
     return count
+
+
+# -- --external: the progress bar and the one-line summary ----------------------------------------
+
+
+class _NoProgress:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def external_progress():
+    """A context giving the (checked, total) callback of newsarc.external, or None.
+
+    The bar (checked/total, rate, ETA) goes to stderr and only on a terminal:
+    piped output and CI logs get the summary line alone.
+    """
+    console = make_console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed:,.1f} URL/s" if task.speed else "", style="dim")
+
+    columns = (TextColumn("checking URLs"), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn())
+    return _Bar(Progress(*columns, console=console, transient=True))
+
+
+class _Bar:
+    def __init__(self, progress):
+        self.progress = progress
+        self.task = None
+
+    def __enter__(self):
+        self.progress.__enter__()
+        self.task = self.progress.add_task("external", total=None)
+        return self.update
+
+    def update(self, checked: int, total: int) -> None:
+        self.progress.update(self.task, completed=checked, total=total)
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+
+def external_summary(result) -> str:
+    """`external: 139 URLs (120 answered from the cache): 2 dead, 1 malformed, 3 moved permanently, 129 ok; 4 not checked (mailto: 4)`."""
+    from newsarc import external
+
+    counts = result.counts()
+    cached = f" ({result.cached:,} answered from the cache)" if result.cached else ""
+    parts = [
+        f"{counts[external.DEAD]:,} dead",
+        f"{counts[external.MALFORMED]:,} malformed",
+        f"{counts[external.WARNING]:,} moved permanently",
+        f"{counts[external.OK]:,} ok",
+    ]
+    line = f"external: {_plural(len(result.results), 'URL')}{cached}: {', '.join(parts)}"
+    if counts[external.SKIPPED]:
+        why = [f"{scheme}: {n:,}" for scheme, n in sorted(result.skipped_schemes.items())]
+        excluded = counts[external.SKIPPED] - sum(result.skipped_schemes.values())
+        why += [f"filtered out: {excluded:,}"] if excluded else []
+        line += f"; {counts[external.SKIPPED]:,} not checked ({', '.join(why)})"
+    if result.interrupted:
+        line += f"; interrupted with {result.checked:,} of {result.total:,} URLs answered"
+    return line
