@@ -90,6 +90,9 @@ CHECKS: dict[str, str] = {
 # characters at least, so a Windows drive letter is not taken for one.
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")
 _PLAIN_ABSOLUTE = re.compile(r"/[A-Za-z0-9_\-/]+(?:\.[A-Za-z0-9]+)?")  # nothing to decode or normalise
+# An email autolink (<someone@example.com>) reaches us without its mailto: scheme.
+# File names such as logo@2x.png are not addresses.
+_EMAIL = re.compile(r"[^\s/@<>()]+@[^\s/@<>()]+\.(?!(?:md|png|jpe?g|gif|svg|webp|html?|pdf)$)[^\s/@<>().]+", re.I)
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_\-./~]*")
 _FRONT_MATTER_DATE = re.compile(rb"^date[ \t]*:", re.M)
 
@@ -262,7 +265,7 @@ class Sources:
 
 def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
     """The whole archive scope, or just PATHS (files and folders) with the rest read on demand."""
-    if not paths:
+    if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
         archive.load()
         docs = [*archive.events, *archive.day_pages.values()]
         scope = [_rel_folder(archive, archive.scope)]
@@ -310,10 +313,13 @@ class Site:
         self.docs: dict[str, Event] = {d.path: d for d in src.docs}
         self.known: set[str] = set(self.docs) | {d.path for d in src.unreadable}
         self.scanned = src.scanned
+        # "/" + every scanned path that resolve_link maps to itself: a link written
+        # exactly so is fine without resolving it (most links of an archive are).
+        self.plain: set[str] = {"/" + p for p in self.known if "%" not in p and "?" not in p and "#" not in p}
         self._listings: dict[str, dict[str, bool]] = {}
         self._folders: dict[str, list[str]] | None = None
         self._anchors: dict[str, set[str]] = {}
-        self._targets: dict[str, set[str]] = {}
+        self._targets: dict[tuple, set[str]] = {}
 
     def listing(self, folder: str) -> dict[str, bool]:
         """name -> is a folder, for one folder (relative to the root); {} when absent."""
@@ -383,9 +389,16 @@ class Site:
             self._anchors[path] = names
         return self._anchors[path]
 
-    def targets(self, doc: Event, roles: Iterable[str] | None = None) -> set[str]:
+    def path_of(self, source: str, written: str) -> str | None:
+        """The site path a link points at; None for external links and links leaving the root."""
+        if written in self.plain:
+            return written[1:]
+        target = _resolve(source, written)
+        return None if target is None or target.outside else target.path
+
+    def targets(self, doc: Event, roles: tuple[str, ...] | None = None) -> set[str]:
         """Site paths a file's links point at (optionally only links with these roles)."""
-        key = doc.path + "\0" + ",".join(roles or ())
+        key = (doc.path, roles)
         found = self._targets.get(key)
         if found is None:
             wanted = set(roles or ())
@@ -393,9 +406,9 @@ class Site:
             for link in doc.links:
                 if wanted and link.role not in wanted:
                     continue
-                target = _resolve(doc.path, link.target)
-                if target is not None and target.path:
-                    found.add(target.path)
+                path = self.path_of(doc.path, link.target)
+                if path:
+                    found.add(path)
             self._targets[key] = found
         return found
 
@@ -405,7 +418,7 @@ def _resolve(source: str, written: str) -> Target | None:
     if written[:1] == "/":
         if _PLAIN_ABSOLUTE.fullmatch(written) and "//" not in written and "/." not in written and written[-1] != "/":
             return Target(written[1:])
-    elif _SCHEME.match(written):
+    elif _SCHEME.match(written) or ("@" in written and _EMAIL.fullmatch(written)):
         return None
     if written.lstrip().startswith("//"):
         return None
@@ -436,11 +449,13 @@ class Checker:
         self._cache: dict[str, list] = {}  # destination as written -> problems (source-independent ones)
         self._days: dict[str, Any] = {}  # folder -> day folder / date it names
         self._dates: dict[str, Any] = {}  # date line text -> date
+        self._folders: dict[str, list[Event]] | None = None
 
     def run(self) -> Report:
         ran, off = self.options.checks()
         for doc in self.src.docs:
             self.check_links(doc)
+        for doc in self.src.docs:
             if not doc.is_day_page:
                 self.check_dates(doc)
         self.check_day_pages()
@@ -461,20 +476,27 @@ class Checker:
     # -- links -----------------------------------------------------------------
 
     def check_links(self, doc: Event) -> None:
-        """Judge each link; site-absolute and external ones once per distinct destination."""
-        cache = self._cache
-        internal = external = 0
+        """Judge each link; the common case (written as an existing site path) is one set lookup."""
+        plain, cache = self.site.plain, self._cache
+        external = 0
         for link in doc.links:
-            problems = cache.get(link.target)
-            if problems is None:
+            written = link.target
+            if written in plain:
+                continue
+            if written[:1] == "/":
+                problems = cache.get(written)
+                if problems is None:
+                    problems = self._verdict(doc, link)
+            elif written[:4] == "http" and written.startswith(("http://", "https://")):
+                external += 1
+                continue
+            else:
                 problems = self._verdict(doc, link)
             if problems is _EXTERNAL:
                 external += 1
-                continue
-            internal += 1
-            if problems:
+            elif problems:
                 self._report(doc, link, problems)
-        self.links += internal
+        self.links += len(doc.links) - external
         self.external += external
 
     def _verdict(self, doc: Event, link: Link) -> list:
@@ -582,7 +604,11 @@ class Checker:
     def check_dates(self, doc: Event) -> None:
         """The date line (its text and its day-page link) and front matter agree with the folder."""
         folder_day = self._folder_date(doc.path.rpartition("/")[0])
-        line = next((link for link in doc.links if link.role == DATE), None)
+        line = None
+        for link in doc.links:
+            if link.role == DATE:
+                line = link
+                break
         line_day = None
         if line is not None:
             line_day = self._dates.get(line.text, False)
@@ -600,13 +626,13 @@ class Checker:
         claims = []
         if line_day is not None and line_day != folder_day:
             claims.append(f"date line says {line_day.isoformat()}")
-        target = _resolve(doc.path, line.target)
-        linked_day = self._folder_date(target.path.rpartition("/")[0]) if target and target.path else None
+        path = self.site.path_of(doc.path, line.target)
+        linked_day = self._folder_date(path.rpartition("/")[0]) if path else None
         if linked_day is not None and linked_day != folder_day:
             claims.append(f"it links to the day page of {linked_day.isoformat()}")
         if claims:
             message = " and ".join(claims) + f", but the file is in the folder of {folder_day.isoformat()}"
-            self.add(doc.path, line.line, line.column, line.target, DATE_MISMATCH, message, target=target.path if target else "")
+            self.add(doc.path, line.line, line.column, line.target, DATE_MISMATCH, message, target=path or "")
 
     def _check_front_matter_date(self, doc: Event, reference, against: str) -> None:
         day = dates.coerce_day(doc.meta["date"])
@@ -620,22 +646,29 @@ class Checker:
 
     def check_day_pages(self) -> None:
         """Each day folder has index.md, and the day page links to each event of its folder."""
-        missing: set[str] = set()
-        for doc in self.src.docs:
-            if doc.is_day_page:
-                continue
-            folder = doc.path.rpartition("/")[0]
-            if not self._day(folder):
-                continue
+        for folder, events in self._by_folder().items():
             page = f"{folder}/{DAY_PAGE}"
             if not self.site.exists(page):
-                if folder not in missing:
-                    missing.add(folder)
-                    self.add(folder, 0, 0, "", NO_DAY_PAGE, f"day folder has events but no {DAY_PAGE}")
+                self.add(folder, 0, 0, "", NO_DAY_PAGE, f"day folder has events but no {DAY_PAGE}")
                 continue
             day_page = self.site.doc(page)
-            if day_page is not None and doc.path not in self.site.targets(day_page):
-                self.add(doc.path, 0, 0, "", UNLISTED, f"not listed on its day page {page}", target=page)
+            if day_page is None:
+                continue
+            listed = self.site.targets(day_page)
+            for doc in events:
+                if doc.path not in listed:
+                    self.add(doc.path, 0, 0, "", UNLISTED, f"not listed on its day page {page}", target=page)
+
+    def _by_folder(self) -> dict[str, list[Event]]:
+        """The checked events in day folders, per folder (computed once)."""
+        if self._folders is None:
+            self._folders = {}
+            for doc in self.src.docs:
+                if not doc.is_day_page:
+                    folder = doc.path.rpartition("/")[0]
+                    if self._day(folder):
+                        self._folders.setdefault(folder, []).append(doc)
+        return self._folders
 
     def check_padding(self) -> None:
         """Day folders 1-9 are all written `4` or all `04`; the minority is reported."""
@@ -663,36 +696,33 @@ class Checker:
         return {f for f in folders if self._day(f)}
 
     def check_duplicates(self) -> None:
-        """Events of one day folder (either spelling) with the same date and headline."""
-        groups: dict[tuple, list[str]] = {}
-        for other in self._day_events():
-            folder_date = self._day(other.path.rpartition("/")[0])[1]
-            key = (folder_date, other.date, other.title.casefold())
-            groups.setdefault(key, []).append(other.path)
-        checked = {d.path for d in self.src.docs} if not self.src.whole else None
-        for paths in groups.values():
-            if len(paths) < 2:
-                continue
-            for path in sorted(paths):
-                if checked is None or path in checked:
-                    others = ", ".join(p for p in sorted(paths) if p != path)
-                    self.add(path, 0, 0, "", DUPLICATE, f"same date and headline as {others}")
+        """Events of one day (either folder spelling) with the same date and headline."""
+        by_day: dict[Any, list[Event]] = {}
+        for folder, events in self._day_events():
+            by_day.setdefault(self._day(folder)[1], []).extend(events)
+        checked = None if self.src.whole else {d.path for d in self.src.docs}
+        for events in by_day.values():
+            if len({d.title.casefold() for d in events}) == len(events):
+                continue  # the common case: every headline of the day differs
+            groups: dict[tuple, list[str]] = {}
+            for doc in events:
+                if doc.date and doc.title:
+                    groups.setdefault((doc.date, doc.title.casefold()), []).append(doc.path)
+            for paths in groups.values():
+                for path in sorted(paths) if len(paths) > 1 else ():
+                    if checked is None or path in checked:
+                        others = ", ".join(p for p in sorted(paths) if p != path)
+                        self.add(path, 0, 0, "", DUPLICATE, f"same date and headline as {others}")
 
-    def _day_events(self) -> Iterator[Event]:
-        """Dated, titled events of the day folders of the checked files (all of them when whole)."""
+    def _day_events(self) -> Iterable[tuple[str, list[Event]]]:
+        """Events per day folder: of the checked folders, and with PATHS their other spelling too."""
         if self.src.whole:
-            candidates: Iterable[Event] = self.src.docs
-        else:
-            folders: set[str] = set()
-            for doc in self.src.docs:
-                folder = doc.path.rpartition("/")[0]
-                if self._day(folder):
-                    folders.add(folder)
-                    folders.update(s.rstrip("/") for s in day_spellings(folder + "/"))
-            candidates = [d for folder in sorted(folders) for d in self.site.folder_docs(folder)]
-        for doc in candidates:
-            if not doc.is_day_page and doc.date and doc.title and self._day(doc.path.rpartition("/")[0]):
-                yield doc
+            return self._by_folder().items()
+        folders: set[str] = set()
+        for folder in self._by_folder():
+            folders.add(folder)
+            folders.update(s.rstrip("/") for s in day_spellings(folder + "/"))
+        return [(f, [d for d in self.site.folder_docs(f) if not d.is_day_page]) for f in sorted(folders)]
 
     def check_reciprocal(self) -> None:
         """A related B whose own related links do not name A (off by default: lists are capped)."""

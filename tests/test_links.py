@@ -28,7 +28,7 @@ CODE_BODY = """Links in code are not links: `[x](/news/nope.md)` and
 
 A [folder link](/news/2015/09/4/) and a [picture](/img/pic.png), a [missing picture](/img/gone.png),
 a [heading that exists](/news/2015/09/4/alpha-event.md#source) and [one that does not](#nowhere),
-[a reference][ref] and [http](https://example.com/x).
+[a reference][ref] and [http](https://example.com/x) <someone@example.com>.
 
 [ref]: ../4/alpha.md"""
 
@@ -350,6 +350,7 @@ def test_cli_dump_lists_every_link(cli, fixture_root):
         (14, 68, "body", "#nowhere", "internal"),
         (15, 1, "body", "../4/alpha.md", "internal"),
         (15, 24, "body", "https://example.com/x", "external"),
+        (15, 54, "body", "someone@example.com", "external"),
         (22, 4, "source", "https://www.reuters.com/a", "external"),
     ]
     assert result.stderr == f"newsarc: {len(records)} links\n"

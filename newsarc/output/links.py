@@ -201,10 +201,10 @@ def markdown(report: Report, renderer: Renderer) -> str:
     external = f" ({_plural(report.external, 'external link')} not checked: offline)" if report.external else ""
     lines.append(f"Checked {_plural(report.files, 'file')} and {_plural(report.links, 'internal link')}{external}.")
     lines.append("")
-    lines.append("Checks: " + ", ".join(f"`{c}`" for c in report.checks))
+    checks = "Checks: " + ", ".join(f"`{c}`" for c in report.checks)
     if report.skipped:
-        lines.append("; not run: " + ", ".join(f"`{c}` {why}" for c, why in report.skipped.items()))
-    lines.append("")
+        checks += " · not run: " + ", ".join(f"`{c}` {why}" for c, why in report.skipped.items())
+    lines += [checks, ""]
     counts = report.counts()
     if counts:
         lines += ["| Problem | Kind | Errors | Warnings |", "|---|---|---:|---:|"]
