@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from newsarc.archive import Archive
 from newsarc.dates import parse_when
-from newsarc.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, order, related, timeline
+from newsarc.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, linking_to, order, related, timeline
 from newsarc.textindex import TextIndex, normalize, tokenize
 from tests.conftest import ArchiveBuilder, run_newsarc, slugify
 
@@ -120,6 +120,33 @@ def test_other_day_spelling_is_flagged_but_still_ranked(site):
     items = related(archive, archive.find(path(G)), by="links")
     assert [(i.path, i.missing, i.exists_as) for i in items] == [(path(D), True, path(D))]
     assert items[0].reasons == ["linked from here", f"missing; file is /{path(D)}", "context: Eclipses"]
+
+
+def test_links_to_day_pages_and_out_of_the_archive_are_kept_with_a_note(builder):
+    builder.event("2016-01-01", "Odd links", related=[
+        ("That day", "/news/2016/01/1/index.md", ["X"]),
+        ("Elsewhere", "https://example.com/story", ["X"]),
+        ("Above", "../../../../../outside.md", ["X"]),
+    ])
+    archive = load(builder.root)
+    items = related(archive, archive.events[0], by="links")
+    assert [(i.path, i.date and i.date.isoformat(), i.missing, i.reasons) for i in items] == [
+        ("../../../../../outside.md", None, True, ["linked from here", "outside the site root", "context: X"]),
+        ("https://example.com/story", None, True, ["linked from here", "not a link into the archive", "context: X"]),
+        ("news/2016/01/1/index.md", "2016-01-01", False, ["linked from here", "a day page", "context: X"]),
+    ]
+
+
+def test_backlinks_found_however_the_link_is_spelled(builder):
+    target = ("2016-01-01", "Talks open in Geneva")
+    builder.event(*target)
+    builder.event("2016-01-02", "Escaped", related=[("x", link(target).replace("-", "%2D"), ["T"])])
+    builder.event("2016-01-03", "Relative", body=f"See [the talks](../1/{slugify(target[1])}.md#top).")
+    builder.event("2016-01-04", "Padded day", related=[("x", link(target, padded=True), ["T"])])  # a broken link
+    archive = load(builder.root)
+    event = archive.find(path(target))
+    assert [e.title for e in linking_to(archive, event)] == ["Escaped", "Relative"]
+    assert linking_to(archive, event) == archive.backlinks(event)
 
 
 def test_window_keeps_only_events_in_it(site):
@@ -342,6 +369,7 @@ def test_any_link_graph_ranks_and_follows_without_surprises(plan, depth):
                 assert items == sorted(items, key=order)
             gone = {r.target.lstrip("/") for r in event.related if "/gone-" in r.target}
             assert gone <= {i.path for i in related(archive, event, by="links", limit=None) if i.missing}
+            assert linking_to(archive, event) == [e for e in archive.backlinks(event) if e.path != event.path]
             tree = follow(archive, event, depth)
             nodes = list(tree.walk())
             assert len({n.item.path for n in nodes}) == len(nodes) and event.path not in {n.item.path for n in nodes}

@@ -22,8 +22,7 @@ class By(str, Enum):
 @app.command(
     epilog=(
         "Examples: newsarc related the-syrian-army-supported-by-russian-air-power --archive examples | "
-        "newsarc related /news/2017/03/2/syrian-government-forces-backed-by-russian-air-strikes-recapture-palmyra"
-        "-from-isil-for-the-second-time-in-a-year.md --depth 2 | newsarc related harvey-sets-a-record --timeline | "
+        "newsarc related syrian-government-forces-backed --depth 2 | newsarc related harvey-sets-a-record --timeline | "
         "newsarc related harvey-sets-a-record --by text --json"
     ),
 )
