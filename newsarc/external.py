@@ -191,6 +191,7 @@ class CheckOptions:
     backoff: float = 1.0  # first wait between tries; doubles each time
     max_retry_wait: float = 30.0  # cap on backoff and on a server's Retry-After
     max_redirects: int = 10
+    host_give_up: int = 5  # after this many URLs of a host in a row fail without an answer, fail its others unasked; 0: never
     accept: StatusRanges = DEFAULT_ACCEPT
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -202,7 +203,7 @@ class CheckOptions:
                 raise NewsarcError(f"--{name.replace('_', '-')} must be at least 1")
         if self.timeout <= 0:
             raise NewsarcError("--timeout must be more than 0 seconds")
-        if self.retries < 0 or self.max_redirects < 0 or self.backoff < 0 or self.max_retry_wait < 0:
+        if min(self.retries, self.max_redirects, self.backoff, self.max_retry_wait, self.host_give_up) < 0:
             raise NewsarcError("retries, redirects and waits cannot be negative")
 
 
@@ -559,17 +560,39 @@ class _Session:
         self.slots = asyncio.Semaphore(options.max_concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
         self.get_only: set[str] = set()  # hosts that refused HEAD once
+        self.failures: dict[str, int] = {}  # host -> URLs in a row that got no answer at all
+        self.given_up: dict[str, str] = {}  # host -> the failure its remaining URLs are reported with
 
     async def check(self, url: str) -> _Outcome:
-        """Follow `url` to an answer, trying again after transient failures."""
+        """Follow `url` to an answer, trying again after transient failures.
+
+        A publisher that is gone (no DNS, nothing listening) can have thousands
+        of URLs: after `host_give_up` of them failed in a row, the rest fail
+        unasked, saying so, instead of costing timeouts x retries each.
+        """
+        host = host_key(url)
+        if host in self.given_up:
+            limit = self.options.host_give_up
+            return _Outcome(DEAD, None, f"{self.given_up[host]} (not requested: {limit} URLs of this host failed in a row)")
         options = self.options
         for attempt in range(options.retries + 1):
             outcome = await self.follow(url)
             if not outcome.retry or attempt == options.retries:
-                return outcome
+                break
             wait = outcome.wait if outcome.wait is not None else options.backoff * 2**attempt
             await asyncio.sleep(min(wait, options.max_retry_wait))
-        raise AssertionError("unreachable")
+        self._note(host, outcome)
+        return outcome
+
+    def _note(self, host: str, outcome: _Outcome) -> None:
+        if not self.options.host_give_up:
+            return
+        if outcome.kind == DEAD and outcome.status is None and outcome.final_url is None:
+            self.failures[host] = self.failures.get(host, 0) + 1
+            if self.failures[host] >= self.options.host_give_up:
+                self.given_up.setdefault(host, outcome.reason)
+        else:
+            self.failures[host] = 0
 
     async def follow(self, url: str) -> _Outcome:
         """Redirects by hand: each hop honours the limits of its own host."""

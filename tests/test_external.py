@@ -238,6 +238,23 @@ def test_connection_refused():
     assert (got[url].kind, got[url].reason) == (DEAD, "connection refused")
 
 
+def test_a_host_that_never_answers_is_given_up(server):
+    port = closed_port()
+    urls = [f"http://127.0.0.1:{port}/{i}" for i in range(6)]
+    report, got = run(urls, retries=0, host_concurrency=1, host_give_up=2)
+    assert [got[u].reason for u in urls] == ["connection refused"] * 2 + [
+        "connection refused (not requested: 2 URLs of this host failed in a row)"
+    ] * 4
+    assert report.counts()[DEAD] == 6
+
+
+def test_an_answer_resets_the_give_up_count(server):
+    urls = [server.url(p) for p in ("/drop?1", "/ok?1", "/drop?2", "/ok?2", "/drop?3")]
+    _, got = run(urls, retries=0, host_concurrency=1, host_give_up=2)
+    assert [got[u].kind for u in urls] == [DEAD, OK, DEAD, OK, DEAD]
+    assert len(server.log) == 5
+
+
 def test_head_not_allowed_falls_back_to_get(server):
     _, got = run([server.url("/nohead"), server.url("/ok")], host_concurrency=1)
     assert got[server.url("/nohead")].kind == OK
