@@ -491,7 +491,9 @@ class Checker:
                 external += 1
                 continue
             else:
-                problems = self._verdict(doc, link)
+                problems = cache.get(_relative_key(doc.path, written))
+                if problems is None:
+                    problems = self._verdict(doc, link)
             if problems is _EXTERNAL:
                 external += 1
             elif problems:
@@ -505,6 +507,8 @@ class Checker:
         problems = _EXTERNAL if target is None else self._judge(doc, link, target)
         if written[:1] == "/":  # resolves the same wherever it is written
             self._cache[written] = problems
+        elif written[:1] != "#":  # the same anywhere in this folder
+            self._cache[_relative_key(doc.path, written)] = problems
         return problems
 
     def _report(self, doc: Event, link: Link, problems: list) -> None:
@@ -752,6 +756,10 @@ class Checker:
 
 SPELLING = "other day spelling"
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
+
+
+def _relative_key(source: str, written: str) -> str:
+    return source.rpartition("/")[0] + "\0" + written
 
 
 def _missing_message(written: str, path: str) -> str:
