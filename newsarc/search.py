@@ -21,6 +21,7 @@ Three layers, each usable without the next:
 from __future__ import annotations
 
 import math
+import os
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,8 @@ from newsarc.model import Event
 FIELDS = ("title", "body", "sources", "related", "topics")
 DEFAULT_FIELDS = ("title", "body", "topics")
 FILE = "file"  # the one field of `--raw --in all`: the whole file as written
+
+_SECTION_NAMES = {"source": "sources", "sources": "sources", "related": "related"}
 
 SENSITIVE, INSENSITIVE, SMART = "sensitive", "insensitive", "smart"
 SORTS = ("date", "path", "relevance")
@@ -265,10 +268,6 @@ class Matcher:
             pos = offsets[doc + 1]
         return found
 
-    def matches(self, text: str) -> bool:
-        data = text.encode()
-        return self._any.Match(self._anchor, data, 0, len(data))[0][0] >= 0
-
     # -- where they match ---------------------------------------------------
 
     def lines(self, text: str, limit: int | None = None) -> list[LineMatch]:
@@ -489,7 +488,8 @@ def read_raw(root: Path, event: Event) -> str:
     One final line break ends the last line rather than starting an empty one.
     """
     try:
-        data = (root / event.path).read_bytes()
+        with open(os.path.join(root, event.path), "rb") as file:  # no Path objects: 100k files
+            data = file.read()
     except OSError:
         return ""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -516,24 +516,27 @@ def decoded_text(event: Event, name: str) -> str:
     if name == "related":
         return "\n".join(_one_line(f"{r.title} {', '.join(r.topics)}".strip()) for r in event.related)
     if name == "topics":
-        return "\n".join(_one_line(t) for t in event.topics)
+        return "\n".join(event.topics)  # the parser folds whitespace in topic names
     raise ValueError(f"unknown field {name!r}")
 
 
 def event_text(event: Event, names: Sequence[str], raw: str | None = None) -> str:
-    """Everything `names` covers as one text (lines never join across fields)."""
-    return "\n".join(f.text for f in event_fields(event, names, raw, lines=False) if f.text)
+    """Everything `names` covers as one text (lines never join across fields).
+
+    This runs once per event on every search, so it builds no Field objects.
+    """
+    if raw is not None:
+        return "\n".join(f.text for f in _raw_fields(event, names, raw) if f.text)
+    if len(names) == 1:
+        return decoded_text(event, names[0])
+    return "\n".join([text for text in (decoded_text(event, n) for n in names) if text])
 
 
-def event_fields(event: Event, names: Sequence[str], raw: str | None = None, lines: bool = True) -> list[Field]:
-    """The fields to search, decoded from the Event, or cut from the raw file text."""
+def event_fields(event: Event, names: Sequence[str], raw: str | None = None) -> list[Field]:
+    """The fields to search with the file line of each text line: decoded, or cut from the raw text."""
     if raw is not None:
         return _raw_fields(event, names, raw)
-    fields = []
-    for name in names:
-        text = decoded_text(event, name)
-        fields.append(_decoded_lines(event, name, text) if lines else Field(name, text))
-    return fields
+    return [_decoded_lines(event, name, decoded_text(event, name)) for name in names]
 
 
 def title_line(event: Event) -> int:
@@ -594,26 +597,33 @@ def _raw_fields(event: Event, names: Sequence[str], raw: str) -> list[Field]:
     sections = _raw_sections(event, len(lines))
     fields = []
     for name in names:
-        numbers = sections.get(name, [])
-        fields.append(Field(name, "\n".join(lines[n - 1] for n in numbers), 1, numbers))
+        ranges = sections.get(name, ())
+        if len(ranges) == 1:
+            first, stop = ranges[0]
+            fields.append(Field(name, "\n".join(lines[first - 1 : stop - 1]), first))
+        else:
+            numbers = [n for first, stop in ranges for n in range(first, stop)]
+            fields.append(Field(name, "\n".join(lines[n - 1] for n in numbers), 1, numbers))
     return fields
 
 
-def _raw_sections(event: Event, count: int) -> dict[str, list[int]]:
-    """File lines (1-based) of the title line, the body, the Source and Related sections."""
+def _raw_sections(event: Event, count: int) -> dict[str, list[tuple[int, int]]]:
+    """Line ranges [first, stop) of the title line, the body, the Source and Related sections."""
     heads = sorted(h.line for h in event.headings)
-    following = lambda line: next((h for h in heads if h > line), count + 1)  # noqa: E731
+
+    def until(line: int) -> int:
+        return next((h for h in heads if h > line), count + 1)
+
     title = title_line(event)
-    found: dict[str, list[int]] = {"title": [title] if title else []}
+    found: dict[str, list[tuple[int, int]]] = {"title": [(title, title + 1)] if title else []}
     if event.body_line:
-        found["body"] = list(range(event.body_line, following(event.body_line)))
+        found["body"] = [(event.body_line, until(event.body_line))]
     for heading in event.headings:
-        key = heading.text.rstrip(":").strip().lower()
-        name = {"source": "sources", "sources": "sources", "related": "related"}.get(key)
+        name = _SECTION_NAMES.get(heading.text.rstrip(":").strip().lower())
         if name and name not in found:
-            found[name] = list(range(heading.line + 1, following(heading.line)))
-    front = list(range(1, title)) if event.meta and title else []
-    found["topics"] = sorted(set(found.get("related", [])) | set(front))  # topics are written there
+            found[name] = [(heading.line + 1, until(heading.line))]
+    front = [(1, title)] if event.meta and title > 1 else []
+    found["topics"] = front + found.get("related", [])  # topic names are written in these places
     return found
 
 
@@ -683,6 +693,8 @@ def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -
 def search(archive: Archive, query: Query) -> Result:
     """Run `query` over the archive: filter, select, rank, then collect lines."""
     events = candidates(archive, query.span, query.topics)
+    if query.max_count == 0 and not query.invert:
+        return Result([], len(events), 0)  # ripgrep's -m 0: stop before the first match
     if query.sort == "path":
         events = sorted(events, key=lambda e: e.path)
     lengths: list[int] = []

@@ -212,6 +212,20 @@ def _local(root: Path) -> str:
     return os.path.relpath(root) + "/"
 
 
+def test_raw_fields_are_the_parts_of_the_file_where_they_are_written(cli, site):
+    result = search(cli, site, "--raw", "--in", "sources", "-e", "Le Temps", "--json")
+    assert [(r["field"], r["line"], r["text"]) for r in map(json.loads, result.stdout.splitlines())] == [
+        ("sources", 10, "1. [Le Temps](https://www.letemps.ch/ete)")
+    ]
+    titles = search(cli, site, "--raw", "--in", "title", "-c", "^# ")
+    assert titles.stdout.count(":1\n") == 5
+    assert search(cli, site, "--raw", "--in", "title", "^###").exit_code == 1  # the date line is not the title
+    body = search(cli, site, "--raw", "--in", "body", "--json", "&#x27;")
+    assert [(r["line"], r["column"]) for r in map(json.loads, body.stdout.splitlines())] == [(5, 27)]
+    assert search(cli, site, "--raw", "--in", "body", "Source:").exit_code == 1
+    assert paths(search(cli, site, "--raw", "--in", "topics", "-l", "Context: Climate")) == [slug(TITLE_ETE), "nothing-to-see.md"]
+
+
 def test_plain_lines_point_at_the_file_line_of_each_field(cli, site):
     result = search(cli, site, "-F", "Homs", "--in", "all")
     assert [line.split(":", 3)[1:3] for line in result.stdout.splitlines()] == [["7", "29"]]
@@ -272,6 +286,7 @@ def test_several_patterns_and_dash_patterns(cli, site):
     result = search(cli, site, "-l", "-e", "-?citadel", "-e", "-x")
     assert paths(result) == [slug(TITLE_PALMYRA)]
     assert len(paths(search(cli, site, "-l", "citadel", "-e", "Homs"))) == 2
+    assert search(cli, site, "-n", "citadel").exit_code == 0  # ripgrep's -n: line numbers are always on
 
 
 def test_invert_lists_events_without_a_match(cli, site):
@@ -284,6 +299,7 @@ def test_max_count_count_and_quiet(cli, site):
     assert search(cli, site, "-c", "a").stdout.count(":") == 5
     result = search(cli, site, "-m", "1", "Syria")
     assert len(result.stdout.splitlines()) == 2  # two events, one line each
+    assert search(cli, site, "-m", "0", "Syria").exit_code == 1  # as ripgrep
     quiet = search(cli, site, "-q", "Syria")
     assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
     quiet = search(cli, site, "-q", "zzz")
@@ -351,6 +367,8 @@ def test_sort_and_limit(cli, site):
     assert paths(search(cli, site, "-l", "-i", "syria|army", "--limit", "1")) == [slug(TITLE_CRLF)]
     ranked = paths(search(cli, site, "-l", "-i", "syria", "army", "--sort", "relevance"))
     assert ranked[0] == slug(TITLE_SYRIA)  # both terms, several times
+    scores = [json.loads(line)["score"] for line in search(cli, site, "--json", "-l", "-i", "syria", "army", "--sort", "relevance").stdout.splitlines()]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True) and scores[-1] > 0
     assert search(cli, site, "x", "--sort", "size").exit_code == 2
 
 
@@ -365,6 +383,13 @@ def test_date_and_topic_filters_and_hints(cli, site):
     none = search(cli, site, "Syria", "--on", "2017-08", "--topic", "Climate")
     assert none.stderr == "newsarc: no match among the 1 event in 2017-08 with topic Climate (searched: title, body, topics)\n"
     assert search(cli, site, "x", "--on", "2017", "--from", "2016").exit_code == 2
+
+
+def test_unreadable_files_are_reported_and_the_rest_searched(cli, site):
+    (site / "news/2017/08/13/broken.md").write_bytes(b"\x00\x01binary Syria")
+    result = search(cli, site, "-l", "Syria")
+    assert len(paths(result)) == 2
+    assert result.stderr == "newsarc: news/2017/08/13/broken.md: binary file (contains NUL bytes); skipped\n"
 
 
 def test_errors_exit_2_with_one_line(cli, site):

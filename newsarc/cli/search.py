@@ -46,11 +46,15 @@ def search(
     ctx: typer.Context,
     patterns: Annotated[
         Optional[list[str]],
-        typer.Argument(help="Regular expressions (RE2 syntax); an event matches if any of them does.", show_default=False),
+        typer.Argument(
+            metavar="PATTERN...",
+            help="Regular expressions (RE2 syntax); an event matches if any of them does.",
+            show_default=False,
+        ),
     ] = None,
     regexp: Annotated[
         Optional[list[str]],
-        typer.Option("--regexp", "-e", help="A pattern (repeatable; use for patterns starting with -).", show_default=False),
+        typer.Option("--regexp", "-e", metavar="PATTERN", help="A pattern (repeatable; use for patterns starting with -).", show_default=False),
     ] = None,
     fixed_strings: Annotated[bool, typer.Option("--fixed-strings", "-F", help="Patterns are plain text, not regexes.")] = False,
     ignore_case: Annotated[
@@ -71,13 +75,14 @@ def search(
     invert: Annotated[bool, typer.Option("--invert-match", "-v", help="List the events that do not match.")] = False,
     max_count: Annotated[
         Optional[int],
-        typer.Option("--max-count", "-m", min=0, help="Show at most N matching lines per event.", show_default=False),
+        typer.Option("--max-count", "-m", min=0, metavar="N", help="Show at most N matching lines per event.", show_default=False),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; exit 0 if anything matched.")] = False,
     fields: Annotated[
         str,
         typer.Option(
             "--in",
+            metavar="FIELDS",
             help="Fields to search, comma separated: title, body, sources, related, topics, or all.",
         ),
     ] = "title,body,topics",
@@ -87,20 +92,20 @@ def search(
     ] = False,
     on: Annotated[
         Optional[str],
-        typer.Option("--on", help="Only events on this day, month, year or range (list-by-date's forms).", show_default=False),
+        typer.Option("--on", metavar="WHEN", help="Only events on this day, month, year or range (list-by-date's forms).", show_default=False),
     ] = None,
     from_: FromOpt = None,
     to: ToOpt = None,
     topic: TopicOpt = None,
-    context: Annotated[Optional[int], typer.Option("--context", "-C", min=0, help="Show N lines around each match.", show_default=False)] = None,
-    after_context: Annotated[Optional[int], typer.Option("--after-context", "-A", min=0, help="Show N lines after each match.", show_default=False)] = None,
-    before_context: Annotated[Optional[int], typer.Option("--before-context", "-B", min=0, help="Show N lines before each match.", show_default=False)] = None,
+    context: Annotated[Optional[int], typer.Option("--context", "-C", min=0, metavar="N", help="Show N lines around each match.", show_default=False)] = None,
+    after_context: Annotated[Optional[int], typer.Option("--after-context", "-A", min=0, metavar="N", help="Show N lines after each match.", show_default=False)] = None,
+    before_context: Annotated[Optional[int], typer.Option("--before-context", "-B", min=0, metavar="N", help="Show N lines before each match.", show_default=False)] = None,
     files_with_matches: Annotated[bool, typer.Option("--files-with-matches", "-l", help="Print only the paths of matching events.")] = False,
     count: Annotated[bool, typer.Option("--count", "-c", help="Print the number of matching lines per event.")] = False,
     sort: Annotated[
-        str, typer.Option("--sort", help="Order events by date, path or relevance (BM25 over the searched fields).")
+        str, typer.Option("--sort", metavar="date|path|relevance", help="Order events by date, path or relevance (BM25 over the searched fields).")
     ] = "date",
-    limit: Annotated[Optional[int], typer.Option("--limit", min=0, help="Show at most this many events.", show_default=False)] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=0, metavar="N", help="Show at most this many events.", show_default=False)] = None,
     line_number: Annotated[
         bool, typer.Option("--line-number", "-n", help="Accepted for ripgrep habits: line numbers are always shown.")
     ] = False,
@@ -147,7 +152,7 @@ def search(
     site = open_archive(archive, root)
     result = core.search(site, query)
     if not quiet:
-        report_diagnostics(d for d in site.diagnostics if d.severity == "error")
+        report_diagnostics(d for doc in site.unreadable for d in doc.diagnostics)  # files not searched
         render.render(result, mode, site.root, view)
     if not result.found:
         if quiet:

@@ -63,14 +63,15 @@ def line_record(event: Event, line: Line) -> dict[str, Any]:
 
 def _json(result: Result, paths: _Paths, view: str) -> None:
     for found in result.found:
+        score = {"score": round(found.score, 4)} if found.score else {}  # with --sort relevance
         if view == "lines":
             for line in found.lines:
                 if not line.context:
-                    write_json(line_record(found.event, line))
+                    write_json({**line_record(found.event, line), **score})
         elif view == "count":
-            write_json({**_event_record(found.event), "count": found.count})
+            write_json({**_event_record(found.event), "count": found.count, **score})
         else:
-            write_json(_event_record(found.event))
+            write_json({**_event_record(found.event), **score})
 
 
 # -- plain (grep) -----------------------------------------------------------------
