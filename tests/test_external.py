@@ -652,7 +652,7 @@ def test_cli_cache_skips_fresh_successes(cli, web_archive, server, tmp_path):
 
 def test_cli_no_cache_writes_nothing(cli, web_archive, server, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    result = cli("validate-links", "--archive", str(web_archive), "--external", "--no-cache", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    result = cli("validate-links", "--archive", str(web_archive), "--external", "--no-url-cache", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert result.exit_code == 1
     assert not (tmp_path / "xdg").exists()
     result = cli("validate-links", "--archive", str(web_archive), "--external", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
@@ -673,7 +673,7 @@ def test_cli_filters_and_accept(cli, web_archive, server, tmp_path):
     "args, message",
     [
         (("--timeout", "5"), "--timeout applies to external links; add --external"),
-        (("--no-cache",), "--no-cache applies to external links; add --external"),
+        (("--no-url-cache",), "--no-url-cache applies to external links; add --external"),
         (("--external=maybe",), "--external=maybe: say --external"),
         (("--external", "--accept", "2xx"), "bad --accept '2xx'"),
         (("--external", "--exclude", "("), "bad --exclude pattern '('"),
@@ -696,7 +696,7 @@ def test_cli_ctrl_c_prints_what_was_checked_and_exits_130(builder, server, tmp_p
     for i in range(20):
         builder.event(f"2017-09-{i + 1:02d}", f"Slow {i}", sources=[("Slow", server.url(f"/slow/0.3?n={i}"))])
     builder.event("2017-08-01", "Gone", sources=[("Gone", server.url("/404"))])
-    args = ["validate-links", "--archive", str(builder.root), "--external", "--no-cache", "--host-concurrency", "1"]
+    args = ["validate-links", "--archive", str(builder.root), "--external", "--no-url-cache", "--host-concurrency", "1"]
     env = {**os.environ, "COLUMNS": "100"}
     env.pop("NEWSARC_ARCHIVE", None)
     child = subprocess.Popen([sys.executable, "-m", "newsarc", *args], env=env, text=True,

@@ -128,7 +128,7 @@ def validate_links(
         Optional[str],
         typer.Option("--max-cache-age", help="With --external: re-check cached successes older than this (1d, 12h, 30m, 0). [default: 1d]", show_default=False),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="With --external: neither read nor write the result cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-url-cache", help="With --external: neither read nor write the URL result cache.")] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
 ) -> None:
@@ -149,7 +149,7 @@ def validate_links(
     given = {
         "--max-concurrency": max_concurrency, "--host-concurrency": host_concurrency, "--timeout": timeout,
         "--accept": accept, "--include": include, "--exclude": exclude, "--cache-file": cache_file,
-        "--max-cache-age": max_cache_age, "--no-cache": no_cache,
+        "--max-cache-age": max_cache_age, "--no-url-cache": no_cache,
     }  # fmt: skip
     if dump and external:
         raise NewsarcError("--dump lists links and judges none; drop --external")
@@ -266,7 +266,7 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
     )
     ext.UrlFilter(options.include, options.exclude)  # a bad pattern is a usage error, before any work
     age = parse_age(given["--max-cache-age"]) if given["--max-cache-age"] is not None else DEFAULT_MAX_AGE
-    return _External(options, mode == "warn", given["--cache-file"], age, bool(given["--no-cache"]))
+    return _External(options, mode == "warn", given["--cache-file"], age, bool(given["--no-url-cache"]))
 
 
 def _external(site, paths, report, ext: _External, strict: bool):
