@@ -13,7 +13,7 @@ sources; the text model is the costly part), `--by text`, `--by links` and
 beforehand fills it), so what is timed is start-up, reading the cache and
 `related` itself; one `--no-cache` run shows the cost of parsing every file.
 With --phases, the same work is also timed inside one process, phase by
-phase (load, backlinks, topics, text index build, text query), to show where
+phase (load, links, backlinks, topics, text index build, text query), to show where
 the time goes.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -59,12 +60,20 @@ def pick_events(archive: Path, count: int) -> list[str]:
 
 
 def timed(command: list[str], env: dict[str, str]) -> dict:
-    """Wall and CPU seconds and peak memory of one process."""
+    """Wall and CPU seconds of one process (CPU from the children's rusage, before and after)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = proc.communicate()
+    proc = subprocess.run(command, capture_output=True, env=env)
     wall = time.perf_counter() - start
-    return {"seconds": round(wall, 3), "status": proc.returncode, "lines": len(out.splitlines()), "stderr": err.decode()[-300:]}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "seconds": round(wall, 3),
+        "cpu": round(cpu, 3),
+        "status": proc.returncode,
+        "lines": len(proc.stdout.splitlines()),
+        "stderr": proc.stderr.decode()[-300:],
+    }
 
 
 def run(archive: Path, events: list[str], cache: Path, no_cache_runs: int) -> dict:
@@ -74,15 +83,18 @@ def run(archive: Path, events: list[str], cache: Path, no_cache_runs: int) -> di
     warm = timed([*base, "related", events[0], "--by", "links", "--archive", str(archive)], env)
     results: dict = {"fill_cache": warm, "modes": {}}
     for name, options in MODES.items():
-        times = []
+        times, cpus = [], []
         for event in events:
             result = timed([*base, "related", event, *options, "--json", "--archive", str(archive)], env)
             if result["status"] not in (0, 1):
                 raise SystemExit(f"related {event} {' '.join(options)} failed: {result['stderr']}")
             times.append(result["seconds"])
-            print(f"  {name:7} {result['seconds']:7.2f} s  {result['lines']:3} results  {event[:70]}", file=sys.stderr)
-        results["modes"][name] = {"median": statistics.median(times), "max": max(times), "runs": times}
-    cold = [timed([*base, "--no-cache", "related", events[0], "--json", "--archive", str(archive)], env)["seconds"]
+            cpus.append(result["cpu"])
+            print(f"  {name:7} {result['seconds']:7.2f} s  cpu {result['cpu']:6.2f} s  {result['lines']:3} results  {event[:60]}",
+                  file=sys.stderr)
+        results["modes"][name] = {"median": statistics.median(times), "max": max(times), "cpu_median": statistics.median(cpus),
+                                  "runs": times}
+    cold = [timed([*base, "--no-cache", "related", events[0], "--json", "--archive", str(archive)], env)
             for _ in range(no_cache_runs)]
     results["no_cache_all"] = cold
     return results
@@ -93,7 +105,7 @@ def phases(archive: Path, event: str, cache: Path) -> dict:
     os.environ["NEWSARC_CACHE_DIR"] = str(cache)
     sys.path.insert(0, str(HERE.parent))
     from newsarc.archive import Archive
-    from newsarc.related import TextModel, TopicModel, related
+    from newsarc.related import TextModel, TopicModel, linking_to, outgoing, related
 
     found: dict[str, float] = {}
 
@@ -105,7 +117,8 @@ def phases(archive: Path, event: str, cache: Path) -> dict:
 
     site = clock("load (cache)", lambda: Archive.open(archive, cache_dir=cache).load())
     target = site.find(event)
-    clock("backlinks index", lambda: site.backlinks(target))
+    clock("links from it", lambda: outgoing(site, target))
+    clock("links to it", lambda: linking_to(site, target))
     clock("topic scores", lambda: TopicModel(site).scores(target))
     model = clock("text index build", lambda: TextModel(site))
     clock("text query + scores", lambda: model.scores(target))
@@ -139,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             results["phases"] = phases(archive, events[0], scratch / "cache")
         print(f"\nnewsarc related on {count} events (whole process, warm index cache):")
         for name, found in results["modes"].items():
-            print(f"  {name:7} median {found['median']:6.2f} s   max {found['max']:6.2f} s")
+            print(f"  {name:7} median {found['median']:6.2f} s   max {found['max']:6.2f} s   cpu median {found['cpu_median']:6.2f} s")
         print(f"  fill the index cache (first run): {results['fill_cache']['seconds']:.2f} s")
-        print("  --no-cache (parse every file): " + ", ".join(f"{s:.2f} s" for s in results["no_cache_all"]))
+        print("  --no-cache (parse every file): " + ", ".join(f"{r['seconds']:.2f} s (cpu {r['cpu']:.2f} s)" for r in results["no_cache_all"]))
+        print(f"  load average at the end: {os.getloadavg()[0]:.1f} (2 cores; other work slows every number)")
         for name, seconds in results.get("phases", {}).items():
             print(f"  phase {name:22} {seconds:6.2f} s")
         if args.json:

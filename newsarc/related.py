@@ -54,7 +54,7 @@ class Item:
     target: str = ""  # the link as written, when this came from a link of the event
     missing: bool = False  # the link's target does not exist as written
     exists_as: str | None = None  # ... but the file exists under the other day spelling
-    note: str = ""  # why a target that exists is not an event (day page, outside the folder read)
+    note: str = ""  # why the target is not an event: a day page, outside the folder read or the archive
 
     @property
     def score(self) -> float:

@@ -1,9 +1,9 @@
 """A small BM25 text model over many short documents (headline + body).
 
 Built in one pass of C-level string operations: each text becomes lowercase
-UTF-8 in which every token stands between two spaces of its own
-(` syria  army  s  offensive `), so a whole token is found with a plain
-pattern and no Python code runs per token. Term statistics are then gathered
+UTF-8 in which tokens are separated by spaces (` syria s army offensive `),
+so a whole token is found with a plain pattern (` army `) and no Python code
+runs per token. Term statistics are then gathered
 on demand, for the terms a query needs: one linear-time RE2 scan (all terms
 in one alternation) gives the document frequencies, a second the postings of
 the query's best terms with their counts (an inverted index built for just
@@ -29,7 +29,9 @@ CANDIDATE_TERMS = 400  # at most this many distinct terms of a query document ar
 MIN_LENGTH = 3  # shorter tokens ("us", "al") are mostly noise
 
 _ASCII_DELIMITERS = bytes(range(0, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 128))
-_TABLE = bytes.maketrans(_ASCII_DELIMITERS, b" " * len(_ASCII_DELIMITERS))
+_UPPER = bytes(range(65, 91))
+# One pass over the bytes: ASCII capitals to lowercase, ASCII punctuation and spaces to a space.
+_TABLE = bytes.maketrans(_ASCII_DELIMITERS + _UPPER, b" " * len(_ASCII_DELIMITERS) + _UPPER.lower())
 # Non-ASCII punctuation common in news copy; other non-ASCII characters count as letters.
 _UNICODE_DELIMITERS = (
     "\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb\u2013\u2014\u2026\u00a0\u2022\u00b7\u2032\u2033\u2010\u2011\u2212"
@@ -50,13 +52,25 @@ STOPWORDS = frozenset(
 
 
 def normalize(text: str) -> bytes:
-    """Lowercase UTF-8, delimiters turned into spaces, every token padded by spaces of its own."""
-    text = text.lower()
-    if not text.isascii():
+    """Lowercase UTF-8 with every delimiter a space, and a space at both ends: tokens are ` t `."""
+    if not text.isascii():  # ASCII text is lowercased by the byte table, four times faster
+        text = text.lower()
         for char in _UNICODE_DELIMITERS:
             if char in text:
                 text = text.replace(char, " ")
-    return b" " + text.encode("utf-8", "replace").translate(_TABLE).replace(b" ", b"  ") + b" "
+    return b" " + text.encode("utf-8", "replace").translate(_TABLE) + b" "
+
+
+def count(text: bytes, term: bytes) -> int:
+    """How often `term` occurs as a token of a normalized text.
+
+    `bytes.count` does not see the second of two adjacent equal tokens (they share
+    a space), so the rare text where they meet is counted token by token.
+    """
+    found = text.count(b" " + term + b" ")
+    if found and b" " + term + b" " + term + b" " in text:
+        return text.split().count(term)
+    return found
 
 
 def useful(term: bytes) -> bool:
@@ -149,7 +163,7 @@ class TextIndex:
             found = [terms[i] for i in indexes if i in chosen]
             if found and other != doc:
                 text = self.docs[other]
-                query.postings[other] = {t: text.count(b" " + t + b" ") for t in found}
+                query.postings[other] = {t: count(text, t) for t in found}
         return query
 
     def bm25(self, query: Query, doc: int, counts: Mapping[bytes, int] | None = None) -> float:

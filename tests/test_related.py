@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from newsarc.archive import Archive
 from newsarc.dates import parse_when
 from newsarc.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, linking_to, order, related, timeline
-from newsarc.textindex import TextIndex, normalize, tokenize
+from newsarc.textindex import TextIndex, count, normalize, tokenize
 from tests.conftest import ArchiveBuilder, run_newsarc, slugify
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|\x1b\]8;[^\x1b]*\x1b\\")
@@ -302,7 +302,8 @@ def test_subprocess_on_examples():
 def test_normalize_and_tokenize():
     text = normalize("Syria's army—retakes  “Palmyra” army army")
     assert text.split() == [b"syria", b"s", b"army", b"retakes", b"palmyra", b"army", b"army"]
-    assert text.count(b" army ") == 3  # each token has spaces of its own: counts are exact
+    assert (count(text, b"army"), count(text, b"syria"), count(text, b"arm")) == (3, 1, 0)  # adjacent ones too
+    assert normalize("ASCII Only, Here") == b" ascii only  here "
     assert tokenize("The U.S.-led coalition’s 59 Tomahawk missiles, in Kraków") == [
         "led", "coalition", "tomahawk", "missiles", "kraków",
     ]
