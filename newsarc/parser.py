@@ -15,7 +15,7 @@ from typing import Any
 
 import pyromark
 
-from newsarc import dates
+from newsarc import dates, quickparse
 from newsarc.model import (
     BODY,
     COVER,
@@ -98,8 +98,11 @@ def parse_bytes(data: bytes, relpath: str) -> Event:
     return event
 
 
-def parse_text(text: str, relpath: str) -> Event:
-    """Parse decoded text. Positions are relative to `text.encode()`."""
+def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
+    """Parse decoded text. Positions are relative to `text.encode()`.
+
+    `quick=False` skips the canonical-layout fast path (quickparse.py), which
+    tests use as the reference the fast path must agree with."""
     event = Event(path=relpath, is_day_page=relpath.rsplit("/", 1)[-1] == DAY_PAGE)
     if not text.strip():
         event.diagnostics.append(Diagnostic(relpath, 0, "empty file"))
@@ -108,10 +111,16 @@ def parse_text(text: str, relpath: str) -> Event:
     raw = text.encode()
     lines = _LineIndex(raw)
     offset = _read_front_matter(text, event, lines)
-    walker = _Walker(event, raw, offset, lines)
-    walker.run(raw[offset:].decode() if offset else text)
+    markdown = raw[offset:].decode() if offset else text
+    found = None
+    if quick and not event.is_day_page:
+        found = quickparse.parse(event, markdown, offset, lines.position(offset)[0])
+    if found is None:
+        walker = _Walker(event, raw, offset, lines)
+        walker.run(markdown)
+        found = (walker.date_text, walker.date_line)
     _apply_front_matter(event)
-    _settle_date(event, walker.date_text, walker.date_line)
+    _settle_date(event, *found)
     if not event.title and not event.is_day_page:
         event.diagnostics.append(Diagnostic(relpath, 0, "no headline ('# ...' line)"))
     return event
