@@ -78,6 +78,16 @@ def span_of(start: dt.date | None, end: dt.date | None) -> DateSpan:
     return DateSpan(start, end)
 
 
+def window(start: str | None, end: str | None, today: dt.date | None = None) -> DateSpan | None:
+    """--from/--to as one inclusive span (from the start of one expression to
+    the end of the other: --from 2016 --to 2017 is two whole years), or None."""
+    if not (start or end):
+        return None
+    first = parse_when(start, today).start if start else None
+    last = parse_when(end, today).end if end else None
+    return span_of(first, last)
+
+
 def _day(year: int, month: int, day: int, expr: str) -> dt.date:
     try:
         return dt.date(year, month, day)

@@ -121,3 +121,13 @@ def test_ranges_are_inclusive(a, b):
 @given(st.integers(min_value=0, max_value=3000))
 def test_days_ago(n):
     assert parse_when(f"{n} days ago", TODAY).start == TODAY - dt.timedelta(days=n)
+
+
+def test_window_spans_whole_expressions():
+    from newsarc.dates import window
+
+    assert window(None, None) is None
+    assert window("2016", "2017-02") == DateSpan(D(2016, 1, 1), D(2017, 2, 28))
+    assert window("2016-04-05", None) == DateSpan(D(2016, 4, 5), None)
+    with pytest.raises(BadDate, match="is after"):
+        window("2017", "2016")

@@ -89,9 +89,7 @@ def _period(when, from_, to, on_this_day):
     if when:
         return dates.parse_when(when), None
     if from_ or to:
-        start = dates.parse_when(from_).start if from_ else None
-        end = dates.parse_when(to).end if to else None
-        return dates.span_of(start, end), None
+        return dates.window(from_, to), None
     raise BadDate(f"say which dates to list; use {dates.FORMS}")
 
 

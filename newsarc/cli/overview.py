@@ -150,10 +150,6 @@ def stats(
 
 def _span(from_: str | None, to: str | None):
     """--from/--to as one inclusive span, or None for the whole archive."""
-    if not (from_ or to):
-        return None
     from newsarc import dates
 
-    start = dates.parse_when(from_).start if from_ else None
-    end = dates.parse_when(to).end if to else None
-    return dates.span_of(start, end)
+    return dates.window(from_, to)

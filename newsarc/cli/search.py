@@ -189,11 +189,7 @@ def _span(on, from_, to):
         raise BadDate("give either --on or --from/--to, not both")
     if on:
         return dates.parse_when(on)
-    if from_ or to:
-        start = dates.parse_when(from_).start if from_ else None
-        end = dates.parse_when(to).end if to else None
-        return dates.span_of(start, end)
-    return None
+    return dates.window(from_, to)
 
 
 def _hint(result, query, on, from_, to) -> str:
