@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from newsarc.model import BODY, COVER, DATE, RELATED, SOURCE
 from newsarc.parser import parse_bytes, parse_text, split_topics
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, needs_sample
 
 SAMPLE_PATH = "news/2017/08/13/a-syrian-army-commando-unit.md"
 
@@ -18,6 +18,7 @@ def sample():
     return parse_bytes(SAMPLE.read_bytes(), SAMPLE_PATH)
 
 
+@needs_sample
 def test_sample_date_title_body():
     event = sample()
     assert event.date == dt.date(2017, 8, 13)
@@ -31,6 +32,7 @@ def test_sample_date_title_body():
     assert event.diagnostics == []
 
 
+@needs_sample
 def test_sample_sources_and_cover_kept_apart():
     event = sample()
     assert [(s.publisher, s.domain) for s in event.sources] == [("AFP via Yahoo", "yahoo.com")]
@@ -38,6 +40,7 @@ def test_sample_sources_and_cover_kept_apart():
     assert event.cover.endswith("0fd7e7b7e15e3256f03dc142a80fd00e7bbb01c0.jpg")
 
 
+@needs_sample
 def test_sample_related_with_topics():
     event = sample()
     assert len(event.related) == 10
@@ -52,6 +55,7 @@ def test_sample_related_with_topics():
     assert event.topics == ["Homs Governorate", "Syrian Army", "Syrian Civil War", "Russia", "ISIL"]
 
 
+@needs_sample
 def test_sample_every_link_with_role_and_position():
     event = sample()
     roles = [link.role for link in event.links]
