@@ -56,13 +56,14 @@ def related(
     pretty: PrettyOpt = None,
 ) -> None:
     """Events to read with EVENT: what it links to, what links to it, shared topics and similar text, ranked, with reasons."""
+    from newsarc import dates
     from newsarc import related as story
     from newsarc.output import related as render
     from newsarc.output.console import choose_mode
 
     if depth and by in (By.topics, By.text):
         raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
-    span = _window(from_, to)
+    span = dates.window(from_, to)
     source = by.value if by else None
     site = open_archive(archive, root).load()
     found = site.find(event)
@@ -84,16 +85,6 @@ def related(
     if not items:
         nothing_found(_nothing(found, source, span))
     finish(0)
-
-
-def _window(from_, to):
-    if not (from_ or to):
-        return None
-    from newsarc import dates
-
-    start = dates.parse_when(from_).start if from_ else None
-    end = dates.parse_when(to).end if to else None
-    return dates.span_of(start, end)
 
 
 def _report_missing(items) -> None:

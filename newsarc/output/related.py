@@ -16,13 +16,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from newsarc.model import Event
-from newsarc.output.console import Mode, make_console, plain_field, write_json
+from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
 from newsarc.related import BOTH, IN, OUT, Item, Moment, Node
-
-try:
-    from newsarc.output.console import local_path
-except ImportError:  # pragma: no cover - a console module without it prints root-relative paths
-    local_path = None
 
 ARROWS = {OUT: "→", IN: "←", BOTH: "↔"}
 
@@ -33,7 +28,7 @@ def _day(item: Item) -> str:
 
 def _shown_path(root, path: str) -> str:
     """Paths as the user's shell sees them, like list-by-date; links that leave the archive as written."""
-    if not path or "://" in path or path.startswith(("/", "..", "#")) or local_path is None:
+    if not path or "://" in path or path.startswith(("/", "..", "#")):
         return path
     return local_path(root, path)
 
