@@ -24,55 +24,21 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import harness
+from harness import generate, newsarc_cmd
 
 HERE = Path(__file__).resolve().parent
 
 
-def generate(out: Path, events: int, seed: int) -> None:
-    subprocess.run([sys.executable, str(HERE / "gen_archive.py"), str(out), "--events", str(events), "--seed", str(seed), "-q"], check=True)
-
-
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> dict:
     """Run `cmd`; wall time, CPU time and peak memory of that process alone."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = _communicate(proc)
-    wall = time.perf_counter() - start
-    usage = proc.rusage if hasattr(proc, "rusage") else None
-    result = {"cmd": cmd, "seconds": wall, "status": proc.returncode, "stdout": out, "stderr": err}
-    if usage is not None:
-        result.update(cpu=usage.ru_utime + usage.ru_stime, max_rss_mb=usage.ru_maxrss / 1024)
-    return result
-
-
-def _communicate(proc: subprocess.Popen) -> tuple[bytes, bytes]:
-    """communicate(), then reap with wait4 to get this child's own rusage."""
-    import threading
-
-    chunks: dict[str, bytes] = {}
-
-    def read(name, stream):
-        chunks[name] = stream.read()
-
-    threads = [threading.Thread(target=read, args=(n, s)) for n, s in (("out", proc.stdout), ("err", proc.stderr))]
-    for thread in threads:
-        thread.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    for thread in threads:
-        thread.join()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.rusage = usage
-    return chunks.get("out", b""), chunks.get("err", b"")
-
-
-def newsarc_cmd() -> list[str]:
-    found = shutil.which("newsarc")
-    return [found] if found else [sys.executable, "-m", "newsarc"]
+    done = harness.timed(cmd, env=env)
+    return {"cmd": cmd, "seconds": done.seconds, "status": done.status, "stdout": done.stdout, "stderr": done.stderr,
+            "cpu": done.cpu, "max_rss_mb": done.max_rss_mb}
 
 
 def newsarc_broken(stdout: bytes) -> set[tuple[str, int, int]]:

@@ -22,14 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import harness
+from harness import generate, newsarc_cmd
 
 HERE = Path(__file__).resolve().parent
 MODES = {
@@ -38,16 +39,6 @@ MODES = {
     "links": ["--by", "links"],
     "depth2": ["--depth", "2"],
 }
-
-
-def generate(out: Path, events: int, seed: int) -> None:
-    command = [sys.executable, str(HERE / "gen_archive.py"), str(out), "--events", str(events), "--seed", str(seed), "-q"]
-    subprocess.run(command, check=True)
-
-
-def newsarc() -> list[str]:
-    found = shutil.which("newsarc")
-    return [found] if found else [sys.executable, "-m", "newsarc"]
 
 
 def pick_events(archive: Path, count: int) -> list[str]:
@@ -60,26 +51,22 @@ def pick_events(archive: Path, count: int) -> list[str]:
 
 
 def timed(command: list[str], env: dict[str, str]) -> dict:
-    """Wall and CPU seconds of one process (CPU from the children's rusage, before and after)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    """Wall and CPU seconds and peak memory of one process (its own rusage, from os.wait4)."""
+    done = harness.timed(command, env=env)
     return {
-        "seconds": round(wall, 3),
-        "cpu": round(cpu, 3),
-        "status": proc.returncode,
-        "lines": len(proc.stdout.splitlines()),
-        "stderr": proc.stderr.decode()[-300:],
+        "seconds": round(done.seconds, 3),
+        "cpu": round(done.cpu, 3),
+        "max_rss_mb": round(done.max_rss_mb),
+        "status": done.status,
+        "lines": len(done.stdout.splitlines()),
+        "stderr": done.stderr.decode()[-300:],
     }
 
 
 def run(archive: Path, events: list[str], cache: Path, no_cache_runs: int) -> dict:
     env = {**os.environ, "NEWSARC_CACHE_DIR": str(cache), "COLUMNS": "120"}
     env.pop("NEWSARC_ARCHIVE", None)
-    base = newsarc()
+    base = newsarc_cmd()
     warm = timed([*base, "related", events[0], "--by", "links", "--archive", str(archive)], env)
     results: dict = {"fill_cache": warm, "modes": {}}
     for name, options in MODES.items():
@@ -90,7 +77,8 @@ def run(archive: Path, events: list[str], cache: Path, no_cache_runs: int) -> di
                 raise SystemExit(f"related {event} {' '.join(options)} failed: {result['stderr']}")
             times.append(result["seconds"])
             cpus.append(result["cpu"])
-            print(f"  {name:7} {result['seconds']:7.2f} s  cpu {result['cpu']:6.2f} s  {result['lines']:3} results  {event[:60]}",
+            print(f"  {name:7} {result['seconds']:7.2f} s  cpu {result['cpu']:6.2f} s  {result['max_rss_mb']:5} MB  "
+                  f"{result['lines']:3} results  {event[:50]}",
                   file=sys.stderr)
         results["modes"][name] = {"median": statistics.median(times), "max": max(times), "cpu_median": statistics.median(cpus),
                                   "runs": times}

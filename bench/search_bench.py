@@ -32,26 +32,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import generate, newsarc_cmd, timed
+
 HERE = Path(__file__).resolve().parent
 # Patterns from the generator's manifest, chosen to cover literal, regex, rare and non-ASCII.
 DEFAULT_PATTERNS = ["Syrian Army", "Palmy?ra", "zugzwang", "São Paulo", r"\bceasefire\b"]
 
 
-def generate(out: Path, events: int, seed: int) -> None:
-    script = HERE / "gen_archive.py"
-    subprocess.run([sys.executable, str(script), str(out), "--events", str(events), "--seed", str(seed), "-q"], check=True)
-
-
 def run(cmd: list[str]) -> tuple[float, int, bytes, bytes]:
     """Wall seconds, exit status, stdout and stderr of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True)
-    return time.perf_counter() - start, proc.returncode, proc.stdout, proc.stderr
-
-
-def newsarc_cmd() -> list[str]:
-    found = shutil.which("newsarc")
-    return [found] if found else [sys.executable, "-m", "newsarc"]
+    done = timed(cmd)
+    return done.seconds, done.status, done.stdout, done.stderr
 
 
 def rg_events(stdout: bytes, archive: Path) -> set[str]:
