@@ -133,3 +133,18 @@ def test_cli_no_cache_flag(aged):
     done = run_newsarc("--no-cache", "show", "siege-ends", "--archive", str(builder.root), env={"NEWSARC_CACHE_DIR": str(cache_dir)})
     assert done.returncode == 0
     assert not (cache_dir / "index").exists()
+
+
+def test_parallel_parse_gives_the_same_index(builder, tmp_path, monkeypatch):
+    import newsarc.archive as archive_module
+
+    for day in range(1, 29):
+        builder.event(f"2016-02-{day:02d}", f"Event number {day}", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"])])
+    builder.write("news/2016/02/3/binary.md", b"\x00\x01")
+    serial = Archive.open(builder.root, use_cache=False).load()
+    monkeypatch.setattr(archive_module, "PARALLEL_MIN_FILES", 1)
+    monkeypatch.setattr(archive_module, "_CHUNK", 7)
+    parallel = Archive.open(builder.root, cache_dir=tmp_path / "c").load()
+    assert [e.to_dict() for e in parallel.events] == [e.to_dict() for e in serial.events]
+    assert sorted(parallel.day_pages) == sorted(serial.day_pages)
+    assert [str(d) for d in parallel.diagnostics] == [str(d) for d in serial.diagnostics]
