@@ -317,26 +317,51 @@ class Site:
         # exactly so is fine without resolving it (most links of an archive are).
         self.plain: set[str] = {"/" + p for p in self.known if "%" not in p and "?" not in p and "#" not in p}
         self._listings: dict[str, dict[str, bool]] = {}
+        self.outside: set[str] = set()  # folders and files that are symbolic links out of the root
+        self._real_root = os.path.realpath(root)
         self._folders: dict[str, list[str]] | None = None
         self._anchors: dict[str, set[str]] = {}
         self._targets: dict[tuple, set[str]] = {}
 
     def listing(self, folder: str) -> dict[str, bool]:
-        """name -> is a folder, for one folder (relative to the root); {} when absent."""
+        """name -> is a folder, for one folder (relative to the root); {} when absent.
+
+        Symbolic links that lead out of the root are left out (and remembered
+        in `outside`): the checker never lists or reads anything beyond the root.
+        """
         found = self._listings.get(folder)
         if found is None:
             found = {}
-            try:
-                with os.scandir(self.root / folder if folder else self.root) as entries:
-                    for entry in entries:
-                        try:
-                            found[entry.name] = entry.is_dir()
-                        except OSError:
-                            found[entry.name] = False
-            except OSError:
-                pass
+            base = self.root / folder if folder else self.root
+            if folder and self._leaves_root(base):
+                self.outside.add(folder)
+            else:
+                self._list(base, folder, found)
             self._listings[folder] = found
         return found
+
+    def _list(self, base: Path, folder: str, found: dict[str, bool]) -> None:
+        try:
+            with os.scandir(base) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_symlink() and self._leaves_root(Path(entry.path)):
+                            self.outside.add(f"{folder}/{entry.name}" if folder else entry.name)
+                            continue
+                        found[entry.name] = entry.is_dir()
+                    except OSError:
+                        found[entry.name] = False
+        except OSError:
+            pass
+
+    def _leaves_root(self, path: Path) -> bool:
+        real = os.path.realpath(path)
+        return not (real == self._real_root or real.startswith(self._real_root.rstrip(os.sep) + os.sep))
+
+    def leaves_root(self, path: str) -> bool:
+        """Does `path` (not found in the archive) lead out of the root through a symbolic link?"""
+        parts = path.split("/")
+        return any("/".join(parts[:i]) in self.outside for i in range(1, len(parts) + 1))
 
     def exists(self, path: str) -> bool:
         if path in self.known or not path:
@@ -523,6 +548,8 @@ class Checker:
             return [(OUTSIDE, f"link leaves the archive root: {link.target}", "", [])]
         path = target.path
         if not self.site.exists(path):
+            if self.site.leaves_root(path):
+                return [(OUTSIDE, f"link leaves the archive root through a symbolic link: {link.target}", "", [])]
             return [(MISSING, _missing_message(link.target, path), path, self._suggest(doc.path, link.target, path))]
         if target.fragment and self.site.anchors(path) is not None:
             return self._judge_fragment(doc, link, path, target.fragment)
