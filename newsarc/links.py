@@ -333,7 +333,9 @@ class Site:
         if found is None:
             found = {}
             base = self.root / folder if folder else self.root
-            if folder and self._leaves_root(base):
+            if "\0" in folder:
+                pass  # a %00 in a link: no such file, and the OS would refuse the name
+            elif folder and self._leaves_root(base):
                 self.outside.add(folder)
             else:
                 self._list(base, folder, found)
