@@ -426,13 +426,22 @@ def parse_files(
         return
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     done = 0
-    with context.Pool(workers) as pool:
+    with context.Pool(workers, initializer=_ignore_interrupts) as pool:
         for blob in pool.imap(_parse_chunk, chunks):
             for row in marshal.loads(blob):
                 yield cache.decode(row), row
             done += _CHUNK
             if progress:
                 progress(min(done, len(items)))
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches every process of the group: only the parent answers it (exit 130,
+    then the pool is terminated); a worker dying mid-task printed a traceback and
+    could leave the pool waiting forever."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _parse_chunk(chunk: list[tuple[str, str]]) -> bytes:
