@@ -189,8 +189,8 @@ class Archive:
     def _entry(self, entry: os.DirEntry, stack: list[Path]) -> Iterator[os.DirEntry]:
         path = Path(entry.path)
         try:
-            if entry.is_symlink() and not self._inside(path):
-                self._note(path, "symbolic link to outside the archive root; not followed")
+            if entry.is_symlink() and (problem := self._symlink_problem(path)):
+                self._note(path, problem)
                 return
             if entry.is_dir():
                 stack.append(path)
@@ -198,6 +198,18 @@ class Archive:
                 yield entry
         except OSError as exc:
             self._note(path, f"cannot read: {exc.strerror or exc}")
+
+    def _symlink_problem(self, path: Path) -> str:
+        """Why a symbolic link is not followed; "" when it stays inside the root."""
+        try:
+            real = path.resolve(strict=True)
+        except FileNotFoundError:
+            return "symbolic link to a missing file; skipped"
+        except (OSError, RuntimeError):  # ELOOP (RuntimeError before Python 3.13)
+            return "symbolic link loop; not followed"
+        if real == self.root or self.root in real.parents:
+            return ""
+        return "symbolic link to outside the archive root; not followed"
 
     def _inside(self, path: Path) -> bool:
         try:
