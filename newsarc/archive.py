@@ -303,9 +303,9 @@ class Archive:
         if self.scope != self.root and len(self.scope.relative_to(news).parts) > 2:
             return None
         found = []
-        for year in _subdirs(news):
-            for month in _subdirs(year):
-                for day in _subdirs(month):
+        for year in self._dated_subdirs(news):
+            for month in self._dated_subdirs(year):
+                for day in self._dated_subdirs(month):
                     date = dates.date_from_parts([year.name, month.name, day.name])
                     if date and (self.scope in (day, *day.parents)):
                         found.append((date, day))
@@ -318,9 +318,29 @@ class Archive:
             if folders is None:
                 self.load()
             else:
-                files = (f for day, folder in folders if day in span for f in _md_files(folder))
+                files = (f for day, folder in folders if day in span for f in self._day_files(folder))
                 self._add(self._read(files))
         return [e for e in self.events if e.date in span]
+
+    def _listing(self, folder: Path) -> list[os.DirEntry]:
+        try:
+            return sorted((e for e in os.scandir(folder) if not e.name.startswith(".")), key=lambda e: e.name)
+        except OSError as exc:
+            self._note(folder, f"cannot read folder: {exc.strerror or exc}")
+            return []
+
+    def _dated_subdirs(self, folder: Path) -> list[Path]:
+        """Year, month or day folders, by the scan's rules: no symlink out of the root."""
+        found: list[Path] = []
+        for entry in self._listing(folder):
+            if entry.name.isdigit():
+                list(self._entry(entry, found))
+        return found
+
+    def _day_files(self, folder: Path) -> list[Path]:
+        """The .md files of one day folder, by the scan's rules (one bad entry costs only itself)."""
+        ignored: list[Path] = []
+        return [Path(e.path) for entry in self._listing(folder) for e in self._entry(entry, ignored)]
 
     # -- lookups ------------------------------------------------------------
 
@@ -330,7 +350,7 @@ class Archive:
     def exists(self, relpath: str) -> bool:
         if relpath in self._by_path or relpath in self.day_pages:
             return True
-        return bool(relpath) and (self.root / relpath).is_file()
+        return bool(relpath) and (self.root / relpath).is_file() and self._inside(self.root / relpath)
 
     def find(self, ref: str) -> Event:
         """An event by file path, site link, slug or unique slug prefix."""
@@ -474,17 +494,3 @@ def _fork_context():
 
 def sort_key(event: Event) -> tuple[dt.date, str]:
     return (event.date or dt.date.min, event.path)
-
-
-def _subdirs(folder: Path) -> list[Path]:
-    try:
-        return sorted(Path(e.path) for e in os.scandir(folder) if e.is_dir() and e.name.isdigit())
-    except OSError:
-        return []
-
-
-def _md_files(folder: Path) -> list[Path]:
-    try:
-        return sorted(Path(e.path) for e in os.scandir(folder) if e.name.endswith(".md") and e.is_file())
-    except OSError:
-        return []
