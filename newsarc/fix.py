@@ -153,7 +153,8 @@ def write_atomic(file: Path, data: bytes) -> None:
     """Replace `file` by a complete new version, never a half-written one; keep its mode."""
     real = Path(os.path.realpath(file))
     info = real.stat()
-    handle, temp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    # A short fixed prefix: the file's own name may already be 255 bytes, all a name may have.
+    handle, temp = tempfile.mkstemp(dir=real.parent, prefix=".newsarc-fix-", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
