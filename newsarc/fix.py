@@ -62,6 +62,9 @@ def apply(root: Path, findings: Iterable[Finding], *, fuzzy: bool = False, dry_r
     result = FixResult()
     for path, chosen in sorted(choose(findings, fuzzy).items()):
         file = root / path
+        if not _inside(root, file):
+            result.refused[path] = "it is now a symbolic link out of the archive root; left alone"
+            continue
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -84,6 +87,12 @@ def apply(root: Path, findings: Iterable[Finding], *, fuzzy: bool = False, dry_r
         result.applied.extend(usable)
         result.files.append(path)
     return result
+
+
+def _inside(root: Path, file: Path) -> bool:
+    """The scan never follows a symlink out of the root; this catches a file swapped for one since."""
+    real, top = os.path.realpath(file), os.path.realpath(root)
+    return real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def _unclean(data: bytes) -> str:
