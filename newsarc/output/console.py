@@ -64,7 +64,13 @@ def make_console(stderr: bool = False) -> Console:
 
 def write_json(record: dict[str, Any], stream: IO[str] | None = None) -> None:
     """One JSON object per line: the stable machine interface of every command."""
-    (stream or sys.stdout).write(json.dumps(record, ensure_ascii=False) + "\n")
+    line = json.dumps(record, ensure_ascii=False)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8 (os.fsdecode's surrogates)
+            line = json.dumps(record)  # \udcXX escapes: valid JSON; os.fsencode gives the bytes back
+    (stream or sys.stdout).write(line + "\n")
 
 
 def plain_field(text: str) -> str:
