@@ -23,6 +23,7 @@ class NewsarcGroup(TyperGroup):
     """Runs every command inside the one error boundary (see cli/errors.py)."""
 
     def invoke(self, ctx: typer.Context):
+        _keep_file_names()
         try:
             return super().invoke(ctx)
         except _TYPER_EXCEPTIONS:
@@ -30,6 +31,15 @@ class NewsarcGroup(TyperGroup):
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - this is the boundary
             debug = bool(ctx.meta.get("newsarc.debug")) or bool(os.environ.get("NEWSARC_DEBUG"))
             raise typer.Exit(exit_status(exc, debug)) from None
+
+
+def _keep_file_names() -> None:
+    """A file name that is not UTF-8 reaches us as os.fsdecode's surrogates; write its
+    bytes back as they are (what Python does in the C locale) instead of failing."""
+    try:
+        sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        pass
 
 
 app = typer.Typer(
