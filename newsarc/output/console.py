@@ -48,7 +48,7 @@ def make_console(stderr: bool = False) -> Console:
     plain = not colour_allowed()
     width = None
     if not _isatty(stream):
-        width = int(os.environ.get("COLUMNS", "100") or 100)
+        width = _columns()
     return Console(
         file=stream,
         no_color=plain,
@@ -60,6 +60,15 @@ def make_console(stderr: bool = False) -> Console:
         soft_wrap=False,
         legacy_windows=False,
     )
+
+
+def _columns(default: int = 100) -> int:
+    """COLUMNS off a terminal. Not a number crashed us; 0 or less made rich print nothing."""
+    try:
+        width = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return default
+    return width if width > 0 else default
 
 
 def write_json(record: dict[str, Any], stream: IO[str] | None = None) -> None:
