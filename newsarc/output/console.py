@@ -6,6 +6,7 @@ NO_COLOR and TERM=dumb keep the rich layout but drop every escape code.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -42,6 +43,13 @@ def colour_allowed() -> bool:
     return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich exits 1 here; let cli/errors.py answer it like any other closed pipe (quietly, 0)."""
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def make_console(stderr: bool = False) -> Console:
     """A console bound to the current stdout/stderr (CliRunner swaps them)."""
     stream = sys.stderr if stderr else sys.stdout
@@ -49,7 +57,7 @@ def make_console(stderr: bool = False) -> Console:
     width = None
     if not _isatty(stream):
         width = _columns()
-    return Console(
+    return _Console(
         file=stream,
         no_color=plain,
         color_system=None if plain else "auto",
