@@ -20,6 +20,7 @@ from newsarc.cli.options import (
     nothing_found,
     open_archive,
     report_diagnostics,
+    unread,
 )
 
 
@@ -63,7 +64,7 @@ def list_by_date(
     span, calendar_day = _period(when, from_, to, on_this_day)
     site = open_archive(archive, root)
     result = listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit)
-    report_diagnostics(d for e in result.events for d in e.diagnostics)
+    report_diagnostics([*unread(site), *(d for e in result.events for d in e.diagnostics)])
     if count:
         if json_lines:
             write_json({"count": len(result.events)})

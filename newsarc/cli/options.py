@@ -67,6 +67,15 @@ def report_diagnostics(diagnostics, limit: int = 20) -> None:
         sys.stderr.write(f"newsarc: ... and {len(diagnostics) - limit} more problems (see: newsarc validate-links)\n")
 
 
+def unread(site) -> list:
+    """Files the scan skipped (unreadable, binary, symlinks not followed), by path.
+
+    Every result lacks them, so every command names them, not only validate-links.
+    """
+    found = [*site.scan_diagnostics, *(d for doc in site.unreadable for d in doc.diagnostics)]
+    return sorted(found, key=lambda d: d.path)
+
+
 def nothing_found(message: str) -> None:
     sys.stderr.write(f"newsarc: {message}\n")
     finish(ExitStatus.NOTHING)

@@ -21,6 +21,7 @@ from newsarc.cli.options import (
     nothing_found,
     open_archive,
     report_diagnostics,
+    unread,
 )
 
 
@@ -72,6 +73,7 @@ def topics(
     site = open_archive(archive, root)
     span = _span(from_, to)
     found = overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit)
+    report_diagnostics(unread(site))
     if found:
         render.render_topics(found, choose_mode(json_lines, pretty))
         return finish(0)
@@ -115,7 +117,7 @@ def timeline(
     line = overview.timeline(site, topic, gap=gap, span=_span(from_, to))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
-    report_diagnostics(d for step in line.steps for d in step.event.diagnostics)
+    report_diagnostics([*unread(site), *(d for step in line.steps for d in step.event.diagnostics)])
     if not line.steps:
         nothing_found(f"topic '{line.topic.name}' has no events in {line.span}")
     render.render_timeline(line, choose_mode(json_lines, pretty), site.root)
@@ -142,6 +144,7 @@ def stats(
     site = open_archive(archive, root)
     span = _span(from_, to)
     result = overview.stats(site, span, top=top)
+    report_diagnostics(unread(site))
     render.render_stats(result, choose_mode(json_lines, pretty))
     if not result.events:
         nothing_found("no events" + (f" in {span}" if span else " in this archive"))

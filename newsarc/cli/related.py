@@ -9,7 +9,19 @@ from typing import Annotated, Optional
 import typer
 
 from newsarc.cli.app import app
-from newsarc.cli.options import ArchiveOpt, FromOpt, JsonOpt, PrettyOpt, RootOpt, ToOpt, finish, nothing_found, open_archive
+from newsarc.cli.options import (
+    ArchiveOpt,
+    FromOpt,
+    JsonOpt,
+    PrettyOpt,
+    RootOpt,
+    ToOpt,
+    finish,
+    nothing_found,
+    open_archive,
+    report_diagnostics,
+    unread,
+)
 
 
 class By(str, Enum):
@@ -66,6 +78,7 @@ def related(
     span = dates.window(from_, to)
     source = by.value if by else None
     site = open_archive(archive, root).load()
+    report_diagnostics(unread(site))  # events related through them are missing
     found = site.find(event)
     mode = choose_mode(json_lines, pretty)
     if depth:

@@ -19,6 +19,7 @@ from newsarc.cli.options import (
     nothing_found,
     open_archive,
     report_diagnostics,
+    unread,
 )
 
 _CASE_KEY = "newsarc.search.case"
@@ -152,7 +153,7 @@ def search(
     site = open_archive(archive, root)
     result = core.search(site, query)
     if not quiet:
-        report_diagnostics(d for doc in site.unreadable for d in doc.diagnostics)  # files not searched
+        report_diagnostics(unread(site))  # files not searched
         render.render(result, mode, site.root, view)
     if not result.found:
         if quiet:

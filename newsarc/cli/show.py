@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from newsarc.cli.app import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, open_archive
+from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, open_archive, report_diagnostics, unread
 
 
 @app.command(
@@ -28,6 +28,7 @@ def show(
     from newsarc.output.console import choose_mode
 
     site = open_archive(archive, root).load()
+    report_diagnostics(unread(site))  # backlinks from them are missing
     found = site.find(event)
     if raw:
         sys.stdout.flush()
