@@ -47,6 +47,7 @@ MIXED_PADDING = "mixed-padding"
 DUPLICATE = "duplicate"
 NOT_RECIPROCAL = "not-reciprocal"
 UNREADABLE = "unreadable"
+UNPARSED = "unparsed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ KINDS: dict[str, Kind] = {
     DUPLICATE: Kind("duplicates", False, "duplicate event"),
     NOT_RECIPROCAL: Kind("reciprocal", False, "related link not reciprocated"),
     UNREADABLE: Kind("files", False, "unreadable file"),
+    UNPARSED: Kind("files", False, "part of a file not understood"),
     # --external: made in newsarc/cli/links.py from newsarc.external's verdicts, one per URL
     "dead-url": Kind("external", True, "dead URL"),
     "malformed-url": Kind("external", True, "malformed URL"),
@@ -83,7 +85,7 @@ CHECKS: dict[str, str] = {
     "padding": "day folders use one spelling (4 or 04)",
     "duplicates": "no two events share date and headline",
     "reciprocal": "related links are returned",
-    "files": "every file could be read",
+    "files": "every file could be read and understood",
 }
 
 # Any URL scheme (http:, mailto:, file:, ...): not a file in the archive. Two
@@ -781,9 +783,15 @@ class Checker:
             self.add(doc.path, 0, 0, "", UNREADABLE, f"links not checked: {reason}")
         for note in self.src.notes:
             self.add(note.path, 0, 0, "", UNREADABLE, note.message)
+        for doc in self.src.docs:  # read, but not all of it understood (the parser says where)
+            for problem in doc.diagnostics:
+                if not problem.message.startswith(_DATES_CHECK):
+                    self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
 
 
 SPELLING = "other day spelling"
+# Parser diagnostics the dates check already reports in its own words.
+_DATES_CHECK = ("date line ", "date mismatch", "front matter date ", "no date")
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
 
 
