@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -86,15 +85,8 @@ def root(
     SETTINGS.update(use_cache=not no_cache, cache_dir=cache_dir)
 
 
-# Each module registers its commands on `app` when imported.
-# -- more commands register here --
-COMMANDS = ("listing", "show", "search", "related", "links", "overview")
-for _name in COMMANDS:
-    try:
-        importlib.import_module(f"newsarc.cli.{_name}")
-    except ModuleNotFoundError as _exc:  # a command still being written on another branch
-        if _exc.name != f"newsarc.cli.{_name}":
-            raise
+# Each module registers its commands on `app` when imported, in the order --help lists them.
+from newsarc.cli import listing, show, search, related, links, overview  # noqa: E402,F401,I001
 
 
 def main() -> None:
