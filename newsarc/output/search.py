@@ -142,11 +142,35 @@ def _lines_table(found: Found) -> Table:
     for line in found.lines:
         if line.gap:
             table.add_row("", "", Text("⋮", style="dim"))
-        text = Text(line.text.rstrip("\r"), style="dim" if line.context else "")
-        for start, end in line.spans:
-            text.stylize(MATCH_STYLE, start, end)
-        table.add_row(str(line.line), line.field, text)
+        table.add_row(str(line.line), line.field, _shown(line))
     return table
+
+
+MAX_SHOWN = 1000  # characters of one line on a terminal (ripgrep's --max-columns-preview, roughly)
+
+
+def _shown(line: Line) -> Text:
+    """The line with its matches coloured; a long line only around its first match.
+
+    Laying out a 10 MB single-line file with every match styled took rich
+    20 s and 1 GB; --plain and --json still print the whole line.
+    """
+    whole = line.text.rstrip("\r")
+    start = 0
+    if len(whole) > MAX_SHOWN:
+        first = line.spans[0][0] if line.spans else 0
+        start = max(0, min(first - MAX_SHOWN // 10, len(whole) - MAX_SHOWN))
+    end = start + MAX_SHOWN
+    text = Text.assemble(("…" if start else "", "dim"), (whole[start:end], "dim" if line.context else ""))
+    shift = len(text.plain) - len(whole[start:end]) - start
+    for a, b in line.spans:
+        if a >= end:
+            break
+        if b > start:
+            text.stylize(MATCH_STYLE, max(a, start) + shift, min(b, end) + shift)
+    if end < len(whole):
+        text.append(f"… [{len(whole) - end:,} more characters: --plain shows the whole line]", style="dim")
+    return text
 
 
 def _summary(result: Result) -> None:
