@@ -73,7 +73,7 @@ class Outcome:
         return harness.median([r.seconds for r in self.runs.get(variant, [])])
 
     def peak_mb(self) -> float:
-        return max((r.max_rss_mb for v, rs in self.runs.items() if v != "competitor" for r in rs), default=0.0)
+        return max((r.peak_mb for v, rs in self.runs.items() if v != "competitor" for r in rs), default=0.0)
 
     def last(self, variant: str) -> harness.Run | None:
         found = self.runs.get(variant)
@@ -201,7 +201,8 @@ def measure(case: Case, newsarc: list[str], env: dict[str, str], scratch: Path, 
         run = harness.timed(cmd, env=child_env, timeout=timeout)
         outcome.runs.setdefault(variant, []).append(run)
         note = "" if run.status in (case.ok_status if variant != "competitor" else (run.status,)) else f"  EXIT {run.status}"
-        say(f"    {variant:11} {run.seconds:8.3f} s  {run.max_rss_mb:7.0f} MB{note}")
+        workers = f" ({run.processes} processes: {run.tree_rss_mb:.0f} MB PSS)" if run.processes > 1 else ""
+        say(f"    {variant:11} {run.seconds:8.3f} s  {run.max_rss_mb:7.0f} MB{workers}{note}")
 
     for round_ in range(runs):
         say(f"  {case.label}: round {round_ + 1}/{runs}")
@@ -413,7 +414,9 @@ def render(report: dict) -> str:
         f"- Every command is a whole process: newsarc as {n['form']}. "
         "Times are wall-clock medians (seconds) over the rounds; "
         f"{runs}. Each round runs the competitor, then cold, warm and `--no-cache`, so load changes hit both alike.",
-        "- **peak MB**: the largest max RSS of any newsarc run of that row (os.wait4 on each child).",
+        "- **peak MB**: the most memory any newsarc run of the row held: the largest single process (GNU "
+        "`/usr/bin/time -f %M`, so the benchmark's own memory does not leak into it) or, for runs that fork "
+        "workers, their summed PSS sampled every 0.5 s, whichever is larger.",
         "- **competitor ÷ newsarc**: above 1 means newsarc is faster. Search rows time `--raw --in all -l` (whole file "
         "text, like rg) and compare its paths with rg's event files (rg also lists day pages; they are left out).",
         "- Targets are the issue's, defined on the 100k archive; at 10k they are shown for information.",
@@ -572,7 +575,8 @@ def bench_size(args, events: int, runs: int, newsarc: list[str], env: dict, vers
             "cold": outcome.seconds("cold"), "warm": outcome.seconds("warm"), "no_cache": outcome.seconds("no-cache"),
             "competitor": outcome.seconds("competitor"), "competitor_name": case.competitor_name,
             "competitor_cmd": case.competitor, "competitor_peak_mb": max(
-                (r.max_rss_mb for r in outcome.runs.get("competitor", [])), default=None),
+                (r.peak_mb for r in outcome.runs.get("competitor", [])), default=None),
+            "workers": max((r.processes for rs in outcome.runs.values() for r in rs), default=1) - 1,
             "peak_mb": outcome.peak_mb(), "ratio": ratio_text(outcome), "check": checked,
             "targets": targets(outcome, checked),
             "runs": {v: [r.summary() for r in rs] for v, rs in outcome.runs.items()},
