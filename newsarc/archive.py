@@ -107,9 +107,14 @@ def day_spellings(path: str) -> list[str]:
 class Archive:
     """The index of one archive. Build with `Archive.open(...)`, then `load()`."""
 
-    def __init__(self, root: Path, scope: Path, cache_dir: Path | None = None, use_cache: bool = True):
+    def __init__(
+        self, root: Path, scope: Path, cache_dir: Path | None = None, use_cache: bool = True, text: bool = True
+    ):
         self.root = root
         self.scope = scope
+        # Without text, events carry no body (body == body_raw == ""): commands
+        # that never show or match bodies load a fraction of the cache.
+        self.has_text = text
         self.cache_dir = cache_dir
         self._prefix = str(root).rstrip(os.sep) + os.sep
         self.use_cache = use_cache and not os.environ.get("NEWSARC_NO_CACHE")
@@ -133,6 +138,7 @@ class Archive:
         *,
         cache_dir: str | Path | None = None,
         use_cache: bool = True,
+        text: bool = True,
     ) -> Archive:
         """Locate an archive without reading it. Raises ArchiveNotFound."""
         scope = Path(path or os.environ.get("NEWSARC_ARCHIVE") or ".").expanduser()
@@ -149,7 +155,7 @@ class Archive:
             site = find_root(scope)
         if site != scope and site not in scope.parents:
             scope = site  # the user pointed above the archive
-        return cls(site, scope, Path(cache_dir).expanduser() if cache_dir else None, use_cache)
+        return cls(site, scope, Path(cache_dir).expanduser() if cache_dir else None, use_cache, text)
 
     def relpath(self, file: Path | str) -> str:
         text = str(file)
@@ -240,15 +246,44 @@ class Archive:
 
     def _read_cached(self, progress: Callable[[int], None] | None = None) -> list[Event]:
         """Parse only what changed since the last run (see cache.py for the guarantee)."""
-        file = cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
+        folder = self.cache_dir or cache.default_dir()
+        file = cache.cache_file(folder, self.root, self.scope)
+        text_file = cache.cache_file(folder, self.root, self.scope, "text")
         old = cache.load(file)
-        entries, docs, changed = [], [], False
-        changed = self._refresh(old, entries, docs, progress)
+        entries: list = []
+        docs: list[Event] = []
+        fresh: dict[str, tuple] = {}  # relpath -> text row, for files parsed now
+        changed = self._refresh(old, entries, docs, fresh, progress)
         if changed or len(entries) != len(old):
             cache.save(file, entries)
-        return docs
+        if self.has_text or changed:
+            self._merge_text(text_file, docs, entries, fresh)
+        return docs if self.has_text else _without_text(docs)
 
-    def _refresh(self, old, entries: list, docs: list[Event], progress) -> bool:
+    def _merge_text(self, text_file: Path, docs: list[Event], entries: list, fresh: dict[str, tuple]) -> None:
+        """Fill bodies from the text section (parsing files it lacks) and keep it current."""
+        texts = cache.load(text_file)
+        stamps = {relpath: stamp for relpath, stamp, _ in entries}
+        rows, stale = [], False
+        for doc in docs:
+            relpath = doc.path
+            stamp = stamps.get(relpath)
+            if stamp is None:
+                continue  # unreadable or vanished: parsed in full, never cached
+            row = fresh.get(relpath)
+            if row is None:
+                hit = texts.get(relpath)
+                if hit is not None and hit[0] == stamp:
+                    row = hit[1]
+                else:  # the text section is older than the main one (another process wrote it)
+                    row, stale = cache.encode_text(read_event(self.root / relpath, relpath)), True
+            if self.has_text:
+                doc.body, doc.body_raw = row
+            rows.append((relpath, stamp, row))
+        if fresh or stale or len(rows) != len(texts):
+            cache.save(text_file, rows)
+
+    def _refresh(self, old, entries: list, docs: list[Event], fresh: dict[str, tuple], progress) -> bool:
         """Reuse cached records whose stamp matches; parse the rest (in parallel when many)."""
         misses: list[tuple[int, str, str, cache.Stamp | None]] = []
         for entry in self._walk():
@@ -271,13 +306,14 @@ class Archive:
             self.stats["parsed"] += 1
             if stamp is not None and not doc.skipped:
                 entries.append((relpath, stamp, row))
+                fresh[relpath] = cache.encode_text(doc)
         return bool(misses)
 
     def _read(self, files: Iterable[Path], progress: Callable[[int], None] | None = None) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
         for doc, _ in parse_files(items, progress, encode=False):
             self.stats["parsed"] += 1
-            yield doc
+            yield doc if self.has_text else _without_text([doc])[0]
 
     def _add(self, documents: Iterable[Event]) -> None:
         for doc in documents:
@@ -346,6 +382,12 @@ class Archive:
 
     def get(self, relpath: str) -> Event | None:
         return self._by_path.get(relpath)
+
+    def with_text(self, event: Event) -> Event:
+        """`event` with its body: read again from its file when the index was loaded without text."""
+        if self.has_text or event.body or event.skipped:
+            return event
+        return read_event(self.root / event.path, event.path)
 
     def exists(self, relpath: str) -> bool:
         if relpath in self._by_path or relpath in self.day_pages:
@@ -434,6 +476,13 @@ class Archive:
         return found
 
 
+def _without_text(docs: list[Event]) -> list[Event]:
+    """Drop bodies the command will not read: they are most of the index's memory."""
+    for doc in docs:
+        doc.body = doc.body_raw = ""
+    return docs
+
+
 PARALLEL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
 _CHUNK = 500
 
@@ -460,8 +509,10 @@ def parse_files(
     done = 0
     with context.Pool(workers, initializer=_ignore_interrupts) as pool:
         for blob in pool.imap(_parse_chunk, chunks):
-            for row in marshal.loads(blob):
-                yield cache.decode(row), row
+            for row, (body, body_raw) in marshal.loads(blob):
+                doc = cache.decode(row)
+                doc.body, doc.body_raw = body, body_raw
+                yield doc, row
             done += _CHUNK
             if progress:
                 progress(min(done, len(items)))
@@ -477,7 +528,8 @@ def _ignore_interrupts() -> None:
 
 
 def _parse_chunk(chunk: list[tuple[str, str]]) -> bytes:
-    return marshal.dumps([cache.encode(read_event(Path(path), relpath)) for path, relpath in chunk])
+    docs = (read_event(Path(path), relpath) for path, relpath in chunk)
+    return marshal.dumps([(cache.encode(doc), cache.encode_text(doc)) for doc in docs])
 
 
 def _fork_context():

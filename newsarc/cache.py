@@ -30,7 +30,7 @@ from typing import Any
 from newsarc import __version__
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
-FORMAT = 3  # bump whenever the parser's output or this layout changes
+FORMAT = 4  # bump whenever the parser's output or this layout changes
 RACY_SECONDS = 2.0
 _MAGIC = f"newsarc-index/{FORMAT}/{__version__}/{sys.version_info[:2]}"
 
@@ -46,10 +46,13 @@ def default_dir() -> Path:
     return Path(user_cache_dir("newsarc"))
 
 
-def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
-    """One cache per (root, scope): the key is a hash, the folder stays outside the archive."""
+def cache_file(cache_dir: Path, root: Path, scope: Path, section: str = "") -> Path:
+    """One cache per (root, scope): the key is a hash, the folder stays outside the archive.
+
+    Bodies live in a section of their own ("text"): most commands never read
+    them, and they are most of the bytes."""
     key = hashlib.sha1(f"{root}\0{scope}".encode()).hexdigest()[:20]
-    return cache_dir / "index" / f"{key}.marshal"
+    return cache_dir / "index" / f"{key}{'.' + section if section else ''}.marshal"
 
 
 def stamp(info: os.stat_result) -> Stamp:
@@ -110,14 +113,19 @@ class _quiet:
 # -- records <-> plain tuples ------------------------------------------------
 
 
+def encode_text(event: Event) -> tuple[str, str]:
+    return (event.body, event.body_raw)
+
+
 def encode(event: Event) -> tuple:
+    """Everything but the body text (see encode_text)."""
     return (
         event.path,
         event.date.toordinal() if event.date else 0,
         event.date_source,
         event.title,
-        event.body,
-        event.body_raw,
+        "",
+        "",
         event.body_line,
         tuple((s.publisher, s.url, s.line, s.column) for s in event.sources),
         event.cover,

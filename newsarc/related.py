@@ -225,6 +225,8 @@ class TextModel:
     def __init__(self, archive: Archive):
         from newsarc.textindex import TextIndex
 
+        if not archive.has_text:
+            raise RuntimeError("text similarity needs the bodies: open the archive with text=True")
         self.events = archive.events
         self.position = {e.path: i for i, e in enumerate(self.events)}
         self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in self.events)

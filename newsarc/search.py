@@ -683,6 +683,8 @@ class Result:
 
 def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -> list[Event]:
     """The events the filters leave, in archive order (date, path)."""
+    if not archive.has_text:
+        raise RuntimeError("search needs the bodies: open the archive with text=True")
     events = archive.events_in(span) if span else archive.load().events
     if topics:
         wanted = {t.casefold() for t in topics}

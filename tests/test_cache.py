@@ -148,3 +148,29 @@ def test_parallel_parse_gives_the_same_index(builder, tmp_path, monkeypatch):
     assert [e.to_dict() for e in parallel.events] == [e.to_dict() for e in serial.events]
     assert sorted(parallel.day_pages) == sorted(serial.day_pages)
     assert [str(d) for d in parallel.diagnostics] == [str(d) for d in serial.diagnostics]
+
+
+def test_index_without_text_then_with_text(aged):
+    builder, cache_dir = aged
+    bare = Archive.open(builder.root, cache_dir=cache_dir, text=False).load()
+    assert bare.stats["parsed"] == 4 and all(e.body == "" for e in bare.events)
+    full = Archive.open(builder.root, cache_dir=cache_dir).load()
+    assert full.stats == {"parsed": 0, "cached": 4}
+    assert [e.body for e in full.events] == ["Something happened.", "Something happened."]
+    assert bare.with_text(bare.events[0]).body == "Something happened."
+    fresh = Archive.open(builder.root, cache_dir=cache_dir, use_cache=False).load()
+    assert [e.to_dict() for e in full.events] == [e.to_dict() for e in fresh.events]
+
+
+def test_text_section_older_than_the_main_one_is_repaired(aged):
+    builder, cache_dir = aged
+    site = load(builder.root, cache_dir)
+    text_file = cache.cache_file(cache_dir, site.root, site.scope, "text")
+    saved = text_file.read_bytes()
+    path = builder.root / "news/2016/04/5/siege-ends.md"
+    path.write_text(path.read_text().replace("Something happened.", "Something else happened."))
+    age(builder.root, 50)
+    Archive.open(builder.root, cache_dir=cache_dir, text=False).load()  # main section updated
+    text_file.write_bytes(saved)  # as if another process wrote the old text last
+    again = load(builder.root, cache_dir)
+    assert [e.body for e in again.events] == ["Something happened.", "Something else happened."]

@@ -154,7 +154,7 @@ def validate_links(
     if dump and external:
         raise NewsarcError("--dump lists links and judges none; drop --external")
     ext = _external_settings(external, external_mode, given)
-    site = open_archive(archive or _folder_of(paths), root)
+    site = open_archive(archive or _folder_of(paths), root, text=False)
     if dump:
         _dump(site, paths, chosen)
         return

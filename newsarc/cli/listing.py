@@ -62,7 +62,7 @@ def list_by_date(
     from newsarc.output.console import choose_mode, write_json
 
     span, calendar_day = _period(when, from_, to, on_this_day)
-    site = open_archive(archive, root)
+    site = open_archive(archive, root, text=False)
     result = listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit)
     report_diagnostics([*unread(site), *(d for e in result.events for d in e.diagnostics)])
     if count:

@@ -45,10 +45,13 @@ TopicOpt = Annotated[
 SETTINGS: dict[str, object] = {"use_cache": True, "cache_dir": None}
 
 
-def open_archive(archive: Path | None, root: Path | None):
+def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
+    """The archive the options name; `text=False` for commands that never read bodies."""
     from newsarc.archive import Archive
 
-    return Archive.open(archive, root, cache_dir=SETTINGS["cache_dir"], use_cache=bool(SETTINGS["use_cache"]))
+    return Archive.open(
+        archive, root, cache_dir=SETTINGS["cache_dir"], use_cache=bool(SETTINGS["use_cache"]), text=text
+    )
 
 
 def finish(status: int) -> None:

@@ -70,7 +70,7 @@ def topics(
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root)
+    site = open_archive(archive, root, text=False)
     span = _span(from_, to)
     found = overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit)
     report_diagnostics(unread(site))
@@ -113,7 +113,7 @@ def timeline(
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root)
+    site = open_archive(archive, root, text=False)
     line = overview.timeline(site, topic, gap=gap, span=_span(from_, to))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
@@ -141,7 +141,7 @@ def stats(
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root)
+    site = open_archive(archive, root, text=False)
     span = _span(from_, to)
     result = overview.stats(site, span, top=top)
     report_diagnostics(unread(site))

@@ -77,7 +77,7 @@ def related(
         raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
     span = dates.window(from_, to)
     source = by.value if by else None
-    site = open_archive(archive, root).load()
+    site = open_archive(archive, root, text=source in (None, By.text.value)).load()
     report_diagnostics(unread(site))  # events related through them are missing
     found = site.find(event)
     mode = choose_mode(json_lines, pretty)

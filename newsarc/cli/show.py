@@ -27,9 +27,9 @@ def show(
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root).load()
+    site = open_archive(archive, root, text=False).load()  # bodies: only this event's
     report_diagnostics(unread(site))  # backlinks from them are missing
-    found = site.find(event)
+    found = site.with_text(site.find(event))
     if raw:
         sys.stdout.flush()
         sys.stdout.buffer.write((site.root / found.path).read_bytes())
