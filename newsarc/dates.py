@@ -67,8 +67,11 @@ def parse_when(expr: str, today: dt.date | None = None) -> DateSpan:
         return DateSpan(start, end)
     if not text:
         raise BadDate(f"empty date; use {FORMS}")
-    span = _relative(text, today) or _iso(text, expr) or _spelled(expr)
-    return span
+    try:
+        relative = _relative(text, today)
+    except OverflowError:  # "3000000 days ago", "tomorrow" on 9999-12-31
+        raise BadDate(f"'{expr}' falls outside the years 1 to 9999; use {FORMS}") from None
+    return relative or _iso(text, expr) or _spelled(expr)
 
 
 def span_of(start: dt.date | None, end: dt.date | None) -> DateSpan:
