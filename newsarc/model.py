@@ -7,6 +7,7 @@ small, and they must serialise to JSON without help from the CLI.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +160,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime, dt.time)):
         return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # YAML's .nan and .inf: JSON has no such numbers ("nan", "inf", "-inf")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
