@@ -127,6 +127,8 @@ class Archive:
         self._topics: dict[str, list[Event]] | None = None
         self.loaded = False
         self.stats = {"parsed": 0, "cached": 0}  # what the last load did, for --debug and tests
+        # Told (files parsed, files to parse) while a load parses; the CLI draws a bar from it.
+        self.progress: Callable[[int, int], None] | None = None
 
     # -- opening ------------------------------------------------------------
 
@@ -229,22 +231,22 @@ class Archive:
 
     # -- loading ------------------------------------------------------------
 
-    def load(self, progress: Callable[[int], None] | None = None) -> Archive:
+    def load(self) -> Archive:
         """Scan and parse the whole scope (the path every whole-archive command takes)."""
         if self.loaded:
             return self
         with cache.no_gc():
             if self.use_cache:
-                self._add(self._read_cached(progress))
+                self._add(self._read_cached())
             else:
-                self._add(self._read(self.markdown_files(), progress))
+                self._add(self._read(self.markdown_files()))
         # The index lives until the process ends and holds no cycles: freezing it
         # stops every later collection from walking millions of objects.
         gc.freeze()
         self.loaded = True
         return self
 
-    def _read_cached(self, progress: Callable[[int], None] | None = None) -> list[Event]:
+    def _read_cached(self) -> list[Event]:
         """Parse only what changed since the last run (see cache.py for the guarantee)."""
         folder = self.cache_dir or cache.default_dir()
         file = cache.cache_file(folder, self.root, self.scope)
@@ -253,7 +255,7 @@ class Archive:
         entries: list = []
         docs: list[Event] = []
         fresh: dict[str, tuple] = {}  # relpath -> text row, for files parsed now
-        changed = self._refresh(old, entries, docs, fresh, progress)
+        changed = self._refresh(old, entries, docs, fresh)
         if changed or len(entries) != len(old):
             cache.save(file, entries)
         if self.has_text or changed:
@@ -283,7 +285,7 @@ class Archive:
         if fresh or stale or len(rows) != len(texts):
             cache.save(text_file, rows)
 
-    def _refresh(self, old, entries: list, docs: list[Event], fresh: dict[str, tuple], progress) -> bool:
+    def _refresh(self, old, entries: list, docs: list[Event], fresh: dict[str, tuple]) -> bool:
         """Reuse cached records whose stamp matches; parse the rest (in parallel when many)."""
         misses: list[tuple[int, str, str, cache.Stamp | None]] = []
         for entry in self._walk():
@@ -300,7 +302,7 @@ class Archive:
             else:
                 misses.append((len(docs), entry.path, relpath, stamp))
                 docs.append(None)  # type: ignore[arg-type]  # filled below
-        pairs = parse_files([(path, relpath) for _, path, relpath, _ in misses], progress)
+        pairs = parse_files([(path, relpath) for _, path, relpath, _ in misses], self.progress)
         for (index, _, relpath, stamp), (doc, row) in zip(misses, pairs):
             docs[index] = doc
             self.stats["parsed"] += 1
@@ -309,9 +311,9 @@ class Archive:
                 fresh[relpath] = cache.encode_text(doc)
         return bool(misses)
 
-    def _read(self, files: Iterable[Path], progress: Callable[[int], None] | None = None) -> Iterator[Event]:
+    def _read(self, files: Iterable[Path]) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
-        for doc, _ in parse_files(items, progress, encode=False):
+        for doc, _ in parse_files(items, self.progress, encode=False):
             self.stats["parsed"] += 1
             yield doc if self.has_text else _without_text([doc])[0]
 
@@ -488,7 +490,7 @@ _CHUNK = 500
 
 
 def parse_files(
-    items: list[tuple[str, str]], progress: Callable[[int], None] | None = None, *, encode: bool = True
+    items: list[tuple[str, str]], progress: Callable[[int, int], None] | None = None, *, encode: bool = True
 ) -> Iterator[tuple[Event, tuple | None]]:
     """Parse (path, relpath) pairs into (Event, cache row), on every core when it pays.
 
@@ -502,8 +504,8 @@ def parse_files(
         for count, (path, relpath) in enumerate(items, 1):
             doc = read_event(Path(path), relpath)
             yield doc, cache.encode(doc) if encode else None
-            if progress and count % 1000 == 0:
-                progress(count)
+            if progress and (count % 500 == 0 or count == len(items)):
+                progress(count, len(items))
         return
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     done = 0
@@ -515,7 +517,7 @@ def parse_files(
                 yield doc, row
             done += _CHUNK
             if progress:
-                progress(min(done, len(items)))
+                progress(min(done, len(items)), len(items))
 
 
 def _ignore_interrupts() -> None:

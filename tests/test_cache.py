@@ -174,3 +174,16 @@ def test_text_section_older_than_the_main_one_is_repaired(aged):
     text_file.write_bytes(saved)  # as if another process wrote the old text last
     again = load(builder.root, cache_dir)
     assert [e.body for e in again.events] == ["Something happened.", "Something else happened."]
+
+
+def test_progress_is_told_what_is_parsed(aged):
+    builder, cache_dir = aged
+    seen = []
+    site = Archive.open(builder.root, cache_dir=cache_dir)
+    site.progress = lambda done, total: seen.append((done, total))
+    site.load()
+    assert seen[-1] == (4, 4)
+    again = Archive.open(builder.root, cache_dir=cache_dir)
+    again.progress = lambda done, total: seen.append(("warm", done, total))
+    again.load()
+    assert not [s for s in seen if s[0] == "warm"]  # nothing to parse, nothing to draw

@@ -49,9 +49,13 @@ def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     """The archive the options name; `text=False` for commands that never read bodies."""
     from newsarc.archive import Archive
 
-    return Archive.open(
+    from newsarc.output.progress import for_terminal
+
+    site = Archive.open(
         archive, root, cache_dir=SETTINGS["cache_dir"], use_cache=bool(SETTINGS["use_cache"]), text=text
     )
+    site.progress = for_terminal()
+    return site
 
 
 def finish(status: int) -> None:
