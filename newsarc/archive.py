@@ -503,21 +503,21 @@ def parse_files(
     if context is None or workers < 2 or len(items) < PARALLEL_MIN_FILES:
         for count, (path, relpath) in enumerate(items, 1):
             doc = read_event(Path(path), relpath)
-            yield doc, cache.encode(doc) if encode else None
             if progress and (count % 500 == 0 or count == len(items)):
-                progress(count, len(items))
+                progress(count, len(items))  # before the yield: zip() may never resume us
+            yield doc, cache.encode(doc) if encode else None
         return
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     done = 0
     with context.Pool(workers, initializer=_ignore_interrupts) as pool:
         for blob in pool.imap(_parse_chunk, chunks):
+            done += _CHUNK
+            if progress:
+                progress(min(done, len(items)), len(items))
             for row, (body, body_raw) in marshal.loads(blob):
                 doc = cache.decode(row)
                 doc.body, doc.body_raw = body, body_raw
                 yield doc, row
-            done += _CHUNK
-            if progress:
-                progress(min(done, len(items)), len(items))
 
 
 def _ignore_interrupts() -> None:
