@@ -111,6 +111,8 @@ def _flush(code: object) -> int:
         sys.stderr.write(code + "\n")
         code = 1
     status = int(code or 0) if isinstance(code, int) or code is None else 1
+    if "newsarc.output.progress" in sys.modules:
+        sys.modules["newsarc.output.progress"].close_all()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

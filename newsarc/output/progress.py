@@ -8,6 +8,7 @@ import time
 from newsarc.output.console import _isatty, make_console
 
 DELAY = 1.0  # seconds of parsing before a bar is worth drawing
+_ACTIVE: list["IndexProgress"] = []
 
 
 class IndexProgress:
@@ -40,11 +41,19 @@ class IndexProgress:
         )
         self.task = self.bar.add_task("index", total=total)
         self.bar.start()
+        _ACTIVE.append(self)
 
     def close(self) -> None:
         if self.bar is not None:
-            self.bar.stop()
+            self.bar.stop()  # restores the cursor
             self.bar = None
+            _ACTIVE.remove(self)
+
+
+def close_all() -> None:
+    """Called on the way out (Ctrl-C, errors), so no bar is left with the cursor hidden."""
+    for bar in list(_ACTIVE):
+        bar.close()
 
 
 def for_terminal() -> IndexProgress | None:
