@@ -160,10 +160,9 @@ def _read_front_matter(text: str, event: Event, lines: _LineIndex) -> int:
         event.diagnostics.append(Diagnostic(event.path, 1, "front matter larger than 64 KiB; ignored"))
         return end
     meta = _load_yaml(block, event)
-    if meta is not None and not _small_enough(meta):
-        event.diagnostics.append(
-            Diagnostic(event.path, 2, "front matter expands to over 10,000 values (YAML aliases?); ignored")
-        )
+    problem = _oversized(meta) if meta is not None else ""
+    if problem:
+        event.diagnostics.append(Diagnostic(event.path, 2, f"front matter {problem}; ignored"))
         return end
     if isinstance(meta, dict):
         event.meta.update({str(k): v for k, v in meta.items()})
@@ -173,21 +172,28 @@ def _read_front_matter(text: str, event: Event, lines: _LineIndex) -> int:
     return end
 
 
-def _small_enough(value: Any, budget: int = 10_000) -> bool:
-    """YAML aliases share nodes, so a tiny block can expand exponentially when
-    walked (the "billion laughs"); count values as a walk would visit them."""
-    stack, seen = [value], 0
+def _oversized(value: Any, budget: int = 10_000, deepest: int = 50) -> str:
+    """Why a front matter value is refused; "" when it is fine.
+
+    YAML aliases share nodes, so a tiny block can expand exponentially when
+    walked (the "billion laughs"); count values as a walk would visit them.
+    Depth is bounded too: YAML allows 1,000 levels, and 500 nested lists
+    overflowed the stack of every recursive consumer (JSON output, the cache).
+    """
+    stack, seen = [(value, 1)], 0
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         seen += 1
         if seen > budget:
-            return False
+            return "expands to over 10,000 values (YAML aliases?)"
+        if depth > deepest:
+            return f"nests more than {deepest} levels deep"
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            stack.extend((k, depth + 1) for k in item.keys())
+            stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, (list, tuple, set)):
-            stack.extend(item)
-    return True
+            stack.extend((v, depth + 1) for v in item)
+    return ""
 
 
 def _load_yaml(block: str, event: Event) -> Any:
