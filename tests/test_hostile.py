@@ -271,6 +271,14 @@ CASES: dict[str, Case] = {
         twin=ev("List town"),
         events=1,
     ),
+    "yaml-nested-500": Case(
+        _file("nested.md", ev("Nested town", front_matter="x: " + "[" * 500 + "]" * 500)),
+        "front matter nests more than 50 levels deep; ignored",
+        line=2,
+        title="Nested town",
+        twin=ev("Nested town"),
+        events=1,
+    ),
     "yaml-python-tag": Case(
         _file("python.md", ev("Python town", front_matter=PYTHON_TAG)),
         "front matter is not valid YAML (could not determine a constructor for the tag",
@@ -675,3 +683,13 @@ def test_errors_are_one_sentence_and_debug_adds_the_traceback(world):
     debug = world.run("--debug", "show", "no-such-event", "--archive", str(world.clean))
     assert debug.exit_code == 2
     assert debug.stderr.startswith("Traceback") and debug.stderr.endswith(plain.stderr)
+
+
+def test_percent_encoded_links_reach_files_with_spaces_and_accents(builder, cli):
+    builder.write(f"{DAY}/café town.md", ev("Cafe town"))
+    builder.event("2017-08-13", "Army retakes the town", body="[a](caf%C3%A9%20town.md) [b](</news/2017/08/13/café town.md>)")
+    result = cli("validate-links", "--json", "--archive", str(builder.root))
+    kinds = {(r["path"], r["kind"]) for r in map(json.loads, result.stdout.splitlines()) if r.get("type") == "finding"}
+    assert kinds == {(f"{DAY}/café town.md", "unlisted")}
+    shown = json.loads(cli("show", f"{DAY}/café town.md", "--archive", str(builder.root), "--json").stdout)
+    assert shown["linked_from"] == [GOOD]

@@ -102,6 +102,15 @@ def test_any_yaml_front_matter_is_kept_printable_and_cacheable(value):
     _consistent(event, 10**9)
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 1100), st.sampled_from(["[", "{a: "]))
+def test_front_matter_nested_any_depth_is_kept_or_refused_never_a_crash(depth, opener):
+    closer = "]" if opener == "[" else "}"
+    event = parse_text(f"---\nx: {opener * depth}{closer * depth}\n---\n# T\n", PATH)
+    _consistent(event, 10**9)
+    assert event.title == "T"
+
+
 # -- dates --------------------------------------------------------------------------------------
 
 DAYS = st.dates(min_value=dt.date(1000, 1, 1), max_value=dt.date(9999, 12, 31))
