@@ -29,6 +29,7 @@ _DEST = r"[^\s()<>\\&\[\]`]+"
 _DATE_LINE = re.compile(rf"### \[({_LINK_TEXT})\]\(({_DEST})\)$")
 _ITEM = re.compile(rf"(\d{{1,9}})\. \[({_LINK_TEXT})\]\(({_DEST})\)(?: _(Contexts?:[^_*\[\]`\\<>!&]*)_)?$")
 _SECTION = {"### Source:": "sources", "### Related:": "related"}
+_INLINE = re.compile(r"[\[\]_]")  # a link, an image or emphasis in the headline: the full parser reads it
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _AMP = re.compile(r"&")
 # A prose line that CommonMark could read as something other than paragraph text.
@@ -112,15 +113,15 @@ def _scan(lines: _Lines, first_line: int):
     date_text = None
     match = _DATE_LINE.match(rows[i]) if i < n else None
     if match:
-        text = match.group(1).strip()
         link = _link(lines, i, 4, match, 1, 2, DATE, first_line)
         if link is None:
             return None
+        text = link.text  # entities decoded, as CommonMark reads the heading
         links.append(link)
         date_text = (text, i + first_line)
         headings.append(Heading(3, " ".join(text.split()), _anchor(text), i + first_line))
         i = _skip_blank(rows, i + 1)
-    if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith("#"):
+    if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith("#") or _INLINE.search(rows[i]):
         return None
     title = decode_entities(" ".join(rows[i][2:].split()))
     if not title:
