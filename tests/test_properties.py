@@ -89,6 +89,36 @@ def test_parser_never_raises_on_markdownish_bytes(text, encoding, crlf):
         _consistent(event, len(decoded.encode()))
 
 
+CANONICAL = event_text(
+    "2017-08-13",
+    "Army retakes the town",
+    body="Syria&#x27;s army advanced.",
+    sources=[("AP", "https://apnews.com/x")],
+    cover="https://img/x.jpg",
+    related=[("Rebels leave", "/news/2017/08/12/rebels.md", ["Syrian Civil War", "Homs"]), ("Other", "/news/o.md", ["Washington, D.C.", "2015"])],
+)
+EDITS = st.sampled_from(["\r", "\r\n", "\n", " ", "*", "_", "`", "[", "]", "(", ")", "<", ">", "\\", "&amp;", "#", "1. ",
+                         "- ", "---\n", "\t", "\u00a0", "é", "|", "![x](y)", "[x](y)", "<br>", "    ", "&#0;"])  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(CANONICAL)), EDITS), min_size=1, max_size=3))
+def test_a_damaged_canonical_file_reads_the_same_on_both_parser_paths(edits):
+    """Hand edits to a canonical file (a link in the headline, an entity in the date line...) must not
+    make the fast path (quickparse) read it differently from the CommonMark walker."""
+    text = CANONICAL
+    for position, insert in edits:
+        text = text[:position] + insert + text[position:]
+    fast, full = parse_text(text, PATH), parse_text(text, PATH, quick=False)
+    assert _snapshot(fast) == _snapshot(full)
+
+
+def _snapshot(event) -> tuple:
+    links = [(k.target, k.text, k.line, k.column, k.role, k.start, k.end, k.dest_start, k.dest_end) for k in event.links]
+    headings = [(h.level, h.text, h.anchor, h.line) for h in event.headings]
+    return event.to_dict(), links, headings, event.body_raw, event.body_line
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5) | st.dates(),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
