@@ -119,7 +119,8 @@ def _scan(lines: _Lines, first_line: int):
         text = link.text  # entities decoded, as CommonMark reads the heading
         links.append(link)
         date_text = (text, i + first_line)
-        headings.append(Heading(3, " ".join(text.split()), _anchor(text), i + first_line))
+        heading = " ".join(text.split())
+        headings.append(Heading(3, heading, _anchor(heading), i + first_line))
         i = _skip_blank(rows, i + 1)
     if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith("#") or _INLINE.search(rows[i]):
         return None
