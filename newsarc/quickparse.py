@@ -89,6 +89,7 @@ def parse(event, markdown: str, offset: int, first_line: int) -> tuple[str | Non
     event.title = title
     if paragraphs:
         event.body = "\n\n".join(paragraphs)
+    if body_span[0] >= 0:  # prose that decodes to nothing ('&nbsp;') is still the body as written
         event.body_raw = markdown_slice(markdown, offset, body_span).strip()
         event.body_line = body_span[2]
     event.sources.extend(sources)
@@ -124,7 +125,8 @@ def _scan(lines: _Lines, first_line: int):
         i = _skip_blank(rows, i + 1)
     if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith("#") or _INLINE.search(rows[i]):
         return None
-    title = decode_entities(" ".join(rows[i][2:].split()))
+    title = decode_entities(rows[i][2:])
+    title = " ".join(title.split()) if title else title  # after decoding: '&nbsp;' is whitespace too
     if not title:
         return None
     headings.append(Heading(1, title, _anchor(title), i + first_line))
@@ -188,7 +190,7 @@ def _paragraphs(lines: _Lines, i: int, first_line: int):
         line = rows[i]
         if not line.strip(" "):
             if current:
-                paragraphs.append(" ".join(current))
+                _paragraph(paragraphs, current)
                 current = []
             i += 1
             continue
@@ -203,8 +205,15 @@ def _paragraphs(lines: _Lines, i: int, first_line: int):
         current.append(text)
         i += 1
     if current:
-        paragraphs.append(" ".join(current))
+        _paragraph(paragraphs, current)
     return paragraphs, (start, end, body_line), i
+
+
+def _paragraph(paragraphs: list[str], lines: list[str]) -> None:
+    """Stripped like the full parser's paragraphs, so a decoded '&nbsp;' at either end goes."""
+    text = " ".join(lines).strip()
+    if text:
+        paragraphs.append(text)
 
 
 def _last_of_paragraph(rows: list[str], i: int) -> bool:
@@ -212,9 +221,10 @@ def _last_of_paragraph(rows: list[str], i: int) -> bool:
 
 
 def _link(lines: _Lines, index: int, column: int, match: re.Match, text_group: int, dest_group: int, role: str, first_line: int):
-    text = decode_entities(match.group(text_group).strip())
+    text = decode_entities(match.group(text_group))
     if text is None:
         return None
+    text = text.strip()  # after decoding, as the full parser does: '&nbsp;' decodes to a space str.strip drops
     line = lines.lines[index]
     end_column = match.end(dest_group) + 1
     return Link(
