@@ -258,24 +258,36 @@ def check(outcome: Outcome, root: Path, manifest: dict) -> dict:
     return found
 
 
-def targets(outcome: Outcome, checked: dict) -> list[tuple[str, bool, str]]:
-    """(target, met, measured) for the issue's targets that apply to this row."""
-    case, cold, warm, rival = outcome.case, outcome.seconds("cold"), outcome.seconds("warm"), outcome.seconds("competitor")
+def targets(row: dict) -> list[tuple[str, bool, str]]:
+    """(target, met, measured) for the issue's targets that apply to a row of the report.
+
+    Works on the saved numbers, so `--render` judges an old run by the current targets.
+    """
+    checked, kind = row["check"], row.get("kind") or _kind(row)
+    cold, warm, rival = row["cold"], row["warm"], row["competitor"]
     found = []
-    if case.kind == "search" and rival:
+    if kind == "search" and rival:
         found.append(("warm ≥ 2× faster than rg", rival / warm >= 2, f"{rival / warm:.2f}×"))
         found.append(("cold ≤ 3× rg", cold <= 3 * rival, f"{cold / rival:.1f}× rg"))
         found.append(("same event files as rg", checked["same_event_files"], ""))
-    if case.kind == "links" and rival:
+    if kind == "links" and rival:
         found.append(("cold ≥ 4× faster than lychee", rival / cold >= 4, f"{rival / cold:.2f}×"))
         found.append(("warm ≥ 20× faster than lychee", rival / warm >= 20, f"{rival / warm:.2f}×"))
         same = checked["newsarc_equals_lychee"] and not any(checked["newsarc_vs_manifest"].values())
         found.append(("same broken links as lychee and manifest", same, ""))
-    if case.kind == "lookup":
-        found.append((f"warm < {LOOKUP_LIMIT_S} s", warm < LOOKUP_LIMIT_S, f"{warm:.2f} s"))
-    peak = outcome.peak_mb()
-    found.append((f"peak < {MEMORY_LIMIT_MB} MB", peak < MEMORY_LIMIT_MB, f"{peak:.0f} MB"))
+    if kind == "lookup":
+        found.append((f"warm < {LOOKUP_LIMIT_S} s", warm < LOOKUP_LIMIT_S, f"{warm:.3f} s"))
+    found.append((f"peak < {MEMORY_LIMIT_MB} MB", row["peak_mb"] < MEMORY_LIMIT_MB, f"{row['peak_mb']:.0f} MB"))
     return found
+
+
+def _kind(row: dict) -> str:
+    """The kind of a row saved before rows recorded it."""
+    if "same_event_files" in row["check"]:
+        return "search"
+    if "newsarc_equals_lychee" in row["check"]:
+        return "links"
+    return "lookup" if row["group"] in ("list-by-date", "show", "related") else ""
 
 
 # --------------------------------------------------------------------------
@@ -345,7 +357,10 @@ def correctness(sizes: list[dict]) -> list[str]:
                 lines.append(f"{tag} output differs between cold, warm and `--no-cache` runs.")
             for failure in c["failed_runs"]:
                 lines.append(f"{tag} exit {failure['status']}: `{failure['stderr'].strip()[-200:]}`")
-    return lines or ["- nothing to compare in this run"]
+    cached = [row for size in sizes for row in size["rows"] if row["cached"]]
+    same = sum(row["check"]["same_output_cold_warm_nocache"] for row in cached)
+    lines.append(f"- Output byte-identical between the cold, warm and `--no-cache` runs: {same} of {len(cached)} rows.")
+    return lines
 
 
 def reproduce(report: dict) -> list[str]:
@@ -427,6 +442,7 @@ def render(report: dict) -> str:
         "",
         *table(report["sizes"]),
         "",
+        *(["## Notes", "", *(f"- {note}" for note in report.get("notes", [])), ""] if report.get("notes") else []),
         "## Targets",
         "",
         *summary(report),
@@ -439,7 +455,8 @@ def render(report: dict) -> str:
         "",
         f"- {m['nproc']} CPUs available ({m['cpu_model']}), {m['memory_gb']} GB memory, Linux {m['kernel']}.",
         f"- Load average (1, 5, 15 min) at start {m['load_start']}, at end {m['load_end']}; "
-        + "; ".join(f"{s['events']:,} events: {s['load_start']} → {s['load_end']}" for s in report["sizes"])
+        + "; ".join(f"{s['events']:,} events: {s['load_start']} → {s['load_end']}"
+                    + (f" over {s['minutes']} min" if "minutes" in s else "") for s in report["sizes"])
         + ". The machine is shared: other sessions ran tests and benchmarks at the same time.",
         "",
         "## Versions",
@@ -484,6 +501,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--topic", default="Syrian Civil War", help="topic for timeline [Syrian Civil War]")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds before a process is killed [1200]")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md", help="Markdown report [bench/RESULTS.md]")
+    ap.add_argument("--note", action="append", default=[], help="a sentence for the report's notes (repeatable)")
     ap.add_argument("--render", type=Path, metavar="RESULTS_JSON",
                     help="only write --out again from a raw results file of an earlier run (no timing)")
     args = ap.parse_args(argv)
@@ -524,7 +542,12 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
-        args.out.write_text(render(json.loads(args.render.read_text())))
+        report = json.loads(args.render.read_text())
+        report["notes"] = report.get("notes", []) + args.note
+        for size in report["sizes"]:
+            for row in size["rows"]:
+                row["targets"] = targets(row)
+        args.out.write_text(render(report))
         say(f"wrote {args.out} from {args.render}")
         return 0
     args.data.mkdir(parents=True, exist_ok=True)
@@ -542,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"argv": shlex.join(argv if argv is not None else sys.argv[1:]), "seed": args.seed,
               "started": f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M}", "machine": harness.machine(),
               "python": sys.executable, "newsarc": newsarc_info, "versions": versions,
-              "generator_version": gen_archive.GENERATOR_VERSION, "sizes": []}
+              "generator_version": gen_archive.GENERATOR_VERSION, "sizes": [], "notes": args.note}
     report["machine"]["load_start"] = report["machine"].pop("load_average")
     for events, runs in zip(args.size_list, args.run_list):
         report["sizes"].append(bench_size(args, events, runs, newsarc, env, versions, scratch))
@@ -561,6 +584,7 @@ def bench_size(args, events: int, runs: int, newsarc: list[str], env: dict, vers
     manifest = json.loads((root / "manifest.json").read_text())
     event = pick_event(root)
     harness.timed([versions["rg_path"], "-l", "-e", "no such text here", str(root / "news")])  # read every file once
+    began = dt.datetime.now()
     size = {"events": events, "runs": runs, "archive": str(root), "files": manifest["files"]["total"],
             "megabytes": manifest["total_bytes"] / 1e6, "broken": len(manifest["broken_links"]), "event": event,
             "load_start": [round(x, 2) for x in os.getloadavg()], "rows": []}
@@ -571,17 +595,18 @@ def bench_size(args, events: int, runs: int, newsarc: list[str], env: dict, vers
         outcome = measure(case, newsarc, env, scratch, runs, args.timeout)
         checked = check(outcome, root, manifest)
         size["rows"].append({
-            "group": case.group, "label": case.label, "args": case.args, "cached": case.cached,
+            "group": case.group, "kind": case.kind, "label": case.label, "args": case.args, "cached": case.cached,
             "cold": outcome.seconds("cold"), "warm": outcome.seconds("warm"), "no_cache": outcome.seconds("no-cache"),
             "competitor": outcome.seconds("competitor"), "competitor_name": case.competitor_name,
             "competitor_cmd": case.competitor, "competitor_peak_mb": max(
                 (r.peak_mb for r in outcome.runs.get("competitor", [])), default=None),
             "workers": max((r.processes for rs in outcome.runs.values() for r in rs), default=1) - 1,
             "peak_mb": outcome.peak_mb(), "ratio": ratio_text(outcome), "check": checked,
-            "targets": targets(outcome, checked),
             "runs": {v: [r.summary() for r in rs] for v, rs in outcome.runs.items()},
         })
+        size["rows"][-1]["targets"] = targets(size["rows"][-1])
     size["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    size["minutes"] = round((dt.datetime.now() - began).total_seconds() / 60, 1)
     return size
 
 
