@@ -98,7 +98,8 @@ CANONICAL = event_text(
     related=[("Rebels leave", "/news/2017/08/12/rebels.md", ["Syrian Civil War", "Homs"]), ("Other", "/news/o.md", ["Washington, D.C.", "2015"])],
 )
 EDITS = st.sampled_from(["\r", "\r\n", "\n", " ", "*", "_", "`", "[", "]", "(", ")", "<", ">", "\\", "&amp;", "#", "1. ",
-                         "- ", "---\n", "\t", "\u00a0", "é", "|", "![x](y)", "[x](y)", "<br>", "    ", "&#0;"])  # fmt: skip
+                         "- ", "---\n", "\t", "\u00a0", "é", "|", "![x](y)", "[x](y)", "<br>", "    ", "&#0;", "&nbsp;", "&copy", "  \n", "=\n", "1) ", "> ", "10. ", "### ", "# ", "\u2028",
+                         "~~~", "***", " _", ":", ","])  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
