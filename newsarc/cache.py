@@ -30,7 +30,7 @@ from typing import Any
 from newsarc import __version__
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
-FORMAT = 4  # bump whenever the parser's output or this layout changes
+FORMAT = 5  # bump whenever the parser's output or this layout changes
 RACY_SECONDS = 2.0
 _MAGIC = f"newsarc-index/{FORMAT}/{__version__}/{sys.version_info[:2]}"
 
