@@ -256,7 +256,7 @@ class Archive:
         docs: list[Event] = []
         fresh: dict[str, tuple] = {}  # relpath -> text row, for files parsed now
         changed = self._refresh(old, entries, docs, fresh)
-        if changed or len(entries) != len(old):
+        if changed:
             cache.save(file, entries)
         if self.has_text or changed:
             self._merge_text(text_file, docs, entries, fresh)
@@ -286,21 +286,29 @@ class Archive:
             cache.save(text_file, rows)
 
     def _refresh(self, old, entries: list, docs: list[Event], fresh: dict[str, tuple]) -> bool:
-        """Reuse cached records whose stamp matches; parse the rest (in parallel when many)."""
-        misses: list[tuple[int, str, str, cache.Stamp | None]] = []
+        """Reuse cached records whose stamp matches; parse the rest (in parallel when many).
+
+        Returns whether the cache must be written. When it need not be, each
+        cached row is dropped as soon as its Event is built, so the rows and
+        the objects are never all in memory at once."""
+        seen: list[tuple[str, str, cache.Stamp | None]] = []
         for entry in self._walk():
-            relpath = self.relpath(entry.path)
             try:
                 stamp = cache.stamp(entry.stat())
             except OSError:
                 stamp = None  # vanished or unreadable: the parser says why
-            hit = old.get(relpath)
-            if stamp is not None and hit is not None and hit[0] == stamp:
-                docs.append(cache.decode(hit[1]))
-                entries.append((relpath, stamp, hit[1]))
+            seen.append((entry.path, self.relpath(entry.path), stamp))
+        hits = [s is not None and old.get(r, (None,))[0] == s for _, r, s in seen]
+        changed = not all(hits) or len(seen) != len(old)
+        misses: list[tuple[int, str, str, cache.Stamp | None]] = []
+        for index, ((path, relpath, stamp), hit) in enumerate(zip(seen, hits)):
+            if hit:
+                row = old.pop(relpath)[1]
+                docs.append(cache.decode(row))
+                entries.append((relpath, stamp, row if changed else None))
                 self.stats["cached"] += 1
             else:
-                misses.append((len(docs), entry.path, relpath, stamp))
+                misses.append((index, path, relpath, stamp))
                 docs.append(None)  # type: ignore[arg-type]  # filled below
         pairs = parse_files([(path, relpath) for _, path, relpath, _ in misses], self.progress)
         for (index, _, relpath, stamp), (doc, row) in zip(misses, pairs):
@@ -309,7 +317,7 @@ class Archive:
             if stamp is not None and not doc.skipped:
                 entries.append((relpath, stamp, row))
                 fresh[relpath] = cache.encode_text(doc)
-        return bool(misses)
+        return changed
 
     def _read(self, files: Iterable[Path]) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
