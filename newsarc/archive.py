@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from newsarc import cache, dates
 from newsarc.dates import DateSpan
+from newsarc.folding import with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
 from newsarc.model import DATE, Diagnostic, Event
 from newsarc.parser import DAY_PAGE, read_event
@@ -475,8 +476,7 @@ class Archive:
         return self._topics
 
     def with_topic(self, topic: str) -> list[Event]:
-        wanted = topic.casefold()
-        return [e for e in self.events if any(t.casefold() == wanted for t in e.topics)]
+        return with_topics(self.events, [topic])
 
     @property
     def diagnostics(self) -> list[Diagnostic]:

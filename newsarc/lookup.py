@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from newsarc.archive import Archive, Target, day_spellings
 from newsarc.dates import DateSpan
+from newsarc.folding import with_topics
 from newsarc.model import Event, Related
 
 
@@ -63,8 +64,7 @@ def listing(
     else:
         events = archive.events_in(span or DateSpan(None, None))
     if topics:
-        wanted = {t.casefold() for t in topics}
-        events = [e for e in events if wanted & {t.casefold() for t in e.topics}]
+        events = with_topics(events, topics)
     if reverse:
         events = events[::-1]
     if limit is not None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from newsarc.archive import Archive, sort_key
+from newsarc.folding import compact, fold  # noqa: F401  (fold is part of this module's API)
 from newsarc.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
 from newsarc.model import BODY, DATE, FRONT_MATTER, RELATED, Event
@@ -30,33 +29,6 @@ TIE = 0.05  # close matches this near the best one are as likely meant
 SUGGEST = 0.5  # similarity (or share of words) worth suggesting when nothing matches
 DAY_PAGE_ROLE = "day-page"  # links written on day pages, counted apart in stats
 _CHECKED_ROLES = (DATE, RELATED, BODY, FRONT_MATTER)  # internal links worth resolving
-
-# Letters NFKD does not decompose into a base letter and an accent.
-_LETTERS = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ł": "l", "þ": "th", "ı": "i", "ħ": "h"})
-_NON_WORD = re.compile(r"[\W_]+")
-
-
-# -- folding ------------------------------------------------------------------
-
-
-@lru_cache(maxsize=65536)
-def fold(text: str) -> str:
-    """Case, accents, punctuation, dashes and apostrophes removed; words kept apart.
-
-    `2015 Burkinabé coup d'état` -> `2015 burkinabe coup d etat`. Casefolding
-    runs before and after NFKD because each can produce what the other folds.
-    """
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
-    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
-    text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
-    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
-    return " ".join(_NON_WORD.sub(" ", text).split())
-
-
-def compact(folded: str) -> str:
-    """Folded text without spaces, so `detat`, `d etat` and `d'état` agree."""
-    return folded.replace(" ", "")
-
 
 # -- topics -------------------------------------------------------------------
 

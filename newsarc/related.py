@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 from newsarc.archive import Archive, day_spellings
 from newsarc.dates import DateSpan, date_from_path
+from newsarc.folding import fold
 from newsarc.model import BODY, DATE, Event
 from newsarc.model import Related as RelatedEntry
 
@@ -168,13 +169,13 @@ def linking_to(archive: Archive, event: Event) -> list[Event]:
 
 
 class TopicModel:
-    """Topics compared without case, each weighted by its IDF over the archive."""
+    """Topics compared folded (case, accents, punctuation), each weighted by its IDF over the archive."""
 
     def __init__(self, archive: Archive):
         self.archive = archive
         names: dict[str, list[str]] = {}
         for name in archive.topics():
-            names.setdefault(name.casefold(), []).append(name)
+            names.setdefault(fold(name), []).append(name)
         self.names = names
         total = len(archive.events)
         self.weight = {key: math.log(1.0 + total / max(len(self.members(key)), 1)) for key in names}
@@ -188,10 +189,10 @@ class TopicModel:
         return list(merged.values())
 
     def keys(self, event: Event) -> dict[str, str]:
-        """casefolded topic -> the event's own spelling."""
+        """folded topic -> the event's own spelling."""
         found: dict[str, str] = {}
         for name in event.topics:
-            found.setdefault(name.casefold(), name)
+            found.setdefault(fold(name), name)
         return found
 
     def norm(self, event: Event) -> float:

@@ -31,6 +31,7 @@ from pathlib import Path
 from newsarc.archive import Archive
 from newsarc.dates import DateSpan
 from newsarc.errors import BadPattern
+from newsarc.folding import with_topics
 from newsarc.model import Event
 
 # -- fields -------------------------------------------------------------------
@@ -687,8 +688,7 @@ def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -
         raise RuntimeError("search needs the bodies: open the archive with text=True")
     events = archive.events_in(span) if span else archive.load().events
     if topics:
-        wanted = {t.casefold() for t in topics}
-        events = [e for e in events if wanted & {t.casefold() for t in e.topics}]
+        events = with_topics(events, topics)
     return events
 
 

@@ -234,3 +234,11 @@ def test_examples_tour_works():
     done = run_newsarc("list-by-date", "2017-08", "--archive", str(EXAMPLES))
     assert done.returncode == 0
     assert len(done.stdout.splitlines()) >= 5
+
+
+def test_topic_filter_folds_case_accents_and_punctuation(cli, builder):
+    builder.event("2015-09-16", "Coup in Ouagadougou", related=[("x", "/news/2015/09/17/x.md", ["2015 Burkinabé coup d'état"])])
+    builder.event("2015-09-17", "Something else", related=[("y", "/news/2015/09/16/y.md", ["Elections"])])
+    for spelling in ("2015 burkinabe coup d etat", "2015 BURKINABÉ COUP D’ÉTAT"):
+        result = cli("list-by-date", "2015", "--topic", spelling, "--json", "--archive", str(builder.root))
+        assert [json.loads(line)["title"] for line in result.stdout.splitlines()] == ["Coup in Ouagadougou"]

@@ -375,3 +375,16 @@ def test_any_link_graph_ranks_and_follows_without_surprises(plan, depth):
             nodes = list(tree.walk())
             assert len({n.item.path for n in nodes}) == len(nodes) and event.path not in {n.item.path for n in nodes}
             assert all(1 <= n.depth <= depth for n in nodes)
+
+
+def test_topics_that_fold_alike_are_shared(builder):
+    from newsarc.archive import Archive
+    from newsarc.related import TopicModel
+
+    builder.event("2016-03-01", "One", related=[("x", "/news/2016/03/2/x.md", ["Syrian Army"])])
+    builder.event("2016-03-02", "Two", related=[("y", "/news/2016/03/1/y.md", ["Syrian army"])])
+    site = Archive.open(builder.root).load()
+    model = TopicModel(site)
+    one = site.find("one")
+    assert model.keys(one) == {"syrian army": "Syrian Army"}
+    assert [e.title for e in model.members("syrian army")] == ["One", "Two"]

@@ -1,0 +1,46 @@
+"""How topic names compare: without case, accents, punctuation or dashes.
+
+Topic names are typed by people who do not remember `Burkinabé` or `d'état`,
+and archives spell one topic several ways (`Syrian army`, `Syrian Army`), so
+every topic comparison in newsarc goes through `fold`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from newsarc.model import Event
+
+# Letters NFKD does not decompose into a base letter and an accent.
+_LETTERS = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ł": "l", "þ": "th", "ı": "i", "ħ": "h"})
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Case, accents, punctuation, dashes and apostrophes removed; words kept apart.
+
+    `2015 Burkinabé coup d'état` -> `2015 burkinabe coup d etat`. Casefolding
+    runs before and after NFKD because each can produce what the other folds.
+    """
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
+    text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+    text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def compact(folded: str) -> str:
+    """Folded text without spaces, so `detat`, `d etat` and `d'état` agree."""
+    return folded.replace(" ", "")
+
+
+def with_topics(events: Iterable[Event], topics: Sequence[str]) -> list[Event]:
+    """The events carrying any of `topics` (the `--topic` filter of every command)."""
+    wanted = {fold(t) for t in topics}
+    return [e for e in events if any(fold(t) in wanted for t in e.topics)]
