@@ -203,8 +203,11 @@ class Archive:
                 return
             if entry.is_dir():
                 stack.append(entry.path)
-            elif entry.name.endswith(".md") and entry.is_file():
-                yield entry
+            elif entry.name.endswith(".md"):
+                if entry.is_file():
+                    yield entry
+                else:  # a FIFO, socket or device: reading it could block forever
+                    self._note(Path(entry.path), "not a regular file; skipped")
         except OSError as exc:
             self._note(Path(entry.path), f"cannot read: {exc.strerror or exc}")
 

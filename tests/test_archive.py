@@ -167,3 +167,11 @@ def test_examples_archive_is_clean():
     years = {e.date.year for e in site.events}
     assert len(years) >= 2
     assert all(isinstance(e.date, dt.date) for e in site.events)
+
+
+def test_fifo_named_md_is_named_and_skipped(small):
+    fifo = small.root / "news/2016/04/5/pipe.md"
+    os.mkfifo(fifo)
+    site = Archive.open(small.root).load()
+    assert len(site.events) == 4
+    assert "news/2016/04/5/pipe.md: not a regular file; skipped" in [str(d) for d in site.scan_diagnostics]
