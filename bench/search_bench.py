@@ -106,15 +106,17 @@ def phases(archive: Path, cache: Path, pattern: str, profile: bool) -> dict:
     sys.path.insert(0, str(HERE.parent))
     from newsarc import search as core
     from newsarc.archive import Archive
+    from newsarc.fields import FIELDS
+    from newsarc.patterns import compile_patterns
 
     start = time.perf_counter()
     site = Archive.open(archive, cache_dir=cache, use_cache=True)
     site.load()
     loaded = time.perf_counter()
-    query = core.Query(core.compile_patterns([pattern]), details=False)
+    query = core.Query(compile_patterns([pattern]), details=False)
     result = core.search(site, query)
     searched = time.perf_counter()
-    raw_query = core.Query(core.compile_patterns([pattern]), fields=core.FIELDS, raw=True, details=False)
+    raw_query = core.Query(compile_patterns([pattern]), fields=FIELDS, raw=True, details=False)
     core.search(site, raw_query)
     raw_done = time.perf_counter()
     found = {

@@ -29,6 +29,7 @@ from newsarc.archive import Archive, Target, day_spellings, resolve_link
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
 from newsarc.parser import DAY_PAGE, read_event
+from newsarc.suggest import close_names
 
 ERROR = "error"
 WARNING = "warning"
@@ -600,7 +601,7 @@ class Checker:
         folders = [folder, *day_spellings(folder + "/")] if day else [folder]
         for candidate_folder in folders:
             candidate_folder = candidate_folder.rstrip("/")
-            for other in _close_names(name, self.site.listing(candidate_folder)):
+            for other in close_names(name, self.site.listing(candidate_folder)):
                 full = f"{candidate_folder}/{other}" if candidate_folder else other
                 found.setdefault(full, Suggestion(_restyle(source, written, full), "close slug"))
         if day and name != DAY_PAGE:
@@ -843,62 +844,6 @@ def _edits(head: str, new_path: str) -> Iterator[str]:
         yield f"{folder}{sep}{name}"
         for spelled in day_spellings(f"{folder}{sep}{name}"):
             yield spelled
-
-
-def _close_names(name: str, listing: dict[str, bool]) -> list[str]:
-    """File names within a small edit distance of `name`, same extension, closest first."""
-    stem, dot, ext = name.rpartition(".")
-    if not dot:
-        stem, ext = name, ""
-    limit = max(1, min(6, len(stem) // 10))
-    scored = []
-    for other, is_dir in listing.items():
-        if is_dir or other == DAY_PAGE or other.startswith(".") or other == name:
-            continue
-        other_stem, other_dot, other_ext = other.rpartition(".")
-        if not other_dot:
-            other_stem, other_ext = other, ""
-        if other_ext != ext:
-            continue
-        distance = edit_distance(stem, other_stem, limit)
-        if distance <= limit:
-            scored.append((distance, other))
-    return [other for _, other in sorted(scored)]
-
-
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance, or limit + 1 as soon as it must exceed `limit`.
-
-    Common prefix and suffix are dropped first and only a band of width
-    2*limit+1 is computed, with an early exit: unrelated 150-character slugs
-    cost a few hundred steps, not 22,500.
-    """
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    start = 0
-    while start < len(a) and start < len(b) and a[start] == b[start]:
-        start += 1
-    end_a, end_b = len(a), len(b)
-    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
-        end_a -= 1
-        end_b -= 1
-    a, b = a[start:end_a], b[start:end_b]
-    if not a or not b:
-        return len(a) + len(b)
-    over = limit + 1
-    previous = [j if j <= limit else over for j in range(len(b) + 1)]
-    for i in range(1, len(a) + 1):
-        low, high = max(1, i - limit), min(len(b), i + limit)
-        current = [over] * (len(b) + 1)
-        current[0] = i if i <= limit else over
-        char = a[i - 1]
-        for j in range(low, high + 1):
-            cost = previous[j - 1] + (char != b[j - 1])
-            current[j] = min(cost, previous[j] + 1, current[j - 1] + 1, over)
-        if min(current[max(0, low - 1) : high + 1]) > limit:
-            return over
-        previous = current
-    return previous[len(b)]
 
 
 def _locate_front_matter(file: Path, needle: str) -> tuple[int, int, tuple[int, int] | None] | None:

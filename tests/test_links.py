@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsarc.archive import Archive
-from newsarc.links import Options, edit_distance, validate
+from newsarc.links import Options, validate
+from newsarc.suggest import edit_distance
 from tests.conftest import EXAMPLES, event_text, run_newsarc
 
 A = "/news/2015/09/4/alpha-event.md"

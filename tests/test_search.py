@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from newsarc import search as core
 from newsarc.archive import Archive
 from newsarc.errors import BadPattern
+from newsarc.fields import FIELDS
+from newsarc.patterns import SMART, compile_patterns
 from tests.conftest import EXAMPLES, ROOT, run_newsarc
 
 # -- a small archive with the cases that matter ---------------------------------------
@@ -91,35 +93,35 @@ def slug(title: str) -> str:
     ],
 )
 def test_smart_case_follows_ripgrep(patterns, sensitive):
-    assert core.compile_patterns(patterns, case=core.SMART).case_sensitive is sensitive
+    assert compile_patterns(patterns, case=SMART).case_sensitive is sensitive
 
 
 def test_smart_case_with_fixed_strings():
-    assert core.compile_patterns(["A.b"], fixed=True, case=core.SMART).case_sensitive
-    assert not core.compile_patterns(["a.b"], fixed=True, case=core.SMART).case_sensitive
+    assert compile_patterns(["A.b"], fixed=True, case=SMART).case_sensitive
+    assert not compile_patterns(["a.b"], fixed=True, case=SMART).case_sensitive
 
 
 def test_lines_report_char_columns_and_spans():
-    matcher = core.compile_patterns(["é+t"])
+    matcher = compile_patterns(["é+t"])
     found = matcher.lines("abc\nun été ééét\nnone")
     assert [(m.index, m.text, m.spans) for m in found] == [(1, "un été ééét", ((3, 5), (7, 11)))]
 
 
 def test_word_regexp_uses_unicode_words_and_finds_adjacent_words():
-    matcher = core.compile_patterns(["a"], word=True)
+    matcher = compile_patterns(["a"], word=True)
     assert matcher.lines("a a,a ba ab éa")[0].spans == ((0, 1), (2, 3), (4, 5))
-    assert core.compile_patterns(["été"], word=True).lines("l'été, étés")[0].spans == ((2, 5),)
+    assert compile_patterns(["été"], word=True).lines("l'été, étés")[0].spans == ((2, 5),)
 
 
 def test_line_regexp_needs_the_whole_line():
-    matcher = core.compile_patterns(["army|navy"], line=True)
+    matcher = compile_patterns(["army|navy"], line=True)
     assert [m.index for m in matcher.lines("army\nthe army\nnavy")] == [0, 2]
 
 
 def test_shorthand_classes_are_unicode_and_anchors_are_per_line():
-    assert core.compile_patterns([r"^\w+$"]).lines("Genève\nsão\nno way")[1].text == "são"
-    assert len(core.compile_patterns([r"\d"]).lines("٣ arabic-indic three")) == 1
-    assert [m.index for m in core.compile_patterns([r"\Aab\z"]).lines("ab\nxab\nab")] == [0, 2]
+    assert compile_patterns([r"^\w+$"]).lines("Genève\nsão\nno way")[1].text == "são"
+    assert len(compile_patterns([r"\d"]).lines("٣ arabic-indic three")) == 1
+    assert [m.index for m in compile_patterns([r"\Aab\z"]).lines("ab\nxab\nab")] == [0, 2]
 
 
 @pytest.mark.parametrize(
@@ -137,27 +139,27 @@ def test_shorthand_classes_are_unicode_and_anchors_are_per_line():
 )
 def test_bad_patterns_say_where(pattern, message):
     with pytest.raises(BadPattern) as info:
-        core.compile_patterns([pattern])
+        compile_patterns([pattern])
     assert message in info.value.message
     assert "\n" not in info.value.message
 
 
 def test_pathological_pattern_runs_in_linear_time():
     """`(a+)+$` backtracks exponentially in `re`; RE2 answers at once."""
-    matcher = core.compile_patterns(["(a+)+$"])
+    matcher = compile_patterns(["(a+)+$"])
     line = "a" * 50_000 + "b"
     assert matcher.lines(line) == []
     assert list(matcher.select([line, "aaa"])) == [1]
 
 
 def test_select_skips_empty_texts_and_never_matches_across_texts(monkeypatch):
-    monkeypatch.setattr(core, "_CHUNK", 8)  # several buffers, so chunk edges are crossed
+    monkeypatch.setattr("newsarc.patterns._CHUNK", 8)  # several buffers, so chunk edges are crossed
     texts = ["ab", "", "b", "a", "", "xxxxxxxxxxxa", "b\na"]
-    assert list(core.compile_patterns(["^$"]).select(texts)) == []
-    assert list(core.compile_patterns(["a$"]).select(texts)) == [3, 5, 6]
-    assert list(core.compile_patterns(["b$"]).select(texts)) == [0, 2, 6]
-    assert list(core.compile_patterns(["^a", "^b"]).select(texts, require_all=True)) == [6]
-    assert list(core.compile_patterns(["a.b"]).select(texts)) == []  # "a" + separator + "b"
+    assert list(compile_patterns(["^$"]).select(texts)) == []
+    assert list(compile_patterns(["a$"]).select(texts)) == [3, 5, 6]
+    assert list(compile_patterns(["b$"]).select(texts)) == [0, 2, 6]
+    assert list(compile_patterns(["^a", "^b"]).select(texts, require_all=True)) == [6]
+    assert list(compile_patterns(["a.b"]).select(texts)) == []  # "a" + separator + "b"
 
 
 LINES = st.lists(st.text(alphabet="ab é\nB", max_size=12), max_size=8)
@@ -167,7 +169,7 @@ SIMPLE = ["a", "b", "ab", "^a", "a$", "^$", "a|é", "[^a]", " b", "(?i)b", "a*",
 @settings(max_examples=200, deadline=None)
 @given(texts=LINES, pattern=st.sampled_from(SIMPLE))
 def test_select_and_lines_equal_a_line_by_line_re_scan(texts, pattern):
-    matcher = core.compile_patterns([pattern])
+    matcher = compile_patterns([pattern])
     compiled = re.compile(pattern)
     expected = [i for i, t in enumerate(texts) if t and any(compiled.search(line) for line in t.split("\n"))]
     assert list(matcher.select(texts)) == expected
@@ -474,7 +476,7 @@ def line_scan(root: Path, events, pattern: str, fixed: bool) -> list[str]:
 
 
 def raw_selection(archive: Archive, pattern: str, fixed: bool) -> list[str]:
-    query = core.Query(core.compile_patterns([pattern], fixed=fixed), fields=core.FIELDS, raw=True, details=False)
+    query = core.Query(compile_patterns([pattern], fixed=fixed), fields=FIELDS, raw=True, details=False)
     return sorted(f.event.path for f in core.search(archive, query).found)
 
 
@@ -515,6 +517,6 @@ def test_decoded_search_finds_what_the_generator_counted(generated):
     manifest = json.loads((generated / "manifest.json").read_text())
     archive = Archive.open(generated).load()
     for item in manifest["search_patterns"]:
-        matcher = core.compile_patterns([item["pattern"]], fixed=item["fixed_string"])
-        query = core.Query(matcher, fields=core.FIELDS, details=False)
+        matcher = compile_patterns([item["pattern"]], fixed=item["fixed_string"])
+        query = core.Query(matcher, fields=FIELDS, details=False)
         assert len(core.search(archive, query).found) == item["event_files_decoded"], item["pattern"]

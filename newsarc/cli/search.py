@@ -120,13 +120,15 @@ def search(
     Exit 0 when something matched, 1 when nothing did, 2 for a bad pattern or any other error.
     """
     from newsarc import search as core
+    from newsarc.fields import FIELDS
     from newsarc.output import search as render
     from newsarc.output.console import choose_mode
+    from newsarc.patterns import INSENSITIVE, SENSITIVE, SMART, compile_patterns
 
-    matcher = core.compile_patterns(
+    matcher = compile_patterns(
         [*(patterns or []), *(regexp or [])],
         fixed=fixed_strings,
-        case={"ignore_case": core.INSENSITIVE, "smart_case": core.SMART}.get(ctx.meta.get(_CASE_KEY), core.SENSITIVE),
+        case={"ignore_case": INSENSITIVE, "smart_case": SMART}.get(ctx.meta.get(_CASE_KEY), SENSITIVE),
         word=word_regexp,
         line=line_regexp,
     )
@@ -136,7 +138,7 @@ def search(
     after = after_context if after_context is not None else context or 0
     query = core.Query(
         matcher,
-        fields=_fields(fields, core),
+        fields=_fields(fields, FIELDS),
         raw=raw,
         require_all=all_patterns,
         invert=invert,
@@ -162,16 +164,16 @@ def search(
     finish(0)
 
 
-def _fields(text: str, core) -> tuple[str, ...]:
+def _fields(text: str, known: tuple[str, ...]) -> tuple[str, ...]:
     from newsarc.errors import NewsarcError
 
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in core.FIELDS and n != "all"]
+    unknown = [n for n in names if n not in known and n != "all"]
     if unknown or not names:
-        raise NewsarcError(f"--in takes {', '.join(core.FIELDS)} or all (comma separated); got '{text}'")
+        raise NewsarcError(f"--in takes {', '.join(known)} or all (comma separated); got '{text}'")
     if "all" in names:
-        return core.FIELDS
-    return tuple(n for n in core.FIELDS if n in names)
+        return known
+    return tuple(n for n in known if n in names)
 
 
 def _sort(value: str, core) -> str:
