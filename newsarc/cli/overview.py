@@ -66,12 +66,12 @@ def topics(
     pretty: PrettyOpt = None,
 ) -> None:
     """List every topic with its number of events and its first and last date."""
-    from newsarc import overview
+    from newsarc import dates, overview
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
     site = open_archive(archive, root, text=False)
-    span = _span(from_, to)
+    span = dates.window(from_, to)
     found = overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit)
     report_diagnostics(unread(site))
     if found:
@@ -109,12 +109,12 @@ def timeline(
     pretty: PrettyOpt = None,
 ) -> None:
     """Show how a story unfolded: every event of one topic, oldest first, grouped by month."""
-    from newsarc import overview
+    from newsarc import dates, overview
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
     site = open_archive(archive, root, text=False)
-    line = overview.timeline(site, topic, gap=gap, span=_span(from_, to))
+    line = overview.timeline(site, topic, gap=gap, span=dates.window(from_, to))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
     report_diagnostics([*unread(site), *(d for step in line.steps for d in step.event.diagnostics)])
@@ -137,12 +137,12 @@ def stats(
     pretty: PrettyOpt = None,
 ) -> None:
     """Summarise the archive: events per year and month, busiest days, top topics and sources, broken links."""
-    from newsarc import overview
+    from newsarc import dates, overview
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
     site = open_archive(archive, root, text=False)
-    span = _span(from_, to)
+    span = dates.window(from_, to)
     result = overview.stats(site, span, top=top)
     report_diagnostics(unread(site))
     render.render_stats(result, choose_mode(json_lines, pretty))
@@ -150,9 +150,3 @@ def stats(
         nothing_found("no events" + (f" in {span}" if span else " in this archive"))
     finish(0)
 
-
-def _span(from_: str | None, to: str | None):
-    """--from/--to as one inclusive span, or None for the whole archive."""
-    from newsarc import dates
-
-    return dates.window(from_, to)

@@ -29,10 +29,10 @@ def choose_mode(json_lines: bool, pretty: bool | None, stream: IO[str] | None = 
     if pretty is not None:
         return Mode.RICH if pretty else Mode.PLAIN
     stream = stream or sys.stdout
-    return Mode.RICH if _isatty(stream) else Mode.PLAIN
+    return Mode.RICH if isatty(stream) else Mode.PLAIN
 
 
-def _isatty(stream: IO[str]) -> bool:
+def isatty(stream: IO[str]) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -55,13 +55,13 @@ def make_console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     plain = not colour_allowed()
     width = None
-    if not _isatty(stream):
+    if not isatty(stream):
         width = _columns()
     return _Console(
         file=stream,
         no_color=plain,
         color_system=None if plain else "auto",
-        force_terminal=None if plain else (True if not _isatty(stream) and not stderr else None),
+        force_terminal=None if plain else (True if not isatty(stream) and not stderr else None),
         highlight=False,
         emoji=False,
         width=width,

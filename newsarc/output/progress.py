@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from newsarc.output.console import _isatty, make_console
+from newsarc.output.console import isatty, make_console
 
 DELAY = 1.0  # seconds of parsing before a bar is worth drawing
 _ACTIVE: list["IndexProgress"] = []
@@ -58,4 +58,4 @@ def close_all() -> None:
 
 def for_terminal() -> IndexProgress | None:
     """A progress callback when stderr is a terminal, else None (pipes and CI stay quiet)."""
-    return IndexProgress() if _isatty(sys.stderr) else None
+    return IndexProgress() if isatty(sys.stderr) else None
