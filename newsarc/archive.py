@@ -14,18 +14,21 @@ import gc
 import marshal
 import os
 import posixpath
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from newsarc import cache, dates
+from newsarc import cache, dates, store
 from newsarc.dates import DateSpan
+from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
 from newsarc.model import DATE, Diagnostic, Event
 from newsarc.parser import DAY_PAGE, read_event
+from newsarc.store import LazyEvent, Piece, Store, lazy_events
 
 NEWS = "news"
 _SCHEMES = ("http:", "https:", "mailto:", "ftp:", "tel:", "data:", "javascript:")
@@ -124,6 +127,7 @@ class Archive:
         self.unreadable: list[Event] = []  # skipped files; only their diagnostics matter
         self.scan_diagnostics: list[Diagnostic] = []
         self._by_path: dict[str, Event] = {}
+        self._store: Store | None = None
         self._backlinks: dict[str, list[Event]] | None = None
         self._topics: dict[str, list[Event]] | None = None
         self.loaded = False
@@ -174,7 +178,8 @@ class Archive:
         """Every `.md` file below the scope, without following links out of the root."""
         return (Path(entry.path) for entry in self._walk())
 
-    def _walk(self) -> Iterator[os.DirEntry]:
+    def _walk(self, folders: list[tuple[str, int]] | None = None) -> Iterator[os.DirEntry]:
+        """Files in scan order; `folders` gets (folder, mtime_ns) of every folder read."""
         seen: set[tuple[int, int]] = set()
         stack: list[str] = [str(self.scope)]
         while stack:
@@ -186,6 +191,8 @@ class Archive:
                     self._note(Path(folder), "symlink loop; folder read once")
                     continue
                 seen.add(key)
+                if folders is not None:
+                    folders.append((folder, info.st_mtime_ns))
                 entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
             except OSError as exc:
                 self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
@@ -236,92 +243,84 @@ class Archive:
     # -- loading ------------------------------------------------------------
 
     def load(self) -> Archive:
-        """Scan and parse the whole scope (the path every whole-archive command takes)."""
+        """Every event of the scope, from the store: columns now, the rest of each event on first use."""
         if self.loaded:
             return self
+        index = self.index()
         with cache.no_gc():
-            if self.use_cache:
-                self._add(self._read_cached())
-            else:
-                self._add(self._read(self.markdown_files()))
+            self.events = lazy_events(index, index.order, self.has_text)
+            self._by_path = {e.path: e for e in self.events}
+            pages = (i for i, kind in enumerate(index.kinds) if kind == store.DAY_PAGE)
+            self.day_pages = {e.path: e for e in lazy_events(index, pages, self.has_text)}
+        self._backlinks = self._topics = None
         # The index lives until the process ends and holds no cycles: freezing it
         # stops every later collection from walking millions of objects.
         gc.freeze()
         self.loaded = True
         return self
 
-    def _read_cached(self) -> list[Event]:
-        """Parse only what changed since the last run (see cache.py for the guarantee)."""
-        folder = self.cache_dir or cache.default_dir()
-        file = cache.cache_file(folder, self.root, self.scope)
-        text_file = cache.cache_file(folder, self.root, self.scope, "text")
-        old = cache.load(file)
-        entries: list = []
-        docs: list[Event] = []
-        fresh: dict[str, tuple] = {}  # relpath -> text row, for files parsed now
-        changed = self._refresh(old, entries, docs, fresh)
-        if changed:
-            cache.save(file, entries)
-        if self.has_text or changed:
-            self._merge_text(text_file, docs, entries, fresh)
-        return docs if self.has_text else _without_text(docs)
+    def index(self) -> Store:
+        """The store of this scope, brought up to date (store.py says what "fresh" guarantees)."""
+        if self._store is None:
+            self._store = self._open_store()
+        return self._store
 
-    def _merge_text(self, text_file: Path, docs: list[Event], entries: list, fresh: dict[str, tuple]) -> None:
-        """Fill bodies from the text section (parsing files it lacks) and keep it current."""
-        texts = cache.load(text_file)
-        stamps = {relpath: stamp for relpath, stamp, _ in entries}
-        rows, stale = [], False
-        for doc in docs:
-            relpath = doc.path
-            stamp = stamps.get(relpath)
-            if stamp is None:
-                continue  # unreadable or vanished: parsed in full, never cached
-            row = fresh.get(relpath)
-            if row is None:
-                hit = texts.get(relpath)
-                if hit is not None and hit[0] == stamp:
-                    row = hit[1]
-                else:  # the text section is older than the main one (another process wrote it)
-                    row, stale = cache.encode_text(read_event(self.root / relpath, relpath)), True
-            if self.has_text:
-                doc.body, doc.body_raw = row
-            rows.append((relpath, stamp, row))
-        if fresh or stale or len(rows) != len(texts):
-            cache.save(text_file, rows)
+    def _open_store(self) -> Store:
+        file = old = None
+        if self.use_cache:
+            file = cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
+            old = Store.read(file)
+            if old is not None and old.fresh(str(self.root)) and self._still_unreadable(old):
+                self.scan_diagnostics = [Diagnostic(*note) for note in old.notes]
+                self.stats["cached"] = len(old) - len(self.unreadable)
+                self.stats["parsed"] = len(self.unreadable)
+                return old
+        scanned = time.time()
+        self.scan_diagnostics, folders = [], []
+        pieces = self._pieces(old, folders)
+        notes = [(d.path, d.line, d.message, d.severity) for d in self.scan_diagnostics]
+        data = store.build(pieces, folders, notes, scanned)
+        if file is not None:
+            store.write(file, data)
+        made = Store.parse(data)
+        skipped = [i for i, kind in enumerate(made.kinds) if kind == store.SKIPPED]
+        self.unreadable = list(lazy_events(made, skipped, False))
+        return made
 
-    def _refresh(self, old, entries: list, docs: list[Event], fresh: dict[str, tuple]) -> bool:
-        """Reuse cached records whose stamp matches; parse the rest (in parallel when many).
+    def _still_unreadable(self, old: Store) -> bool:
+        """Unreadable files are read again every time: a fixed permission changes no mtime."""
+        self.unreadable = []
+        for relpath in old.skipped():
+            doc = read_event(self.root / relpath, relpath)
+            if not doc.skipped:
+                return False
+            self.unreadable.append(doc)
+        return True
 
-        Returns whether the cache must be written. When it need not be, each
-        cached row is dropped as soon as its Event is built, so the rows and
-        the objects are never all in memory at once."""
-        seen: list[tuple[str, str, cache.Stamp | None]] = []
-        for entry in self._walk():
+    def _pieces(self, old: Store | None, folders: list[tuple[str, int]]) -> list[Piece]:
+        """Every file's piece of the store: copied from `old` when its stamp is unchanged, else parsed."""
+        seen: list[tuple[str, str, cache.Stamp]] = []
+        for entry in self._walk(folders):
             try:
                 stamp = cache.stamp(entry.stat())
             except OSError:
-                stamp = None  # vanished or unreadable: the parser says why
+                stamp = (-1, -1, -1)  # vanished or unreadable: the parser says why
             seen.append((entry.path, self.relpath(entry.path), stamp))
-        hits = [s is not None and old.get(r, (None,))[0] == s for _, r, s in seen]
-        changed = not all(hits) or len(seen) != len(old)
-        misses: list[tuple[int, str, str, cache.Stamp | None]] = []
-        for index, ((path, relpath, stamp), hit) in enumerate(zip(seen, hits)):
-            if hit:
-                row = old.pop(relpath)[1]
-                docs.append(cache.decode(row))
-                entries.append((relpath, stamp, row if changed else None))
-                self.stats["cached"] += 1
+        reusable = old.reusable() if old is not None else {}
+        pieces: list[Piece | None] = [None] * len(seen)
+        misses = []
+        for k, (_, relpath, stamp) in enumerate(seen):
+            i = reusable.get(relpath)
+            if i is not None and old.stamp(i) == stamp:  # type: ignore[union-attr]
+                pieces[k] = old.piece(i)  # type: ignore[union-attr]
             else:
-                misses.append((index, path, relpath, stamp))
-                docs.append(None)  # type: ignore[arg-type]  # filled below
-        pairs = parse_files([(path, relpath) for _, path, relpath, _ in misses], self.progress)
-        for (index, _, relpath, stamp), (doc, row) in zip(misses, pairs):
-            docs[index] = doc
+                misses.append(k)
+        self.stats["cached"] += len(seen) - len(misses)
+        parsed = parse_pieces([seen[k] for k in misses], self.progress)
+        for k, piece in zip(misses, parsed):
+            pieces[k] = piece
             self.stats["parsed"] += 1
-            if stamp is not None and not doc.skipped:
-                entries.append((relpath, stamp, row))
-                fresh[relpath] = cache.encode_text(doc)
-        return changed
+        return pieces  # type: ignore[return-value]
 
     def _read(self, files: Iterable[Path]) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
@@ -404,7 +403,13 @@ class Archive:
 
     def with_text(self, event: Event) -> Event:
         """`event` with its body: read again from its file when the index was loaded without text."""
-        if self.has_text or event.body or event.skipped:
+        if self.has_text or event.skipped:
+            return event
+        if isinstance(event, LazyEvent):
+            full = cache.decode(event._store.row(event._id))
+            full.body, full.body_raw = event.full_text()
+            return full
+        if event.body:
             return event
         return read_event(self.root / event.path, event.path)
 
@@ -459,19 +464,25 @@ class Archive:
 
     def backlinks(self, event: Event) -> list[Event]:
         """Events whose links (Related, body, front matter) point at `event`."""
+        if self._store is not None and self.loaded:
+            return self._store_backlinks(event.path)
         if self._backlinks is None:
             index: dict[str, list[Event]] = defaultdict(list)
             for source in self.events:
-                seen = set()
-                for link in source.links:
-                    if link.role == DATE:
-                        continue
-                    target = resolve_link(source.path, link.target)
-                    if target.path and target.path != source.path and target.path not in seen:
-                        seen.add(target.path)
-                        index[target.path].append(source)
+                for path in link_targets(source):
+                    index[path].append(source)
             self._backlinks = dict(index)
         return self._backlinks.get(event.path, [])
+
+    def _store_backlinks(self, path: str) -> list[Event]:
+        """From the store's outgoing column: one substring test per file, no row decoded."""
+        paths, found = self._store.paths, []  # type: ignore[union-attr]
+        for i, out in enumerate(self._store.outgoing):  # type: ignore[union-attr]
+            if path in out and path in out.split("\0"):
+                source = self._by_path.get(paths[i])
+                if source is not None:
+                    found.append(source)
+        return sorted(found, key=sort_key)
 
     def topics(self) -> dict[str, list[Event]]:
         """Topic name -> events carrying it, in date order."""
@@ -545,6 +556,62 @@ def parse_files(
                 doc = cache.decode(row)
                 doc.body, doc.body_raw = body, body_raw
                 yield doc, row
+
+
+def parse_pieces(
+    items: list[tuple[str, str, cache.Stamp]], progress: Callable[[int, int], None] | None = None
+) -> Iterator[Piece]:
+    """Parse (path, relpath, stamp) triples into store pieces, on every core when it pays.
+
+    Workers send back marshal bytes of the pieces, so the parent never builds
+    an Event for a file it parsed: a cold index costs what parsing costs."""
+    context = _fork_context()
+    workers = min(os.cpu_count() or 1, 8)
+    if context is None or workers < 2 or len(items) < PARALLEL_MIN_FILES:
+        for count, (path, relpath, stamp) in enumerate(items, 1):
+            piece = piece_of(read_event(Path(path), relpath), stamp)
+            if progress and (count % 500 == 0 or count == len(items)):
+                progress(count, len(items))  # before the yield: zip() may never resume us
+            yield piece
+        return
+    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+    done = 0
+    with context.Pool(workers, initializer=_ignore_interrupts) as pool:
+        for blob in pool.imap(_piece_chunk, chunks):
+            done += _CHUNK
+            if progress:
+                progress(min(done, len(items)), len(items))
+            yield from (Piece(*fields) for fields in marshal.loads(blob))
+
+
+def _piece_chunk(chunk: list[tuple[str, str, cache.Stamp]]) -> bytes:
+    return marshal.dumps([tuple(piece_of(read_event(Path(path), relpath), stamp)) for path, relpath, stamp in chunk])
+
+
+def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
+    """What one parsed file contributes to each column of the store."""
+    kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
+    search, outgoing = b"", ""
+    if kind == store.EVENT:
+        text = event_text(doc, DEFAULT_FIELDS)
+        search = text.encode() + b"\n" if text else b""  # as Matcher joins texts
+        outgoing = "\0".join(link_targets(doc))
+    return Piece(
+        doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
+        marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),
+    )  # fmt: skip
+
+
+def link_targets(doc: Event) -> list[str]:
+    """The files `doc` links to (its date line aside), each once, itself excluded: what backlinks count."""
+    found: list[str] = []
+    for link in doc.links:
+        if link.role == DATE:
+            continue
+        target = resolve_link(doc.path, link.target)
+        if target.path and target.path != doc.path and target.path not in found:
+            found.append(target.path)
+    return found
 
 
 def _ignore_interrupts() -> None:

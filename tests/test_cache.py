@@ -162,20 +162,6 @@ def test_index_without_text_then_with_text(aged):
     assert [e.to_dict() for e in full.events] == [e.to_dict() for e in fresh.events]
 
 
-def test_text_section_older_than_the_main_one_is_repaired(aged):
-    builder, cache_dir = aged
-    site = load(builder.root, cache_dir)
-    text_file = cache.cache_file(cache_dir, site.root, site.scope, "text")
-    saved = text_file.read_bytes()
-    path = builder.root / "news/2016/04/5/siege-ends.md"
-    path.write_text(path.read_text().replace("Something happened.", "Something else happened."))
-    age(builder.root, 50)
-    Archive.open(builder.root, cache_dir=cache_dir, text=False).load()  # main section updated
-    text_file.write_bytes(saved)  # as if another process wrote the old text last
-    again = load(builder.root, cache_dir)
-    assert [e.body for e in again.events] == ["Something happened.", "Something else happened."]
-
-
 def test_progress_is_told_what_is_parsed(aged):
     builder, cache_dir = aged
     seen = []

@@ -1,0 +1,423 @@
+"""The index on disk, read in pieces: a command pays for what it uses, not for the archive.
+
+Loading 100k parsed events costs seconds and a gigabyte, while most commands
+need only a few columns of them (paths, dates, titles, topics, a text to
+match). So the index is stored by column, in one file per (root, scope):
+
+    8 bytes   little-endian size of the header
+    header    marshal: (magic, time written, {section: (offset, size)})
+    sections  paths, stamps, kinds, dates, titles, topics, outgoing links,
+              the event order, the folders read, scan notes, and three
+              blobs with an end offset per file: rows (the parsed record
+              of each file without its body), texts (bodies) and search
+              (the default search fields as UTF-8, "\\n" after each file)
+
+The file is memory-mapped; a section is decoded on first use, and one file's
+row or body is decoded only when something asks for it (`LazyEvent`).
+
+Every file contributes one `Piece` to every section. When the store is
+updated after an edit, the pieces of unchanged files are copied as bytes
+from the old store, so an update parses the changed files and decodes none
+of the others.
+
+Freshness (`Store.fresh`) is exact, with this guarantee: the store is used
+as is only if every folder the scan read has the mtime it had, every file
+has the size, mtime (ns) and inode it had, and each of those mtimes is older
+than the moment the store was written minus `cache.RACY_SECONDS` (git's
+"racily clean" rule: an edit that keeps the size within the filesystem's
+timestamp granularity cannot go unseen). Folder mtimes catch files added,
+deleted and renamed; file stamps catch edits in place. Files that could not
+be read are not trusted at all: they are read again on every run.
+"""
+
+from __future__ import annotations
+
+import marshal
+import mmap
+import os
+import sys
+import tempfile
+from array import array
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from newsarc import __version__, cache
+from newsarc.model import Event
+
+FORMAT = 1  # bump whenever a section's layout or the parser's output changes
+_MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
+_HEAD = 8
+
+EVENT, DAY_PAGE, SKIPPED = 0, 1, 2  # kinds of file
+PARALLEL_STATS = 20000  # from this many files, the freshness check stats on every core
+
+
+class Piece(NamedTuple):
+    """What one file contributes to each section (bytes where the section is a blob)."""
+
+    path: str
+    stamp: cache.Stamp
+    kind: int
+    ordinal: int  # date.toordinal(), 0 without a date
+    title: str
+    topics: tuple[str, ...]
+    outgoing: str  # "\n"-joined paths its links (other than the date line) resolve to
+    row: bytes
+    text: bytes
+    search: bytes
+    noted: bool  # the file has diagnostics (found without decoding every row)
+
+
+class Store:
+    """A store read from a file (memory-mapped) or built in memory; read-only."""
+
+    def __init__(self, data, written: float, table: dict[str, tuple[int, int]], keep=None):
+        self._data = data  # bytes or mmap
+        self._keep = keep  # the open file behind an mmap
+        self.written = written
+        self._table = table
+        self._cache: dict[str, object] = {}
+
+    # -- reading ------------------------------------------------------------
+
+    @classmethod
+    def read(cls, path) -> Store | None:
+        """The store in `path`; None when missing, corrupt, or written by another version."""
+        try:
+            handle = open(path, "rb")
+        except OSError:
+            return None
+        try:
+            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            store = cls.parse(data, keep=handle)
+        except (OSError, ValueError, EOFError, TypeError):
+            store = None
+        if store is None:
+            handle.close()
+        return store
+
+    @classmethod
+    def parse(cls, data, keep=None) -> Store | None:
+        try:
+            size = int.from_bytes(data[:_HEAD], "little")
+            head = marshal.loads(data[_HEAD : _HEAD + size])
+        except (ValueError, EOFError, TypeError):
+            return None
+        if not isinstance(head, tuple) or len(head) != 3 or head[0] != _MAGIC:
+            return None
+        _, written, table = head
+        end = max((offset + length for offset, length in table.values()), default=0)
+        if end > len(data):  # cut short (a full disk, a copy in progress)
+            return None
+        return cls(data, written, table, keep)
+
+    def _bytes(self, name: str) -> bytes:
+        offset, length = self._table[name]
+        return self._data[offset : offset + length]
+
+    def _section(self, name: str, decode):
+        if name not in self._cache:
+            with cache.no_gc():
+                self._cache[name] = decode(self._bytes(name))
+        return self._cache[name]
+
+    def _array(self, name: str, code: str) -> array:
+        def decode(raw: bytes) -> array:
+            found = array(code)
+            found.frombytes(raw)
+            return found
+
+        return self._section(name, decode)
+
+    @property
+    def paths(self) -> list[str]:
+        return self._section("paths", marshal.loads)
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    @property
+    def kinds(self) -> bytes:
+        return self._section("kinds", bytes)
+
+    @property
+    def dates(self) -> array:
+        return self._array("dates", "i")
+
+    @property
+    def stamps(self) -> array:
+        return self._array("stamps", "q")
+
+    @property
+    def titles(self) -> list[str]:
+        return self._section("titles", marshal.loads)
+
+    @property
+    def topics(self) -> list[tuple[str, ...]]:
+        return self._section("topics", marshal.loads)
+
+    @property
+    def outgoing(self) -> list[str]:
+        return self._section("outgoing", marshal.loads)
+
+    @property
+    def order(self) -> array:
+        """Ids of the events (not day pages, not skipped files) by date, then path."""
+        return self._array("order", "i")
+
+    @property
+    def dirs(self) -> list[tuple[str, int]]:
+        return self._section("dirs", marshal.loads)
+
+    @property
+    def notes(self) -> list[tuple]:
+        """Diagnostics of the scan itself (symlinks not followed, folders not readable)."""
+        return self._section("notes", marshal.loads)
+
+    @property
+    def noted(self) -> array:
+        """Ids of the files with diagnostics."""
+        return self._array("noted", "i")
+
+    @property
+    def noted_ids(self) -> set[int]:
+        if "noted-set" not in self._cache:
+            self._cache["noted-set"] = set(self.noted)
+        return self._cache["noted-set"]  # type: ignore[return-value]
+
+    def _blob(self, name: str, i: int) -> bytes:
+        ends = self._array(name + "-ends", "q")
+        offset = self._table[name][0]
+        start = ends[i - 1] if i else 0
+        return self._data[offset + start : offset + ends[i]]
+
+    def row(self, i: int) -> tuple:
+        return marshal.loads(self._blob("rows", i))
+
+    def text(self, i: int) -> tuple[str, str]:
+        return marshal.loads(self._blob("texts", i))
+
+    def search_blob(self) -> tuple[bytes, list[int]]:
+        """The default search fields of every file, and where each starts (plus the end)."""
+        ends = self._array("search-ends", "q")
+        return self._bytes("search"), [0, *ends]
+
+    def stamp(self, i: int) -> cache.Stamp:
+        stamps = self.stamps
+        return (stamps[3 * i], stamps[3 * i + 1], stamps[3 * i + 2])
+
+    def reusable(self) -> dict[str, int]:
+        """path -> id of the files whose pieces may be copied when their stamp still matches."""
+        limit, stamps = self._limit(), self.stamps
+        kinds = self.kinds
+        return {path: i for i, path in enumerate(self.paths) if kinds[i] != SKIPPED and stamps[3 * i + 1] < limit}
+
+    def _limit(self) -> int:
+        return int((self.written - cache.RACY_SECONDS) * 1e9)
+
+    def piece(self, i: int) -> Piece:
+        """File `i`'s contribution, as bytes where it can be: copied into a new store undecoded."""
+        return Piece(
+            self.paths[i],
+            self.stamp(i),
+            self.kinds[i],
+            self.dates[i],
+            self.titles[i],
+            self.topics[i],
+            self.outgoing[i],
+            self._blob("rows", i),
+            self._blob("texts", i),
+            self._blob("search", i),
+            i in self.noted_ids,
+        )
+
+    # -- freshness ----------------------------------------------------------
+
+    def fresh(self, root: str) -> bool:
+        """Whether the store still describes the files (the guarantee is in the module docstring)."""
+        limit = self._limit()
+        for folder, mtime in self.dirs:
+            try:
+                if mtime >= limit or os.stat(folder).st_mtime_ns != mtime:
+                    return False
+            except OSError:
+                return False
+        prefix = root.rstrip(os.sep) + os.sep
+        checked = [i for i, kind in enumerate(self.kinds) if kind != SKIPPED]
+        return _stamps_match(prefix, self.paths, self.stamps, checked, limit)
+
+    def skipped(self) -> list[str]:
+        return [path for path, kind in zip(self.paths, self.kinds) if kind == SKIPPED]
+
+
+def _stamps_match(prefix: str, paths: Sequence[str], stamps: array, ids: list[int], limit: int) -> bool:
+    """Stat the files (on every core for many: a stat costs ~3 us, mostly the interpreter's)."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(ids) < PARALLEL_STATS or workers < 2 or os.environ.get("NEWSARC_WORKERS") == "1":
+        return _same(prefix, paths, stamps, ids, limit)
+    children = []
+    for k in range(1, workers):
+        pid = os.fork()
+        if pid == 0:  # the child answers with its exit status
+            code = 2
+            try:
+                code = 0 if _same(prefix, paths, stamps, ids[k::workers], limit) else 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    ok = _same(prefix, paths, stamps, ids[0::workers], limit)
+    for pid in children:
+        _, status = os.waitpid(pid, 0)
+        ok = ok and os.waitstatus_to_exitcode(status) == 0
+    return ok
+
+
+def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int) -> bool:
+    stat = os.stat
+    for i in ids:
+        try:
+            info = stat(prefix + paths[i])
+        except OSError:
+            return False
+        mtime = info.st_mtime_ns
+        j = 3 * i
+        if mtime >= limit or info.st_size != stamps[j] or mtime != stamps[j + 1] or info.st_ino != stamps[j + 2]:
+            return False
+    return True
+
+
+# -- building -------------------------------------------------------------------
+
+
+def build(pieces: list[Piece], dirs: list[tuple[str, int]], notes: list[tuple], scanned: float) -> bytes:
+    """The bytes of a store holding `pieces` (in scan order), for a scan that began at `scanned`.
+
+    The scan's start, not the time of writing, is what a file's mtime must
+    be older than: a file edited while the scan ran must not look clean."""
+    from itertools import accumulate
+
+    kinds = bytes(p.kind for p in pieces)
+    dates = array("i", (p.ordinal for p in pieces))
+    events = [i for i, p in enumerate(pieces) if p.kind == EVENT]
+    events.sort(key=lambda i: (dates[i] or 1, pieces[i].path))  # date.min is ordinal 1
+    stamps = array("q")
+    for p in pieces:
+        stamps.extend(p.stamp)
+    sections: dict[str, bytes] = {
+        "paths": marshal.dumps([p.path for p in pieces]),
+        "stamps": stamps.tobytes(),
+        "kinds": kinds,
+        "dates": dates.tobytes(),
+        "titles": marshal.dumps([p.title for p in pieces]),
+        "topics": marshal.dumps([p.topics for p in pieces]),
+        "outgoing": marshal.dumps([p.outgoing for p in pieces]),
+        "order": array("i", events).tobytes(),
+        "dirs": marshal.dumps(dirs),
+        "notes": marshal.dumps(notes),
+        "noted": array("i", (i for i, p in enumerate(pieces) if p.noted)).tobytes(),
+    }
+    for name in ("row", "text", "search"):
+        blobs = [getattr(p, name) for p in pieces]
+        key = "rows" if name == "row" else "texts" if name == "text" else "search"
+        sections[key] = b"".join(blobs)
+        sections[key + "-ends"] = array("q", accumulate(map(len, blobs))).tobytes()
+    return _pack(sections, scanned)
+
+
+def _pack(sections: dict[str, bytes], written: float) -> bytes:
+    table, offset = {}, 0
+    for name, data in sections.items():
+        table[name] = (offset, len(data))
+        offset += len(data)
+    # Offsets are relative to the end of the header, whose size depends on them: fix them up after.
+    probe = marshal.dumps((_MAGIC, written, table))
+    base = _HEAD + len(probe) + 64  # room for the larger numbers below
+    table = {name: (base + o, n) for name, (o, n) in table.items()}
+    head = marshal.dumps((_MAGIC, written, table))
+    if _HEAD + len(head) > base:
+        raise AssertionError("store header outgrew its room")
+    padding = b"\0" * (base - _HEAD - len(head))
+    return b"".join([len(head).to_bytes(_HEAD, "little"), head, padding, *sections.values()])
+
+
+def write(path, data: bytes) -> None:
+    """Atomically (a reader sees the old store or the new one); a failure only costs the next run a parse."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except (OSError, ValueError):
+        pass
+
+
+# -- events read on demand ----------------------------------------------------------
+
+_LIGHT = ("path", "date", "title", "topics", "is_day_page", "skipped")
+_HEAVY = tuple(name for name in Event.__slots__ if name not in _LIGHT)
+
+
+class LazyEvent(Event):
+    """An Event made from the store's columns; its other fields are decoded from its row on first use.
+
+    100k of these cost what 100k tuples cost; a command that reads the links
+    or body of ten events decodes ten rows. `with_text` says whether a body
+    is wanted at all (without it, body and body_raw are "", as the archive
+    promises when opened with text=False)."""
+
+    __slots__ = ("_store", "_id", "_with_text")
+
+    def __getattr__(self, name: str):
+        # Called only for a slot never set: a heavy field, before its first use.
+        if name in _HEAVY and self._store is not None:
+            self._fill()
+            return getattr(self, name)
+        raise AttributeError(name)
+
+    def _fill(self) -> None:
+        store, i = self._store, self._id
+        full = cache.decode(store.row(i))
+        for name in _HEAVY:
+            setattr(self, name, getattr(full, name))
+        self.body, self.body_raw = store.text(i) if self._with_text else ("", "")
+
+    def full_text(self) -> tuple[str, str]:
+        """(body, body_raw) from the store, even when the archive was opened without text."""
+        return self._store.text(self._id)
+
+
+def lazy_events(store: Store, ids: Iterable[int], with_text: bool) -> list[LazyEvent]:
+    """Events for the files `ids`, from the columns alone (about 1 us each)."""
+    import datetime as dt
+
+    paths, dates, titles, topics, kinds = store.paths, store.dates, store.titles, store.topics, store.kinds
+    days: dict[int, dt.date] = {}
+    new = LazyEvent.__new__
+    found = []
+    for i in ids:
+        event = new(LazyEvent)
+        event.path = paths[i]
+        ordinal = dates[i]
+        if ordinal:
+            day = days.get(ordinal)
+            if day is None:
+                day = days[ordinal] = dt.date.fromordinal(ordinal)
+            event.date = day
+        else:
+            event.date = None
+        event.title = titles[i]
+        event.topics = list(topics[i])
+        kind = kinds[i]
+        event.is_day_page = kind == DAY_PAGE
+        event.skipped = kind == SKIPPED
+        event._store, event._id, event._with_text = store, i, with_text
+        found.append(event)
+    return found
