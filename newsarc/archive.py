@@ -16,7 +16,7 @@ import os
 import posixpath
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
@@ -28,7 +28,7 @@ from newsarc.folding import with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
 from newsarc.model import DATE, Diagnostic, Event
 from newsarc.parser import DAY_PAGE, read_event
-from newsarc.store import LazyEvent, Piece, Store, lazy_events
+from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 
 NEWS = "news"
 _SCHEMES = ("http:", "https:", "mailto:", "ftp:", "tel:", "data:", "javascript:")
@@ -412,6 +412,26 @@ class Archive:
         if event.body:
             return event
         return read_event(self.root / event.path, event.path)
+
+    def view(self) -> Sequence[Event]:
+        """`events`, but made one at a time as they are read, when the archive is not loaded yet."""
+        if self.loaded:
+            return self.events
+        index = self.index()
+        return EventView(index, index.order, self.has_text)
+
+    def index_ids(self, events: Sequence[Event]) -> Sequence[int] | None:
+        """Where `events` sit in this archive's store; None unless every one came from it."""
+        if isinstance(events, EventView) and events.store is self._store:
+            return events.ids
+        if self._store is None:
+            return None
+        ids = []
+        for event in events:
+            if not isinstance(event, LazyEvent) or event._store is not self._store:
+                return None
+            ids.append(event._id)
+        return ids
 
     def exists(self, relpath: str) -> bool:
         if relpath in self._by_path or relpath in self.day_pages:

@@ -223,17 +223,21 @@ class Matcher:
         buffer is scanned by one RE2 call per match found; after a match the
         scan jumps to the next text, so the cost is one pass over the bytes.
         """
-        programs = self._each if require_all and len(self._each) > 1 else [self._any]
         for base, blob, offsets in _chunks(texts):
-            found = None
-            for program in programs:
-                hits = self._scan(program, blob, offsets)
-                found = hits if found is None else found & hits
-                if not found:
-                    break
-            yield from (base + i for i in sorted(found or ()))
+            yield from (base + i for i in sorted(self.hits(blob, offsets, require_all)))
 
-    def _scan(self, program, blob: bytes, offsets: list[int]) -> set[int]:
+    def hits(self, blob: bytes, offsets: Sequence[int], require_all: bool = False) -> set[int]:
+        """Which texts of `blob` match; text i is blob[offsets[i]:offsets[i + 1]] (the index cache's layout)."""
+        programs = self._each if require_all and len(self._each) > 1 else [self._any]
+        found: set[int] | None = None
+        for program in programs:
+            hits = self._scan(program, blob, offsets)
+            found = hits if found is None else found & hits
+            if not found:
+                break
+        return found or set()
+
+    def _scan(self, program, blob: bytes, offsets: Sequence[int]) -> set[int]:
         found, pos, end, match, last = set(), 0, len(blob), program.Match, len(offsets) - 1
         while pos <= end:
             start = match(self._anchor, blob, pos, end)[0][0]

@@ -81,11 +81,11 @@ class Result:
     selected: int | None  # events that matched before --limit (None: not counted)
 
 
-def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -> list[Event]:
+def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -> Sequence[Event]:
     """The events the filters leave, in archive order (date, path)."""
     if not archive.has_text:
         raise RuntimeError("search needs the bodies: open the archive with text=True")
-    events = archive.events_in(span) if span else archive.load().events
+    events = archive.events_in(span) if span else archive.view()
     if topics:
         events = with_topics(events, topics)
     return events
@@ -99,8 +99,9 @@ def search(archive: Archive, query: Query) -> Result:
     if query.sort == "path":
         events = sorted(events, key=lambda e: e.path)
     lengths: list[int] = []
-    texts = _texts(archive, events, query, lengths)
-    chosen = query.matcher.select(texts, query.require_all)
+    chosen = _indexed(archive, events, query)
+    if chosen is None:
+        chosen = query.matcher.select(_texts(archive, events, query, lengths), query.require_all)
     if query.invert:
         hit = set(chosen)
         chosen = (i for i in range(len(events)) if i not in hit)
@@ -120,6 +121,21 @@ def search(archive: Archive, query: Query) -> Result:
         for item in found:
             _collect(archive, item, query)
     return Result(found, len(events), selected)
+
+
+def _indexed(archive: Archive, events: Sequence[Event], query: Query) -> Iterator[int] | None:
+    """Matching events found in the index's search text (no event decoded); None when it cannot say.
+
+    The index holds the default fields only, and relevance needs each text's
+    length, so other queries read the events themselves."""
+    if query.raw or tuple(query.fields) != DEFAULT_FIELDS or query.sort == "relevance":
+        return None
+    ids = archive.index_ids(events)
+    if ids is None:
+        return None
+    blob, offsets = archive.index().search_blob()
+    hits = query.matcher.hits(blob, offsets, query.require_all)
+    return (k for k, i in enumerate(ids) if i in hits)
 
 
 def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int]) -> Iterator[str]:
