@@ -26,7 +26,7 @@ from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
-from newsarc.model import DATE, Diagnostic, Event
+from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.parser import DAY_PAGE, read_event
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 
@@ -128,6 +128,9 @@ class Archive:
         self.scan_diagnostics: list[Diagnostic] = []
         self._by_path: dict[str, Event] = {}
         self._store: Store | None = None
+        self._id_of: dict[str, int] | None = None
+        self._lookups = 0
+        self._made: dict[int, Event] = {}  # events made for lookups before (or without) load()
         self._backlinks: dict[str, list[Event]] | None = None
         self._topics: dict[str, list[Event]] | None = None
         self.loaded = False
@@ -399,7 +402,52 @@ class Archive:
     # -- lookups ------------------------------------------------------------
 
     def get(self, relpath: str) -> Event | None:
-        return self._by_path.get(relpath)
+        if not self._lazy():
+            return self._by_path.get(relpath)
+        i = self._id(relpath)
+        if i is None or self.index().kinds[i] != store.EVENT:
+            return None
+        event = self._made.get(i)
+        if event is None:
+            event = self._made[i] = store.event_at(self.index(), i, self.has_text)
+        return event
+
+    def _lazy(self) -> bool:
+        """Not loaded and nothing read by other means: lookups go to the store, and load() is never paid."""
+        return not self.loaded and not self._by_path
+
+    def _id(self, relpath: str) -> int | None:
+        """A few lookups search the path list (C speed); many pay once for a dict (76 ms at 100k)."""
+        if self._id_of is None and self._lookups < 32:
+            self._lookups += 1
+            index = self.index()
+            try:
+                i = index.paths.index(relpath)
+            except ValueError:
+                return None
+            return i if index.kinds[i] != store.SKIPPED else None
+        return self._ids().get(relpath)
+
+    def _ids(self) -> dict[str, int]:
+        """path -> store id of every event and day page."""
+        if self._id_of is None:
+            index = self.index()
+            kinds = index.kinds
+            self._id_of = {path: i for i, path in enumerate(index.paths) if kinds[i] != store.SKIPPED}
+        return self._id_of
+
+    def _is_day_page(self, relpath: str) -> bool:
+        if not self._lazy():
+            return relpath in self.day_pages
+        i = self._id(relpath)
+        return i is not None and self.index().kinds[i] == store.DAY_PAGE
+
+    def _event_paths(self) -> list[str]:
+        if not self._lazy():
+            return [e.path for e in self.events]
+        index = self.index()
+        paths = index.paths
+        return [paths[i] for i in index.order]
 
     def with_text(self, event: Event) -> Event:
         """`event` with its body: read again from its file when the index was loaded without text."""
@@ -434,30 +482,33 @@ class Archive:
         return ids
 
     def exists(self, relpath: str) -> bool:
-        if relpath in self._by_path or relpath in self.day_pages:
+        if self._lazy():
+            if self._id(relpath) is not None:
+                return True
+        elif relpath in self._by_path or relpath in self.day_pages:
             return True
         return bool(relpath) and (self.root / relpath).is_file() and self._inside(self.root / relpath)
 
     def find(self, ref: str) -> Event:
         """An event by file path, site link, slug or unique slug prefix."""
-        self.load()
         for relpath in self._path_forms(ref):
-            event = self._by_path.get(relpath)
+            event = self.get(relpath)
             if event:
                 return event
-            if relpath in self.day_pages:
+            if self._is_day_page(relpath):
                 raise EventNotFound(f"'{ref}' is a day page, not an event; try: newsarc list-by-date {ref.split('/news/')[-1].rsplit('/', 1)[0].replace('/', '-')}")
         slug = ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
         if not slug:
             raise EventNotFound("empty event reference; give a path, a /news/... link or a slug")
-        exact = [e for e in self.events if e.slug == slug]
-        matches = exact or [e for e in self.events if e.slug.startswith(slug)]
+        paths = [path for path in self._event_paths() if slug in path]  # a C-speed filter first: 100k paths
+        slugs = [slug_of(path) for path in paths]
+        exact = [p for p, s in zip(paths, slugs) if s == slug]
+        matches = exact or [p for p, s in zip(paths, slugs) if s.startswith(slug)]
         if len(matches) == 1:
-            return matches[0]
+            return self.get(matches[0])  # type: ignore[return-value]
         if matches:
             raise AmbiguousEvent(
-                f"'{ref}' matches {len(matches)} events; give more of the slug or the full path",
-                [e.path for e in matches],
+                f"'{ref}' matches {len(matches)} events; give more of the slug or the full path", matches
             )
         raise EventNotFound(f"no event matches '{ref}'; give a file path, a /news/... link, or a slug (see newsarc search)")
 
@@ -484,7 +535,7 @@ class Archive:
 
     def backlinks(self, event: Event) -> list[Event]:
         """Events whose links (Related, body, front matter) point at `event`."""
-        if self._store is not None and self.loaded:
+        if self._store is not None and (self.loaded or self._lazy()):
             return self._store_backlinks(event.path)
         if self._backlinks is None:
             index: dict[str, list[Event]] = defaultdict(list)
@@ -495,14 +546,10 @@ class Archive:
         return self._backlinks.get(event.path, [])
 
     def _store_backlinks(self, path: str) -> list[Event]:
-        """From the store's outgoing column: one substring test per file, no row decoded."""
-        paths, found = self._store.paths, []  # type: ignore[union-attr]
-        for i, out in enumerate(self._store.outgoing):  # type: ignore[union-attr]
-            if path in out and path in out.split("\0"):
-                source = self._by_path.get(paths[i])
-                if source is not None:
-                    found.append(source)
-        return sorted(found, key=sort_key)
+        """From the store's outgoing links: no row decoded."""
+        paths = self.index().paths
+        found = [self.get(paths[i]) for i in self.index().linking_to(path)]
+        return sorted((e for e in found if e is not None), key=sort_key)
 
     def topics(self) -> dict[str, list[Event]]:
         """Topic name -> events carrying it, in date order."""
@@ -611,11 +658,13 @@ def _piece_chunk(chunk: list[tuple[str, str, cache.Stamp]]) -> bytes:
 def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
     """What one parsed file contributes to each column of the store."""
     kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
-    search, outgoing = b"", ""
+    search = outgoing = b""
     if kind == store.EVENT:
         text = event_text(doc, DEFAULT_FIELDS)
         search = text.encode() + b"\n" if text else b""  # as Matcher joins texts
-        outgoing = "\0".join(link_targets(doc))
+        targets = link_targets(doc)
+        if targets:
+            outgoing = b"\0" + "\0".join(targets).encode("utf-8", "surrogateescape") + b"\0"
     return Piece(
         doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
         marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),

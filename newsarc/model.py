@@ -132,8 +132,7 @@ class Event:
 
     @property
     def slug(self) -> str:
-        name = self.path.rsplit("/", 1)[-1]
-        return name[:-3] if name.endswith(".md") else name
+        return slug_of(self.path)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +149,12 @@ class Event:
             "meta": jsonable(self.meta),
             "diagnostics": [d.to_dict() for d in self.diagnostics],
         }
+
+
+def slug_of(path: str) -> str:
+    """An event's slug: its file name without `.md`."""
+    name = path.rsplit("/", 1)[-1]
+    return name[:-3] if name.endswith(".md") else name
 
 
 def jsonable(value: Any) -> Any:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from newsarc.archive import Archive, day_spellings
 from newsarc.dates import DateSpan, date_from_path
 from newsarc.folding import fold
-from newsarc.model import BODY, DATE, Event
+from newsarc.model import BODY, Event
 from newsarc.model import Related as RelatedEntry
 
 LINKS, BACKLINKS, TOPICS, TEXT = "links", "backlinks", "topics", "text"
@@ -139,30 +139,9 @@ def _link_item(archive: Archive, event: Event, entry: RelatedEntry) -> Item:
 
 # -- (b) links to the event ----------------------------------------------------
 
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]+")
-
-
 def linking_to(archive: Archive, event: Event) -> list[Event]:
-    """`archive.backlinks(event)` for one event, without indexing every link of the archive.
-
-    A link can only resolve to the event's file if its target names the file,
-    or hides the name in %-escapes; only those links are resolved. (Building
-    the whole index takes seconds on 100k events; this takes a fraction.)
-    """
-    name = event.path.rsplit("/", 1)[-1]
-    if not _PLAIN_NAME.fullmatch(name):
-        return [e for e in archive.backlinks(event) if e.path != event.path]
-    found = []
-    for source in archive.events:
-        if source.path == event.path:
-            continue
-        for link in source.links:
-            target = link.target
-            if (name in target or "%" in target) and link.role != DATE:
-                if archive.resolve(source, target).path == event.path:
-                    found.append(source)
-                    break
-    return found
+    """Events linking to `event` (the index keeps each file's link targets: no link is decoded)."""
+    return [e for e in archive.backlinks(event) if e.path != event.path]
 
 
 # -- (c) shared topics ---------------------------------------------------------

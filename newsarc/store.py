@@ -6,14 +6,16 @@ match). So the index is stored by column, in one file per (root, scope):
 
     8 bytes   little-endian size of the header
     header    marshal: (magic, time written, {section: (offset, size)})
-    sections  paths, stamps, kinds, dates, titles, topics, outgoing links,
-              the event order, the folders read, scan notes, and three
-              blobs with an end offset per file: rows (the parsed record
-              of each file without its body), texts (bodies) and search
-              (the default search fields as UTF-8, "\\n" after each file)
+    sections  paths, stamps, kinds, dates, titles, topics, the event
+              order, the folders read, scan notes, and four blobs with an
+              end offset per file: rows (the parsed record of each file
+              without its body), texts (bodies), search (the default
+              search fields as UTF-8, "\\n" after each file) and outgoing
+              (the files each file links to)
 
-The file is memory-mapped; a section is decoded on first use, and one file's
-row or body is decoded only when something asks for it (`LazyEvent`).
+A section is read (pread) and decoded on first use; one file's row or body
+is decoded only when something asks for it (`LazyEvent`). Only the search
+text, which RE2 scans whole, is memory-mapped.
 
 Every file contributes one `Piece` to every section. When the store is
 updated after an edit, the pieces of unchanged files are copied as bytes
@@ -37,6 +39,7 @@ import mmap
 import os
 import sys
 import tempfile
+from bisect import bisect_right
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -44,7 +47,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache
 from newsarc.model import Event
 
-FORMAT = 1  # bump whenever a section's layout or the parser's output changes
+FORMAT = 2  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -61,7 +64,7 @@ class Piece(NamedTuple):
     ordinal: int  # date.toordinal(), 0 without a date
     title: str
     topics: tuple[str, ...]
-    outgoing: str  # "\n"-joined paths its links (other than the date line) resolve to
+    outgoing: bytes  # "\0path\0path\0": the files its links (other than the date line) resolve to
     row: bytes
     text: bytes
     search: bytes
@@ -158,9 +161,17 @@ class Store:
     def topics(self) -> list[tuple[str, ...]]:
         return self._section("topics", marshal.loads)
 
-    @property
-    def outgoing(self) -> list[str]:
-        return self._section("outgoing", marshal.loads)
+    def linking_to(self, path: str) -> list[int]:
+        """Ids of the files with a link that resolves to `path`: one bytes.find per hit, no row decoded."""
+        blob = self._section("outgoing", bytes)
+        ends = self._array("outgoing-ends", "q")
+        needle = b"\0" + path.encode("utf-8", "surrogateescape") + b"\0"
+        found, pos = [], blob.find(needle)
+        while pos >= 0:
+            i = bisect_right(ends, pos)
+            found.append(i)
+            pos = blob.find(needle, ends[i])
+        return found
 
     @property
     def order(self) -> array:
@@ -231,7 +242,7 @@ class Store:
             self.dates[i],
             self.titles[i],
             self.topics[i],
-            self.outgoing[i],
+            self._blob("outgoing", i),
             self._blob("rows", i),
             self._blob("texts", i),
             self._blob("search", i),
@@ -242,16 +253,10 @@ class Store:
 
     def fresh(self, root: str) -> bool:
         """Whether the store still describes the files (the guarantee is in the module docstring)."""
-        limit = self._limit()
-        for folder, mtime in self.dirs:
-            try:
-                if mtime >= limit or os.stat(folder).st_mtime_ns != mtime:
-                    return False
-            except OSError:
-                return False
         prefix = root.rstrip(os.sep) + os.sep
-        checked = [i for i, kind in enumerate(self.kinds) if kind != SKIPPED]
-        return _stamps_match(prefix, self.paths, self.stamps, checked, limit)
+        kinds = self.kinds
+        checked = range(len(kinds)) if SKIPPED not in kinds else [i for i, k in enumerate(kinds) if k != SKIPPED]
+        return _stamps_match(prefix, self.paths, self.stamps, checked, self.dirs, self._limit())
 
     def skipped(self) -> list[str]:
         return [path for path, kind in zip(self.paths, self.kinds) if kind == SKIPPED]
@@ -282,11 +287,13 @@ class _File:
         return self._mapped
 
 
-def _stamps_match(prefix: str, paths: Sequence[str], stamps: array, ids: list[int], limit: int) -> bool:
-    """Stat the files (on every core for many: a stat costs ~3 us, mostly the interpreter's)."""
+def _stamps_match(
+    prefix: str, paths: Sequence[str], stamps: array, ids: Sequence[int], folders: list[tuple[str, int]], limit: int
+) -> bool:
+    """Stat the folders and files, on every core when there are many (a stat costs ~3 us, mostly the interpreter's)."""
     workers = min(os.cpu_count() or 1, 4)
     if len(ids) < PARALLEL_STATS or workers < 2 or os.environ.get("NEWSARC_WORKERS") == "1":
-        return _same(prefix, paths, stamps, ids, limit)
+        return _folders_same(folders, limit) and _same(prefix, paths, stamps, ids, limit)
     children = []
     for k in range(1, workers):
         pid = os.fork()
@@ -297,11 +304,23 @@ def _stamps_match(prefix: str, paths: Sequence[str], stamps: array, ids: list[in
             finally:
                 os._exit(code)
         children.append(pid)
-    ok = _same(prefix, paths, stamps, ids[0::workers], limit)
+    ok = _folders_same(folders, limit) and _same(prefix, paths, stamps, ids[0::workers], limit)
     for pid in children:
         _, status = os.waitpid(pid, 0)
         ok = ok and os.waitstatus_to_exitcode(status) == 0
     return ok
+
+
+def _folders_same(folders: list[tuple[str, int]], limit: int) -> bool:
+    """A folder's mtime changes when a file in it is added, deleted or renamed."""
+    stat = os.stat
+    for folder, mtime in folders:
+        try:
+            if mtime >= limit or stat(folder).st_mtime_ns != mtime:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int) -> bool:
@@ -342,15 +361,13 @@ def build(pieces: list[Piece], dirs: list[tuple[str, int]], notes: list[tuple], 
         "dates": dates.tobytes(),
         "titles": marshal.dumps([p.title for p in pieces]),
         "topics": marshal.dumps([p.topics for p in pieces]),
-        "outgoing": marshal.dumps([p.outgoing for p in pieces]),
         "order": array("i", events).tobytes(),
         "dirs": marshal.dumps(dirs),
         "notes": marshal.dumps(notes),
         "noted": array("i", (i for i, p in enumerate(pieces) if p.noted)).tobytes(),
     }
-    for name in ("row", "text", "search"):
+    for key, name in (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", "outgoing")):
         blobs = [getattr(p, name) for p in pieces]
-        key = "rows" if name == "row" else "texts" if name == "text" else "search"
         sections[key] = b"".join(blobs)
         sections[key + "-ends"] = array("q", accumulate(map(len, blobs))).tobytes()
     return _pack(sections, scanned)
@@ -444,6 +461,17 @@ class EventView(Sequence):
         if event is None:
             event = self._made[k] = lazy_events(self.store, (self.ids[k],), self.with_text)[0]
         return event
+
+
+def event_at(store: Store, i: int, with_text: bool) -> LazyEvent:
+    """One event from its row alone (a lookup need not read the title and topic columns, 16 MB at 100k)."""
+    event = LazyEvent.__new__(LazyEvent)
+    full = cache.decode(store.row(i))
+    for name in Event.__slots__:
+        if name not in ("body", "body_raw"):
+            setattr(event, name, getattr(full, name))
+    event._store, event._id, event._with_text = store, i, with_text
+    return event
 
 
 def lazy_events(store: Store, ids: Iterable[int], with_text: bool) -> list[LazyEvent]:

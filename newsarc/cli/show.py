@@ -27,7 +27,8 @@ def show(
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root, text=False).load()  # bodies: only this event's
+    site = open_archive(archive, root, text=False)  # bodies: only this event's
+    site.index()  # lookups read the index's columns; no event but this one is decoded
     report_diagnostics(unread(site))  # backlinks from them are missing
     found = site.with_text(site.find(event))
     if raw:
