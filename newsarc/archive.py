@@ -15,6 +15,7 @@ import marshal
 import os
 import posixpath
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from newsarc.folding import with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.parser import DAY_PAGE, read_event
+from newsarc.textindex import normalize  # a pure text function (the store keeps related's text model input)
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 
 NEWS = "news"
@@ -280,12 +282,10 @@ class Archive:
                 return old
         scanned = time.time()
         self.scan_diagnostics, folders = [], []
-        pieces = self._pieces(old, folders)
+        writer = store.Writer(file.parent if file is not None else None)
+        self._write_pieces(writer, old, folders)
         notes = [(d.path, d.line, d.message, d.severity) for d in self.scan_diagnostics]
-        data = store.build(pieces, folders, notes, scanned)
-        if file is not None:
-            store.write(file, data)
-        made = Store.parse(data)
+        made = writer.finish(file, folders, notes, scanned)
         skipped = [i for i, kind in enumerate(made.kinds) if kind == store.SKIPPED]
         self.unreadable = list(lazy_events(made, skipped, False))
         return made
@@ -300,8 +300,8 @@ class Archive:
             self.unreadable.append(doc)
         return True
 
-    def _pieces(self, old: Store | None, folders: list[tuple[str, int]]) -> list[Piece]:
-        """Every file's piece of the store: copied from `old` when its stamp is unchanged, else parsed."""
+    def _write_pieces(self, writer: store.Writer, old: Store | None, folders: list[tuple[str, int]]) -> None:
+        """Every file's piece, in scan order: runs of unchanged files copied from `old`, the rest parsed."""
         seen: list[tuple[str, str, cache.Stamp]] = []
         for entry in self._walk(folders):
             try:
@@ -310,20 +310,25 @@ class Archive:
                 stamp = (-1, -1, -1)  # vanished or unreadable: the parser says why
             seen.append((entry.path, self.relpath(entry.path), stamp))
         reusable = old.reusable() if old is not None else {}
-        pieces: list[Piece | None] = [None] * len(seen)
-        misses = []
-        for k, (_, relpath, stamp) in enumerate(seen):
+        plan: list[int | None] = []  # per file: its id in `old`, or None to parse it
+        for _, relpath, stamp in seen:
             i = reusable.get(relpath)
-            if i is not None and old.stamp(i) == stamp:  # type: ignore[union-attr]
-                pieces[k] = old.piece(i)  # type: ignore[union-attr]
-            else:
-                misses.append(k)
-        self.stats["cached"] += len(seen) - len(misses)
-        parsed = parse_pieces([seen[k] for k in misses], self.progress)
-        for k, piece in zip(misses, parsed):
-            pieces[k] = piece
-            self.stats["parsed"] += 1
-        return pieces  # type: ignore[return-value]
+            plan.append(i if i is not None and old.stamp(i) == stamp else None)  # type: ignore[union-attr]
+        parsed = parse_pieces([file for file, i in zip(seen, plan) if i is None], self.progress)
+        k = 0
+        while k < len(plan):
+            i = plan[k]
+            if i is None:
+                writer.add(next(parsed))
+                self.stats["parsed"] += 1
+                k += 1
+                continue
+            run = 1  # files that follow each other in both scans are copied in one go
+            while k + run < len(plan) and plan[k + run] == i + run:
+                run += 1
+            writer.copy(old, i, i + run)  # type: ignore[arg-type]
+            self.stats["cached"] += run
+            k += run
 
     def _read(self, files: Iterable[Path]) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
@@ -480,6 +485,11 @@ class Archive:
                 return None
             ids.append(event._id)
         return ids
+
+    def words(self, events: Sequence[Event]) -> list[bytes] | None:
+        """Each event's headline twice and body as textindex.normalize makes them, from the store (None: not there)."""
+        ids = self.index_ids(events)
+        return None if ids is None else self.index().words(ids)
 
     def exists(self, relpath: str) -> bool:
         if self._lazy():
@@ -658,16 +668,18 @@ def _piece_chunk(chunk: list[tuple[str, str, cache.Stamp]]) -> bytes:
 def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
     """What one parsed file contributes to each column of the store."""
     kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
-    search = outgoing = b""
+    search = outgoing = words = b""
     if kind == store.EVENT:
         text = event_text(doc, DEFAULT_FIELDS)
         search = text.encode() + b"\n" if text else b""  # as Matcher joins texts
+        words = normalize(f"{doc.title}\n{doc.title}\n{doc.body}")
         targets = link_targets(doc)
         if targets:
             outgoing = b"\0" + "\0".join(targets).encode("utf-8", "surrogateescape") + b"\0"
     return Piece(
         doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
-        marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),
+        marshal.dumps(cache.encode(doc)), zlib.compress(marshal.dumps(cache.encode_text(doc)), 1), search, bool(doc.diagnostics),
+        words,
     )  # fmt: skip
 
 

@@ -209,7 +209,11 @@ class TextModel:
             raise RuntimeError("text similarity needs the bodies: open the archive with text=True")
         self.events = archive.events
         self.position = {e.path: i for i, e in enumerate(self.events)}
-        self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in self.events)
+        docs = archive.words(self.events)
+        if docs is None:
+            self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in self.events)
+        else:
+            self.index = TextIndex(normalized=docs)
 
     def scores(self, event: Event) -> tuple[object, dict[str, float]]:
         doc = self.position.get(event.path)

@@ -34,11 +34,14 @@ be read are not trusted at all: they are read again on every run.
 
 from __future__ import annotations
 
+import io
 import marshal
 import mmap
 import os
 import sys
+import shutil
 import tempfile
+import zlib
 from bisect import bisect_right
 from array import array
 from collections.abc import Iterable, Sequence
@@ -47,7 +50,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache
 from newsarc.model import Event
 
-FORMAT = 2  # bump whenever a section's layout or the parser's output changes
+FORMAT = 4  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -69,6 +72,7 @@ class Piece(NamedTuple):
     text: bytes
     search: bytes
     noted: bool  # the file has diagnostics (found without decoding every row)
+    words: bytes  # headline twice and body, normalised for related's text model (textindex.normalize)
 
 
 class Store:
@@ -208,7 +212,24 @@ class Store:
         return marshal.loads(self._blob("rows", i))
 
     def text(self, i: int) -> tuple[str, str]:
-        return marshal.loads(self._blob("texts", i))
+        return marshal.loads(zlib.decompress(self._blob("texts", i)))
+
+    def ends(self, key: str) -> array:
+        return self._array(key + "-ends", "q")
+
+    def blob_range(self, key: str, start: int, stop: int) -> tuple[int, int, bytes]:
+        """(start offset, end offset, bytes) of files start..stop-1 in a blob section."""
+        ends = self.ends(key)
+        first = ends[start - 1] if start else 0
+        last = ends[stop - 1] if stop else 0
+        offset = self._table[key][0]
+        return first, last, self._data[offset + first : offset + last]
+
+    def words(self, ids: Iterable[int]) -> list[bytes]:
+        """The normalised text of each file `ids` names (one read of the section, then slices)."""
+        blob = self._section("words", bytes)
+        ends = self._array("words-ends", "q")
+        return [blob[ends[i - 1] if i else 0 : ends[i]] for i in ids]
 
     def search_blob(self) -> tuple[memoryview, list[int]]:
         """The default search fields of every file, and where each starts (plus the end).
@@ -232,22 +253,6 @@ class Store:
 
     def _limit(self) -> int:
         return int((self.written - cache.RACY_SECONDS) * 1e9)
-
-    def piece(self, i: int) -> Piece:
-        """File `i`'s contribution, as bytes where it can be: copied into a new store undecoded."""
-        return Piece(
-            self.paths[i],
-            self.stamp(i),
-            self.kinds[i],
-            self.dates[i],
-            self.titles[i],
-            self.topics[i],
-            self._blob("outgoing", i),
-            self._blob("rows", i),
-            self._blob("texts", i),
-            self._blob("search", i),
-            i in self.noted_ids,
-        )
 
     # -- freshness ----------------------------------------------------------
 
@@ -339,73 +344,150 @@ def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], 
 
 # -- building -------------------------------------------------------------------
 
-
-def build(pieces: list[Piece], dirs: list[tuple[str, int]], notes: list[tuple], scanned: float) -> bytes:
-    """The bytes of a store holding `pieces` (in scan order), for a scan that began at `scanned`.
-
-    The scan's start, not the time of writing, is what a file's mtime must
-    be older than: a file edited while the scan ran must not look clean."""
-    from itertools import accumulate
-
-    kinds = bytes(p.kind for p in pieces)
-    dates = array("i", (p.ordinal for p in pieces))
-    events = [i for i, p in enumerate(pieces) if p.kind == EVENT]
-    events.sort(key=lambda i: (dates[i] or 1, pieces[i].path))  # date.min is ordinal 1
-    stamps = array("q")
-    for p in pieces:
-        stamps.extend(p.stamp)
-    sections: dict[str, bytes] = {
-        "paths": marshal.dumps([p.path for p in pieces]),
-        "stamps": stamps.tobytes(),
-        "kinds": kinds,
-        "dates": dates.tobytes(),
-        "titles": marshal.dumps([p.title for p in pieces]),
-        "topics": marshal.dumps([p.topics for p in pieces]),
-        "order": array("i", events).tobytes(),
-        "dirs": marshal.dumps(dirs),
-        "notes": marshal.dumps(notes),
-        "noted": array("i", (i for i, p in enumerate(pieces) if p.noted)).tobytes(),
-    }
-    for key, name in (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", "outgoing")):
-        blobs = [getattr(p, name) for p in pieces]
-        sections[key] = b"".join(blobs)
-        sections[key + "-ends"] = array("q", accumulate(map(len, blobs))).tobytes()
-    return _pack(sections, scanned)
+BLOBS = (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", "outgoing"), ("words", "words"))
 
 
-def _pack(sections: dict[str, bytes], written: float) -> bytes:
-    table, offset = {}, 0
-    for name, data in sections.items():
-        table[name] = (offset, len(data))
-        offset += len(data)
-    # Offsets are relative to the end of the header, whose size depends on them: fix them up after.
-    probe = marshal.dumps((_MAGIC, written, table))
-    base = _HEAD + len(probe) + 64  # room for the larger numbers below
-    table = {name: (base + o, n) for name, (o, n) in table.items()}
-    head = marshal.dumps((_MAGIC, written, table))
-    if _HEAD + len(head) > base:
-        raise AssertionError("store header outgrew its room")
-    padding = b"\0" * (base - _HEAD - len(head))
-    return b"".join([len(head).to_bytes(_HEAD, "little"), head, padding, *sections.values()])
+class Writer:
+    """Builds a store piece by piece, in scan order, without holding the pieces.
 
+    Each blob section goes to a temporary file as pieces arrive (parsed, or
+    runs of unchanged files copied from the old store in one read per
+    section), so building a store for 100k files holds only its small
+    columns in memory; `finish` joins the parts into the store file.
+    """
 
-def write(path, data: bytes) -> None:
-    """Atomically (a reader sees the old store or the new one); a failure only costs the next run a parse."""
-    try:
+    def __init__(self, folder=None):
+        self.parts = {key: _part(folder) for key, _ in BLOBS}
+        self.ends = {key: array("q") for key, _ in BLOBS}
+        self.sizes = dict.fromkeys(self.parts, 0)
+        self.paths: list[str] = []
+        self.stamps = array("q")
+        self.kinds = bytearray()
+        self.dates = array("i")
+        self.titles: list[str] = []
+        self.topics: list[tuple[str, ...]] = []
+        self.noted = array("i")
+
+    def add(self, piece: Piece) -> None:
+        i = len(self.paths)
+        self.paths.append(piece.path)
+        self.stamps.extend(piece.stamp)
+        self.kinds.append(piece.kind)
+        self.dates.append(piece.ordinal)
+        self.titles.append(piece.title)
+        self.topics.append(piece.topics)
+        if piece.noted:
+            self.noted.append(i)
+        for key, name in BLOBS:
+            data = getattr(piece, name)
+            self.parts[key].write(data)
+            self.sizes[key] += len(data)
+            self.ends[key].append(self.sizes[key])
+
+    def copy(self, old: Store, start: int, stop: int) -> None:
+        """Files start..stop-1 of `old`, unchanged: their columns, and one read per blob section."""
+        base = len(self.paths)
+        self.paths.extend(old.paths[start:stop])
+        self.stamps.extend(old.stamps[3 * start : 3 * stop])
+        self.kinds.extend(old.kinds[start:stop])
+        self.dates.extend(old.dates[start:stop])
+        self.titles.extend(old.titles[start:stop])
+        self.topics.extend(old.topics[start:stop])
+        self.noted.extend(base + i - start for i in old.noted if start <= i < stop)
+        for key, _ in BLOBS:
+            first, last, data = old.blob_range(key, start, stop)
+            self.parts[key].write(data)
+            shift = self.sizes[key] - first
+            self.ends[key].extend(end + shift for end in old.ends(key)[start:stop])
+            self.sizes[key] += last - first
+
+    def finish(self, path, folders: list[tuple[str, int]], notes: list[tuple], scanned: float) -> Store:
+        """The store, written atomically to `path` when given (and read back from it), else in memory.
+
+        `scanned` is when the scan began: a file's mtime must be older than
+        that, not than the time of writing, or a file edited while the scan
+        ran could look clean."""
+        events = [i for i, kind in enumerate(self.kinds) if kind == EVENT]
+        dates, paths = self.dates, self.paths
+        events.sort(key=lambda i: (dates[i] or 1, paths[i]))  # date.min is ordinal 1
+        small: dict[str, bytes] = {
+            "paths": marshal.dumps(self.paths),
+            "stamps": self.stamps.tobytes(),
+            "kinds": bytes(self.kinds),
+            "dates": self.dates.tobytes(),
+            "titles": marshal.dumps(self.titles),
+            "topics": marshal.dumps(self.topics),
+            "order": array("i", events).tobytes(),
+            "dirs": marshal.dumps(folders),
+            "notes": marshal.dumps(notes),
+            "noted": self.noted.tobytes(),
+        }
+        for key, _ in BLOBS:
+            small[key + "-ends"] = self.ends[key].tobytes()
+        head = _header(small, self.sizes, scanned)
+        if path is not None:
+            try:
+                self._write(path, head, small)
+                found = Store.read(path)
+                if found is not None:
+                    return found
+            except (OSError, ValueError):
+                pass  # a cache that cannot be written costs the next run a parse, nothing more
+        blobs = []
+        for key, _ in BLOBS:
+            self.parts[key].seek(0)
+            blobs.append(self.parts[key].read())
+        found = Store.parse(b"".join([head, *small.values(), *blobs]))
+        if found is None:
+            raise AssertionError("a store just built does not read back")
+        return found
+
+    def _write(self, path, head: bytes, small: dict[str, bytes]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
+                handle.write(head)
+                for data in small.values():
+                    handle.write(data)
+                for key, _ in BLOBS:
+                    part = self.parts[key]
+                    part.seek(0)
+                    shutil.copyfileobj(part, handle, 1 << 20)
+            os.replace(tmp, path)  # readers see the old store or the new one, never half of one
         except BaseException:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
             raise
-    except (OSError, ValueError):
-        pass
+
+
+def _part(folder):
+    """A scratch file beside the store (same disk, not /tmp, which may be memory); in memory without a cache."""
+    if folder is None:
+        return io.BytesIO()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryFile(dir=folder)
+    except OSError:
+        return tempfile.TemporaryFile()
+
+
+def _header(small: dict[str, bytes], blob_sizes: dict[str, int], written: float) -> bytes:
+    """Length, header and padding: the small sections follow it, then the blobs, in that order."""
+    sizes = [(name, len(data)) for name, data in small.items()] + [(key, blob_sizes[key]) for key, _ in BLOBS]
+    relative, offset = {}, 0
+    for name, size in sizes:
+        relative[name] = (offset, size)
+        offset += size
+    # Offsets count from the end of the header, whose size depends on them: leave room, then pad.
+    base = _HEAD + len(marshal.dumps((_MAGIC, written, relative))) + 64
+    table = {name: (base + o, n) for name, (o, n) in relative.items()}
+    head = marshal.dumps((_MAGIC, written, table))
+    if _HEAD + len(head) > base:
+        raise AssertionError("store header outgrew its room")
+    return len(head).to_bytes(_HEAD, "little") + head + b"\0" * (base - _HEAD - len(head))
 
 
 # -- events read on demand ----------------------------------------------------------

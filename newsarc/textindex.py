@@ -99,8 +99,9 @@ class Query:
 class TextIndex:
     """Documents addressed by position; statistics are computed for the terms asked about."""
 
-    def __init__(self, texts: Iterable[str]):
-        self.docs: list[bytes] = [normalize(text) for text in texts]
+    def __init__(self, texts: Iterable[str] = (), *, normalized: list[bytes] | None = None):
+        """From texts, or from texts already normalized (the index cache keeps them so)."""
+        self.docs: list[bytes] = normalized if normalized is not None else [normalize(text) for text in texts]
         self.lengths = [len(doc) for doc in self.docs]  # bytes: proportional to tokens, free to count
         self.size = len(self.docs)
         self.average = (sum(self.lengths) / self.size) if self.size else 0.0
