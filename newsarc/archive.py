@@ -15,7 +15,6 @@ import marshal
 import os
 import posixpath
 import time
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -678,7 +677,7 @@ def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
             outgoing = b"\0" + "\0".join(targets).encode("utf-8", "surrogateescape") + b"\0"
     return Piece(
         doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
-        marshal.dumps(cache.encode(doc)), zlib.compress(marshal.dumps(cache.encode_text(doc)), 1), search, bool(doc.diagnostics),
+        marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),
         words,
     )  # fmt: skip
 

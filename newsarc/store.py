@@ -41,7 +41,6 @@ import os
 import sys
 import shutil
 import tempfile
-import zlib
 from bisect import bisect_right
 from array import array
 from collections.abc import Iterable, Sequence
@@ -50,7 +49,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache
 from newsarc.model import Event
 
-FORMAT = 4  # bump whenever a section's layout or the parser's output changes
+FORMAT = 5  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -212,7 +211,7 @@ class Store:
         return marshal.loads(self._blob("rows", i))
 
     def text(self, i: int) -> tuple[str, str]:
-        return marshal.loads(zlib.decompress(self._blob("texts", i)))
+        return marshal.loads(self._blob("texts", i))
 
     def ends(self, key: str) -> array:
         return self._array(key + "-ends", "q")
