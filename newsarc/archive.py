@@ -14,6 +14,7 @@ import gc
 import marshal
 import os
 import posixpath
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -94,6 +95,29 @@ def resolve_link(source: str, target: str) -> Target:
     if normal == ".." or normal.startswith("../"):
         return Target("", fragment, outside=True)
     return Target("" if normal == "." else normal, fragment)
+
+
+# Any URL scheme (http:, mailto:, file:, ...): not a file in the archive. Two
+# characters at least, so a Windows drive letter is not taken for one.
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")
+# A site-absolute link with nothing to decode or normalise: it names `link[1:]` exactly.
+PLAIN_ABSOLUTE = re.compile(r"/[A-Za-z0-9_\-/]+(?:\.[A-Za-z0-9]+)?")
+# An email autolink (<someone@example.com>) reaches us without its mailto: scheme.
+# File names such as logo@2x.png are not addresses.
+_EMAIL = re.compile(r"[^\s/@<>()]+@[^\s/@<>()]+\.(?!(?:md|png|jpe?g|gif|svg|webp|html?|pdf)$)[^\s/@<>().]+", re.I)
+
+
+def resolve_written(source: str, written: str) -> Target | None:
+    """resolve_link, with a fast path for plain site-absolute links; None when external."""
+    if written[:1] == "/":
+        if PLAIN_ABSOLUTE.fullmatch(written) and "//" not in written and "/." not in written and written[-1] != "/":
+            return Target(written[1:])
+    elif _SCHEME.match(written) or ("@" in written and _EMAIL.fullmatch(written)):
+        return None
+    if written.lstrip().startswith("//"):
+        return None
+    target = resolve_link(source, written)
+    return None if target.external else target
 
 
 def day_spellings(path: str) -> list[str]:
@@ -485,6 +509,22 @@ class Archive:
             ids.append(event._id)
         return ids
 
+    def quiet_links(self, docs: Sequence[Event]) -> tuple[list[bool], list[tuple[int, int]]] | None:
+        """Per doc, whether validate-links has nothing to find in it, and its (internal, http) link
+        counts, from the store (store.Writer._links_ok); None unless every doc came from it."""
+        ids = self.index_ids(docs)
+        if ids is None:
+            return None
+        index = self.index()
+        ok, counts = index.links_ok, index.link_counts
+        return [ok[i] == 1 for i in ids], [(counts[2 * i], counts[2 * i + 1]) for i in ids]
+
+    def listed(self, day_page: Event) -> set[str] | None:
+        """`day_page_targets` of a day page from the store (no row decoded); None when not there."""
+        if isinstance(day_page, LazyEvent) and day_page._store is self._store and day_page.is_day_page:
+            return set(day_page._store.listed(day_page._id))
+        return None
+
     def words(self, events: Sequence[Event]) -> list[bytes] | None:
         """Each event's headline twice and body as textindex.normalize makes them, from the store (None: not there)."""
         ids = self.index_ids(events)
@@ -668,6 +708,10 @@ def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
     """What one parsed file contributes to each column of the store."""
     kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
     search = outgoing = words = b""
+    if kind == store.DAY_PAGE:
+        listed = day_page_targets(doc)
+        if listed:
+            outgoing = b"\0" + "\0".join(listed).encode("utf-8", "surrogateescape") + b"\0"
     if kind == store.EVENT:
         text = event_text(doc, DEFAULT_FIELDS)
         search = text.encode() + b"\n" if text else b""  # as Matcher joins texts
@@ -678,7 +722,7 @@ def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
     return Piece(
         doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
         marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),
-        words,
+        words, link_facts(doc) if kind != store.SKIPPED else (0, 0, "", False),
     )  # fmt: skip
 
 
@@ -692,6 +736,57 @@ def link_targets(doc: Event) -> list[str]:
         if target.path and target.path != doc.path and target.path not in found:
             found.append(target.path)
     return found
+
+
+def day_page_targets(doc: Event) -> list[str]:
+    """Every file a day page's links point at (what validate-links checks its folder's events against)."""
+    found: list[str] = []
+    for link in doc.links:
+        target = resolve_written(doc.path, link.target)
+        if target is not None and target.path and not target.outside and target.path not in found:
+            found.append(target.path)
+    return found
+
+
+def link_facts(doc: Event) -> tuple[int, int, str, bool]:
+    """What validate-links needs to know of a file to skip reading it again.
+
+    (links, http(s) links, the other targets as written "\\0"-joined, quiet):
+    a file is quiet when it has no diagnostics and its date line surely agrees
+    with its folder; a quiet file whose written targets all name existing
+    files exactly has nothing to report, which the checker can tell from these
+    facts alone. "Surely" is conservative: anything unusual is not quiet.
+    """
+    written, http = [], 0
+    for link in doc.links:
+        target = link.target
+        if target[:4] == "http" and target.startswith(("http://", "https://")):
+            http += 1
+        else:
+            written.append(target)
+    quiet = not doc.diagnostics and (doc.is_day_page or _dates_agree(doc))
+    return (len(doc.links), http, "\0".join(written), quiet)
+
+
+def _dates_agree(doc: Event) -> bool:
+    """The date line is a date, names the file's folder day, and links to that day's page; no front matter date."""
+    if "date" in doc.meta:
+        return False
+    line = next((link for link in doc.links if link.role == DATE), None)
+    if line is None:
+        return True
+    day = dates.parse_day(line.text)
+    if day is None:
+        return False
+    folder_day = dates.date_from_parts(doc.path.rpartition("/")[0].split("/"))
+    if folder_day is None:
+        return True
+    if day != folder_day:
+        return False
+    target = resolve_written(doc.path, line.target)
+    path = target.path if target is not None and not target.outside else ""
+    linked = dates.date_from_parts(path.rpartition("/")[0].split("/")) if path else None
+    return linked is None or linked == folder_day
 
 
 def _ignore_interrupts() -> None:

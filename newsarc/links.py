@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
 from newsarc import dates
-from newsarc.archive import Archive, Target, day_spellings, resolve_link
+from newsarc.archive import Archive, Target, day_spellings, resolve_link, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
 from newsarc.parser import DAY_PAGE, read_event
@@ -89,13 +89,6 @@ CHECKS: dict[str, str] = {
     "files": "every file could be read and understood",
 }
 
-# Any URL scheme (http:, mailto:, file:, ...): not a file in the archive. Two
-# characters at least, so a Windows drive letter is not taken for one.
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")
-_PLAIN_ABSOLUTE = re.compile(r"/[A-Za-z0-9_\-/]+(?:\.[A-Za-z0-9]+)?")  # nothing to decode or normalise
-# An email autolink (<someone@example.com>) reaches us without its mailto: scheme.
-# File names such as logo@2x.png are not addresses.
-_EMAIL = re.compile(r"[^\s/@<>()]+@[^\s/@<>()]+\.(?!(?:md|png|jpe?g|gif|svg|webp|html?|pdf)$)[^\s/@<>().]+", re.I)
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_\-./~]*")
 _FRONT_MATTER_DATE = re.compile(rb"^date[ \t]*:", re.M)
 
@@ -311,8 +304,9 @@ class Site:
     for the files the scan saw and one cached directory read otherwise.
     """
 
-    def __init__(self, root: Path, src: Sources):
+    def __init__(self, root: Path, src: Sources, listed: Callable[[Event], set[str] | None] | None = None):
         self.root = root
+        self._listed = listed  # a day page's targets without reading its links (Archive.listed)
         self.docs: dict[str, Event] = {d.path: d for d in src.docs}
         self.known: set[str] = set(self.docs) | {d.path for d in src.unreadable}
         self.scanned = src.scanned
@@ -423,13 +417,17 @@ class Site:
         """The site path a link points at; None for external links and links leaving the root."""
         if written in self.plain:
             return written[1:]
-        target = _resolve(source, written)
+        target = resolve_written(source, written)
         return None if target is None or target.outside else target.path
 
     def targets(self, doc: Event, roles: tuple[str, ...] | None = None) -> set[str]:
         """Site paths a file's links point at (optionally only links with these roles)."""
         key = (doc.path, roles)
         found = self._targets.get(key)
+        if found is None and roles is None and doc.is_day_page and self._listed is not None:
+            found = self._listed(doc)
+            if found is not None:
+                self._targets[key] = found
         if found is None:
             wanted = set(roles or ())
             found = set()
@@ -443,36 +441,29 @@ class Site:
         return found
 
 
-def _resolve(source: str, written: str) -> Target | None:
-    """resolve_link, with a fast path for plain site-absolute links; None when external."""
-    if written[:1] == "/":
-        if _PLAIN_ABSOLUTE.fullmatch(written) and "//" not in written and "/." not in written and written[-1] != "/":
-            return Target(written[1:])
-    elif _SCHEME.match(written) or ("@" in written and _EMAIL.fullmatch(written)):
-        return None
-    if written.lstrip().startswith("//"):
-        return None
-    target = resolve_link(source, written)
-    return None if target.external else target
-
-
 # -- the checker -------------------------------------------------------------------
 
 
-def validate(archive: Archive, paths: Sequence[Path] | None = None, options: Options | None = None) -> Report:
-    """Run every enabled check over the archive (or PATHS); never raises for bad links."""
+def validate(
+    archive: Archive, paths: Sequence[Path] | None = None, options: Options | None = None, *, narrow: bool = True
+) -> Report:
+    """Run every enabled check over the archive (or PATHS); never raises for bad links.
+
+    `narrow=False` reads every file's links even when the index's facts show
+    there is nothing to find in them (the tests compare both ways)."""
     options = options or Options()
     src = sources(archive, paths)
-    checker = Checker(archive, src, options)
+    checker = Checker(archive, src, options, narrow=narrow)
     return checker.run()
 
 
 class Checker:
-    def __init__(self, archive: Archive, src: Sources, options: Options):
+    def __init__(self, archive: Archive, src: Sources, options: Options, *, narrow: bool = True):
         self.archive = archive
         self.src = src
         self.options = options
-        self.site = Site(archive.root, src)
+        self.narrow = narrow
+        self.site = Site(archive.root, src, archive.listed)
         self.findings: list[Finding] = []
         self.links = 0
         self.external = 0
@@ -483,9 +474,10 @@ class Checker:
 
     def run(self) -> Report:
         ran, off = self.options.checks()
-        for doc in self.src.docs:
+        todo = self._to_read()
+        for doc in todo:
             self.check_links(doc)
-        for doc in self.src.docs:
+        for doc in todo:
             if not doc.is_day_page:
                 self.check_dates(doc)
         self.check_day_pages()
@@ -493,9 +485,31 @@ class Checker:
         self.check_duplicates()
         if self.options.reciprocal:
             self.check_reciprocal()
-        self.check_files()
+        self.check_files(todo)
         findings = sorted(self.findings, key=Finding.sort_key)
         return Report(findings, ran, off, len(self.src.docs) + len(self.src.unreadable), self.links, self.external, self.options.strict)
+
+    def _to_read(self) -> Sequence[Event]:
+        """The files whose links and date lines must be read; the others are counted from the index.
+
+        The index skips a file only when it is quiet (no diagnostics, a date
+        line that agrees with its folder: archive.link_facts) and every target
+        it writes, http(s) aside, is an existing file written exactly (the
+        rule of `Site.plain`): then check_links and check_dates have nothing
+        to say of it. At 100k events that leaves about a thousand files to read.
+        """
+        docs = self.src.docs
+        known = self.archive.quiet_links(docs) if self.narrow and not self.options.reciprocal else None
+        if known is None:
+            return docs
+        todo = []
+        for doc, quiet, (internal, http) in zip(docs, *known):
+            if quiet:
+                self.links += internal
+                self.external += http
+            else:
+                todo.append(doc)
+        return todo
 
     def add(self, path: str, line: int, column: int, link: str, kind: str, message: str, **extra) -> Finding:
         severity = ERROR if KINDS[kind].error or self.options.strict else WARNING
@@ -533,7 +547,7 @@ class Checker:
 
     def _verdict(self, doc: Event, link: Link) -> list:
         written = link.target
-        target = _resolve(doc.path, written)
+        target = resolve_written(doc.path, written)
         problems = _EXTERNAL if target is None else self._judge(doc, link, target)
         if written[:1] == "/":  # resolves the same wherever it is written
             self._cache[written] = problems
@@ -768,7 +782,7 @@ class Checker:
             for link in doc.links:
                 if link.role not in (RELATED, FRONT_MATTER):
                     continue
-                target = _resolve(doc.path, link.target)
+                target = resolve_written(doc.path, link.target)
                 if target is None or not target.path or target.path == doc.path:
                     continue
                 other = self.site.doc(target.path)
@@ -778,13 +792,14 @@ class Checker:
                     line, column, _ = self._where(doc, link)
                     self.add(doc.path, line, column, link.target, NOT_RECIPROCAL, f"{target.path} does not list this event among its related events", target=target.path)
 
-    def check_files(self) -> None:
+    def check_files(self, read: Sequence[Event]) -> None:
+        """Files not read, or not understood; a file with diagnostics is never skipped (`_to_read`)."""
         for doc in self.src.unreadable:
             reason = doc.diagnostics[0].message if doc.diagnostics else "unreadable"
             self.add(doc.path, 0, 0, "", UNREADABLE, f"links not checked: {reason}")
         for note in self.src.notes:
             self.add(note.path, 0, 0, "", UNREADABLE, note.message)
-        for doc in self.src.docs:  # read, but not all of it understood (the parser says where)
+        for doc in read:  # read, but not all of it understood (the parser says where)
             for problem in doc.diagnostics:
                 if not problem.message.startswith(_DATES_CHECK):
                     self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
@@ -828,7 +843,7 @@ def _restyle(source: str, written: str, new_path: str) -> str:
     else:
         base = posixpath.relpath(new_path, posixpath.dirname(source) or ".")
     for candidate in _edits(head, new_path):
-        if (resolved := _resolve(source, candidate)) and resolved.path == new_path:
+        if (resolved := resolve_written(source, candidate)) and resolved.path == new_path:
             return candidate + tail
     if not _SAFE_PATH.fullmatch(base) or "%" in head:
         base = quote(base, safe="/")
@@ -891,7 +906,7 @@ def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[Link
     src = sources(archive, paths)
     for doc in src.docs:
         for link in doc.links:
-            target = _resolve(doc.path, link.target)
+            target = resolve_written(doc.path, link.target)
             if target is None:
                 yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, None, "external")
             elif target.outside:

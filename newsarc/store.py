@@ -49,7 +49,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache
 from newsarc.model import Event
 
-FORMAT = 5  # bump whenever a section's layout or the parser's output changes
+FORMAT = 7  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -72,6 +72,7 @@ class Piece(NamedTuple):
     search: bytes
     noted: bool  # the file has diagnostics (found without decoding every row)
     words: bytes  # headline twice and body, normalised for related's text model (textindex.normalize)
+    facts: tuple[int, int, str, bool]  # what validate-links needs to skip the file (archive.link_facts)
 
 
 class Store:
@@ -163,6 +164,27 @@ class Store:
     @property
     def topics(self) -> list[tuple[str, ...]]:
         return self._section("topics", marshal.loads)
+
+    @property
+    def links_ok(self) -> bytes:
+        """Per file, 1 when validate-links has nothing to find in it (Writer._links_ok)."""
+        return self._section("links-ok", bytes)
+
+    @property
+    def link_counts(self) -> array:
+        """Per file, its links other than http(s) and its http(s) links (two ints)."""
+        return self._array("link-counts", "i")
+
+    @property
+    def facts(self) -> list[tuple[int, int, str, bool]]:
+        """Per file, what validate-links needs to skip it (archive.link_facts)."""
+        return self._section("facts", marshal.loads)
+
+    def listed(self, i: int) -> list[str]:
+        """The files a day page links to (for events: the files they link to, date line aside)."""
+        blob, ends = self._section("outgoing", bytes), self._array("outgoing-ends", "q")
+        data = blob[ends[i - 1] if i else 0 : ends[i]]
+        return data.decode("utf-8", "surrogateescape").split("\0")[1:-1] if data else []
 
     def linking_to(self, path: str) -> list[int]:
         """Ids of the files with a link that resolves to `path`: one bytes.find per hit, no row decoded."""
@@ -365,6 +387,7 @@ class Writer:
         self.dates = array("i")
         self.titles: list[str] = []
         self.topics: list[tuple[str, ...]] = []
+        self.facts: list[tuple[int, int, str, bool]] = []
         self.noted = array("i")
 
     def add(self, piece: Piece) -> None:
@@ -375,6 +398,7 @@ class Writer:
         self.dates.append(piece.ordinal)
         self.titles.append(piece.title)
         self.topics.append(piece.topics)
+        self.facts.append(piece.facts)
         if piece.noted:
             self.noted.append(i)
         for key, name in BLOBS:
@@ -392,6 +416,7 @@ class Writer:
         self.dates.extend(old.dates[start:stop])
         self.titles.extend(old.titles[start:stop])
         self.topics.extend(old.topics[start:stop])
+        self.facts.extend(old.facts[start:stop])
         self.noted.extend(base + i - start for i in old.noted if start <= i < stop)
         for key, _ in BLOBS:
             first, last, data = old.blob_range(key, start, stop)
@@ -416,10 +441,13 @@ class Writer:
             "dates": self.dates.tobytes(),
             "titles": marshal.dumps(self.titles),
             "topics": marshal.dumps(self.topics),
+            "facts": marshal.dumps(self.facts),
             "order": array("i", events).tobytes(),
             "dirs": marshal.dumps(folders),
             "notes": marshal.dumps(notes),
             "noted": self.noted.tobytes(),
+            "links-ok": self._links_ok(),
+            "link-counts": array("i", (n for count, http, _, _ in self.facts for n in (count - http, http))).tobytes(),
         }
         for key, _ in BLOBS:
             small[key + "-ends"] = self.ends[key].tobytes()
@@ -440,6 +468,17 @@ class Writer:
         if found is None:
             raise AssertionError("a store just built does not read back")
         return found
+
+    def _links_ok(self) -> bytes:
+        """Per file, 1 when validate-links need not read it: archive.link_facts calls it quiet and
+        every target it writes (http aside) is "/" + the path of a file of this store, which is
+        links.Site's `plain` rule. Worked out for every file at every build: adding or deleting
+        one file can change it for others."""
+        plain = {"/" + p for p in self.paths if "%" not in p and "?" not in p and "#" not in p}
+        return bytes(
+            1 if quiet and (not written or plain.issuperset(written.split("\0"))) else 0
+            for _, _, written, quiet in self.facts
+        )
 
     def _write(self, path, head: bytes, small: dict[str, bytes]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
