@@ -372,3 +372,57 @@ def test_subprocess_examples_and_fixture(fixture_root):
     assert broken.returncode == 1
     assert len(broken.stdout.splitlines()) == 6
     assert broken.stdout.splitlines()[0].startswith("news/2015/09/6/charlie-event.md:14:4: error: missing file")
+
+
+# -- reading only what the index cannot vouch for ---------------------------------
+
+
+def _report(root: Path, cache_dir: Path, narrow: bool) -> tuple[list, dict]:
+    report = validate(Archive.open(root, cache_dir=cache_dir), narrow=narrow)
+    return [f.to_dict() for f in report.findings], report.summary()
+
+
+def _age(root: Path) -> None:
+    import os
+    import time
+
+    past = time.time() - 100
+    for path in root.rglob("*"):
+        os.utime(path, (past, past), follow_symlinks=False)
+
+
+@pytest.mark.parametrize("which", ["fixture", "examples"])
+def test_narrowed_check_equals_reading_every_file(which, builder, tmp_path):
+    root = build_fixture(builder) if which == "fixture" else EXAMPLES
+    cold = _report(root, tmp_path / "c", narrow=True)
+    assert cold == _report(root, tmp_path / "c2", narrow=False)
+    if which == "fixture":
+        _age(root)
+    warm = _report(root, tmp_path / "c", narrow=True)
+    assert warm == cold == _report(root, tmp_path / "c", narrow=False)
+
+
+def test_narrowed_check_reads_only_suspect_files(fixture_root, tmp_path):
+    from newsarc.links import Checker, sources
+
+    site = Archive.open(fixture_root, cache_dir=tmp_path / "c")
+    checker = Checker(site, sources(site, None), Options())
+    read = {doc.path for doc in checker._to_read()}
+    assert "news/2015/09/5/bravo-event.md" not in read  # quiet: its links all name files that exist
+    assert {F_CHARLIE, F_CODE, F_HOTEL, "news/2015/09/8/delta-event.md", "news/2015/09/11/india-event.md"} <= read
+
+
+def test_a_file_added_or_deleted_changes_the_verdict_on_others(builder, tmp_path):
+    """Files copied unchanged into a rebuilt index are judged again against the new file set."""
+    builder.event("2015-09-04", "Alpha event", related=[("Bravo event", B, ["T"])])
+    builder.write_day_pages()
+    _age(builder.root)
+    cache_dir = tmp_path / "c"
+    assert [f["kind"] for f in _report(builder.root, cache_dir, True)[0]] == ["missing-file"]
+    builder.event("2015-09-05", "Bravo event")
+    builder.write_day_pages()
+    _age(builder.root)
+    assert _report(builder.root, cache_dir, True)[0] == []
+    (builder.root / B.lstrip("/")).unlink()
+    _age(builder.root)
+    assert [f["kind"] for f in _report(builder.root, cache_dir, True)[0]] == ["missing-file", "missing-file"]
