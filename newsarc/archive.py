@@ -489,6 +489,18 @@ class Archive:
             return event
         return read_event(self.root / event.path, event.path)
 
+    def decoded(self, events: Iterable[Event]) -> Iterator[Event]:
+        """Each event with every field, those from the store decoded one at a time and not kept:
+        for one pass over all of them (a LazyEvent keeps what it decoded)."""
+        for event in events:
+            if isinstance(event, LazyEvent) and event._store is self._store:
+                full = cache.decode(event._store.row(event._id))
+                if self.has_text:
+                    full.body, full.body_raw = event.full_text()
+                yield full
+            else:
+                yield event
+
     def view(self) -> Sequence[Event]:
         """`events`, but made one at a time as they are read, when the archive is not loaded yet."""
         if self.loaded:
