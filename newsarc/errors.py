@@ -59,3 +59,7 @@ class AmbiguousTopic(AmbiguousEvent):
 
 class TopicNotFound(NewsarcError):
     """No topic matches the name given; exit 2 like any other unknown name typed."""
+
+
+class IndexChanged(NewsarcError):
+    """The index cache file was rewritten in place (not by newsarc, which replaces it whole) while being read."""

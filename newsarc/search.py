@@ -26,6 +26,7 @@ from newsarc.fields import DEFAULT_FIELDS, Field, event_fields, event_text, read
 from newsarc.folding import with_topics
 from newsarc.model import Event
 from newsarc.patterns import LineMatch, Matcher
+from newsarc.store import EventView
 
 SORTS = ("date", "path", "relevance")
 
@@ -112,7 +113,7 @@ def search(archive: Archive, query: Query) -> Result:
     else:
         picked = list(chosen)
         selected = len(picked)
-    found = [Found(events[i]) for i in picked]
+    found = [Found(event) for event in (events.pick(picked) if isinstance(events, EventView) else (events[i] for i in picked))]
     if ranked:
         _rank(archive, found, query, len(events), sum(lengths) / max(len(lengths), 1))
     if query.limit is not None:

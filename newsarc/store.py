@@ -127,7 +127,10 @@ class Store:
         except KeyError:
             pass
         with cache.no_gc():
-            found = self._cache[name] = decode(self._bytes(name))
+            try:
+                found = self._cache[name] = decode(self._bytes(name))
+            except (EOFError, ValueError, TypeError) as exc:
+                raise _changed(name) from exc
         return found
 
     def _array(self, name: str, code: str) -> array:
@@ -152,6 +155,17 @@ class Store:
     @property
     def dates(self) -> array:
         return self._array("dates", "i")
+
+    def day(self, i: int):
+        """File `i`'s date (None without one); one date object per day, shared."""
+        ordinal = self.dates[i]
+        if not ordinal:
+            return None
+        days = self._cache.setdefault("days", {})
+        found = days.get(ordinal)  # type: ignore[union-attr]
+        if found is None:
+            found = days[ordinal] = _date(ordinal)  # type: ignore[index]
+        return found
 
     @property
     def stamps(self) -> array:
@@ -230,10 +244,16 @@ class Store:
         return self._data[offset + start : offset + ends[i]]
 
     def row(self, i: int) -> tuple:
-        return marshal.loads(self._blob("rows", i))
+        return self._decode("rows", i)
 
     def text(self, i: int) -> tuple[str, str]:
-        return marshal.loads(self._blob("texts", i))
+        return self._decode("texts", i)
+
+    def _decode(self, name: str, i: int):
+        try:
+            return marshal.loads(self._blob(name, i))
+        except (EOFError, ValueError, TypeError) as exc:
+            raise _changed(name) from exc
 
     def ends(self, key: str) -> array:
         return self._array(key + "-ends", "q")
@@ -531,22 +551,31 @@ def _header(small: dict[str, bytes], blob_sizes: dict[str, int], written: float)
 # -- events read on demand ----------------------------------------------------------
 
 _LIGHT = ("path", "date", "title", "topics", "is_day_page", "skipped")
+_COLUMNS = ("date", "title", "topics")  # light fields read from a column on first use
 _HEAVY = tuple(name for name in Event.__slots__ if name not in _LIGHT)
 
 
 class LazyEvent(Event):
-    """An Event made from the store's columns; its other fields are decoded from its row on first use.
+    """An Event made from the store: its path and kind at once, date, title and topics from
+    their columns on first use, and the rest decoded from its row on first use.
 
-    100k of these cost what 100k tuples cost; a command that reads the links
-    or body of ten events decodes ten rows. `with_text` says whether a body
-    is wanted at all (without it, body and body_raw are "", as the archive
-    promises when opened with text=False)."""
+    100k of these cost what 100k small objects cost; `search -l` reads no
+    column but the paths, and a command that reads the links or body of ten
+    events decodes ten rows. `with_text` says whether a body is wanted at all
+    (without it, body and body_raw are "", as the archive promises when opened
+    with text=False)."""
 
     __slots__ = ("_store", "_id", "_with_text")
 
     def __getattr__(self, name: str):
-        # Called only for a slot never set: a heavy field, before its first use.
-        if name in _HEAVY and self._store is not None:
+        # Called only for a slot never set: a column or a heavy field, before its first use.
+        store = self._store
+        if name in _COLUMNS:
+            i = self._id
+            value = store.day(i) if name == "date" else store.titles[i] if name == "title" else list(store.topics[i])
+            setattr(self, name, value)
+            return value
+        if name in _HEAVY:
             self._fill()
             return getattr(self, name)
         raise AttributeError(name)
@@ -563,6 +592,18 @@ class LazyEvent(Event):
         return self._store.text(self._id)
 
 
+def _changed(section: str) -> Exception:
+    from newsarc.errors import IndexChanged
+
+    return IndexChanged(f"the index cache changed while it was read (section {section}); run the command again")
+
+
+def _date(ordinal: int):
+    import datetime as dt
+
+    return dt.date.fromordinal(ordinal)
+
+
 class EventView(Sequence):
     """Events of a store by id, each made when first asked for: a search that matches 80
     events of 100k makes 80 (a list of all of them costs 0.2 s at that size)."""
@@ -573,6 +614,13 @@ class EventView(Sequence):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def pick(self, positions: Sequence[int]) -> list[LazyEvent]:
+        """The events at these positions, made in one go."""
+        missing = [k for k in positions if k not in self._made]
+        for k, event in zip(missing, lazy_events(self.store, [self.ids[k] for k in missing], self.with_text)):
+            self._made[k] = event
+        return [self._made[k] for k in positions]
 
     def __getitem__(self, k):
         if isinstance(k, slice):
@@ -595,26 +643,13 @@ def event_at(store: Store, i: int, with_text: bool) -> LazyEvent:
 
 
 def lazy_events(store: Store, ids: Iterable[int], with_text: bool) -> list[LazyEvent]:
-    """Events for the files `ids`, from the columns alone (about 1 us each)."""
-    import datetime as dt
-
-    paths, dates, titles, topics, kinds = store.paths, store.dates, store.titles, store.topics, store.kinds
-    days: dict[int, dt.date] = {}
+    """Events for the files `ids`: a path and a kind each (under 1 us), the rest on first use."""
+    paths, kinds = store.paths, store.kinds
     new = LazyEvent.__new__
     found = []
     for i in ids:
         event = new(LazyEvent)
         event.path = paths[i]
-        ordinal = dates[i]
-        if ordinal:
-            day = days.get(ordinal)
-            if day is None:
-                day = days[ordinal] = dt.date.fromordinal(ordinal)
-            event.date = day
-        else:
-            event.date = None
-        event.title = titles[i]
-        event.topics = list(topics[i])
         kind = kinds[i]
         event.is_day_page = kind == DAY_PAGE
         event.skipped = kind == SKIPPED

@@ -86,12 +86,13 @@ def test_add_delete_rename_touch(aged):
 def test_corrupt_or_foreign_cache_is_rebuilt(aged):
     builder, cache_dir = aged
     site = load(builder.root, cache_dir)
+    expected = titles(site)  # an Archive reads its index file lazily: not after it is overwritten in place
     file = cache.cache_file(cache_dir, site.root, site.scope)
     for junk in (b"\x00garbage", b"", __import__("marshal").dumps(("newsarc-index/0/old", 0.0, []))):
         file.write_bytes(junk)
         again = load(builder.root, cache_dir)
         assert again.stats == {"parsed": 4, "cached": 0}
-        assert titles(again) == titles(site)
+        assert titles(again) == expected
     assert load(builder.root, cache_dir).stats["cached"] == 4
 
 
