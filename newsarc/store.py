@@ -266,11 +266,11 @@ class Store:
         offset = self._table[key][0]
         return first, last, self._data[offset + first : offset + last]
 
-    def words(self, ids: Iterable[int]) -> list[bytes]:
-        """The normalised text of each file `ids` names (one read of the section, then slices)."""
-        blob = self._section("words", bytes)
+    def words(self, ids: Iterable[int]) -> list[memoryview]:
+        """The normalised text of each file `ids` names: views into one read of the section."""
+        view = memoryview(self._section("words", bytes))
         ends = self._array("words-ends", "q")
-        return [blob[ends[i - 1] if i else 0 : ends[i]] for i in ids]
+        return [view[ends[i - 1] if i else 0 : ends[i]] for i in ids]
 
     def search_blob(self) -> tuple[memoryview, list[int]]:
         """The default search fields of every file, and where each starts (plus the end).

@@ -19,7 +19,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 # BM25 constants (the usual defaults: term-frequency saturation, length normalisation).
 K1 = 1.2
@@ -99,16 +99,17 @@ class Query:
 class TextIndex:
     """Documents addressed by position; statistics are computed for the terms asked about."""
 
-    def __init__(self, texts: Iterable[str] = (), *, normalized: list[bytes] | None = None):
-        """From texts, or from texts already normalized (the index cache keeps them so)."""
-        self.docs: list[bytes] = normalized if normalized is not None else [normalize(text) for text in texts]
+    def __init__(self, texts: Iterable[str] = (), *, normalized: Sequence[bytes | memoryview] | None = None):
+        """From texts, or from texts already normalized (the index cache keeps them so: views into one
+        buffer, not 100k copies)."""
+        self.docs: Sequence[bytes | memoryview] = normalized if normalized is not None else [normalize(t) for t in texts]
         self.lengths = [len(doc) for doc in self.docs]  # bytes: proportional to tokens, free to count
         self.size = len(self.docs)
         self.average = (sum(self.lengths) / self.size) if self.size else 0.0
         self.df: dict[bytes, int] = {}  # document frequencies found so far
 
     def counts(self, doc: int) -> Counter[bytes]:
-        return Counter(self.docs[doc].split())
+        return Counter(bytes(self.docs[doc]).split())
 
     def idf(self, df: int) -> float:
         """BM25's idf, kept positive so common terms still count a little."""
@@ -163,7 +164,7 @@ class TextIndex:
         for other, indexes in holders:
             found = [terms[i] for i in indexes if i in chosen]
             if found and other != doc:
-                text = self.docs[other]
+                text = bytes(self.docs[other])
                 query.postings[other] = {t: count(text, t) for t in found}
         return query
 
