@@ -34,7 +34,6 @@ be read are not trusted at all: they are read again on every run.
 
 from __future__ import annotations
 
-import io
 import marshal
 import mmap
 import os
@@ -472,6 +471,13 @@ class Writer:
         for key, _ in BLOBS:
             small[key + "-ends"] = self.ends[key].tobytes()
         head = _header(small, self.sizes, scanned)
+        try:
+            return self._store(path, head, small)
+        finally:
+            for part in self.parts.values():
+                part.close()  # the scratch files go now, not when the writer is collected
+
+    def _store(self, path, head: bytes, small: dict[str, bytes]) -> Store:
         if path is not None:
             try:
                 self._write(path, head, small)
@@ -480,14 +486,22 @@ class Writer:
                     return found
             except (OSError, ValueError):
                 pass  # a cache that cannot be written costs the next run a parse, nothing more
-        blobs = []
-        for key, _ in BLOBS:
-            self.parts[key].seek(0)
-            blobs.append(self.parts[key].read())
-        found = Store.parse(b"".join([head, *small.values(), *blobs]))
+        handle = tempfile.TemporaryFile()  # no cache (or none writable): an unnamed file, gone at exit
+        self._copy_into(handle, head, small)
+        found = Store.parse(_File(handle))
         if found is None:
             raise AssertionError("a store just built does not read back")
         return found
+
+    def _copy_into(self, handle, head: bytes, small: dict[str, bytes]) -> None:
+        handle.write(head)
+        for data in small.values():
+            handle.write(data)
+        for key, _ in BLOBS:
+            part = self.parts[key]
+            part.seek(0)
+            shutil.copyfileobj(part, handle, 1 << 20)
+        handle.flush()
 
     def _links_ok(self) -> bytes:
         """Per file, 1 when validate-links need not read it: archive.link_facts calls it quiet and
@@ -505,13 +519,7 @@ class Writer:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(head)
-                for data in small.values():
-                    handle.write(data)
-                for key, _ in BLOBS:
-                    part = self.parts[key]
-                    part.seek(0)
-                    shutil.copyfileobj(part, handle, 1 << 20)
+                self._copy_into(handle, head, small)
             os.replace(tmp, path)  # readers see the old store or the new one, never half of one
         except BaseException:
             try:
@@ -522,9 +530,9 @@ class Writer:
 
 
 def _part(folder):
-    """A scratch file beside the store (same disk, not /tmp, which may be memory); in memory without a cache."""
+    """A scratch file beside the store (same disk, not /tmp, which may be memory); a temporary file without a cache."""
     if folder is None:
-        return io.BytesIO()
+        return tempfile.TemporaryFile()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         return tempfile.TemporaryFile(dir=folder)
