@@ -26,7 +26,7 @@ from newsarc import cache, dates, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
-from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
+from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.parser import DAY_PAGE, read_event
 from newsarc.textindex import normalize  # a pure text function (the store keeps related's text model input)
@@ -206,8 +206,8 @@ class Archive:
         """Every `.md` file below the scope, without following links out of the root."""
         return (Path(entry.path) for entry in self._walk())
 
-    def _walk(self, folders: list[tuple[str, int]] | None = None) -> Iterator[os.DirEntry]:
-        """Files in scan order; `folders` gets (folder, mtime_ns) of every folder read."""
+    def _walk(self, folders: list[tuple[str, int, int]] | None = None) -> Iterator[os.DirEntry]:
+        """Files in scan order; `folders` gets (folder, mtime_ns, ctime_ns) of every folder read."""
         seen: set[tuple[int, int]] = set()
         stack: list[str] = [str(self.scope)]
         while stack:
@@ -220,7 +220,7 @@ class Archive:
                     continue
                 seen.add(key)
                 if folders is not None:
-                    folders.append((folder, info.st_mtime_ns))
+                    folders.append((folder, info.st_mtime_ns, info.st_ctime_ns))
                 entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
             except OSError as exc:
                 self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
@@ -298,11 +298,14 @@ class Archive:
         if self.use_cache:
             file = cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
             old = Store.read(file)
-            if old is not None and old.fresh(str(self.root)) and self._still_unreadable(old):
-                self.scan_diagnostics = [Diagnostic(*note) for note in old.notes]
-                self.stats["cached"] = len(old) - len(self.unreadable)
-                self.stats["parsed"] = len(self.unreadable)
-                return old
+            try:
+                if old is not None and self._trust(old):
+                    self.stats["cached"] = len(old) - len(self.unreadable)
+                    self.stats["parsed"] = len(self.unreadable)
+                    return old
+            except IndexDamaged:
+                old = None  # rebuilt below, silently
+
         scanned = time.time()
         self.scan_diagnostics, folders = [], []
         writer = store.Writer(file.parent if file is not None else None)
@@ -312,6 +315,25 @@ class Archive:
         skipped = [i for i, kind in enumerate(made.kinds) if kind == store.SKIPPED]
         self.unreadable = list(lazy_events(made, skipped, False))
         return made
+
+    def _trust(self, old: Store) -> bool:
+        """The store describes the files as they are (store.py says what that guarantees)."""
+        if not (old.fresh(str(self.root)) and self._still_unreadable(old)):
+            return False
+        notes = [Diagnostic(*note) for note in old.notes]
+        if not self._links_still_skipped(notes):
+            return False
+        self.scan_diagnostics = notes
+        return True
+
+    def _links_still_skipped(self, notes: list[Diagnostic]) -> bool:
+        """A symbolic link the scan skipped (its target missing, or out of the root) is looked at again:
+        its target can appear or move where no folder the store watches changes."""
+        for note in notes:
+            if note.message.startswith("symbolic link"):
+                if self._symlink_problem(self.root / note.path) != note.message:
+                    return False
+        return True
 
     def _still_unreadable(self, old: Store) -> bool:
         """Unreadable files are read again every time: a fixed permission changes no mtime."""
@@ -323,14 +345,14 @@ class Archive:
             self.unreadable.append(doc)
         return True
 
-    def _write_pieces(self, writer: store.Writer, old: Store | None, folders: list[tuple[str, int]]) -> None:
+    def _write_pieces(self, writer: store.Writer, old: Store | None, folders: list[tuple[str, int, int]]) -> None:
         """Every file's piece, in scan order: runs of unchanged files copied from `old`, the rest parsed."""
         seen: list[tuple[str, str, cache.Stamp]] = []
         for entry in self._walk(folders):
             try:
                 stamp = cache.stamp(entry.stat())
             except OSError:
-                stamp = (-1, -1, -1)  # vanished or unreadable: the parser says why
+                stamp = (-1, -1, -1, -1)  # vanished or unreadable: the parser says why
             seen.append((entry.path, self.relpath(entry.path), stamp))
         reusable = old.reusable() if old is not None else {}
         plan: list[int | None] = []  # per file: its id in `old`, or None to parse it

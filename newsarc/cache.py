@@ -1,17 +1,8 @@
-"""A persistent cache of parsed files, so a warm run does not parse again.
+"""Where the index cache lives, and a parsed file as plain tuples (the store's rows).
 
-Each file's parsed record is kept with the file's size, mtime and inode;
-a run stats every file and re-parses only those that changed, were added or
-renamed. What this guarantees: a record is reused only when size, mtime (ns)
-and inode are all unchanged and the mtime is older than the moment the cache
-was written minus `RACY_SECONDS`. That last rule (git's "racily clean" rule)
-catches an edit that keeps the size within the filesystem's timestamp
-granularity: files that young are always parsed again.
-
-The file is a marshal dump (a C-speed format for plain tuples; far faster to
-load than pickled dataclasses, and unlike pickle it cannot run code) written
-atomically; a corrupt file, or one from another version of newsarc or Python,
-is ignored and rebuilt. Unreadable files are never cached: they are retried.
+The store itself (its layout, and when it is trusted) is `newsarc.store`.
+Rows are marshal dumps of plain tuples: a C-speed format, far faster to load
+than pickled dataclasses, and unlike pickle it cannot run code.
 """
 
 from __future__ import annotations
@@ -19,22 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-import marshal
 import os
-import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-from newsarc import __version__
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
-FORMAT = 5  # bump whenever the parser's output or this layout changes
+FORMAT = 6  # bump whenever the parser's output or the row layout changes
 RACY_SECONDS = 2.0
-_MAGIC = f"newsarc-index/{FORMAT}/{__version__}/{sys.version_info[:2]}"
 
-Stamp = tuple[int, int, int]  # size, mtime_ns, inode
+# size, mtime_ns, ctime_ns, inode. The ctime cannot be set by hand: an edit whose
+# mtime is put back, or a chmod, still changes it.
+Stamp = tuple[int, int, int, int]
 
 
 def default_dir() -> Path:
@@ -46,48 +33,14 @@ def default_dir() -> Path:
     return Path(user_cache_dir("newsarc"))
 
 
-def cache_file(cache_dir: Path, root: Path, scope: Path, section: str = "") -> Path:
-    """One cache per (root, scope): the key is a hash, the folder stays outside the archive.
-
-    Bodies live in a section of their own ("text"): most commands never read
-    them, and they are most of the bytes."""
+def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
+    """One index per (root, scope): the key is a hash, the folder stays outside the archive."""
     key = hashlib.sha1(f"{root}\0{scope}".encode()).hexdigest()[:20]
-    return cache_dir / "index" / f"{key}{'.' + section if section else ''}.marshal"
+    return cache_dir / "index" / f"{key}.store"
 
 
 def stamp(info: os.stat_result) -> Stamp:
-    return (info.st_size, info.st_mtime_ns, info.st_ino)
-
-
-def load(path: Path) -> dict[str, tuple[Stamp, Any]]:
-    """relpath -> (stamp, encoded record); empty when missing, corrupt or foreign."""
-    try:
-        with open(path, "rb") as handle, no_gc():
-            data = marshal.loads(handle.read())  # marshal.load(handle) reads in small chunks: 5x slower
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    if not isinstance(data, tuple) or len(data) != 3 or data[0] != _MAGIC:
-        return {}
-    _, written, entries = data
-    limit = int((written - RACY_SECONDS) * 1e9)
-    return {rel: (st, rec) for rel, st, rec in entries if st[1] < limit}
-
-
-def save(path: Path, entries: list[tuple[str, Stamp, Any]]) -> None:
-    """Write atomically; a failure to write only costs the next run a parse."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                marshal.dump((_MAGIC, time.time(), entries), handle)
-            os.replace(tmp, path)
-        except BaseException:
-            with _quiet():
-                os.unlink(tmp)
-            raise
-    except (OSError, ValueError):
-        pass
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 class no_gc:
@@ -100,14 +53,6 @@ class no_gc:
     def __exit__(self, *exc):
         if self.enabled:
             gc.enable()
-
-
-class _quiet:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
 
 
 # -- records <-> plain tuples ------------------------------------------------

@@ -61,5 +61,7 @@ class TopicNotFound(NewsarcError):
     """No topic matches the name given; exit 2 like any other unknown name typed."""
 
 
-class IndexChanged(NewsarcError):
-    """The index cache file was rewritten in place (not by newsarc, which replaces it whole) while being read."""
+class IndexDamaged(NewsarcError):
+    """A section of the index cache does not read back (blocks lost in a crash, or the file rewritten
+    in place by something other than newsarc, which always replaces it whole). The file is removed
+    first, so running the command again rebuilds it."""

@@ -1,0 +1,1073 @@
+"""The columnar store (newsarc/store.py): what it serves equals what the parser reads.
+
+Every test builds a real archive in tmp_path and compares what `Archive`
+gives from the store (cold, warm-and-fresh, warm-with-pieces-copied, and
+lookups that never call load()) with ground truth: `parser.read_event` run
+on every file, or a load with `use_cache=False`.
+
+Ageing: the store trusts a file only when its mtime is older than the scan
+minus `cache.RACY_SECONDS`, and a folder likewise. `_Clock` sets mtimes to
+past instants that are all different, so an aged change is still a change
+(ageing everything to one fixed instant could put a changed folder back on
+the mtime the store recorded and hide a missed change; fresh mtimes would
+let the racy rule catch what the stamps should catch).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import marshal
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from newsarc import cache, store
+from newsarc import search as core
+from newsarc.archive import Archive, link_targets, sort_key
+from newsarc.errors import AmbiguousEvent, EventNotFound
+from newsarc.fields import DEFAULT_FIELDS, event_text as field_text
+from newsarc.parser import read_event
+from newsarc.patterns import INSENSITIVE, compile_patterns
+from newsarc.store import LazyEvent, Store
+from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc
+
+# -- helpers ------------------------------------------------------------------------
+
+
+class _Clock:
+    """Distinct past instants, one per call (see the module docstring for why distinct)."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count(int(time.time()) - 500_000, 7)
+
+    def age(self, *paths: Path) -> None:
+        """Give each path a new past mtime (links themselves, not their targets)."""
+        for path in paths:
+            past = next(self._next)
+            os.utime(path, (past, past), follow_symlinks=False)
+
+    def age_tree(self, root: Path) -> None:
+        """Every file and folder below `root`, and `root`, one new past instant each."""
+        for folder, dirs, files in os.walk(root):
+            self.age(*(Path(folder, name) for name in (*files, *dirs)))
+        self.age(root)
+
+
+CLOCK = _Clock()
+
+
+def scan(root: Path) -> list[tuple[Path, str]]:
+    """The archive's files by the format's rules, found independently of newsarc's walker.
+
+    (For archives without symbolic links: hidden names skipped, regular .md files.)"""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            path = Path(folder, name)
+            if name.endswith(".md") and not name.startswith(".") and path.is_file():
+                found.append((path, path.relative_to(root).as_posix()))
+    return found
+
+
+class Truth:
+    """`read_event` on every file: events by (date, path), day pages, unreadable files."""
+
+    def __init__(self, root: Path):
+        docs = [read_event(path, rel) for path, rel in scan(root)]
+        self.events = sorted((d for d in docs if not d.skipped and not d.is_day_page), key=sort_key)
+        self.day_pages = {d.path: d for d in docs if d.is_day_page and not d.skipped}
+        self.unreadable = sorted((d for d in docs if d.skipped), key=lambda d: d.path)
+        self.by_path = {d.path: d for d in self.events}
+        self.all = {d.path: d for d in docs}
+
+    def backlinks(self, path: str) -> list[str]:
+        return [e.path for e in self.events if path in link_targets(e)]
+
+
+def facts(event, text: bool = True) -> tuple:
+    """Every field of an event, the row's fields read before the body.
+
+    (A LazyEvent made for a lookup has its row's fields set and decodes the
+    rest on first use of a missing one: reading the body first would refill
+    every field and hide a wrong one.)"""
+    row = cache.encode(event)
+    links = [k.to_dict() for k in event.links]
+    headings = [(h.level, h.text, h.anchor, h.line) for h in event.headings]
+    as_dict = event.to_dict()
+    if not text:
+        as_dict["body"] = ""
+    body = (event.body, event.body_raw) if text else ("", "")
+    return (row, links, headings, event.is_day_page, event.skipped, as_dict, body)
+
+
+def assert_matches_truth(site: Archive, truth: Truth, text: bool = True) -> None:
+    assert [e.path for e in site.events] == [e.path for e in truth.events]
+    for got, want in zip(site.events, truth.events):
+        assert facts(got) == facts(want, text), got.path
+        if not text:
+            assert got.body == got.body_raw == ""
+    assert sorted(site.day_pages) == sorted(truth.day_pages)
+    for path, page in site.day_pages.items():
+        assert facts(page) == facts(truth.day_pages[path], text), path
+    got_unread = sorted(((u.path, [str(d) for d in u.diagnostics]) for u in site.unreadable))
+    assert got_unread == [(u.path, [str(d) for d in u.diagnostics]) for u in truth.unreadable]
+
+
+def assert_columns_match_truth(index: Store, truth: Truth) -> None:
+    """The store's documented columns, read directly: each file's entry equals its parse."""
+    assert sorted(index.paths) == sorted(truth.all)
+    blob, offsets = index.search_blob()
+    for i, path in enumerate(index.paths):
+        doc = truth.all[path]
+        kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
+        assert (index.kinds[i], index.dates[i], index.titles[i], list(index.topics[i])) == (
+            kind, doc.date.toordinal() if doc.date else 0, doc.title, doc.topics), path
+        text = field_text(doc, DEFAULT_FIELDS) if kind == store.EVENT else ""
+        assert bytes(blob[offsets[i] : offsets[i + 1]]) == (text.encode() + b"\n" if text else b""), path
+    assert [index.paths[i] for i in index.order] == [e.path for e in truth.events]
+    assert sorted(index.paths[i] for i in index.noted) == sorted(p for p, d in truth.all.items() if d.diagnostics)
+    for event in truth.events:
+        sources = [i for i in index.linking_to(event.path) if index.kinds[i] == store.EVENT]
+        assert sorted(index.paths[i] for i in sources) == sorted(truth.backlinks(event.path))
+
+
+def open_site(root: Path, cache_dir: Path | None = None, **kw) -> Archive:
+    if cache_dir is None:
+        return Archive.open(root, use_cache=False, **kw)
+    return Archive.open(root, cache_dir=cache_dir, **kw)
+
+
+def snapshot(site: Archive) -> tuple:
+    """What a load shows: every event in full, day pages, diagnostics."""
+    return (
+        [facts(e) for e in site.events],
+        sorted(site.day_pages),
+        sorted(str(d) for d in site.diagnostics),
+    )
+
+
+def warm_load(root: Path, cache_dir: Path, **kw) -> Archive:
+    """A load through the store; `site.store_kept` says whether the store file was used as it was.
+
+    (A store found fresh is not written again; one brought up to date, even
+    with every piece copied, is replaced by a new file.)"""
+    site = open_site(root, cache_dir, **kw)
+    file = store_file(site)
+    before = _identity(file)
+    site.load()
+    site.store_kept = before is not None and _identity(file) == before
+    return site
+
+
+def _identity(file: Path) -> tuple[int, int] | None:
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        return None
+    return (info.st_ino, info.st_mtime_ns)
+
+
+def assert_warm_equals_cold(root: Path, cache_dir: Path, scope: Path | None = None) -> Archive:
+    warm = warm_load(scope or root, cache_dir)
+    cold = open_site(scope or root).load()
+    assert snapshot(warm) == snapshot(cold)
+    return warm
+
+
+def was_fresh(site: Archive) -> bool:
+    """The load used the store as it was: only unreadable files were read again."""
+    return site.store_kept and site.stats["parsed"] == len(site.unreadable)
+
+
+def store_file(site: Archive) -> Path:
+    return cache.cache_file(site.cache_dir, site.root, site.scope)
+
+
+# -- archives ---------------------------------------------------------------------------
+
+MANY_LINKS = """\
+See [the siege](/news/2016/04/5/siege-ends.md#aftermath), [again](../5/siege-ends.md),
+[the day](/news/2016/04/5/index.md), [padded day](/news/2016/04/05/siege-ends.md),
+[top](#top), [external](https://example.com/x.md#y), [too far](../../../../../outside.md),
+[a ref][r1], [encoded](/news/2016/04/5/siege%2Dends.md?x=1#frag), <https://auto.link/>,
+![picture](/img/a.png) and [Köln](/news/2016/04/6/%C3%BCberschwemmung-in-k%C3%B6ln.md#top).
+
+[r1]: /news/2016/04/6/next-day.md#section "A title"
+
+## Aftermath
+
+Text with a [nested **bold** link](/news/2016/04/5/siege-ends.md#aftermath).
+
+### Another heading & more
+
+1. [list link](/news/2016/04/6/next-day.md)
+"""
+
+
+def odd_archive(builder: ArchiveBuilder) -> Path:
+    """Files a store must carry exactly: every decoding path and shape of event."""
+    builder.event("2016-04-05", "Siege ends", related=[("Next day", "/news/2016/04/6/next-day.md", ["War", "Syria"])])
+    builder.event("2016-04-06", "Next day", body="Short.\n\nSecond  paragraph &amp; entity.")
+    builder.event("2016-04-06", "Überschwemmung in Köln – 洪水", body="Pegel über 9 m. Ça déborde.")
+    builder.event(
+        "2016-04-07",
+        "Many links and fragments",
+        body=MANY_LINKS,
+        sources=[("AFP", "https://afp.com/a"), ("Le Monde", "https://lemonde.fr/b#c")],
+        cover="https://img.example/cover.jpg",
+        related=[
+            ("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"]),
+            ("Köln", "/news/2016/04/6/überschwemmung-in-köln-洪水.md", ["Floods", "Germany"]),
+            ("Missing", "/news/2099/01/1/missing.md#x", ["Nothing"]),
+        ],
+    )
+    builder.event(
+        "2015-09-16",
+        "Coup with front matter",
+        front_matter="date: 2015-09-16\nwhen: 2015-09-16T10:00:00\ntags: [a, b]\nn: [1, 2.5, null, yes]\nlink: /news/2016/04/5/siege-ends.md",
+    )
+    crlf = builder.event("2016-04-08", "Windows line endings", body="Line one\nstill one\n\nTwo")
+    path = builder.root / crlf.lstrip("/")
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    builder.event("2016-04-09", "Padded day folder", day_folder="09")
+    builder.write("news/2016/04/9/utf16.md", event_text("2016-04-09", "Sixteen bits").encode("utf-16"))
+    builder.write("news/2016/04/9/bom.md", b"\xef\xbb\xbf" + event_text("2016-04-09", "With a BOM").encode())
+    builder.write("news/2016/04/9/bad-byte.md", event_text("2016-04-09", "Bad \xff byte").encode("latin-1"))
+    builder.write("news/2016/04/9/binary.md", b"\x00\x01\x02 binary")
+    builder.write("news/2016/04/9/empty.md", "")
+    builder.write("news/2016/04/9/blank.md", "  \n\n")
+    builder.write("news/2016/04/9/no-headline.md", "Just text, [a link](/news/2016/04/5/siege-ends.md).\n")
+    builder.write("misc/notes.md", "# Not under news\n\nA file elsewhere in the root.\n")
+    builder.write("news/2016/04/9/readme.txt", "not markdown")
+    builder.write("news/2016/04/9/.hidden.md", event_text("2016-04-09", "Hidden file"))
+    return builder.root
+
+
+@pytest.fixture
+def odd(builder) -> Path:
+    return odd_archive(builder)
+
+
+@pytest.fixture
+def examples(tmp_path) -> Path:
+    """A copy of examples/ (ageing must not touch the repository's files)."""
+    root = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, root, symlinks=True)
+    return root
+
+
+@pytest.fixture(params=["examples", "odd"])
+def any_archive(request) -> Path:
+    return request.getfixturevalue(request.param)
+
+
+# -- 1. ground truth ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [True, False], ids=["text", "no-text"])
+def test_cold_fresh_and_copied_loads_equal_read_event(any_archive, tmp_path, text):
+    root, cache_dir = any_archive, tmp_path / "cache"
+    CLOCK.age_tree(root)
+    truth = Truth(root)
+    assert truth.events and truth.day_pages
+
+    cold = open_site(root, cache_dir, text=text).load()
+    assert cold.stats["cached"] == 0
+    assert_matches_truth(cold, truth, text)
+
+    warm = warm_load(root, cache_dir, text=text)
+    assert was_fresh(warm) and warm.stats["cached"] > 0
+    assert all(isinstance(e, LazyEvent) for e in warm.events)
+    assert_matches_truth(warm, truth, text)
+
+    # A changed folder: the store is not fresh, every piece is copied from it undecoded.
+    CLOCK.age(root / "news")
+    copied = warm_load(root, cache_dir, text=text)
+    assert not copied.store_kept and copied.stats["parsed"] == len(copied.unreadable)
+    assert copied.stats["cached"] == warm.stats["cached"]
+    assert_matches_truth(copied, truth, text)
+    for site in (cold, warm, copied):
+        assert_columns_match_truth(site.index(), truth)
+
+
+@pytest.mark.parametrize("also", ["nothing else", "an early file deleted", "an early file added"])
+def test_an_edit_in_the_middle_splits_the_copied_runs(odd, tmp_path, also):
+    """Runs before and after a re-parsed file are copied: their offsets and ids must shift right."""
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    open_site(odd, cache_dir).load()
+    paths = Store.read(store_file(open_site(odd, cache_dir))).paths
+    middle = odd / paths[len(paths) // 2]
+    assert middle.name.endswith(".md")
+    middle.write_text(event_text("2016-04-10", "An edited event, longer than before " * 3, body="New body."))
+    CLOCK.age(middle)
+    expected_parses = 1
+    if also == "an early file deleted":
+        (odd / paths[0]).unlink()
+        CLOCK.age((odd / paths[0]).parent)
+    elif also == "an early file added":
+        early = (odd / paths[0]).parent / "zzz-first-in-scan-order.md"  # a folder's files are scanned z to a
+        early.write_text(event_text("2016-04-10", "Added early", body="Has a [bad link](/nowhere.md#x)."))
+        CLOCK.age(early, early.parent)
+        expected_parses = 2
+    site = open_site(odd, cache_dir).load()
+    assert site.stats["parsed"] == expected_parses + len(site.unreadable)
+    truth = Truth(odd)
+    assert_matches_truth(site, truth)
+    assert_columns_match_truth(site.index(), truth)
+    assert_matches_truth(open_site(odd, cache_dir).load(), truth)
+
+
+def test_text_and_no_text_share_one_store(odd, tmp_path):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    truth = Truth(odd)
+    bare = open_site(odd, cache_dir, text=False).load()
+    assert_matches_truth(bare, truth, text=False)
+    full = warm_load(odd, cache_dir)
+    assert was_fresh(full)
+    assert_matches_truth(full, truth)
+    for event, want in zip(bare.events, truth.events):
+        assert bare.with_text(event).body == want.body
+        assert bare.with_text(event).body_raw == want.body_raw
+
+
+def test_a_file_name_that_is_not_utf8(builder, tmp_path):
+    """A byte name decodes with surrogates; the store must keep and find it like any other."""
+    builder.event("2016-04-05", "Siege ends")
+    name = os.fsencode(builder.root / "news/2016/04/5") + b"/caf\xe9.md"
+    with open(name, "wb") as handle:
+        handle.write(event_text("2016-04-05", "Cafe event", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"])]).encode())
+    CLOCK.age_tree(builder.root)
+    truth = Truth(builder.root)
+    assert "news/2016/04/5/caf\udce9.md" in truth.by_path
+    cache_dir = tmp_path / "cache"
+    for _ in range(2):
+        site = open_site(builder.root, cache_dir).load()
+        assert_matches_truth(site, truth)
+    lazy = open_site(builder.root, cache_dir)
+    assert lazy.get("news/2016/04/5/caf\udce9.md").title == "Cafe event"
+    assert [e.path for e in lazy.backlinks(lazy.find("siege-ends"))] == ["news/2016/04/5/caf\udce9.md"]
+
+
+# -- 2. lookups without load() --------------------------------------------------------------
+
+
+def _lookups_equal(root: Path, cache_dir: Path | None, fresh_each: bool) -> None:
+    """Lookups on archives never loaded (from `cache_dir`, or a store built in memory when None)."""
+    truth = Truth(root)
+    shared = open_site(root, cache_dir)
+    shared.index()  # the first lookup's store: built before anything is loaded
+    loaded = open_site(root, cache_dir).load()
+
+    def lazy() -> Archive:
+        return open_site(root, cache_dir) if fresh_each else shared
+
+    slugs = [e.slug for e in truth.events]
+    for event in truth.events:
+        site = lazy()
+        if slugs.count(event.slug) == 1:
+            assert site.find(event.slug).path == loaded.find(event.slug).path == event.path
+        assert site.find(event.path).path == event.path
+        assert site.find("/" + event.path).path == event.path
+        got = site.get(event.path)
+        assert got is not None and facts(got) == facts(loaded.get(event.path)) == facts(event)
+        assert site.exists(event.path) and loaded.exists(event.path)
+        assert [e.path for e in site.backlinks(got)] == [e.path for e in loaded.backlinks(loaded.get(event.path))]
+        assert [e.path for e in site.backlinks(got)] == truth.backlinks(event.path)
+        assert not site.loaded
+    for page in truth.day_pages:
+        site = lazy()
+        assert site.get(page) is None and loaded.get(page) is None
+        assert site.exists(page) and loaded.exists(page)
+        for ref in (page, "/" + page):
+            with pytest.raises(EventNotFound, match="is a day page"):
+                site.find(ref)
+            with pytest.raises(EventNotFound, match="is a day page"):
+                loaded.find(ref)
+        assert not site.loaded
+    others = [u.path for u in truth.unreadable] + ["news/nope.md", "news/2016/04/9/readme.txt", "", "news", "../x.md"]
+    for path in others:
+        site = lazy()
+        assert site.get(path) is None and loaded.get(path) is None
+        assert site.exists(path) == loaded.exists(path) == (root / path).is_file(), path
+        assert not site.loaded
+
+
+@pytest.mark.parametrize("fresh_each", [False, True], ids=["one-archive-many-lookups", "new-archive-each"])
+def test_lookups_without_load_equal_lookups_after_load(any_archive, tmp_path, fresh_each):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(any_archive)
+    open_site(any_archive, cache_dir).load()
+    _lookups_equal(any_archive, cache_dir, fresh_each)
+
+
+def test_lookups_on_a_store_built_in_memory(any_archive):
+    """Without a cache the store is built in memory for the lookups, still without load()."""
+    _lookups_equal(any_archive, None, fresh_each=False)
+
+
+def test_prefixes_and_ambiguity_without_load(examples, tmp_path):
+    cache_dir = tmp_path / "cache"
+    truth = Truth(examples)
+    checked = {"unique": 0, "ambiguous": 0}
+    for slug in sorted({e.slug for e in truth.events}):
+        for prefix in {slug[:3], slug[:8], slug[:15]}:
+            exact = [e.path for e in truth.events if e.slug == prefix]
+            want = exact or [e.path for e in truth.events if e.slug.startswith(prefix)]
+            lazy, loaded = open_site(examples, cache_dir), open_site(examples, cache_dir).load()
+            if len(want) == 1:
+                assert lazy.find(prefix).path == loaded.find(prefix).path == want[0]
+                checked["unique"] += 1
+            else:
+                with pytest.raises(AmbiguousEvent) as lazy_error:
+                    lazy.find(prefix)
+                with pytest.raises(AmbiguousEvent) as loaded_error:
+                    loaded.find(prefix)
+                assert str(lazy_error.value) == str(loaded_error.value)
+                assert lazy_error.value.candidates == loaded_error.value.candidates == want
+                checked["ambiguous"] += 1
+            assert not lazy.loaded
+    assert checked["unique"] > 20 and checked["ambiguous"] > 0
+    lazy = open_site(examples, cache_dir)
+    with pytest.raises(EventNotFound):
+        lazy.find("no-such-event-anywhere")
+    assert not lazy.loaded
+
+
+# -- 3. freshness ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def serial(monkeypatch):
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+
+
+@pytest.fixture
+def aged(builder, tmp_path, serial):
+    """Four events and their day pages, aged, with a warm store that is fresh."""
+    for day in (3, 5, 6, 7):
+        builder.event(f"2016-04-0{day}", f"Event of day {day}", related=[("Day five", "/news/2016/04/5/event-of-day-5.md", ["War"])])
+    CLOCK.age_tree(builder.root)
+    cache_dir = tmp_path / "cache"
+    open_site(builder.root, cache_dir).load()
+    assert was_fresh(warm_load(builder.root, cache_dir))
+    return builder, cache_dir
+
+
+def _same_size_edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert len(old) == len(new) and old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("age_changes", [False, True], ids=["young", "aged"])
+def test_new_file_in_a_new_day_folder(aged, age_changes):
+    builder, cache_dir = aged
+    builder.event("2016-04-19", "In a folder of its own", day_page=False)
+    if age_changes:
+        CLOCK.age(builder.root / "news/2016/04/19/in-a-folder-of-its-own.md", builder.root / "news/2016/04/19", builder.root / "news/2016/04")
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert site.events[-1].title == "In a folder of its own"
+
+
+def test_new_month_and_year_folders(aged):
+    builder, cache_dir = aged
+    builder.event("2019-12-31", "A later year", day_page=False)
+    CLOCK.age(builder.root / "news/2019/12/31/a-later-year.md", builder.root / "news/2019/12/31", builder.root / "news/2019/12", builder.root / "news/2019", builder.root / "news")
+    assert assert_warm_equals_cold(builder.root, cache_dir).events[-1].title == "A later year"
+
+
+@pytest.mark.parametrize("shift", [-10**9, 0], ids=["older-mtime", "same-mtime"])
+def test_file_replaced_by_a_rename_with_the_same_size(aged, shift):
+    """os.replace of a same-size file, its folder's mtime put back: with the same mtime only the inode tells."""
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    folder = target.parent
+    before, folder_before = target.stat(), folder.stat()
+    twin = folder / ".incoming"
+    twin.write_text(target.read_text().replace("Event of day 6", "EVENT OF DAY 6"))
+    os.utime(twin, ns=(before.st_atime_ns, before.st_mtime_ns + shift))
+    os.replace(twin, target)
+    os.utime(folder, ns=(folder_before.st_atime_ns, folder_before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns - before.st_mtime_ns) == (before.st_size, shift)
+    assert after.st_ino != before.st_ino and folder.stat().st_mtime_ns == folder_before.st_mtime_ns
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "EVENT OF DAY 6" in [e.title for e in site.events]
+
+
+def test_young_file_edited_within_one_timestamp_tick(aged):
+    """The racy rule: a file younger than the store's scan is read again even when its stamp matches.
+
+    (On a filesystem with coarse timestamps, an edit within the same tick
+    keeps size and mtime; here os.utime puts the same young mtime back.)"""
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    _same_size_edit(target, "Event of day 6", "Event of day X")  # young, folder unchanged
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "Event of day X" in [e.title for e in site.events] and site.stats["parsed"] == 1
+    young = target.stat()
+    _same_size_edit(target, "Event of day X", "Event of day Y")
+    os.utime(target, ns=(young.st_atime_ns, young.st_mtime_ns))
+    assert target.stat().st_mtime_ns > (time.time() - cache.RACY_SECONDS) * 1e9, "too slow: the file aged"
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "Event of day Y" in [e.title for e in site.events]
+
+
+def test_in_place_edit_with_mtime_set_back(aged):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    before = target.stat()
+    _same_size_edit(target, "Event of day 6", "EVENT OF DAY 6")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = target.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+    assert "EVENT OF DAY 6" in [e.title for e in assert_warm_equals_cold(builder.root, cache_dir).events]
+
+
+def test_in_place_edit_with_an_older_mtime_is_seen(aged):
+    """The mtime need not be newer, only different: a restore from backup is still an edit."""
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    before = target.stat()
+    _same_size_edit(target, "Event of day 6", "EVENT OF DAY 6")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns - 1))
+    assert "EVENT OF DAY 6" in [e.title for e in assert_warm_equals_cold(builder.root, cache_dir).events]
+
+
+def test_binary_file_that_becomes_an_event_with_the_same_stamp(aged):
+    """Skipped files are read again every run: here nothing else could tell."""
+    builder, cache_dir = aged
+    valid = event_text("2016-04-06", "Was binary").encode()
+    path = builder.write("news/2016/04/6/was-binary.md", b"\x00" * len(valid))
+    CLOCK.age(path, path.parent)
+    site = open_site(builder.root, cache_dir).load()
+    assert [u.path for u in site.unreadable] == ["news/2016/04/6/was-binary.md"]
+    assert was_fresh(warm_load(builder.root, cache_dir))  # the store is trusted, the file re-read
+    before = path.stat()
+    path.write_bytes(valid)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "Was binary" in [e.title for e in site.events] and not site.unreadable
+    assert was_fresh(assert_warm_equals_cold(builder.root, cache_dir))
+
+
+def test_event_that_becomes_binary(aged):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/7/event-of-day-7.md"
+    target.write_bytes(b"\x00" + target.read_bytes()[1:])
+    CLOCK.age(target)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert [u.path for u in site.unreadable] == ["news/2016/04/7/event-of-day-7.md"]
+
+
+# Dropping root's read-anything capabilities lets permission cases run as root too.
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _set_effective_caps(change) -> int:
+    """Apply `change(effective) -> effective` to this thread's capabilities; return the old set."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    old = data[0].effective
+    data[0].effective = change(old)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    return old
+
+
+@pytest.fixture
+def permissions_apply(tmp_path):
+    """chmod 000 must stop this process from reading: as root, drop the capabilities that bypass it."""
+    old = None
+    if os.geteuid() == 0:
+        mask = (1 << _CAP_DAC_OVERRIDE) | (1 << _CAP_DAC_READ_SEARCH)
+        try:
+            old = _set_effective_caps(lambda effective: effective & ~mask)
+        except (OSError, AttributeError):
+            pytest.skip("running as root, and root's capabilities cannot be dropped here")
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    probe.chmod(0)
+    try:
+        probe.read_text()
+        readable = True
+    except PermissionError:
+        readable = False
+    probe.chmod(0o644)
+    try:
+        if readable:
+            pytest.skip("a chmod 000 file is still readable by this process")
+        yield
+    finally:
+        if old is not None:
+            _set_effective_caps(lambda effective: old)
+        for folder, dirs, files in os.walk(tmp_path):  # each folder opened before it is entered
+            for name in dirs + files:
+                path = Path(folder, name)
+                if not path.is_symlink():
+                    path.chmod(0o755 if name in dirs else 0o644)
+
+
+def test_unreadable_file_that_becomes_readable(aged, permissions_apply):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/later-readable.md"
+    target.write_text(event_text("2016-04-06", "Later readable"))
+    CLOCK.age(target, target.parent)
+    target.chmod(0)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert [u.path for u in site.unreadable] == ["news/2016/04/6/later-readable.md"]
+    assert "Permission denied" in str(site.unreadable[0].diagnostics[0])
+    assert was_fresh(assert_warm_equals_cold(builder.root, cache_dir))
+    target.chmod(0o644)  # changes the ctime only
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "Later readable" in [e.title for e in site.events] and not site.unreadable
+
+
+def test_readable_file_that_becomes_unreadable(aged, permissions_apply):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    target.chmod(0)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert [u.path for u in site.unreadable] == ["news/2016/04/6/event-of-day-6.md"]
+
+
+def test_folder_that_becomes_unreadable(aged, permissions_apply):
+    builder, cache_dir = aged
+    (builder.root / "news/2016/04/6").chmod(0)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "news/2016/04/6: cannot read folder: Permission denied" in [str(d) for d in site.diagnostics]
+
+
+def test_unreadable_folder_that_becomes_readable(aged, permissions_apply):
+    builder, cache_dir = aged
+    folder = builder.root / "news/2016/04/6"
+    folder.chmod(0)
+    site = open_site(builder.root, cache_dir).load()  # the store now records the folder as unreadable
+    assert "news/2016/04/6: cannot read folder: Permission denied" in [str(d) for d in site.diagnostics]
+    folder.chmod(0o755)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "news/2016/04/6/event-of-day-6.md" in [e.path for e in site.events]
+
+
+@pytest.fixture
+def linked_day(aged):
+    """news/2016/04/8 is a symbolic link to a hidden folder inside the root."""
+    builder, cache_dir = aged
+    real = builder.root / ".days/8"
+    real.mkdir(parents=True)
+    (real / "linked.md").write_text(event_text("2016-04-08", "Linked day", related=[("Day five", "/news/2016/04/5/event-of-day-5.md", ["War"])]))
+    (real / "index.md").write_text("# 2016-04-08\n\n1. [Linked day ](/news/2016/04/8/linked.md)\n")
+    os.symlink("../../../.days/8", builder.root / "news/2016/04/8")
+    CLOCK.age_tree(builder.root)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "news/2016/04/8/linked.md" in [e.path for e in site.events]
+    assert "news/2016/04/8/index.md" in site.day_pages
+    assert was_fresh(assert_warm_equals_cold(builder.root, cache_dir))
+    return builder, cache_dir, real
+
+
+def test_symlinked_day_folder_edit_in_place(linked_day):
+    builder, cache_dir, real = linked_day
+    _same_size_edit(real / "linked.md", "Linked day", "LINKED DAY")
+    CLOCK.age(real / "linked.md")
+    assert "LINKED DAY" in [e.title for e in assert_warm_equals_cold(builder.root, cache_dir).events]
+
+
+def test_symlinked_day_folder_gets_a_file(linked_day):
+    builder, cache_dir, real = linked_day
+    (real / "second.md").write_text(event_text("2016-04-08", "Second linked"))
+    CLOCK.age(real / "second.md", real)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "news/2016/04/8/second.md" in [e.path for e in site.events]
+
+
+def test_symlinked_day_folder_pointed_elsewhere(linked_day):
+    builder, cache_dir, real = linked_day
+    other = builder.root / ".days/8b"
+    other.mkdir()
+    (other / "linked.md").write_text(event_text("2016-04-08", "Other day"))  # same name, other folder
+    CLOCK.age(other / "linked.md", other)
+    link = builder.root / "news/2016/04/8"
+    os.symlink("../../../.days/8b", builder.root / "news/2016/04/.swap")
+    os.replace(builder.root / "news/2016/04/.swap", link)
+    CLOCK.age(link, link.parent)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "Other day" in [e.title for e in site.events] and "Linked day" not in [e.title for e in site.events]
+    assert "news/2016/04/8/index.md" not in site.day_pages
+
+
+@pytest.mark.parametrize("where", ["hidden folder", "outside the scope"])
+def test_dangling_symlink_whose_target_appears(aged, where):
+    builder, cache_dir = aged
+    if where == "hidden folder":
+        scope, target = builder.root, builder.root / ".stash/later.md"
+        os.symlink("../../../../.stash/later.md", builder.root / "news/2016/04/5/later.md")
+        target.parent.mkdir()
+    else:
+        scope, target = builder.root / "news/2016", builder.root / "news/2017/04/5/later.md"
+        target.parent.mkdir(parents=True)
+        os.symlink("../../../2017/04/5/later.md", builder.root / "news/2016/04/5/later.md")
+    folders = [target.parent, *(p for p in target.parent.parents if builder.root in (p, *p.parents))]
+    CLOCK.age(builder.root / "news/2016/04/5/later.md", builder.root / "news/2016/04/5", *folders)
+    site = assert_warm_equals_cold(builder.root, cache_dir, scope)
+    assert "news/2016/04/5/later.md: symbolic link to a missing file; skipped" in [str(d) for d in site.diagnostics]
+    assert was_fresh(warm_load(scope, cache_dir))  # the store is trusted from here on
+    target.write_text(event_text("2016-04-05", "Later"))  # young: the racy rule would catch it if it were stamped
+    site = assert_warm_equals_cold(builder.root, cache_dir, scope)
+    assert "Later" in [e.title for e in site.events]
+
+
+def _edit_outside_slice_zero(builder: ArchiveBuilder, cache_dir: Path, workers: int) -> None:
+    site = open_site(builder.root, cache_dir)
+    paths = Store.read(store_file(site)).paths
+    chosen = [i for i, path in enumerate(paths) if i % workers and not path.endswith("index.md")]
+    assert chosen, "no event outside the parent's slice"
+    target = builder.root / paths[chosen[-1]]
+    _same_size_edit(target, "Event of day", "EVENT OF DAY")
+    CLOCK.age(target)
+    site = assert_warm_equals_cold(builder.root, cache_dir)
+    assert "EVENT OF DAY" in " ".join(e.title for e in site.events)
+    assert site.stats["parsed"] == 1
+
+
+def test_serial_stat_check_sees_an_edit(aged):
+    builder, cache_dir = aged
+    _edit_outside_slice_zero(builder, cache_dir, workers=min(os.cpu_count() or 1, 4))
+
+
+def test_forked_stat_check_sees_an_edit_in_a_childs_slice(aged, monkeypatch):
+    """Past PARALLEL_STATS files, children stat slices 1.. of the files: their answer must count."""
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2:
+        pytest.skip("one core: the stat check never forks")
+    builder, cache_dir = aged
+    monkeypatch.delenv("NEWSARC_WORKERS")
+    monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    forks = []
+    real_fork = os.fork
+
+    def counting_fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", counting_fork)
+    assert was_fresh(warm_load(builder.root, cache_dir))  # children agree when nothing changed
+    assert len(forks) == workers - 1
+    _edit_outside_slice_zero(builder, cache_dir, workers)
+    assert len(forks) == 2 * (workers - 1)
+
+
+# -- 4. corrupt store files -----------------------------------------------------------------
+
+
+def _offset_beyond_eof(data: bytes) -> bytes:
+    size = int.from_bytes(data[:8], "little")
+    magic, written, table = marshal.loads(data[8 : 8 + size])
+    base = min(entry[0] for entry in table.values())
+    last = max(table, key=lambda name: table[name][0])
+    table[last] = (len(data) + 10, *table[last][1:])
+    head = marshal.dumps((magic, written, table))
+    assert 8 + len(head) <= base
+    return len(head).to_bytes(8, "little") + head + b"\0" * (base - 8 - len(head)) + data[base:]
+
+
+CORRUPTIONS = {
+    "cut in half": lambda data: data[: len(data) // 2],
+    "cut after the header": lambda data: data[: 8 + int.from_bytes(data[:8], "little")],
+    "empty": lambda data: b"",
+    "offset beyond the end": _offset_beyond_eof,
+    "random bytes": lambda data: random.Random(7).randbytes(len(data)),
+    "random bytes, short": lambda data: random.Random(8).randbytes(5),
+    "another version": lambda data: data.replace(b"newsarc-store/", b"newsarc-store/9", 1),
+}
+
+
+@pytest.mark.parametrize("damage", list(CORRUPTIONS))
+def test_corrupt_store_is_rebuilt_silently(odd, tmp_path, damage, serial):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    first = open_site(odd, cache_dir).load()
+    expected = snapshot(first)
+    file = store_file(first)
+    data = file.read_bytes()
+    assert Store.read(file) is not None
+    file.write_bytes(CORRUPTIONS[damage](data))
+    assert Store.read(file) is None
+    again = open_site(odd, cache_dir).load()
+    assert again.stats["cached"] == 0
+    assert snapshot(again) == expected
+    assert_matches_truth(again, Truth(odd))
+    assert Store.read(file) is not None  # rewritten
+    third = warm_load(odd, cache_dir)
+    assert was_fresh(third) and snapshot(third) == expected
+    lazy = open_site(odd, cache_dir)
+    file.write_bytes(CORRUPTIONS[damage](data))
+    assert lazy.find("siege-ends").path == "news/2016/04/5/siege-ends.md" and not lazy.loaded
+
+
+def _sections_zeroed(data: bytes) -> bytes:
+    size = int.from_bytes(data[:8], "little")
+    base = min(entry[0] for entry in marshal.loads(data[8 : 8 + size])[2].values())
+    return data[:base] + b"\0" * (len(data) - base)
+
+
+def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    first = open_site(odd, cache_dir).load()
+    expected = snapshot(first)
+    file = store_file(first)
+    file.write_bytes(_sections_zeroed(file.read_bytes()))
+    assert snapshot(open_site(odd, cache_dir).load()) == expected
+
+
+# -- 5. search through the store's text ------------------------------------------------------
+
+QUERIES = {
+    "literal": dict(patterns=["Syrian Army"], fixed=True),
+    "regex": dict(patterns=[r"Army\s+\w+"]),
+    "ignore case": dict(patterns=["syria"], case=INSENSITIVE),
+    "word": dict(patterns=["army"], word=True, case=INSENSITIVE),
+    "all of two": dict(patterns=["Syria", "Russia"], require_all=True),
+    "any of two": dict(patterns=["Köln", "ISIL"]),
+    "invert": dict(patterns=["Syria"], invert=True),
+    "non-ascii, ignore case": dict(patterns=["KÖLN|ÇA"], case=INSENSITIVE),
+    "empty match": dict(patterns=["x*"]),
+    "line start": dict(patterns=["^A"]),
+}
+
+
+def _query(spec: dict, fields=DEFAULT_FIELDS) -> core.Query:
+    spec = dict(spec)
+    patterns = spec.pop("patterns")
+    matcher = compile_patterns(patterns, fixed=spec.pop("fixed", False), case=spec.pop("case", "sensitive"), word=spec.pop("word", False))
+    return core.Query(matcher, fields=fields, **spec)
+
+
+def _lines(result: core.Result) -> list[tuple[str, list]]:
+    """Per event, its matching lines in a field-order-free form."""
+    return [(f.event.path, sorted((ln.field, ln.line, ln.text, ln.spans) for ln in f.lines)) for f in result.found]
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_search_through_the_store_equals_search_over_events(any_archive, tmp_path, name):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(any_archive)
+    open_site(any_archive, cache_dir).load()
+    spec = QUERIES[name]
+    truth = Truth(any_archive)
+
+    lazy = open_site(any_archive, cache_dir)
+    assert core._indexed(lazy, lazy.view(), _query(spec)) is not None  # the store's text is what is matched
+    through_store = core.search(lazy, _query(spec))
+    assert not lazy.loaded
+
+    # The fallback: the same fields in another order are matched event by event.
+    loaded = open_site(any_archive, cache_dir).load()
+    fallback_query = _query(spec, fields=("topics", "body", "title"))
+    assert core._indexed(loaded, loaded.events, fallback_query) is None
+    fallback = core.search(loaded, fallback_query)
+    assert _lines(through_store) == _lines(fallback)
+    assert through_store.searched == fallback.searched == len(truth.events)
+
+    # Ground truth: the matcher run over the parser's text of every event.
+    query = _query(spec)
+    texts = [field_text(e, DEFAULT_FIELDS) for e in truth.events]
+    chosen = set(query.matcher.select(texts, query.require_all))
+    if query.invert:
+        chosen = set(range(len(truth.events))) - chosen
+    expected = [truth.events[i].path for i in sorted(chosen)]
+    assert [f.event.path for f in through_store.found] == expected
+    if name in ("literal", "ignore case", "all of two", "invert"):
+        assert expected or any_archive.name != "examples"
+
+
+def test_search_after_an_edit_through_a_subprocess(odd, tmp_path, serial):
+    """The CLI's search -l over a warm store sees an edit made after the store was written."""
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    env = {"NEWSARC_CACHE_DIR": str(cache_dir), "NEWSARC_WORKERS": "1"}
+    done = run_newsarc("search", "-l", "Tsunam", "--archive", ".", cwd=odd, env=env)
+    assert (done.returncode, done.stdout) == (1, "")
+    target = odd / "news/2016/04/6/next-day.md"
+    _same_size_edit(target, "Short.", "Tsunam")  # kept size: the stamp's mtime must tell
+    CLOCK.age(target)
+    done = run_newsarc("search", "-l", "Tsunam", "--archive", ".", cwd=odd, env=env)
+    assert (done.returncode, done.stdout) == (0, "news/2016/04/6/next-day.md\n")
+
+
+# -- 6. property: any sequence of changes -------------------------------------------------------
+
+DATES = ["2016-04-03", "2016-04-05", "2016-05-01"]
+TITLES = ["Army retakes town", "Siege ends", "Floods in Koln", "Talks resume"]
+
+operation = st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(DATES), st.sampled_from(TITLES)),
+    st.tuples(st.sampled_from(["edit", "edit-same-tick", "delete", "touch", "replace", "binary"]), st.integers(0, 3)),
+    st.tuples(st.just("unbinary"), st.just(0)),
+    st.tuples(st.just("rename"), st.integers(0, 3), st.sampled_from(DATES)),
+)
+
+
+class Changes:
+    """Applies one operation to a small archive; says which paths an ageing pass may re-date."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.was_text: dict[Path, bytes] = {}  # files made binary, and what they held
+
+    def files(self) -> list[Path]:
+        return sorted(p for p in self.root.rglob("*.md") if p.name != "index.md")
+
+    def apply(self, op: tuple) -> list[Path]:
+        kind = op[0]
+        if kind == "add":
+            return self._add(op[1], op[2])
+        files = self.files()
+        if not files:
+            return []
+        if kind == "unbinary":
+            return self._binary(next(iter(self.was_text))) if self.was_text else []
+        path = files[op[1] % len(files)]
+        if kind == "rename":
+            return self._rename(path, op[2])
+        return getattr(self, "_" + kind.replace("-", "_"))(path)
+
+    def _add(self, date: str, title: str) -> list[Path]:
+        year, month, day = date.split("-")
+        folder = self.root / f"news/{year}/{month}/{int(day)}"
+        new = [p for p in (folder, folder.parent, folder.parent.parent) if not p.exists()]
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{title.lower().replace(' ', '-')}-{len(self.files())}.md"
+        path.write_text(event_text(date, title, related=[("Siege", "/news/2016/04/5/siege-ends.md", ["War"])]))
+        return [path, folder, *(p.parent for p in new)]
+
+    def _swap_title_case(self, path: Path) -> bool:
+        """The headline's first letter changes case: same size, new text."""
+        if path in self.was_text:
+            return False
+        text = path.read_text()
+        start = text.index("\n# ") + 3
+        path.write_text(text[:start] + text[start].swapcase() + text[start + 1 :])
+        assert path.stat().st_size == len(text.encode())
+        return True
+
+    def _edit(self, path: Path) -> list[Path]:
+        return [path] if self._swap_title_case(path) else []
+
+    def _edit_same_tick(self, path: Path) -> list[Path]:
+        """While the file is young, its mtime is put back: only the racy rule can tell."""
+        before = path.stat()
+        young = time.time_ns() - before.st_mtime_ns < 10**9
+        if self._swap_title_case(path) and young:
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            return []
+        return [path]
+
+    def _delete(self, path: Path) -> list[Path]:
+        path.unlink()
+        self.was_text.pop(path, None)
+        return [path.parent]
+
+    def _rename(self, path: Path, date: str) -> list[Path]:
+        year, month, day = date.split("-")
+        dest = self.root / f"news/{year}/{month}/{int(day)}/renamed-{path.name}"
+        new = [p for p in (dest.parent, dest.parent.parent) if not p.exists()]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        if path in self.was_text:
+            self.was_text[dest] = self.was_text.pop(path)
+        return [path.parent, dest.parent, *(p.parent for p in new)]
+
+    def _touch(self, path: Path) -> list[Path]:
+        os.utime(path)
+        return [path]
+
+    def _replace(self, path: Path) -> list[Path]:
+        """A same-size twin with the same mtime renamed over the file, the folder's mtime put back."""
+        if path in self.was_text:
+            return []
+        before, folder = path.stat(), path.parent.stat()
+        twin = path.with_name(".twin")
+        twin.write_bytes(path.read_bytes())
+        self._swap_title_case(twin)
+        os.utime(twin, ns=(before.st_atime_ns, before.st_mtime_ns))
+        os.replace(twin, path)
+        os.utime(path.parent, ns=(folder.st_atime_ns, folder.st_mtime_ns))
+        return []
+
+    def _binary(self, path: Path) -> list[Path]:
+        """Text becomes NUL bytes of the same size; a binary file gets its text back, stamp kept."""
+        if path in self.was_text:
+            before = path.stat()
+            path.write_bytes(self.was_text.pop(path))
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+            return []
+        data = path.read_bytes()
+        self.was_text[path] = data
+        path.write_bytes(b"\0" * len(data))
+        return [path]
+
+
+def _full(site: Archive) -> tuple:
+    return (
+        [facts(e) for e in site.events],
+        sorted(site.day_pages),
+        sorted((u.path, str(u.diagnostics)) for u in site.unreadable),
+    )
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(operation, min_size=1, max_size=6), age=st.booleans())
+@example(ops=[("binary", 1), ("unbinary", 0)], age=True)
+@example(ops=[("edit", 2), ("edit-same-tick", 2)], age=False)
+@example(ops=[("replace", 0), ("rename", 0, "2016-05-01"), ("add", "2016-04-05", "Siege ends")], age=True)
+def test_any_changes_then_a_warm_load_equal_a_cold_load(ops, age, tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    base = tmp_path_factory.mktemp("prop")
+    root, cache_dir = base / "site", base / "cache"
+    builder = ArchiveBuilder(root)
+    builder.event("2016-04-03", "Army retakes the town", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"])])
+    builder.event("2016-04-05", "Siege ends")
+    builder.event("2016-04-05", "Talks resume", related=[("Army", "/news/2016/04/3/army-retakes-the-town.md", ["War"])])
+    CLOCK.age_tree(root)
+    open_site(root, cache_dir).load()
+    changes = Changes(root)
+    for op in ops:
+        changed = changes.apply(op)
+        if age:
+            CLOCK.age(*changed)
+        warm = warm_load(root, cache_dir)
+        cold = open_site(root).load()
+        assert _full(warm) == _full(cold), op
+        again = warm_load(root, cache_dir)  # nothing changed since the last load
+        assert _full(again) == _full(cold)
+        lazy = open_site(root, cache_dir)
+        for event in cold.events:
+            assert facts(lazy.get(event.path)) == facts(event)
+            expected = sorted(e.path for e in cold.events if event.path in link_targets(e))
+            assert sorted(e.path for e in lazy.backlinks(event)) == expected
+        assert not lazy.loaded
+    shutil.rmtree(base)
