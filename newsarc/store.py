@@ -38,7 +38,6 @@ import marshal
 import mmap
 import os
 import sys
-import shutil
 import tempfile
 import zlib
 from bisect import bisect_right
@@ -278,6 +277,13 @@ class Store:
     def ends(self, key: str) -> array:
         return self._array(key + "-ends", "q")
 
+    def fileno(self) -> int | None:
+        """The store file's descriptor (None for a store held in memory)."""
+        return self._data.handle.fileno() if isinstance(self._data, _File) else None
+
+    def section_offset(self, key: str) -> int:
+        return self._table[key][0]
+
     def blob_range(self, key: str, start: int, stop: int) -> tuple[int, int, bytes]:
         """(start offset, end offset, bytes) of files start..stop-1 in a blob section."""
         ends = self.ends(key)
@@ -419,14 +425,18 @@ BLOBS = (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", 
 class Writer:
     """Builds a store piece by piece, in scan order, without holding the pieces.
 
-    Each blob section goes to a temporary file as pieces arrive (parsed, or
-    runs of unchanged files copied from the old store in one read per
-    section), so building a store for 100k files holds only its small
-    columns in memory; `finish` joins the parts into the store file.
+    Each blob section is written once, into the store file, from where its
+    stretches are: runs of unchanged files straight from the old store file,
+    parsed pieces from a scratch file they were written to as they came. The
+    copies run in the kernel (os.copy_file_range), so a store of 100k files is
+    built holding only its small columns in memory, and updating it after an
+    edit copies the old bytes once.
     """
 
     def __init__(self, folder=None):
         self.parts = {key: _part(folder) for key, _ in BLOBS}
+        self.part_sizes = dict.fromkeys(self.parts, 0)
+        self.stretches: dict[str, list[list]] = {key: [] for key in self.parts}  # [fd, offset, length]
         self.ends = {key: array("q") for key, _ in BLOBS}
         self.sizes = dict.fromkeys(self.parts, 0)
         self.paths: list[str] = []
@@ -437,6 +447,14 @@ class Writer:
         self.topics: list[tuple[str, ...]] = []
         self.facts: list[tuple[int, int, str, bool]] = []
         self.noted = array("i")
+
+    def _stretch(self, key: str, fd: int, offset: int, length: int) -> None:
+        """Bytes of section `key`, next in order, are `length` bytes of `fd` from `offset`."""
+        stretches = self.stretches[key]
+        if stretches and stretches[-1][0] == fd and stretches[-1][1] + stretches[-1][2] == offset:
+            stretches[-1][2] += length
+        elif length:
+            stretches.append([fd, offset, length])
 
     def add(self, piece: Piece) -> None:
         i = len(self.paths)
@@ -451,12 +469,15 @@ class Writer:
             self.noted.append(i)
         for key, name in BLOBS:
             data = getattr(piece, name)
-            self.parts[key].write(data)
+            part = self.parts[key]
+            part.write(data)
+            self._stretch(key, part.fileno(), self.part_sizes[key], len(data))
+            self.part_sizes[key] += len(data)
             self.sizes[key] += len(data)
             self.ends[key].append(self.sizes[key])
 
     def copy(self, old: Store, start: int, stop: int) -> None:
-        """Files start..stop-1 of `old`, unchanged: their columns, and one read per blob section."""
+        """Files start..stop-1 of `old`, unchanged: their columns now, their blob bytes when the file is written."""
         base = len(self.paths)
         self.paths.extend(old.paths[start:stop])
         self.stamps.extend(old.stamps[4 * start : 4 * stop])
@@ -466,11 +487,21 @@ class Writer:
         self.topics.extend(old.topics[start:stop])
         self.facts.extend(old.facts[start:stop])
         self.noted.extend(base + i - start for i in old.noted if start <= i < stop)
+        fd = old.fileno()
         for key, _ in BLOBS:
-            first, last, data = old.blob_range(key, start, stop)
-            self.parts[key].write(data)
+            ends = old.ends(key)
+            first = ends[start - 1] if start else 0
+            last = ends[stop - 1] if stop else 0
+            if fd is None:  # a store in memory: no file to copy from
+                data = old.blob_range(key, start, stop)[2]
+                part = self.parts[key]
+                part.write(data)
+                self._stretch(key, part.fileno(), self.part_sizes[key], len(data))
+                self.part_sizes[key] += len(data)
+            else:
+                self._stretch(key, fd, old.section_offset(key) + first, last - first)
             shift = self.sizes[key] - first
-            self.ends[key].extend(end + shift for end in old.ends(key)[start:stop])
+            self.ends[key].extend(end + shift for end in ends[start:stop])
             self.sizes[key] += last - first
 
     def finish(self, path, folders: list[tuple[str, int]], notes: list[tuple], scanned: float) -> Store:
@@ -526,11 +557,12 @@ class Writer:
         handle.write(head)
         for data in small.values():
             handle.write(data)
-        for key, _ in BLOBS:
-            part = self.parts[key]
-            part.seek(0)
-            shutil.copyfileobj(part, handle, 1 << 20)
         handle.flush()
+        for part in self.parts.values():
+            part.flush()
+        for key, _ in BLOBS:
+            for fd, offset, length in self.stretches[key]:
+                _copy_range(fd, offset, length, handle.fileno())
 
     def _links_ok(self) -> bytes:
         """Per file, 1 when validate-links need not read it: archive.link_facts calls it quiet and
@@ -557,6 +589,30 @@ class Writer:
             except OSError:
                 pass
             raise
+
+
+_KERNEL_COPY = hasattr(os, "copy_file_range")
+
+
+def _copy_range(source: int, offset: int, length: int, target: int) -> None:
+    """Append `length` bytes of `source` from `offset` to `target`: in the kernel where it can be."""
+    global _KERNEL_COPY
+    while length > 0:
+        done = 0
+        if _KERNEL_COPY:
+            try:
+                done = os.copy_file_range(source, target, length, offset)
+            except OSError:
+                _KERNEL_COPY = False  # another filesystem, or a kernel without it: copy by hand
+        if done <= 0:
+            data = memoryview(os.pread(source, min(length, 1 << 20), offset))
+            if not data:
+                raise OSError(f"store source ended {length} bytes early")
+            done = len(data)
+            while data:
+                data = data[os.write(target, data) :]
+        offset += done
+        length -= done
 
 
 def _part(folder):
