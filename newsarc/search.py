@@ -22,7 +22,7 @@ from itertools import islice
 
 from newsarc.archive import Archive
 from newsarc.dates import DateSpan
-from newsarc.fields import DEFAULT_FIELDS, Field, event_fields, event_text, read_raw
+from newsarc.fields import DEFAULT_FIELDS, FIELDS, Field, event_fields, event_text, read_raw, read_raw_bytes
 from newsarc.folding import with_topics
 from newsarc.model import Event
 from newsarc.patterns import LineMatch, Matcher
@@ -139,12 +139,23 @@ def _indexed(archive: Archive, events: Sequence[Event], query: Query) -> Iterato
     return (k for k, i in enumerate(ids) if i in hits)
 
 
-def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int]) -> Iterator[str]:
+def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int]) -> Iterator[str | bytes]:
+    if query.raw and set(FIELDS) <= set(query.fields) and isinstance(events, EventView) and query.sort != "relevance":
+        yield from _raw_files(archive, events, lengths)  # what rg reads: no event made, no text decoded
+        return
     for event in events:
         raw = read_raw(archive.root, event) if query.raw else None
         text = event_text(event, query.fields, raw)
         lengths.append(len(text))
         yield text
+
+
+def _raw_files(archive: Archive, events: EventView, lengths: list[int]) -> Iterator[bytes]:
+    paths, root = events.store.paths, str(archive.root)
+    for i in events.ids:
+        data = read_raw_bytes(root, paths[i])
+        lengths.append(len(data))
+        yield data
 
 
 def _collect(archive: Archive, item: Found, query: Query) -> None:
