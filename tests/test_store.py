@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from newsarc import cache, store
 from newsarc import search as core
 from newsarc.archive import Archive, link_targets, sort_key
-from newsarc.errors import AmbiguousEvent, EventNotFound
+from newsarc.errors import AmbiguousEvent, EventNotFound, IndexDamaged
 from newsarc.fields import DEFAULT_FIELDS, event_text as field_text
 from newsarc.parser import read_event
 from newsarc.patterns import INSENSITIVE, compile_patterns
@@ -833,14 +833,85 @@ def _sections_zeroed(data: bytes) -> bytes:
     return data[:base] + b"\0" * (len(data) - base)
 
 
-def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial):
+@pytest.mark.parametrize("section", ["all", "order", "kinds", "dates", "titles", "dirs"])
+def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial, section):
+    """Blocks lost after the header: never a wrong answer (zeroed, `order` and `kinds` still decode).
+
+    A silent rebuild, or one IndexDamaged that removes the store so the next
+    run rebuilds it (errors.IndexDamaged), are both what the store promises."""
     cache_dir = tmp_path / "cache"
     CLOCK.age_tree(odd)
     first = open_site(odd, cache_dir).load()
     expected = snapshot(first)
     file = store_file(first)
-    file.write_bytes(_sections_zeroed(file.read_bytes()))
+    data = file.read_bytes()
+    file.write_bytes(_sections_zeroed(data) if section == "all" else _blob_zeroed(data, section))
+    try:
+        got = snapshot(open_site(odd, cache_dir).load())
+    except IndexDamaged as error:
+        assert "run the command again" in str(error) and not file.exists()
+        got = snapshot(open_site(odd, cache_dir).load())
+    assert got == expected
+    assert_matches_truth(open_site(odd, cache_dir).load(), Truth(odd))
+
+
+def _blob_zeroed(data: bytes, name: str) -> bytes:
+    size = int.from_bytes(data[:8], "little")
+    offset, length = marshal.loads(data[8 : 8 + size])[2][name][:2]
+    assert length
+    return data[:offset] + b"\0" * length + data[offset + length :]
+
+
+@pytest.mark.parametrize("blob", ["rows", "texts"])
+def test_damaged_rows_are_one_clear_error_then_a_rebuild(odd, tmp_path, serial, blob):
+    """Rows are read one at a time (no checksum): one that does not decode removes the store and says so."""
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    first = open_site(odd, cache_dir).load()
+    expected = snapshot(first)
+    file = store_file(first)
+    file.write_bytes(_blob_zeroed(file.read_bytes(), blob))
+    with pytest.raises(IndexDamaged, match=f"its {blob} do not read back.*run the command again"):
+        snapshot(open_site(odd, cache_dir).load())
+    assert not file.exists()
     assert snapshot(open_site(odd, cache_dir).load()) == expected
+
+
+def test_damaged_rows_through_the_cli(odd, tmp_path):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    env = {"NEWSARC_CACHE_DIR": str(cache_dir), "NEWSARC_WORKERS": "1"}
+    assert run_newsarc("show", "siege-ends", "--json", "--archive", str(odd), env=env).returncode == 0
+    file = store_file(open_site(odd, cache_dir))
+    file.write_bytes(_blob_zeroed(file.read_bytes(), "rows"))
+    damaged = run_newsarc("show", "siege-ends", "--json", "--archive", str(odd), env=env)
+    assert damaged.returncode == 2 and damaged.stdout == ""
+    assert "index cache was damaged" in damaged.stderr and "Traceback" not in damaged.stderr
+    again = run_newsarc("show", "siege-ends", "--json", "--archive", str(odd), env=env)
+    assert again.returncode == 0 and '"title": "Siege ends"' in again.stdout
+
+
+@pytest.mark.parametrize("blob", ["search", "outgoing"])
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: the search and outgoing blobs carry no checksum and are never decoded, so zeroed "
+    "(external damage) they give wrong answers silently on every run: search finds nothing, backlinks are empty",
+)
+def test_damaged_search_or_link_blobs_never_give_wrong_answers(odd, tmp_path, serial, blob):
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(odd)
+    first = open_site(odd, cache_dir).load()
+    file = store_file(first)
+    file.write_bytes(_blob_zeroed(file.read_bytes(), blob))
+    site = open_site(odd, cache_dir)
+    try:
+        found = [f.event.path for f in core.search(site, _query({"patterns": ["Siege"]})).found]
+        backlinks = [e.path for e in site.backlinks(site.find("siege-ends"))]
+    except IndexDamaged:
+        return  # an error that removes the store is acceptable; a wrong answer is not
+    truth = Truth(odd)
+    assert found == [e.path for e in truth.events if "Siege" in field_text(e, DEFAULT_FIELDS)]
+    assert backlinks == truth.backlinks("news/2016/04/5/siege-ends.md")
 
 
 # -- 5. search through the store's text ------------------------------------------------------
