@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
+from newsarc import forks
 from newsarc.archive import Archive
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, FIELDS, Field, event_fields, event_text, read_raw, read_raw_bytes
@@ -29,6 +30,7 @@ from newsarc.patterns import LineMatch, Matcher
 from newsarc.store import EventView
 
 SORTS = ("date", "path", "relevance")
+PARALLEL_FILES = 5000  # from this many files, --raw reads them on every core
 
 
 @dataclass(slots=True)
@@ -102,6 +104,8 @@ def search(archive: Archive, query: Query) -> Result:
     lengths: list[int] = []
     chosen = _indexed(archive, events, query)
     if chosen is None:
+        chosen = _raw_files(archive, events, query)
+    if chosen is None:
         chosen = query.matcher.select(_texts(archive, events, query, lengths), query.require_all)
     if query.invert:
         hit = set(chosen)
@@ -140,9 +144,6 @@ def _indexed(archive: Archive, events: Sequence[Event], query: Query) -> Iterato
 
 
 def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int]) -> Iterator[str | bytes]:
-    if query.raw and set(FIELDS) <= set(query.fields) and isinstance(events, EventView) and query.sort != "relevance":
-        yield from _raw_files(archive, events, lengths)  # what rg reads: no event made, no text decoded
-        return
     for event in events:
         raw = read_raw(archive.root, event) if query.raw else None
         text = event_text(event, query.fields, raw)
@@ -150,12 +151,20 @@ def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: lis
         yield text
 
 
-def _raw_files(archive: Archive, events: EventView, lengths: list[int]) -> Iterator[bytes]:
-    paths, root = events.store.paths, str(archive.root)
-    for i in events.ids:
-        data = read_raw_bytes(root, paths[i])
-        lengths.append(len(data))
-        yield data
+def _raw_files(archive: Archive, events: Sequence[Event], query: Query) -> Iterator[int] | None:
+    """`--raw --in all` (the files as rg reads them) over every event: files read as bytes and matched
+    on every core, no event made; None when it does not apply."""
+    if not (query.raw and set(FIELDS) <= set(query.fields) and isinstance(events, EventView) and query.sort != "relevance"):
+        return None
+    paths, root, ids = events.store.paths, str(archive.root), events.ids
+    positions = range(len(ids))
+
+    def matching(part: range) -> list[int]:
+        texts = (read_raw_bytes(root, paths[ids[k]]) for k in part)
+        return [part[k] for k in query.matcher.select(texts, query.require_all)]
+
+    count = forks.workers() if len(ids) >= PARALLEL_FILES else 1
+    return (k for found in forks.fan_out(matching, forks.split(positions, count)) for k in found)
 
 
 def _collect(archive: Archive, item: Found, query: Query) -> None:

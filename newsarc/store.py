@@ -45,7 +45,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
-from newsarc import __version__, cache
+from newsarc import __version__, cache, forks
 from newsarc.model import Event
 
 FORMAT = 8  # bump whenever a section's layout or the parser's output changes
@@ -363,24 +363,13 @@ def _stamps_match(
     prefix: str, paths: Sequence[str], stamps: array, ids: Sequence[int], folders: list[tuple[str, int, int]], limit: int
 ) -> bool:
     """Stat the folders and files, on every core when there are many (a stat costs ~3 us, mostly the interpreter's)."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(ids) < PARALLEL_STATS or workers < 2 or os.environ.get("NEWSARC_WORKERS") == "1":
-        return _folders_same(folders, limit) and _same(prefix, paths, stamps, ids, limit)
-    children = []
-    for k in range(1, workers):
-        pid = os.fork()
-        if pid == 0:  # the child answers with its exit status
-            code = 2
-            try:
-                code = 0 if _same(prefix, paths, stamps, ids[k::workers], limit) else 1
-            finally:
-                os._exit(code)
-        children.append(pid)
-    ok = _folders_same(folders, limit) and _same(prefix, paths, stamps, ids[0::workers], limit)
-    for pid in children:
-        _, status = os.waitpid(pid, 0)
-        ok = ok and os.waitstatus_to_exitcode(status) == 0
-    return ok
+    count = forks.workers() if len(ids) >= PARALLEL_STATS else 1
+    parts = [ids[k::count] for k in range(count)]
+
+    def check(part: Sequence[int]) -> bool:
+        return _same(prefix, paths, stamps, part, limit)
+
+    return _folders_same(folders, limit) and all(forks.fan_out(check, parts))
 
 
 def _folders_same(folders: list[tuple[str, int, int]], limit: int) -> bool:
