@@ -5,13 +5,15 @@ need only a few columns of them (paths, dates, titles, topics, a text to
 match). So the index is stored by column, in one file per (root, scope):
 
     8 bytes   little-endian size of the header
-    header    marshal: (magic, time written, {section: (offset, size)})
-    sections  paths, stamps, kinds, dates, titles, topics, the event
-              order, the folders read, scan notes, and four blobs with an
-              end offset per file: rows (the parsed record of each file
-              without its body), texts (bodies), search (the default
-              search fields as UTF-8, "\\n" after each file) and outgoing
-              (the files each file links to)
+    header    marshal: (magic, time the scan began, {section: (offset, size[, crc32])})
+    sections  small ones (each with a CRC-32, checked when read): paths,
+              stamps, kinds, dates, titles, topics, link facts, the event
+              order, the folders read, scan notes, files with diagnostics,
+              validate-links' verdicts and link counts; then five blobs
+              with an end offset per file: rows (the parsed record of each
+              file without its body), texts (bodies), search (the default
+              search fields as UTF-8, "\\n" after each file), outgoing
+              (the files each file links to) and words (related's text)
 
 A section is read (pread) and decoded on first use; one file's row or body
 is decoded only when something asks for it (`LazyEvent`). Only the search
@@ -19,17 +21,19 @@ text, which RE2 scans whole, is memory-mapped.
 
 Every file contributes one `Piece` to every section. When the store is
 updated after an edit, the pieces of unchanged files are copied as bytes
-from the old store, so an update parses the changed files and decodes none
-of the others.
+from the old store (in the kernel), so an update parses the changed files
+and decodes none of the others.
 
-Freshness (`Store.fresh`) is exact, with this guarantee: the store is used
-as is only if every folder the scan read has the mtime it had, every file
-has the size, mtime (ns) and inode it had, and each of those mtimes is older
-than the moment the store was written minus `cache.RACY_SECONDS` (git's
-"racily clean" rule: an edit that keeps the size within the filesystem's
-timestamp granularity cannot go unseen). Folder mtimes catch files added,
-deleted and renamed; file stamps catch edits in place. Files that could not
-be read are not trusted at all: they are read again on every run.
+Freshness (`Store.fresh`, with Archive._trust) is exact, with this
+guarantee: the store is used as is only if every folder the scan read has
+the mtime and ctime it had, every file has the size, mtime, ctime (ns) and
+inode it had, and each mtime is older than the moment the scan began minus
+`cache.RACY_SECONDS` (git's "racily clean" rule: an edit that keeps the size
+within the filesystem's timestamp granularity cannot go unseen). Folder
+mtimes catch files added, deleted and renamed; file stamps catch edits in
+place, and the ctime (which cannot be set by hand) an edit whose mtime was
+put back, or a chmod. Files that could not be read, and symbolic links the
+scan skipped, are looked at again on every run.
 """
 
 from __future__ import annotations
