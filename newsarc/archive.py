@@ -377,7 +377,7 @@ class Archive:
 
     def _read(self, files: Iterable[Path]) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
-        for doc, _ in parse_files(items, self.progress, encode=False):
+        for doc in parse_files(items, self.progress):
             self.stats["parsed"] += 1
             yield doc if self.has_text else _without_text([doc])[0]
 
@@ -677,35 +677,9 @@ PARALLEL_MIN_FILES = 2000  # below this, starting worker processes costs more th
 _CHUNK = 500
 
 
-def parse_files(
-    items: list[tuple[str, str]], progress: Callable[[int, int], None] | None = None, *, encode: bool = True
-) -> Iterator[tuple[Event, tuple | None]]:
-    """Parse (path, relpath) pairs into (Event, cache row), on every core when it pays.
-
-    Workers send back marshal bytes of plain tuples, which cross the process
-    boundary far cheaper than pickled Events (measured: pickling Events made
-    Pool(2) slower than one process); the parent only rebuilds the objects.
-    """
-    context = _fork_context()
-    workers = min(os.cpu_count() or 1, 8)
-    if context is None or workers < 2 or len(items) < PARALLEL_MIN_FILES:
-        for count, (path, relpath) in enumerate(items, 1):
-            doc = read_event(Path(path), relpath)
-            if progress and (count % 500 == 0 or count == len(items)):
-                progress(count, len(items))  # before the yield: zip() may never resume us
-            yield doc, cache.encode(doc) if encode else None
-        return
-    chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
-    done = 0
-    with context.Pool(workers, initializer=_ignore_interrupts) as pool:
-        for blob in pool.imap(_parse_chunk, chunks):
-            done += _CHUNK
-            if progress:
-                progress(min(done, len(items)), len(items))
-            for row, (body, body_raw) in marshal.loads(blob):
-                doc = cache.decode(row)
-                doc.body, doc.body_raw = body, body_raw
-                yield doc, row
+def parse_files(items: list[tuple[str, str]], progress: Callable[[int, int], None] | None = None) -> Iterator[Event]:
+    """Parse (path, relpath) pairs into Events, on every core when it pays."""
+    return _parse(items, progress, _event_of, _event_chunk, _events_from)
 
 
 def parse_pieces(
@@ -713,29 +687,61 @@ def parse_pieces(
 ) -> Iterator[Piece]:
     """Parse (path, relpath, stamp) triples into store pieces, on every core when it pays.
 
-    Workers send back marshal bytes of the pieces, so the parent never builds
-    an Event for a file it parsed: a cold index costs what parsing costs."""
+    The parent never builds an Event for a file a worker parsed: a cold index
+    costs what parsing costs."""
+    return _parse(items, progress, _piece_of_item, _piece_chunk, _pieces_from)
+
+
+def _parse(items: list, progress, one: Callable, chunk_work: Callable[[list], bytes], unpack: Callable[[bytes], Iterable]):
+    """`one` per item here below PARALLEL_MIN_FILES, else `chunk_work` per chunk in a fork pool, in order.
+
+    Workers send back marshal bytes of plain tuples, which cross the process
+    boundary far cheaper than pickled Events (measured: pickling Events made
+    Pool(2) slower than one process)."""
     context = _fork_context()
     workers = min(os.cpu_count() or 1, 8)
     if context is None or workers < 2 or len(items) < PARALLEL_MIN_FILES:
-        for count, (path, relpath, stamp) in enumerate(items, 1):
-            piece = piece_of(read_event(Path(path), relpath), stamp)
+        for count, item in enumerate(items, 1):
+            result = one(item)
             if progress and (count % 500 == 0 or count == len(items)):
                 progress(count, len(items))  # before the yield: zip() may never resume us
-            yield piece
+            yield result
         return
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     done = 0
     with context.Pool(workers, initializer=_ignore_interrupts) as pool:
-        for blob in pool.imap(_piece_chunk, chunks):
+        for blob in pool.imap(chunk_work, chunks):
             done += _CHUNK
             if progress:
                 progress(min(done, len(items)), len(items))
-            yield from (Piece(*fields) for fields in marshal.loads(blob))
+            yield from unpack(blob)
+
+
+def _event_of(item: tuple[str, str]) -> Event:
+    return read_event(Path(item[0]), item[1])
+
+
+def _event_chunk(chunk: list[tuple[str, str]]) -> bytes:
+    return marshal.dumps([(cache.encode(doc), cache.encode_text(doc)) for doc in map(_event_of, chunk)])
+
+
+def _events_from(blob: bytes) -> Iterator[Event]:
+    for row, (body, body_raw) in marshal.loads(blob):
+        doc = cache.decode(row)
+        doc.body, doc.body_raw = body, body_raw
+        yield doc
+
+
+def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:
+    return piece_of(read_event(Path(item[0]), item[1]), item[2])
 
 
 def _piece_chunk(chunk: list[tuple[str, str, cache.Stamp]]) -> bytes:
-    return marshal.dumps([tuple(piece_of(read_event(Path(path), relpath), stamp)) for path, relpath, stamp in chunk])
+    return marshal.dumps([tuple(_piece_of_item(item)) for item in chunk])
+
+
+def _pieces_from(blob: bytes) -> Iterator[Piece]:
+    return (Piece(*fields) for fields in marshal.loads(blob))
 
 
 def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
@@ -830,11 +836,6 @@ def _ignore_interrupts() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _parse_chunk(chunk: list[tuple[str, str]]) -> bytes:
-    docs = (read_event(Path(path), relpath) for path, relpath in chunk)
-    return marshal.dumps([(cache.encode(doc), cache.encode_text(doc)) for doc in docs])
 
 
 def _fork_context():
