@@ -153,6 +153,8 @@ class Archive:
         self.scan_diagnostics: list[Diagnostic] = []
         self._by_path: dict[str, Event] = {}
         self._store: Store | None = None
+        self.speculate = False  # check freshness in the background; see confirm()
+        self._pending = None  # that check, while it runs
         self._id_of: dict[str, int] | None = None
         self._lookups = 0
         self._made: dict[int, Event] = {}  # events made for lookups before (or without) load()
@@ -317,14 +319,34 @@ class Archive:
         return made
 
     def _trust(self, old: Store) -> bool:
-        """The store describes the files as they are (store.py says what that guarantees)."""
-        if not (old.fresh(str(self.root)) and self._still_unreadable(old)):
+        """The store describes the files as they are (store.py says what that guarantees).
+
+        With `speculate`, the stat of every file goes on in the background and
+        the store is used meanwhile: the caller must `confirm()` before it
+        tells anyone what it found."""
+        check = old.start_check(str(self.root), background=self.speculate)
+        if not self._still_unreadable(old):
             return False
         notes = [Diagnostic(*note) for note in old.notes]
         if not self._links_still_skipped(notes):
             return False
+        if self.speculate:
+            self._pending = check
+        elif not check.ok():
+            return False
         self.scan_diagnostics = notes
         return True
+
+    def confirm(self) -> bool:
+        """After a speculative start: was the store fresh? If not, the archive is reset, so the
+        caller asks again and gets answers from an index brought up to date."""
+        check, self._pending = self._pending, None
+        if check is None or check.ok():
+            return True
+        progress = self.progress
+        self.__init__(self.root, self.scope, self.cache_dir, self.use_cache, self.has_text)  # type: ignore[misc]
+        self.progress = progress
+        return False
 
     def _links_still_skipped(self, notes: list[Diagnostic]) -> bool:
         """A symbolic link the scan skipped (its target missing, or out of the root) is looked at again:

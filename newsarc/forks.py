@@ -27,16 +27,53 @@ def fan_out(func: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
     A child that fails (or is killed) has its part computed here instead, so
     the answer never depends on the children, only the time does.
     """
+    pending = start(func, parts[1:])
+    first = func(parts[0])
+    return [first, *pending.results()]
+
+
+class Pending:
+    """Parts being computed in children; `results()` waits for them."""
+
+    def __init__(self, func: Callable[[Any], Any], parts: Sequence[Any], children: list[tuple[int, int]]):
+        self.func, self.parts, self.children = func, parts, children
+        self._results: list[Any] | None = None
+
+    def results(self) -> list[Any]:
+        if self._results is None:
+            found = []
+            for part, (pid, read) in zip(self.parts, self.children):
+                with os.fdopen(read, "rb") as pipe:
+                    data = pipe.read()
+                _, status = os.waitpid(pid, 0)
+                found.append(marshal.loads(data) if os.waitstatus_to_exitcode(status) == 0 else self.func(part))
+            self._results = found
+        return self._results
+
+
+class Done(Pending):
+    """Results already computed (no fork, or nothing to wait for)."""
+
+    def __init__(self, results: list[Any]):
+        self._results = results
+
+    def results(self) -> list[Any]:
+        return self._results
+
+
+def start(func: Callable[[Any], Any], parts: Sequence[Any]) -> Pending:
+    """func(part) for each part in a child of its own, while this process goes on (here, without fork)."""
+    if not parts or not hasattr(os, "fork"):
+        return Done([func(part) for part in parts])
     children = []
-    for part in parts[1:]:
+    for part in parts:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: answer through the pipe, then leave without cleanup
             code = 1
             try:
                 os.close(read)
-                data = marshal.dumps(func(part))
-                view = memoryview(data)
+                view = memoryview(marshal.dumps(func(part)))
                 while view:
                     view = view[os.write(write, view) :]
                 code = 0
@@ -44,17 +81,7 @@ def fan_out(func: Callable[[Any], Any], parts: Sequence[Any]) -> list[Any]:
                 os._exit(code)
         os.close(write)
         children.append((pid, read))
-    results = [func(parts[0])]
-    for part, (pid, read) in zip(parts[1:], children):
-        chunks = []
-        with os.fdopen(read, "rb") as pipe:
-            chunks.append(pipe.read())
-        _, status = os.waitpid(pid, 0)
-        if os.waitstatus_to_exitcode(status) == 0:
-            results.append(marshal.loads(b"".join(chunks)))
-        else:
-            results.append(func(part))
-    return results
+    return Pending(func, parts, children)
 
 
 def split(items: Sequence[Any], count: int) -> list[Sequence[Any]]:

@@ -174,3 +174,43 @@ def test_progress_is_told_what_is_parsed(aged):
     again.progress = lambda done, total: seen.append(("warm", done, total))
     again.load()
     assert not [s for s in seen if s[0] == "warm"]  # nothing to parse, nothing to draw
+
+
+# -- answering while the index is checked (options.settled) --------------------------
+
+
+@pytest.fixture(params=["serial", "forked"])
+def check_mode(request, monkeypatch):
+    """The background check runs in children past PARALLEL_STATS files; force both ways."""
+    import newsarc.store as store_module
+
+    if request.param == "forked":
+        monkeypatch.delenv("NEWSARC_WORKERS", raising=False)
+        monkeypatch.setattr(store_module, "PARALLEL_STATS", 1)
+    else:
+        monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    return request.param
+
+
+def test_a_stale_index_is_never_shown_while_checked_in_the_background(aged, cli, check_mode):
+    builder, cache_dir = aged
+    args = ["--cache-dir", str(cache_dir)]
+    assert "Siege ends" in cli(*args, "show", "siege-ends", "--archive", str(builder.root)).stdout
+    path = builder.root / "news/2016/04/5/siege-ends.md"
+    path.write_text(path.read_text().replace("Siege ends", "Siege ENDS"))  # same size, inside the racy window
+    shown = cli(*args, "show", "siege-ends", "--json", "--archive", str(builder.root))
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["title"] == "Siege ENDS"
+    found = cli(*args, "search", "-l", "ENDS", "--archive", str(builder.root))
+    assert [line.rsplit("/site/", 1)[-1] for line in found.stdout.split()] == ["news/2016/04/5/siege-ends.md"]
+
+
+def test_an_event_added_after_the_index_is_found_not_refused(aged, cli, check_mode):
+    """The first answer (from the old index) is 'no such event'; it must not be the last."""
+    builder, cache_dir = aged
+    args = ["--cache-dir", str(cache_dir)]
+    assert cli(*args, "show", "siege-ends", "--archive", str(builder.root)).exit_code == 0
+    builder.event("2016-04-05", "Truce agreed")
+    shown = cli(*args, "show", "truce-agreed", "--json", "--archive", str(builder.root))
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["title"] == "Truce agreed"
+    checked = cli(*args, "validate-links", "--format", "json", "--archive", str(builder.root))
+    assert checked.exit_code == 0, checked.stdout

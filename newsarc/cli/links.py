@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from newsarc.cli.app import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, finish, open_archive
+from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, finish, open_archive, settled
 
 
 class Format(str, Enum):
@@ -191,7 +191,8 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
     from newsarc import links
     from newsarc.output import links as render
 
-    report = links.validate(site, paths or None, links.Options(strict=strict, reciprocal=reciprocal))
+    options = links.Options(strict=strict, reciprocal=reciprocal)
+    report = settled(site, lambda: links.validate(site, paths or None, options))
     if fix:
         if _fix(site, report, fix_fuzzy, dry_run):
             finish(1 if report.errors else 0)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TypeVar
 
 import typer
 
@@ -41,6 +42,8 @@ TopicOpt = Annotated[
 ]
 
 
+T = TypeVar("T")
+
 # Set by the global options (newsarc --no-cache --cache-dir DIR COMMAND) on every invocation.
 SETTINGS: dict[str, object] = {"use_cache": True, "cache_dir": None}
 
@@ -56,6 +59,24 @@ def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     )
     site.progress = for_terminal()
     return site
+
+
+def settled(site, answer: Callable[[], T]) -> T:
+    """`answer()` from the index while its freshness is checked in the background; again if it was stale.
+
+    Nothing may be printed inside `answer`: it may be thrown away. An error it
+    raises counts only if the index was fresh (a file just added can be the
+    event it did not find)."""
+    from newsarc.errors import NewsarcError
+
+    site.speculate = True
+    try:
+        found = answer()
+    except NewsarcError:
+        if site.confirm():
+            raise
+        return answer()
+    return found if site.confirm() else answer()
 
 
 def finish(status: int) -> None:

@@ -20,6 +20,7 @@ from newsarc.cli.options import (
     nothing_found,
     open_archive,
     report_diagnostics,
+    settled,
     unread,
 )
 
@@ -77,19 +78,27 @@ def related(
         raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
     span = dates.window(from_, to)
     source = by.value if by else None
-    site = open_archive(archive, root, text=source in (None, By.text.value)).load()
-    report_diagnostics(unread(site))  # events related through them are missing
-    found = site.find(event)
+    site = open_archive(archive, root, text=source in (None, By.text.value))
+
+    def answer():
+        found = site.load().find(event)  # topic and text similarity weigh every event
+        if depth:
+            tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
+            return found, tree, [node.item for node in tree.walk()]
+        count = story.DEFAULT_LIMIT if limit is None else limit
+        return found, None, story.related(site, found, by=source, limit=count, span=span)
+
+    try:
+        found, tree, items = settled(site, answer)
+    finally:
+        report_diagnostics(unread(site))  # events related through them are missing
     mode = choose_mode(json_lines, pretty)
-    if depth:
-        tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
-        items = [node.item for node in tree.walk()]
+    if tree is not None:
         if items and timeline:
             render.render_timeline(story.timeline(found, items), mode, site.root)
         elif items:
             render.render_tree(tree, mode, site.root)
     else:
-        items = story.related(site, found, by=source, limit=story.DEFAULT_LIMIT if limit is None else limit, span=span)
         if items and timeline:
             render.render_timeline(story.timeline(found, items), mode, site.root)
         elif items:

@@ -19,6 +19,7 @@ from newsarc.cli.options import (
     nothing_found,
     open_archive,
     report_diagnostics,
+    settled,
     unread,
 )
 
@@ -153,7 +154,7 @@ def search(
         count_rest=mode.value == "rich" and not quiet,
     )
     site = open_archive(archive, root)
-    result = core.search(site, query)
+    result = settled(site, lambda: core.search(site, query))
     if not quiet:
         report_diagnostics(unread(site))  # files not searched
         render.render(result, mode, site.root, view)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from newsarc.cli.app import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, open_archive, report_diagnostics, unread
+from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, open_archive, report_diagnostics, settled, unread
 
 
 @app.command(
@@ -27,12 +27,17 @@ def show(
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root, text=False)  # bodies: only this event's
-    site.index()  # lookups read the index's columns; no event but this one is decoded
-    report_diagnostics(unread(site))  # backlinks from them are missing
-    found = site.with_text(site.find(event))
-    if raw:
+    site = open_archive(archive, root, text=False)  # bodies: only this event's; lookups read columns
+    def answer():
+        found = site.with_text(site.find(event))
+        return found, None if raw else detail(site, found)
+
+    try:
+        found, shown = settled(site, answer)
+    finally:
+        report_diagnostics(unread(site))  # backlinks from them are missing; the event may be one of them
+    if shown is None:
         sys.stdout.flush()
         sys.stdout.buffer.write((site.root / found.path).read_bytes())
         return
-    render.render(detail(site, found), choose_mode(json_lines, pretty), str(site.root))
+    render.render(shown, choose_mode(json_lines, pretty), str(site.root))
