@@ -28,8 +28,6 @@ from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
-from newsarc.parser import DAY_PAGE, read_event
-from newsarc.textindex import normalize  # a pure text function (the store keeps related's text model input)
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 
 NEWS = "news"
@@ -777,6 +775,8 @@ def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
     if kind == store.EVENT:
         text = event_text(doc, DEFAULT_FIELDS)
         search = text.encode() + b"\n" if text else b""  # as Matcher joins texts
+        from newsarc.textindex import normalize  # a pure text function: related's text model input
+
         words = normalize(f"{doc.title}\n{doc.title}\n{doc.body}")
         targets = link_targets(doc)
         if targets:
@@ -849,6 +849,13 @@ def _dates_agree(doc: Event) -> bool:
     path = target.path if target is not None and not target.outside else ""
     linked = dates.date_from_parts(path.rpartition("/")[0].split("/")) if path else None
     return linked is None or linked == folder_day
+
+
+def read_event(file: Path, relpath: str) -> Event:
+    """parser.read_event, imported on first use: a warm command parses nothing and skips its import."""
+    from newsarc.parser import read_event as read
+
+    return read(file, relpath)
 
 
 def _ignore_interrupts() -> None:
