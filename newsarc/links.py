@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from newsarc import dates
-from newsarc.archive import Archive, Target, day_spellings, resolve_link, resolve_written
+from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
 from newsarc.parser import DAY_PAGE, read_event
