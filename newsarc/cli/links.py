@@ -199,6 +199,7 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
             return
     checked = _external(site, paths, report, ext, strict) if ext is not None else None
     render.render(report, chosen, str(site.root))
+    sys.stdout.flush()  # a reader that is gone stops us here, before the summary (not after it, if the report fit the buffer)
     if chosen != "rich":
         sys.stderr.write(f"newsarc: {render.summary_line(report)}\n")
     if checked is not None:
