@@ -79,10 +79,10 @@ class Piece(NamedTuple):
 
 
 class Store:
-    """A store read from a file (memory-mapped) or built in memory; read-only."""
+    """A store file, read section by section (pread; the search text memory-mapped); read-only."""
 
     def __init__(self, data, written: float, table: dict[str, tuple[int, int]]):
-        self._data = data  # bytes, or a _File
+        self._data = data  # a _File
         self.path = None  # the file it was read from, if any
         self.written = written
         self._table = table
@@ -132,7 +132,7 @@ class Store:
         """Remove the damaged file (if it is still the one read) so the next run rebuilds it."""
         from newsarc.errors import IndexDamaged
 
-        if isinstance(self._data, _File) and self.path is not None:
+        if self.path is not None:
             try:
                 if os.stat(self.path).st_ino == os.fstat(self._data.handle.fileno()).st_ino:
                     os.unlink(self.path)
@@ -254,12 +254,6 @@ class Store:
         """Ids of the files with diagnostics."""
         return self._array("noted", "i")
 
-    @property
-    def noted_ids(self) -> set[int]:
-        if "noted-set" not in self._cache:
-            self._cache["noted-set"] = set(self.noted)
-        return self._cache["noted-set"]  # type: ignore[return-value]
-
     def _blob(self, name: str, i: int) -> bytes:
         ends = self._array(name + "-ends", "q")
         offset = self._table[name][0]
@@ -281,20 +275,12 @@ class Store:
     def ends(self, key: str) -> array:
         return self._array(key + "-ends", "q")
 
-    def fileno(self) -> int | None:
-        """The store file's descriptor (None for a store held in memory)."""
-        return self._data.handle.fileno() if isinstance(self._data, _File) else None
+    def fileno(self) -> int:
+        """The store file's descriptor (a store is always a file: the cache, or an unnamed temporary one)."""
+        return self._data.handle.fileno()
 
     def section_offset(self, key: str) -> int:
         return self._table[key][0]
-
-    def blob_range(self, key: str, start: int, stop: int) -> tuple[int, int, bytes]:
-        """(start offset, end offset, bytes) of files start..stop-1 in a blob section."""
-        ends = self.ends(key)
-        first = ends[start - 1] if start else 0
-        last = ends[stop - 1] if stop else 0
-        offset = self._table[key][0]
-        return first, last, self._data[offset + first : offset + last]
 
     def words(self, ids: Iterable[int]) -> list[memoryview]:
         """The normalised text of each file `ids` names: views into one read of the section."""
@@ -309,8 +295,7 @@ class Store:
         of 200 MB cost 0.12 s and its size in memory)."""
         ends = self._array("search-ends", "q")
         offset, length = self._table["search"][:2]
-        data = self._data.mapped() if isinstance(self._data, _File) else self._data
-        return memoryview(data)[offset : offset + length], [0, *ends]
+        return memoryview(self._data.mapped())[offset : offset + length], [0, *ends]
 
     def stamp(self, i: int) -> cache.Stamp:
         stamps = self.stamps
@@ -501,20 +486,13 @@ class Writer:
             ends = old.ends(key)
             first = ends[start - 1] if start else 0
             last = ends[stop - 1] if stop else 0
-            if fd is None:  # a store in memory: no file to copy from
-                data = old.blob_range(key, start, stop)[2]
-                part = self.parts[key]
-                part.write(data)
-                self._stretch(key, part.fileno(), self.part_sizes[key], len(data))
-                self.part_sizes[key] += len(data)
-            else:
-                self._stretch(key, fd, old.section_offset(key) + first, last - first)
+            self._stretch(key, fd, old.section_offset(key) + first, last - first)
             shift = self.sizes[key] - first
             self.ends[key].extend(end + shift for end in ends[start:stop])
             self.sizes[key] += last - first
 
     def finish(self, path, folders: list[tuple[str, int]], notes: list[tuple], scanned: float) -> Store:
-        """The store, written atomically to `path` when given (and read back from it), else in memory.
+        """The store, written atomically to `path` when given (and read back from it), else to an unnamed temporary file.
 
         `scanned` is when the scan began: a file's mtime must be older than
         that, not than the time of writing, or a file edited while the scan
