@@ -356,7 +356,7 @@ class _File:
 
     def __getitem__(self, span: slice) -> bytes:
         start, stop = span.start or 0, min(span.stop, self.size)
-        return os.pread(self.handle.fileno(), max(stop - start, 0), start)
+        return _pread(self.handle.fileno(), max(stop - start, 0), start)
 
     def mapped(self) -> mmap.mmap:
         if self._mapped is None:
@@ -581,6 +581,13 @@ class Writer:
 _KERNEL_COPY = hasattr(os, "copy_file_range")
 
 
+def _pread(fd: int, length: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, length, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows: no pread; the store is written from one thread
+    return os.read(fd, length)
+
+
 def _copy_range(source: int, offset: int, length: int, target: int) -> None:
     """Append `length` bytes of `source` from `offset` to `target`: in the kernel where it can be."""
     global _KERNEL_COPY
@@ -592,7 +599,7 @@ def _copy_range(source: int, offset: int, length: int, target: int) -> None:
             except OSError:
                 _KERNEL_COPY = False  # another filesystem, or a kernel without it: copy by hand
         if done <= 0:
-            data = memoryview(os.pread(source, min(length, 1 << 20), offset))
+            data = memoryview(_pread(source, min(length, 1 << 20), offset))
             if not data:
                 raise OSError(f"store source ended {length} bytes early")
             done = len(data)
