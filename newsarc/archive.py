@@ -5,6 +5,12 @@ root, at `news/`, at a folder inside it or at a folder above it; `find_root`
 works out which folder makes `/news/...` links resolve. The index is built
 from a scan of the folder the user named (the scope), so pointing at
 `news/2017` reads 2017 only while links still resolve against the root.
+
+The index itself is a store (store.py), kept in the cache dir and brought up
+to date by parsing only what changed. `load()` makes every event from its
+columns (LazyEvents, decoded on first use), while `get`, `find`, `exists`
+and `backlinks` answer from the store without load(): a command that shows
+one event never pays for 100k of them.
 """
 
 from __future__ import annotations
