@@ -782,9 +782,14 @@ def test_forked_stat_check_sees_an_edit_in_a_childs_slice(aged, monkeypatch):
 # -- 4. corrupt store files -----------------------------------------------------------------
 
 
-def _offset_beyond_eof(data: bytes) -> bytes:
+def _header(data: bytes) -> tuple:
+    """(magic, time written, section table) of a store file's bytes."""
     size = int.from_bytes(data[:8], "little")
-    magic, written, table = marshal.loads(data[8 : 8 + size])
+    return marshal.loads(data[8 : 8 + size])
+
+
+def _offset_beyond_eof(data: bytes) -> bytes:
+    magic, written, table = _header(data)
     base = min(entry[0] for entry in table.values())
     last = max(table, key=lambda name: table[name][0])
     table[last] = (len(data) + 10, *table[last][1:])
@@ -828,8 +833,7 @@ def test_corrupt_store_is_rebuilt_silently(odd, tmp_path, damage, serial):
 
 
 def _sections_zeroed(data: bytes) -> bytes:
-    size = int.from_bytes(data[:8], "little")
-    base = min(entry[0] for entry in marshal.loads(data[8 : 8 + size])[2].values())
+    base = min(entry[0] for entry in _header(data)[2].values())
     return data[:base] + b"\0" * (len(data) - base)
 
 
@@ -856,8 +860,7 @@ def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial, section):
 
 
 def _blob_zeroed(data: bytes, name: str) -> bytes:
-    size = int.from_bytes(data[:8], "little")
-    offset, length = marshal.loads(data[8 : 8 + size])[2][name][:2]
+    offset, length = _header(data)[2][name][:2]
     assert length
     return data[:offset] + b"\0" * length + data[offset + length :]
 
