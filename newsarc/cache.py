@@ -11,6 +11,8 @@ import datetime as dt
 import gc
 import hashlib
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
 FORMAT = 6  # bump whenever the parser's output or the row layout changes
 RACY_SECONDS = 2.0
+STORE_UNUSED_DAYS = 30  # prune: an index nobody has read or written for this long goes
+SCRATCH_HOURS = 24  # prune: a temporary file this old belonged to a writer that crashed
 
 # size, mtime_ns, ctime_ns, inode. The ctime cannot be set by hand: an edit whose
 # mtime is put back, or a chmod, still changes it.
@@ -37,6 +41,65 @@ def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
     """One index per (root, scope): the key is a hash, the folder stays outside the archive."""
     key = hashlib.sha1(f"{root}\0{scope}".encode()).hexdigest()[:20]
     return cache_dir / "index" / f"{key}.store"
+
+
+# The names newsarc writes in the index folder (a key is cache_file's 20 hex digits).
+_STORE = r"[0-9a-f]{20}\.store"
+_OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
+_SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
+
+
+def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path]:
+    """Remove what newsarc left in the index folder and no longer needs; return what went.
+
+    Every (root, scope) ever opened leaves a store behind, and older versions
+    left .marshal files no version reads: without this the folder only grows.
+    Best effort: a file that cannot be removed is skipped, nothing raises, so
+    pruning can never break the command that called it. Only files named as
+    newsarc names them, never `keep`, and never through a symbolic link."""
+    now = time.time() if now is None else now
+    try:
+        with os.scandir(directory) as listing:
+            entries = list(listing)
+    except OSError:
+        return []
+    keep_at, kept = os.path.normcase(os.path.abspath(keep)), _stat(keep)
+    removed = []
+    for entry in entries:
+        max_age = _max_age(entry.name)
+        if max_age is None or os.path.normcase(os.path.abspath(entry.path)) == keep_at:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            info = entry.stat(follow_symlinks=False)
+            if kept is not None and os.path.samestat(info, kept):
+                continue  # `keep` under another spelling of its path (a symlinked folder)
+            if max_age and now - max(info.st_mtime, info.st_atime) < max_age:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _max_age(name: str) -> float | None:
+    """Seconds unused after which a file of this name may go; None: not newsarc's, never touched."""
+    if re.fullmatch(_OLD, name):
+        return 0.0
+    if re.fullmatch(_STORE, name):
+        return STORE_UNUSED_DAYS * 86400.0
+    if re.fullmatch(_SCRATCH, name):
+        return SCRATCH_HOURS * 3600.0
+    return None
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def stamp(info: os.stat_result) -> Stamp:
