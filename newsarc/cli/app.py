@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -20,6 +21,16 @@ _TYPER_EXCEPTIONS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, t
 
 class NewsarcGroup(TyperGroup):
     """Runs every command inside the one error boundary (see cli/errors.py)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        """--help and --version print while the options are parsed, before invoke's boundary, where
+        click meets a reader that went away (EPIPE) with exit 1: end them as quietly as a command."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise typer.Exit(exit_status(exc)) from None
 
     def invoke(self, ctx: typer.Context):
         _keep_file_names()
