@@ -90,6 +90,19 @@ def write_json(record: dict[str, Any], stream: IO[str] | None = None) -> None:
     (stream or sys.stdout).write(line + "\n")
 
 
+_ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}  # C0, DEL, C1
+_ESCAPES.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+
+
+def printable(text: str) -> str:
+    """Control characters as Python writes them in a string (\\x00, \\x1b, \\n).
+
+    A link target written `%00`, `%0A` or `%1B` decodes to one: raw, it puts a
+    NUL in text output, cuts a one-line message in two, or drives the reader's
+    terminal. JSON escapes them itself and keeps the decoded text as it is."""
+    return text if text.isprintable() else text.translate(_ESCAPES)
+
+
 def plain_field(text: str) -> str:
     """Tabs and newlines would break tab-separated output; fold them to spaces."""
     return " ".join(str(text).split())

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from newsarc.links import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
-from newsarc.output.console import make_console, write_json
+from newsarc.output.console import make_console, printable, write_json
 
 FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
 MARKDOWN_ROWS = 1000  # $GITHUB_STEP_SUMMARY holds 1 MiB
@@ -51,12 +51,12 @@ def render(report: Report, fmt: str, root: str, base: str | None = None, stream:
 
 
 def describe(finding: Finding) -> str:
-    """The message with its suggestions, as one line."""
+    """The message with its suggestions, as one line (a decoded %0A or %00 shown escaped)."""
     if not finding.suggestions:
-        return finding.message
+        return printable(finding.message)
     options = " or ".join(f"{s.link} ({s.reason})" for s in finding.suggestions[:3])
     more = f" (+{len(finding.suggestions) - 3} more)" if len(finding.suggestions) > 3 else ""
-    return f"{finding.message}; did you mean {options}{more}?"
+    return printable(f"{finding.message}; did you mean {options}{more}?")
 
 
 def verdict(report: Report) -> str:
@@ -215,9 +215,9 @@ def markdown(report: Report, renderer: Renderer) -> str:
         rows = [(f, p) for f in report.findings for p in f.locations]
         for finding, place in rows[:MARKDOWN_ROWS]:
             where = f"{place.line}:{place.column}" if place.line else ""
-            hint = "<br>".join(f"{_code(s.link)} ({_cell(s.reason)})" for s in finding.suggestions[:3])
+            hint = "<br>".join(f"{_code(printable(s.link))} ({_cell(s.reason)})" for s in finding.suggestions[:3])
             lines.append(
-                f"| {_code(renderer.file(place.path))} | {where} | {finding.severity} | {_cell(finding.message)} | {hint} |"
+                f"| {_code(renderer.file(place.path))} | {where} | {finding.severity} | {_cell(printable(finding.message))} | {hint} |"
             )
         if len(rows) > MARKDOWN_ROWS:
             lines += ["", f"… and {len(rows) - MARKDOWN_ROWS:,} more (run `newsarc validate-links` for all)."]
@@ -270,11 +270,11 @@ def _rich(report: Report, renderer: Renderer) -> None:
 def _rich_row(Text, finding: Finding):
     colour = "red" if finding.severity == ERROR else "yellow"
     where = f"{finding.line}:{finding.column}" if finding.line else ""
-    row = Text.assemble("  ", (f"{where:>8}", "cyan"), "  ", (f"{finding.severity:<7}", colour), " ", finding.message)
+    row = Text.assemble("  ", (f"{where:>8}", "cyan"), "  ", (f"{finding.severity:<7}", colour), " ", printable(finding.message))
     row.append(f"  [{finding.kind}]", style="dim")
     for suggestion in finding.suggestions[:3]:
         row.append("\n" + " " * 20 + "→ ")
-        row.append(suggestion.link, style="green")
+        row.append(printable(suggestion.link), style="green")
         row.append(f"  {suggestion.reason}", style="dim")
     if finding.fix is not None:
         row.append("  (" + ("--fix-fuzzy" if finding.fix.fuzzy else "--fix") + " rewrites it)", style="dim")
@@ -304,7 +304,7 @@ def render_dump(records: Iterable[LinkRecord], fmt: str, root: str, base: str | 
             write_json({"type": "link", "file": renderer.file(record.path), **record.to_dict()}, renderer.out)
             continue
         where = _where(renderer, Location(record.path, record.line, record.column))
-        batch.append(f"{where}\t{record.role}\t{record.scope}\t{record.link}\t{record.resolved or ''}\n")
+        batch.append(f"{where}\t{record.role}\t{record.scope}\t{printable(record.link)}\t{printable(record.resolved or '')}\n")
         if len(batch) >= 4096:
             renderer.out.write("".join(batch))
             batch.clear()
