@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from newsarc import cache, dates, store
+from newsarc import cache, dates, forks, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
@@ -380,11 +380,7 @@ class Archive:
             except OSError:
                 stamp = (-1, -1, -1, -1)  # vanished or unreadable: the parser says why
             seen.append((entry.path, self.relpath(entry.path), stamp))
-        reusable = old.reusable() if old is not None else {}
-        plan: list[int | None] = []  # per file: its id in `old`, or None to parse it
-        for _, relpath, stamp in seen:
-            i = reusable.get(relpath)
-            plan.append(i if i is not None and old.stamp(i) == stamp else None)  # type: ignore[union-attr]
+        plan = _reuse_plan(seen, old)
         parsed = parse_pieces([file for file, i in zip(seen, plan) if i is None], self.progress)
         k = 0
         while k < len(plan):
@@ -397,7 +393,8 @@ class Archive:
             run = 1  # files that follow each other in both scans are copied in one go
             while k + run < len(plan) and plan[k + run] == i + run:
                 run += 1
-            writer.copy(old, i, i + run)  # type: ignore[arg-type]
+            stamps = [n for _, _, stamp in seen[k : k + run] for n in stamp]
+            writer.copy(old, i, i + run, stamps)  # type: ignore[arg-type]
             self.stats["cached"] += run
             k += run
 
@@ -699,6 +696,7 @@ def _without_text(docs: list[Event]) -> list[Event]:
     return docs
 
 
+_PARALLEL_DIGESTS = 2000  # from this many files to hash, every core hashes
 PARALLEL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
 _CHUNK = 500
 
@@ -758,8 +756,47 @@ def _events_from(blob: bytes) -> Iterator[Event]:
         yield doc
 
 
+def _reuse_plan(seen: list[tuple[str, str, cache.Stamp]], old: Store | None) -> list[int | None]:
+    """Per file scanned: the id of its piece in `old` if that piece still describes it, else None (parse it).
+
+    A piece still describes a file whose stamp is unchanged (and was not racy),
+    or, failing that, whose size and bytes (`store.digest`) are: the files
+    whose stamps all changed with their contents (a fresh clone, a cache
+    restored in CI) are read and hashed, on every core, not parsed."""
+    if old is None:
+        return [None] * len(seen)
+    reusable, known = old.reusable(), old.known()
+    plan: list[int | None] = []
+    recheck: list[int] = []  # positions in `seen` worth a digest: same path and size as a piece of `old`
+    for k, (_, relpath, stamp) in enumerate(seen):
+        i = reusable.get(relpath)
+        if i is not None and old.stamp(i) == stamp:
+            plan.append(i)
+            continue
+        plan.append(None)
+        i = known.get(relpath)
+        if i is not None and old.stamps[4 * i] == stamp[0]:
+            recheck.append(k)
+    if recheck:
+        paths = [seen[k][0] for k in recheck]
+        parts = forks.split(paths, forks.workers() if len(paths) >= _PARALLEL_DIGESTS else 1)
+        digests = [d for part in forks.fan_out(store.file_digests, parts) for d in part]
+        for k, found in zip(recheck, digests):
+            i = known[seen[k][1]]
+            if found != store.NO_DIGEST and found == old.digest(i):
+                plan[k] = i
+    return plan
+
+
 def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:
-    return piece_of(read_event(Path(item[0]), item[1]), item[2])
+    from newsarc.parser import parse_bytes
+
+    try:
+        with open(item[0], "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return piece_of(read_event(Path(item[0]), item[1]), item[2], store.NO_DIGEST)  # says why
+    return piece_of(parse_bytes(data, item[1]), item[2], store.digest(data))
 
 
 def _piece_chunk(chunk: list[tuple[str, str, cache.Stamp]]) -> bytes:
@@ -770,7 +807,7 @@ def _pieces_from(blob: bytes) -> Iterator[Piece]:
     return (Piece(*fields) for fields in marshal.loads(blob))
 
 
-def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
+def piece_of(doc: Event, stamp: cache.Stamp, digest: bytes) -> Piece:
     """What one parsed file contributes to each column of the store."""
     kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
     search = outgoing = words = b""
@@ -791,6 +828,7 @@ def piece_of(doc: Event, stamp: cache.Stamp) -> Piece:
         doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
         marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),
         words, link_facts(doc) if kind != store.SKIPPED else (0, 0, "", False),
+        store.NO_DIGEST if kind == store.SKIPPED else digest,
     )  # fmt: skip
 
 

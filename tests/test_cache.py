@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -60,10 +61,17 @@ def test_edit_in_place_with_the_same_size(aged):
     assert "Siege ENDS" in titles(load(builder.root, cache_dir))
 
 
-def test_young_files_are_always_parsed_again(builder, tmp_path):
+def test_young_files_are_read_again_and_parsed_only_if_changed(builder, tmp_path):
     builder.event("2016-04-05", "Fresh file")
     load(builder.root, tmp_path / "c")
-    assert load(builder.root, tmp_path / "c").stats["parsed"] == 2
+    assert load(builder.root, tmp_path / "c").stats == {"parsed": 0, "cached": 2}  # racy: hashed, same bytes
+    path = builder.root / "news/2016/04/5/fresh-file.md"
+    info = path.stat()
+    path.write_text(path.read_text().replace("Fresh file", "Fresh FILE"))
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))  # same size, same mtime: only the bytes differ
+    site = load(builder.root, tmp_path / "c")
+    assert site.stats == {"parsed": 1, "cached": 1}
+    assert "Fresh FILE" in titles(site)
 
 
 def test_add_delete_rename_touch(aged):
@@ -79,8 +87,29 @@ def test_add_delete_rename_touch(aged):
     assert [e.path for e in site.events][-1] == "news/2016/04/5/siege-has-ended.md"
     age(builder.root)
     load(builder.root, cache_dir)
-    os.utime(old.with_name("siege-has-ended.md"))  # touch
-    assert load(builder.root, cache_dir).stats == {"parsed": 1, "cached": 4}  # 2 events, 3 day pages
+    touched = old.with_name("siege-has-ended.md")
+    os.utime(touched)
+    site = load(builder.root, cache_dir)
+    assert site.stats == {"parsed": 0, "cached": 5}  # 2 events, 3 day pages: the touched one hashed, not parsed
+    assert site.index().stamp(site.index().paths.index("news/2016/04/5/siege-has-ended.md")) == cache.stamp(touched.stat())
+
+
+def test_a_fresh_copy_of_the_archive_keeps_the_index(aged, tmp_path):
+    """A new clone (or a cache restored in CI) changes every stamp but no content: nothing is parsed again."""
+    builder, cache_dir = aged
+    before = load(builder.root, cache_dir)
+    copy = tmp_path / "clone"
+    shutil.copytree(builder.root, copy, copy_function=shutil.copyfile)  # new inodes, mtimes and ctimes
+    edited = copy / "news/2016/04/5/siege-ends.md"
+    edited.write_text(edited.read_text().replace("Siege ends", "Siege over"))  # same size, other bytes
+    shutil.rmtree(builder.root)
+    copy.rename(builder.root)
+    after = load(builder.root, cache_dir)
+    assert after.stats == {"parsed": 1, "cached": 3}  # 2 events, 2 day pages
+    assert titles(after) == [t.replace("Siege ends", "Siege over") for t in titles(before)]
+    assert [e.to_dict() for e in after.events if e.title != "Siege over"] == [
+        e.to_dict() for e in before.events if e.title != "Siege ends"
+    ]
 
 
 def test_corrupt_or_foreign_cache_is_rebuilt(aged):
