@@ -148,30 +148,41 @@ def linking_to(archive: Archive, event: Event) -> list[Event]:
 
 
 class TopicModel:
-    """Topics compared folded (case, accents, punctuation), each weighted by its IDF over the archive."""
+    """Topics compared folded (case, accents, punctuation), each weighted by its IDF over the archive.
+
+    Events are positions in `archive.view()`: only the events that share a
+    topic with the one asked about are ever made."""
 
     def __init__(self, archive: Archive):
-        self.archive = archive
+        self.events = archive.view()
+        self.positions = archive.topic_positions()
+        self.dates: dict[str, dt.date | None] = {}  # of the events scored, from the date column
+        self._folded: dict[str, str] = {}
         names: dict[str, list[str]] = {}
-        for name in archive.topics():
-            names.setdefault(fold(name), []).append(name)
+        for name in self.positions:
+            names.setdefault(self.fold(name), []).append(name)
         self.names = names
-        total = len(archive.events)
+        total = len(self.events)
         self.weight = {key: math.log(1.0 + total / max(len(self.members(key)), 1)) for key in names}
 
-    def members(self, key: str) -> list[Event]:
-        index = self.archive.topics()
+    def fold(self, name: str) -> str:
+        found = self._folded.get(name)
+        if found is None:
+            found = self._folded[name] = fold(name)
+        return found
+
+    def members(self, key: str) -> list[int]:
+        """Positions of the events carrying the folded topic `key` under any spelling."""
         spellings = self.names.get(key, [])
         if len(spellings) == 1:
-            return index[spellings[0]]
-        merged = {e.path: e for name in spellings for e in index[name]}
-        return list(merged.values())
+            return self.positions[spellings[0]]
+        return sorted({k for name in spellings for k in self.positions[name]})
 
     def keys(self, event: Event) -> dict[str, str]:
         """folded topic -> the event's own spelling."""
         found: dict[str, str] = {}
         for name in event.topics:
-            found.setdefault(fold(name), name)
+            found.setdefault(self.fold(name), name)
         return found
 
     def norm(self, event: Event) -> float:
@@ -181,18 +192,21 @@ class TopicModel:
         """path -> (cosine of the weighted topic sets, shared topics rarest first)."""
         own = self.keys(event)
         norm = self.norm(event)
-        shared: dict[str, list[str]] = {}
-        dots: dict[str, float] = {}
+        shared: dict[int, list[str]] = {}
+        dots: dict[int, float] = {}
         for key in sorted(own, key=lambda k: (-self.weight.get(k, 0.0), k)):
             weight = self.weight.get(key, 0.0)
             for other in self.members(key):
-                if other.path != event.path:
-                    dots[other.path] = dots.get(other.path, 0.0) + weight * weight
-                    shared.setdefault(other.path, []).append(own[key])
+                dots[other] = dots.get(other, 0.0) + weight * weight
+                shared.setdefault(other, []).append(own[key])
         found = {}
-        for path, dot in dots.items():
-            other_norm = self.norm(self.archive.get(path))
-            found[path] = (min(1.0, dot / (norm * other_norm)) if norm and other_norm else 0.0, shared[path])
+        for position, dot in dots.items():
+            other = self.events[position]
+            if other.path == event.path:
+                continue
+            other_norm = self.norm(other)
+            self.dates[other.path] = other.date
+            found[other.path] = (min(1.0, dot / (norm * other_norm)) if norm and other_norm else 0.0, shared[position])
         return found
 
 
@@ -207,20 +221,30 @@ class TextModel:
 
         if not archive.has_text:
             raise RuntimeError("text similarity needs the bodies: open the archive with text=True")
-        self.events = archive.events
-        self.position = {e.path: i for i, e in enumerate(self.events)}
-        docs = archive.words(self.events)
+        events = self.events = archive.view()
+        self.paths = archive.view_paths()
+        self.position: dict[str, int] = {}  # path -> document, filled for the paths scored
+        self.dates: dict[str, dt.date | None] = {}  # of the events scored, from the date column
+        docs = archive.words(events)
         if docs is None:
-            self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in self.events)
+            self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in events)
         else:
             self.index = TextIndex(normalized=docs)
 
     def scores(self, event: Event) -> tuple[object, dict[str, float]]:
-        doc = self.position.get(event.path)
-        if doc is None:
+        try:
+            doc = self.paths.index(event.path)  # C speed; a dict of every path costs more than it saves
+        except ValueError:
             return None, {}
         query = self.index.query(doc)
-        return query, {self.events[d].path: s for d, s in self.index.scores(query).items() if s >= TEXT_FLOOR}
+        found = {}
+        for other, score in self.index.scores(query).items():
+            if score >= TEXT_FLOOR:
+                path = self.paths[other]
+                found[path] = score
+                self.position[path] = other
+                self.dates[path] = self.events[other].date
+        return query, found
 
     def terms(self, query, event: Event, other: str) -> list[str]:
         """The words two texts share that weigh most, spelled as in the event's text."""
@@ -248,9 +272,11 @@ class Scorer:
         self.backlinks: set[str] = set()
         if BACKLINKS in self.sources:
             self.backlinks = {e.path for e in linking_to(archive, event)}
-        self.topics = TopicModel(archive).scores(event) if TOPICS in self.sources else {}
+        topic_model = TopicModel(archive) if TOPICS in self.sources else None
+        self.topics = topic_model.scores(event) if topic_model else {}
         self.text_model = TextModel(archive) if TEXT in self.sources else None
         self.query, self.text = self.text_model.scores(event) if self.text_model else (None, {})
+        self.dates = {**(topic_model.dates if topic_model else {}), **(self.text_model.dates if self.text_model else {})}
 
     def paths(self) -> set[str]:
         return set(self.links) | self.backlinks | set(self.topics) | set(self.text)
@@ -261,6 +287,8 @@ class Scorer:
         return round(total + (topic[0] if topic else 0.0) + self.text.get(path, 0.0), 2)
 
     def date(self, path: str) -> dt.date | None:
+        if path in self.dates:  # a scored event: its row need not be decoded
+            return self.dates[path]
         found = self.archive.get(path)
         if found is not None:
             return found.date

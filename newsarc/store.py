@@ -309,8 +309,10 @@ class Store:
         return self._table[key][0]
 
     def words(self, ids: Iterable[int]) -> list[memoryview]:
-        """The normalised text of each file `ids` names: views into one read of the section."""
-        view = memoryview(self._section("words", bytes))
+        """The normalised text of each file `ids` names: views into the mapped file (reading
+        the 200 MB section at 100k events cost 0.2 s; related touches each page once)."""
+        offset, length = self._table["words"][:2]
+        view = memoryview(self._data.mapped())[offset : offset + length]
         ends = self._array("words-ends", "q")
         return [view[ends[i - 1] if i else 0 : ends[i]] for i in ids]
 

@@ -19,7 +19,9 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from newsarc import forks
 
 # BM25 constants (the usual defaults: term-frequency saturation, length normalisation).
 K1 = 1.2
@@ -27,6 +29,7 @@ B = 0.75
 QUERY_TERMS = 24  # a document used as a query is represented by its best terms
 CANDIDATE_TERMS = 400  # at most this many distinct terms of a query document are weighed
 MIN_LENGTH = 3  # shorter tokens ("us", "al") are mostly noise
+PARALLEL_DOCS = 20000  # from this many documents, a scan forks one process per core
 
 _ASCII_DELIMITERS = bytes(range(0, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 128))
 _UPPER = bytes(range(65, 91))
@@ -115,19 +118,31 @@ class TextIndex:
         """BM25's idf, kept positive so common terms still count a little."""
         return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
 
-    def scan(self, terms: list[bytes]) -> Iterator[tuple[int, list[int]]]:
+    def scan(self, terms: list[bytes]) -> list[tuple[int, list[int]]]:
         """(document, indexes into `terms` of those it holds) for each document holding one.
 
         One RE2 set match per document finds all terms at once in linear time:
-        the inverted index of just these terms, built on demand.
+        the inverted index of just these terms, built on demand, on every core
+        for a large index (0.7 s on one core for 100k documents).
         """
         if not terms:
-            return
-        match = _term_set(terms)
-        for doc, text in enumerate(self.docs):
-            found = match(text)
-            if found:
-                yield doc, found
+            return []
+        match, docs = _term_set(terms), self.docs
+
+        def holders(bounds: tuple[int, int]) -> list[tuple[int, list[int]]]:
+            found = []
+            for doc in range(*bounds):
+                hit = match(docs[doc])
+                if hit:
+                    found.append((doc, hit))
+            return found
+
+        return [pair for part in forks.fan_out(holders, self._parts()) for pair in part]
+
+    def _parts(self) -> list[tuple[int, int]]:
+        """Ranges of documents, one per process (one below PARALLEL_DOCS: a fork costs more)."""
+        count = forks.workers() if self.size >= PARALLEL_DOCS else 1
+        return [(r.start, r.stop) for r in forks.split(range(self.size), count)]
 
     def frequencies(self, terms: Iterable[bytes]) -> dict[bytes, int]:
         """Document frequency of each term (one scan for all those not seen before)."""
@@ -160,13 +175,24 @@ class TextIndex:
         query = Query(doc, [terms[i] for i in shared], {terms[i]: self.idf(df[i]) for i in shared})
         alone = Query(doc, [], {terms[i]: self.idf(df[i]) for i in own})
         query.self_score = self.bm25(query, doc, counts) + self.bm25(alone, doc, counts)
-        chosen = set(shared)
-        for other, indexes in holders:
-            found = [terms[i] for i in indexes if i in chosen]
-            if found and other != doc:
-                text = bytes(self.docs[other])
-                query.postings[other] = {t: count(text, t) for t in found}
+        query.postings = self._postings(doc, terms, set(shared), holders)
         return query
+
+    def _postings(self, doc: int, terms: list[bytes], chosen: set[int], holders) -> dict[int, dict[bytes, int]]:
+        """Each other document holding a chosen term -> how often it holds each (on every core)."""
+        wanted = [(other, [terms[i] for i in indexes if i in chosen]) for other, indexes in holders if other != doc]
+        wanted = [pair for pair in wanted if pair[1]]
+        docs = self.docs
+
+        def counts(bounds: tuple[int, int]) -> list[tuple[int, dict[bytes, int]]]:
+            found = []
+            for other, held in wanted[bounds[0] : bounds[1]]:
+                text = bytes(docs[other])
+                found.append((other, {t: count(text, t) for t in held}))
+            return found
+
+        parts = forks.split(range(len(wanted)), forks.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
+        return dict(pair for part in forks.fan_out(counts, [(r.start, r.stop) for r in parts]) for pair in part)
 
     def bm25(self, query: Query, doc: int, counts: Mapping[bytes, int] | None = None) -> float:
         counts = counts if counts is not None else self.counts(doc)

@@ -81,7 +81,7 @@ def related(
     site = open_archive(archive, root, text=source in (None, By.text.value))
 
     def answer():
-        found = site.load().find(event)  # topic and text similarity weigh every event
+        found = site.find(event)  # the models read columns: no need to load every event
         if depth:
             tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
             return found, tree, [node.item for node in tree.walk()]
