@@ -8,10 +8,10 @@ match). So the index is stored by column, in one file per (root, scope):
     header    marshal: (magic, time the scan began, {section: (offset, size[, crc32])})
     sections  small ones (each with a CRC-32, checked when read): paths,
               stamps, kinds, dates, titles, topics, link facts, the event
-              order, the folders read, scan notes, files with diagnostics,
-              validate-links' verdicts, link counts and a digest of each
-              file's bytes; then five blobs
-              with an end offset per file: rows (the parsed record of each
+              order, the ids sorted by path, the folders read, scan notes,
+              files with diagnostics, validate-links' verdicts, link counts
+              and a digest of each file's bytes; then five blobs with an
+              end offset per file: rows (the parsed record of each
               file without its body), texts (bodies), search (the default
               search fields as UTF-8, "\\n" after each file), outgoing
               (the files each file links to) and words (related's text)
@@ -49,7 +49,7 @@ import os
 import sys
 import tempfile
 import zlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from array import array
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
@@ -57,7 +57,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache, forks
 from newsarc.model import Event
 
-FORMAT = 9  # bump whenever a section's layout or the parser's output changes
+FORMAT = 10  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -245,26 +245,34 @@ class Store:
 
     def listed(self, i: int) -> list[str]:
         """The files a day page links to (for events: the files they link to, date line aside)."""
-        blob, ends = self._section("outgoing", bytes), self._array("outgoing-ends", "q")
-        data = blob[ends[i - 1] if i else 0 : ends[i]]
+        offset, ends = self._table["outgoing"][0], self._array("outgoing-ends", "q")
+        data = self._data.mapped()[offset + (ends[i - 1] if i else 0) : offset + ends[i]]
         return data.decode("utf-8", "surrogateescape").split("\0")[1:-1] if data else []
 
     def linking_to(self, path: str) -> list[int]:
-        """Ids of the files with a link that resolves to `path`: one bytes.find per hit, no row decoded."""
-        blob = self._section("outgoing", bytes)
+        """Ids of the files with a link that resolves to `path`: one find in the mapped file per hit,
+        no row decoded (reading the 70 MB section at 100k cost 40 ms of show's time)."""
+        mapped, (offset, length) = self._data.mapped(), self._table["outgoing"][:2]
         ends = self._array("outgoing-ends", "q")
         needle = b"\0" + path.encode("utf-8", "surrogateescape") + b"\0"
-        found, pos = [], blob.find(needle)
+        found, pos = [], mapped.find(needle, offset, offset + length)
         while pos >= 0:
-            i = bisect_right(ends, pos)
+            i = bisect_right(ends, pos - offset)
             found.append(i)
-            pos = blob.find(needle, ends[i])
+            pos = mapped.find(needle, offset + ends[i], offset + length)
         return found
 
     @property
     def order(self) -> array:
         """Ids of the events (not day pages, not skipped files) by date, then path."""
         return self._array("order", "i")
+
+    def find(self, path: str) -> int | None:
+        """The id of the file at `path` (skipped ones too), by bisection over the ids sorted by path:
+        a few microseconds, where `paths.index` compared 110k strings (5 ms) and a dict costs 76 ms."""
+        paths, by_path = self.paths, self._array("by-path", "i")
+        k = bisect_left(by_path, path, key=paths.__getitem__)
+        return by_path[k] if k < len(by_path) and paths[by_path[k]] == path else None
 
     @property
     def dirs(self) -> list[tuple[str, int, int]]:
@@ -546,6 +554,7 @@ class Writer:
         ran could look clean."""
         events = [i for i, kind in enumerate(self.kinds) if kind == EVENT]
         dates, paths = self.dates, self.paths
+        by_path = sorted(range(len(paths)), key=paths.__getitem__)
         events.sort(key=lambda i: (dates[i] or 1, paths[i]))  # date.min is ordinal 1
         small: dict[str, bytes] = {
             "paths": marshal.dumps(self.paths),
@@ -556,6 +565,7 @@ class Writer:
             "topics": marshal.dumps(self.topics),
             "facts": marshal.dumps(self.facts),
             "order": array("i", events).tobytes(),
+            "by-path": array("i", by_path).tobytes(),
             "dirs": marshal.dumps(folders),
             "notes": marshal.dumps(notes),
             "noted": self.noted.tobytes(),

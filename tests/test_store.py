@@ -1145,3 +1145,19 @@ def test_any_changes_then_a_warm_load_equal_a_cold_load(ops, age, tmp_path_facto
             assert sorted(e.path for e in lazy.backlinks(event)) == expected
         assert not lazy.loaded
     shutil.rmtree(base)
+
+
+def test_find_bisects_the_sorted_paths_to_the_same_ids_as_a_scan(builder, tmp_path):
+    """Store.find answers like paths.index for every path, including ones whose walk order and string order differ."""
+    for day, title in (("2016-04-05", "Siege ends"), ("2016-04-05", "Siege-ends again"), ("2016-04-15", "Later")):
+        builder.event(day, title)
+    builder.write("news/2016/04/5-notes/odd.md", "# Odd\n")  # '-' sorts before '/': walk order is not string order
+    builder.write("news/2016/04/5/binary.md", b"\x00\x01")  # skipped: found too, the archive decides what it means
+    site = Archive.open(builder.root, cache_dir=tmp_path / "c")
+    index = site.index()
+    assert "news/2016/04/5-notes/odd.md" in index.paths and len(index.paths) == 7
+    for i, path in enumerate(index.paths):
+        assert index.find(path) == i
+    for missing in ("", "news", "news/2016/04/5/siege-ends", "news/2016/04/5/siege-ends.md/", "zzz", "news/2016/04/5/Siege-ends.md"):
+        assert index.find(missing) is None
+    assert site.get("news/2016/04/5/binary.md") is None and site.exists("news/2016/04/5-notes/odd.md")
