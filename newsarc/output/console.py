@@ -2,6 +2,9 @@
 
 Rich on a terminal, plain stable lines when piped, JSON Lines on request.
 NO_COLOR and TERM=dumb keep the rich layout but drop every escape code.
+rich is imported by `make_console` only: plain and JSON output write to
+sys.stdout themselves, and importing rich would cost every scripted call
+tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import json
 import os
 import sys
 from enum import Enum
-from typing import IO, Any
+from functools import cache
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Mode(str, Enum):
@@ -43,11 +48,18 @@ def colour_allowed() -> bool:
     return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        """rich exits 1 here; let cli/errors.py answer it like any other closed pipe (quietly, 0)."""
-        self.quiet = True
-        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+@cache
+def _console_class() -> type[Console]:
+    """Defined on first use, so that importing this module does not import rich."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """rich exits 1 here; let cli/errors.py answer it like any other closed pipe (quietly, 0)."""
+            self.quiet = True
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+    return _Console
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -57,7 +69,7 @@ def make_console(stderr: bool = False) -> Console:
     width = None
     if not isatty(stream):
         width = _columns()
-    return _Console(
+    return _console_class()(
         file=stream,
         no_color=plain,
         color_system=None if plain else "auto",

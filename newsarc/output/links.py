@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from newsarc.links import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
-from newsarc.output.console import make_console, printable, write_json
+from newsarc.output.console import isatty, make_console, printable, write_json
 
 FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
 MARKDOWN_ROWS = 1000  # $GITHUB_STEP_SUMMARY holds 1 MiB
@@ -329,6 +329,8 @@ def external_progress():
     The bar (checked/total, rate, ETA) goes to stderr and only on a terminal:
     piped output and CI logs get the summary line alone.
     """
+    if not _maybe_terminal(sys.stderr):
+        return _NoProgress()  # without importing rich to ask it
     console = make_console(stderr=True)
     if not console.is_terminal or console.is_dumb_terminal:
         return _NoProgress()
@@ -341,6 +343,11 @@ def external_progress():
 
     columns = (TextColumn("checking URLs"), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn())
     return _Bar(Progress(*columns, console=console, transient=True))
+
+
+def _maybe_terminal(stream) -> bool:
+    """False only where rich's is_terminal is False too: not a tty, and neither TTY_COMPATIBLE=1 nor FORCE_COLOR says otherwise."""
+    return isatty(stream) or os.environ.get("TTY_COMPATIBLE") == "1" or bool(os.environ.get("FORCE_COLOR"))
 
 
 class _Bar:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import sys
 from itertools import groupby
 
-from rich.table import Table
-from rich.text import Text
-
 from newsarc.lookup import Listing
 from newsarc.model import Event
 from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
@@ -42,6 +39,9 @@ def _plain(result: Listing, root) -> None:
 
 
 def _rich(result: Listing, root) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     console = make_console()
     for day, group in groupby(result.events, key=lambda e: e.date):
         events = list(group)

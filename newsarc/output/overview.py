@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 import sys
 from itertools import groupby
-
-from rich.console import Group
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
 from newsarc.overview import Stats, Step, Timeline, Topic
+
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
 
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 _SPARKS = "▁▂▃▄▅▆▇█"
@@ -78,6 +80,9 @@ def _plain_topics(topics: list[Topic]) -> None:
 
 
 def _rich_topics(topics: list[Topic]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     console = make_console()
     largest = max((t.count for t in topics), default=0)
     bar_width = min(20, console.width - 64)  # the bar goes first when the terminal is narrow
@@ -129,6 +134,8 @@ def _plain_timeline(line: Timeline, root) -> None:
 
 
 def _rich_timeline(line: Timeline, root) -> None:
+    from rich.text import Text
+
     console = make_console()
     console.print(_timeline_head(line))
     width = max(console.width - 13, 20)  # rail and date take 13 columns
@@ -145,6 +152,8 @@ def _rich_timeline(line: Timeline, root) -> None:
 
 
 def _timeline_head(line: Timeline) -> Text:
+    from rich.text import Text
+
     topic = line.topic
     dates = [s.event.date for s in line.steps if s.event.date]
     head = Text(topic.name, style="bold cyan", end="")
@@ -157,6 +166,8 @@ def _timeline_head(line: Timeline) -> Text:
 
 
 def _print_step(console, step: Step, width: int) -> None:
+    from rich.text import Text
+
     event = step.event
     when = f"{event.date:%a} {event.date.day:>2}" if event.date else "—"
     lines = Text(event.title or event.path).wrap(console, width)
@@ -166,6 +177,8 @@ def _print_step(console, step: Step, width: int) -> None:
 
 
 def _print_gap(console, days: int | None) -> None:
+    from rich.text import Text
+
     console.print(Text("  ┆", style="yellow"))
     console.print(Text.assemble(("  ┆ ", "yellow"), (f"{days} days without events", "yellow italic")))
 
@@ -236,6 +249,9 @@ def _plain_stats(result: Stats) -> None:
 
 
 def _rich_stats(result: Stats) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     console = make_console()
     console.print(_stats_head(result))
     if not result.events:
@@ -257,6 +273,8 @@ def _rich_stats(result: Stats) -> None:
 
 
 def _stats_head(result: Stats) -> Text:
+    from rich.text import Text
+
     span = result.span
     where = f"{_iso(result.first)} – {_iso(result.last)}" if result.first else "no dated events"
     if span and (span.start or span.end):
@@ -276,6 +294,8 @@ def _stats_head(result: Stats) -> Text:
 
 
 def _section(console, title: str, body) -> None:
+    from rich.text import Text
+
     console.print()
     console.print(Text(title, style="bold underline"))
     console.print(body)
@@ -283,6 +303,9 @@ def _section(console, title: str, body) -> None:
 
 def _bars(console, rows: list[tuple[str, int]]) -> Table:
     """Label, bar, count: the one chart every section uses; the bar shrinks to fit the terminal."""
+    from rich.table import Table
+    from rich.text import Text
+
     largest = max((n for _, n in rows), default=0)
     label = min(40, max((len(name) for name, _ in rows), default=0) + 2)
     width = max(5, min(BAR_WIDTH, console.width - label - len(str(largest)) - 2))
@@ -297,6 +320,10 @@ def _bars(console, rows: list[tuple[str, int]]) -> Table:
 
 def _heat_map(months: list[tuple[str, int]]) -> Group:
     """Years down, months across, shaded by count; months outside the range stay blank."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     counts = dict(months)
     largest = max(counts.values(), default=0) or 1
     years = sorted({int(m[:4]) for m in counts})
@@ -318,6 +345,8 @@ def _heat_level(count: int, largest: int) -> int:
 
 
 def _heat_cell(count: int | None, largest: int) -> Text:
+    from rich.text import Text
+
     if count is None:
         return Text("  ")
     level = _heat_level(count, largest)
@@ -335,6 +364,10 @@ def _levels(largest: int) -> list[str]:
 
 
 def _ranking(title: str, rows: list[tuple[str, int]]) -> Group:
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(box=None, padding=(0, 1), pad_edge=False, show_header=False)
     table.add_column(no_wrap=True, overflow="ellipsis", max_width=32)
     table.add_column(justify="right", style="green")

@@ -10,14 +10,15 @@ Paths are as the shell sees them; a missing target's path is where its link poin
 from __future__ import annotations
 
 import sys
-
-from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
+from typing import TYPE_CHECKING
 
 from newsarc.model import Event
 from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
 from newsarc.related import BOTH, IN, OUT, Item, Moment, Node
+
+if TYPE_CHECKING:
+    from rich.text import Text
+    from rich.tree import Tree
 
 ARROWS = {OUT: "→", IN: "←", BOTH: "↔"}
 
@@ -57,6 +58,8 @@ def record(item: Item) -> dict:
 
 
 def _headline(item: Item) -> Text:
+    from rich.text import Text
+
     text = Text(item.title or item.path)
     if item.missing:
         hint = f" (exists as /{item.exists_as})" if item.exists_as else ""
@@ -88,11 +91,15 @@ def _plain(event: Event, items: list[Item], root) -> None:
 
 
 def _heading(console, event: Event, what: str) -> None:
+    from rich.text import Text
+
     when = event.date.isoformat() if event.date else "undated"
     console.print(Text.assemble((what, "bold"), " ", (when, "cyan"), "  ", (event.title or event.path, "bold")))
 
 
 def _rich(event: Event, items: list[Item], root) -> None:
+    from rich.table import Table
+
     console = make_console()
     _heading(console, event, f"{len(items)} related to")
     table = Table(box=None, padding=(0, 1), pad_edge=False, expand=True, header_style="dim")
@@ -144,6 +151,8 @@ def _tree_plain(root_node: Node, root) -> None:
 
 def _tree_label(node: Node) -> Text:
     """Arrow, date, headline and score: the reasons are in --plain and --json."""
+    from rich.text import Text
+
     item = node.item
     label = Text.assemble((ARROWS.get(node.direction, "") + " ", "bold"), (_day(item) or "undated", "cyan"), "  ")
     label.append(item.title or item.path, style="red" if item.missing else "")
@@ -155,6 +164,9 @@ def _tree_label(node: Node) -> Text:
 
 
 def _tree_rich(root_node: Node, root) -> None:
+    from rich.text import Text
+    from rich.tree import Tree
+
     console = make_console()
     event = root_node.item
     tree = Tree(Text.assemble((_day(event) or "undated", "bold cyan"), "  ", (event.title or event.path, "bold")))
@@ -197,6 +209,9 @@ def _line_plain(moments: list[Moment], root) -> None:
 
 
 def _line_rich(moments: list[Moment], root) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     console = make_console()
     table = Table(box=None, padding=(0, 1), pad_edge=False, expand=True, show_header=False)
     table.add_column("date", style="cyan", no_wrap=True, width=10)

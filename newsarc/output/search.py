@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
-
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from newsarc.model import Event
 from newsarc.output.console import Mode, local_path, make_console, write_json
 from newsarc.search import Found, Line, Result
+
+if TYPE_CHECKING:
+    from rich.table import Table
+    from rich.text import Text
 
 MATCH_STYLE = "bold red"  # ripgrep's colours: paths magenta, line numbers green, matches red
 
@@ -109,6 +110,8 @@ def _plain_line(path: str, line: Line) -> str:
 
 
 def _rich(result: Result, paths: _Paths, view: str) -> None:
+    from rich.text import Text
+
     console = make_console()
     if view == "paths":
         for found in result.found:
@@ -123,6 +126,8 @@ def _rich(result: Result, paths: _Paths, view: str) -> None:
 
 
 def _heading(found: Found, paths: _Paths, view: str) -> Text:
+    from rich.text import Text
+
     event = found.event
     when = event.date.isoformat() if event.date else "undated"
     heading = Text.assemble((when, "bold cyan"), "  ", (event.title or "(no headline)", "bold"))
@@ -135,6 +140,9 @@ def _heading(found: Found, paths: _Paths, view: str) -> Text:
 
 def _lines_table(found: Found) -> Table:
     """Line number, field and text in columns, so long paragraphs wrap under their text."""
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
     table.add_column("line", justify="right", style="green", no_wrap=True)
     table.add_column("field", style="dim", no_wrap=True)
@@ -155,6 +163,8 @@ def _shown(line: Line) -> Text:
     Laying out a 10 MB single-line file with every match styled took rich
     20 s and 1 GB; --plain and --json still print the whole line.
     """
+    from rich.text import Text
+
     whole = line.text.rstrip("\r")
     start = 0
     if len(whole) > MAX_SHOWN:
@@ -175,6 +185,8 @@ def _shown(line: Line) -> Text:
 
 def _summary(result: Result) -> None:
     """Counts go to stderr, never mixed with results."""
+    from rich.text import Text
+
     shown = len(result.found)
     noun = "event" if shown == 1 else "events"
     message = f"{shown} {noun}"

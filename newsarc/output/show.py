@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-
-from rich.padding import Padding
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from newsarc.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
 from newsarc.output.console import Mode, make_console, plain_field, write_json
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 def render(detail: EventDetail, mode: Mode, root: str) -> None:
@@ -55,6 +55,9 @@ def _plain(detail: EventDetail, root: str) -> None:
 
 
 def _rich(detail: EventDetail, root: str) -> None:
+    from rich.padding import Padding
+    from rich.text import Text
+
     event = detail.event
     console = make_console()
     when = event.date.strftime("%A, %-d %B %Y") if event.date else "undated"
@@ -82,6 +85,9 @@ def _rich(detail: EventDetail, root: str) -> None:
 
 
 def _sources(console, detail: EventDetail) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     event = detail.event
     if event.sources:
         console.print(Text(f"Sources ({len(event.sources)})", style="bold underline"))
@@ -99,6 +105,9 @@ def _sources(console, detail: EventDetail) -> None:
 
 
 def _related(console, detail: EventDetail) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     if not detail.related:
         return
     missing = sum(not r.exists for r in detail.related)
@@ -116,6 +125,8 @@ def _related(console, detail: EventDetail) -> None:
 
 
 def _related_row(item: RelatedTarget) -> tuple[Text, str, Text, str]:
+    from rich.text import Text
+
     mark = Text("  ✓", style="green") if item.exists else Text("  ✗", style="red")
     when = item.event.date.isoformat() if item.event and item.event.date else ""
     headline = Text(item.entry.title or item.entry.target)
@@ -126,6 +137,9 @@ def _related_row(item: RelatedTarget) -> tuple[Text, str, Text, str]:
 
 
 def _backlinks(console, detail: EventDetail) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     count = len(detail.backlinks)
     noun = "event" if count == 1 else "events"
     console.print(Text(f"Linked from {count} {noun}", style="bold underline"))
