@@ -212,8 +212,8 @@ class Archive:
         """Every `.md` file below the scope, without following links out of the root."""
         return (Path(entry.path) for entry in self._walk())
 
-    def _walk(self, folders: list[tuple[str, int, int]] | None = None) -> Iterator[os.DirEntry]:
-        """Files in scan order; `folders` gets (folder, mtime_ns, ctime_ns) of every folder read."""
+    def _walk(self, folders: list[tuple] | None = None) -> Iterator[os.DirEntry]:
+        """Files in scan order; `folders` gets (folder, mtime_ns, ctime_ns, names_digest) of every folder read."""
         seen: set[tuple[int, int]] = set()
         stack: list[str] = [str(self.scope)]
         while stack:
@@ -228,6 +228,8 @@ class Archive:
                 if folders is not None:
                     folders.append((folder, info.st_mtime_ns, info.st_ctime_ns))
                 entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+                if folders is not None:  # what it held, for when its mtime is too young to trust
+                    folders[-1] += (store.names_digest(e.name for e in entries),)
             except OSError as exc:
                 self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
                 continue
@@ -373,7 +375,7 @@ class Archive:
             self.unreadable.append(doc)
         return True
 
-    def _write_pieces(self, writer: store.Writer, old: Store | None, folders: list[tuple[str, int, int]]) -> None:
+    def _write_pieces(self, writer: store.Writer, old: Store | None, folders: list[tuple]) -> None:
         """Every file's piece, in scan order: runs of unchanged files copied from `old`, the rest parsed."""
         seen: list[tuple[str, str, cache.Stamp]] = []
         for entry in self._walk(folders):

@@ -31,13 +31,16 @@ costs about a second at 100k files, parsing them twenty or more.
 Freshness (`Store.fresh`, with Archive._trust) is exact, with this
 guarantee: the store is used as is only if every folder the scan read has
 the mtime and ctime it had, every file has the size, mtime, ctime (ns) and
-inode it had, and each mtime is older than the moment the scan began minus
-`cache.RACY_SECONDS` (git's "racily clean" rule: an edit that keeps the size
-within the filesystem's timestamp granularity cannot go unseen). Folder
-mtimes catch files added, deleted and renamed; file stamps catch edits in
-place, and the ctime (which cannot be set by hand) an edit whose mtime was
-put back, or a chmod. Files that could not be read, and symbolic links the
-scan skipped, are looked at again on every run.
+inode it had, and where an mtime is not older than the moment the scan
+began minus `cache.RACY_SECONDS` (git's "racily clean" rule: an edit within
+the filesystem's timestamp granularity keeps the stamp), the file still has
+the bytes it was parsed from (its `digest`) and the folder the names the scan
+listed. Folder mtimes catch files added, deleted and renamed; file stamps
+catch edits in place, and the ctime (which cannot be set by hand) an edit
+whose mtime was put back, or a chmod. Files that could not be read, and
+symbolic links the scan skipped, are looked at again on every run. (Until
+the racy rule compared bytes, a file edited just before a run made the next
+run rebuild the index as well: two rewrites per edit.)
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache, forks
 from newsarc.model import Event
 
-FORMAT = 10  # bump whenever a section's layout or the parser's output changes
+FORMAT = 11  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -275,7 +278,8 @@ class Store:
         return by_path[k] if k < len(by_path) and paths[by_path[k]] == path else None
 
     @property
-    def dirs(self) -> list[tuple[str, int, int]]:
+    def dirs(self) -> list[tuple]:
+        """(folder, mtime_ns, ctime_ns, names_digest) of each folder the scan read (no digest: unreadable)."""
         return self._section("dirs", marshal.loads)
 
     @property
@@ -373,12 +377,13 @@ class Store:
         prints, hides most of the check's 0.2 s behind its own work."""
         prefix = root.rstrip(os.sep) + os.sep
         kinds, paths, stamps, folders, limit = self.kinds, self.paths, self.stamps, self.dirs, self._limit()
+        digests = self.digests
         ids = range(len(kinds)) if SKIPPED not in kinds else [i for i, k in enumerate(kinds) if k != SKIPPED]
         count = forks.workers() if len(ids) >= PARALLEL_STATS else 1
         parts: list = [None, *(ids[k::count] for k in range(count))]  # None: the folders
 
         def check(part) -> bool:
-            return _folders_same(folders, limit) if part is None else _same(prefix, paths, stamps, part, limit)
+            return _folders_same(folders, limit) if part is None else _same(prefix, paths, stamps, part, limit, digests)
 
         if count == 1:
             return Check(forks.Done([check(part) for part in parts]))
@@ -426,21 +431,39 @@ class Check:
         return self._ok
 
 
-def _folders_same(folders: list[tuple[str, int, int]], limit: int) -> bool:
-    """A folder's mtime changes when a file in it is added, deleted or renamed; its ctime, when it is chmod-ed."""
+def _folders_same(folders: list[tuple], limit: int) -> bool:
+    """A folder's mtime changes when a file in it is added, deleted or renamed; its ctime, when it is chmod-ed.
+
+    A folder changed within RACY_SECONDS of the scan could change again within
+    the same timestamp tick unseen: its listing is compared with the one the scan read."""
     stat = os.stat
-    for folder, mtime, ctime in folders:
+    for folder, mtime, ctime, *listing in folders:
         try:
             info = stat(folder)
         except OSError:
             return False
-        if mtime >= limit or info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
+        if info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
+            return False
+        if mtime >= limit and (not listing or _listing(folder) != listing[0]):
             return False
     return True
 
 
-def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int) -> bool:
-    """Size, mtime, ctime and inode unchanged, and the mtime not racy."""
+def names_digest(names: Iterable[str]) -> bytes:
+    """What a folder holds, by name: compared for folders the racy rule cannot vouch for."""
+    return digest("\0".join(sorted(names)).encode("utf-8", "surrogateescape"))
+
+
+def _listing(folder: str) -> bytes | None:
+    try:
+        return names_digest(os.listdir(folder))
+    except OSError:
+        return None
+
+
+def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int, digests: bytes) -> bool:
+    """Size, mtime, ctime and inode unchanged; where the mtime is racy (younger than the scan allows
+    trusting), the bytes too: a young file costs a read and a hash per run, not a rebuild of the index."""
     stat = os.stat
     for i in ids:
         try:
@@ -450,12 +473,13 @@ def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], 
         j = 4 * i
         mtime = info.st_mtime_ns
         if (
-            mtime >= limit
-            or mtime != stamps[j + 1]
+            mtime != stamps[j + 1]
             or info.st_ctime_ns != stamps[j + 2]
             or info.st_size != stamps[j]
             or info.st_ino != stamps[j + 3]
         ):
+            return False
+        if mtime >= limit and file_digests([prefix + paths[i]])[0] != digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)]:
             return False
     return True
 

@@ -112,6 +112,30 @@ def test_a_fresh_copy_of_the_archive_keeps_the_index(aged, tmp_path):
     ]
 
 
+@pytest.mark.parametrize("change", ["edit", "add"])
+def test_a_change_rewrites_the_index_once_even_while_young(aged, change):
+    """A file (or folder) changed just before a run is young in the index that run writes: later runs
+    compare its bytes (or names) instead of trusting its stamp, and use the index as it is."""
+    builder, cache_dir = aged
+    site = load(builder.root, cache_dir)
+    file = cache.cache_file(cache_dir, site.root, site.scope)
+    if change == "edit":
+        target = builder.root / "news/2016/04/5/siege-ends.md"
+        target.write_text(target.read_text() + "\nOne more line.\n")
+    else:
+        builder.event("2016-04-05", "A late addition")
+        target = builder.root / "news/2016/04/5/a-late-addition.md"
+    count = len(site.index().paths) + (change == "add")
+    parsed = 1 if change == "edit" else 2  # the builder lists the new event on its day page too
+    assert load(builder.root, cache_dir).stats == {"parsed": parsed, "cached": count - parsed}
+    written = file.stat()
+    for _ in range(2):
+        assert load(builder.root, cache_dir).stats == {"parsed": 0, "cached": count}
+        assert (file.stat().st_ino, file.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)  # not rewritten
+    young = (time.time() - cache.RACY_SECONDS) * 1e9
+    assert target.stat().st_mtime_ns >= young and target.parent.stat().st_mtime_ns >= young * (change == "add"), "too slow"
+
+
 def test_corrupt_or_foreign_cache_is_rebuilt(aged):
     builder, cache_dir = aged
     site = load(builder.root, cache_dir)
