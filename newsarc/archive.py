@@ -472,9 +472,22 @@ class Archive:
         return [Path(path) for path in found]
 
     def _day_files(self, folder: Path) -> list[Path]:
-        """The .md files of one day folder, by the scan's rules (one bad entry costs only itself)."""
-        ignored: list[str] = []
-        return [Path(e.path) for entry in self._listing(folder) for e in self._entry(entry, ignored)]
+        """The .md files of one day folder and of the folders in it, by the scan's rules (one bad
+        entry costs only itself; a folder reached twice through symbolic links is read once), so a
+        day lists what the whole-archive scan finds there."""
+        files: list[Path] = []
+        folders, seen = [str(folder)], set()
+        while folders:
+            current = folders.pop()
+            try:
+                info = os.stat(current)
+            except OSError:
+                continue
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            files.extend(Path(e.path) for entry in self._listing(Path(current)) for e in self._entry(entry, folders))
+        return files
 
     # -- lookups ------------------------------------------------------------
 

@@ -60,6 +60,25 @@ def test_list_by_date_plain_is_tab_separated(cli, site, monkeypatch):
     assert result.stderr == ""
 
 
+def test_list_by_date_lists_events_in_folders_inside_a_day_folder(cli, site, monkeypatch):
+    """A day lists what the whole-archive scan finds under its folder: `search` and `list-by-date` agree."""
+    from tests.conftest import event_text
+
+    (site / "news/2016/04/5/wire").mkdir()
+    (site / "news/2016/04/5/wire/ceasefire-holds.md").write_text(event_text("2016-04-05", "Ceasefire holds"))
+    (site / "news/2016/04/5/wire/loop").symlink_to(site / "news/2016/04/5")  # read once, not forever
+    monkeypatch.chdir(site)
+    result = cli("list-by-date", "2016-04-05")
+    assert result.exit_code == 0
+    assert result.stdout == (
+        "2016-04-05\tnews/2016/04/5/siege-ends.md\tSiege ends\tWar; Town, 2016\t1\n"
+        "2016-04-05\tnews/2016/04/5/siege-of-the-airport.md\tSiege of the airport\tWar\t1\n"
+        "2016-04-05\tnews/2016/04/5/wire/ceasefire-holds.md\tCeasefire holds\t\t1\n"  # event_text gives one source
+    )
+    found = cli("search", "-l", "Ceasefire holds")
+    assert found.stdout == "news/2016/04/5/wire/ceasefire-holds.md\n"
+
+
 def test_list_by_date_json_lines(cli, site):
     result = cli("list-by-date", "2016-04-05", "--json", "--archive", str(site))
     records = [json.loads(line) for line in result.stdout.splitlines()]
