@@ -473,10 +473,19 @@ class Archive:
 
     def _day_files(self, folder: Path) -> list[Path]:
         """The .md files of one day folder and of the folders in it, by the scan's rules (one bad
-        entry costs only itself; a folder reached twice through symbolic links is read once), so a
-        day lists what the whole-archive scan finds there."""
+        entry costs only itself; a folder reached twice through symbolic links is read once, and
+        the folders above it count as read, as the scan reads them first), so a day lists what the
+        whole-archive scan finds there."""
         files: list[Path] = []
         folders, seen = [str(folder)], set()
+        for above in folder.parents:
+            if above != self.root and self.root not in above.parents:
+                break
+            try:
+                info = os.stat(above)
+            except OSError:
+                continue
+            seen.add((info.st_dev, info.st_ino))
         while folders:
             current = folders.pop()
             try:
