@@ -51,6 +51,7 @@ import mmap
 import os
 import sys
 import tempfile
+import time
 import zlib
 from bisect import bisect_left, bisect_right
 from array import array
@@ -353,6 +354,18 @@ class Store:
         """path -> id of every file read (not skipped): a piece to reuse if the file's bytes are the same."""
         kinds = self.kinds
         return {path: i for i, path in enumerate(self.paths) if kinds[i] != SKIPPED}
+
+    def young(self) -> int:
+        """How many files have an mtime the racy rule cannot trust (each costs a read and a hash per run)."""
+        mtimes, limit = self.stamps[1::4], self._limit()
+        if not mtimes or max(mtimes) < limit:
+            return 0
+        return sum(1 for mtime in mtimes if mtime >= limit)
+
+    def aged(self) -> bool:
+        """Whether a scan started now would trust every file's mtime (its young files have aged)."""
+        mtimes = self.stamps[1::4]
+        return not mtimes or max(mtimes) < int((time.time() - cache.RACY_SECONDS) * 1e9)
 
     def reusable(self) -> dict[str, int]:
         """path -> id of the files whose pieces may be copied when their stamp still matches."""

@@ -136,6 +136,30 @@ def test_a_change_rewrites_the_index_once_even_while_young(aged, change):
     assert target.stat().st_mtime_ns >= young and target.parent.stat().st_mtime_ns >= young * (change == "add"), "too slow"
 
 
+def test_an_index_written_while_every_file_was_young_is_renewed_once_they_age(aged, monkeypatch):
+    """After `touch`ing everything (or a fresh clone), every file is young in the index then written:
+    checked by its bytes on each run, until the index is rewritten once, reusing every piece."""
+    from newsarc import archive
+
+    builder, cache_dir = aged
+    site = load(builder.root, cache_dir)
+    file = cache.cache_file(cache_dir, site.root, site.scope)
+    for path in builder.root.rglob("*.md"):
+        os.utime(path)
+    assert load(builder.root, cache_dir).stats == {"parsed": 0, "cached": 4}
+    written = file.stat().st_ino
+    young = load(builder.root, cache_dir)
+    assert young.index().young() == 4 and file.stat().st_ino == written  # young: read and hashed, not rewritten
+    monkeypatch.setattr(archive, "YOUNG_MIN", 2)
+    monkeypatch.setattr(cache, "RACY_SECONDS", 0.2)
+    time.sleep(0.3)
+    renewed = load(builder.root, cache_dir)
+    assert renewed.stats == {"parsed": 0, "cached": 4} and file.stat().st_ino != written
+    assert renewed.index().young() == 0
+    again = file.stat().st_ino
+    assert load(builder.root, cache_dir).index().young() == 0 and file.stat().st_ino == again
+
+
 def test_corrupt_or_foreign_cache_is_rebuilt(aged):
     builder, cache_dir = aged
     site = load(builder.root, cache_dir)
