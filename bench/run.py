@@ -33,7 +33,9 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +64,14 @@ class Case:
     kind: str = ""  # which targets apply: search (--raw, same files as rg), search-index (default fields), links, lookup or "" (memory only)
     pattern: str = ""  # search cases: the manifest pattern whose counts apply
     ok_status: tuple[int, ...] = (0,)
+    edit: Path | None = None  # a file to edit for the update variants (validate-links): see measure()
+
+
+UPDATES = (
+    ("touched", "every file touched (a fresh clone, a restored CI cache)"),
+    ("edited", "one file edited"),
+    ("edited-next", "the run after that"),
+)
 
 
 @dataclass
@@ -186,7 +196,7 @@ def cases(root: Path, event: dict[str, str], topic: str, rg: str, lychee: str) -
              ["search", "Syrian Army", *arc], ok_status=(0, 1)),
         Case("validate-links", "validate-links", ["validate-links", "--format", "json", *arc],
              competitor=[lychee, "--offline", "--no-progress", "--root-dir", str(root), "--format", "json", str(root)],
-             competitor_name="lychee --offline", kind="links", ok_status=(0, 1)),
+             competitor_name="lychee --offline", kind="links", ok_status=(0, 1), edit=root / event["path"]),
         Case("list-by-date", f"list-by-date {event['day']} (a day)", ["list-by-date", event["day"], *arc], kind="lookup"),
         Case("list-by-date", f"list-by-date {event['month']} (a month)", ["list-by-date", event["month"], *arc], kind="lookup"),
         Case("show", "show SLUG", ["show", event["slug"], *arc], kind="lookup"),
@@ -220,9 +230,45 @@ def measure(case: Case, newsarc: list[str], env: dict[str, str], scratch: Path, 
         cache.mkdir(parents=True)
         record("cold", [*newsarc, "--cache-dir", str(cache), *case.args], env)
         record("warm", [*newsarc, "--cache-dir", str(cache), *case.args], env)
+        if case.edit is not None:
+            updates(case, lambda variant: record(variant, [*newsarc, "--cache-dir", str(cache), *case.args], env))
         shutil.rmtree(cache, ignore_errors=True)
         record("no-cache", [*newsarc, "--no-cache", *case.args], env)
     return outcome
+
+
+def updates(case: Case, record: Callable[[str], None]) -> None:
+    """The index kept, the files changed: every stamp new with the same bytes (a fresh clone or a
+    restored CI cache, made here by touching every file, then waiting out the racy window as a CI
+    job's install step would), then one file edited (the next run, and the one after it)."""
+    news = case.edit.parents[3]  # type: ignore[union-attr]  # news/YYYY/MM/DD/slug.md
+    for folder, _, names in os.walk(news):
+        for name in names:
+            os.utime(os.path.join(folder, name))
+    time.sleep(2.5)
+    record("touched")
+    original = case.edit.read_bytes()  # type: ignore[union-attr]
+    try:
+        case.edit.write_bytes(original + b"\nOne more paragraph, written by the benchmark.\n")  # type: ignore[union-attr]
+        record("edited")
+        record("edited-next")
+    finally:
+        case.edit.write_bytes(original)  # type: ignore[union-attr]
+
+
+def update_table(sizes: list[dict]) -> list[str]:
+    """validate-links when the index is kept but the files change, beside a warm run and lychee."""
+    rows = [(size, row) for size in sizes for row in size["rows"] if row.get("updates")]
+    if not rows:
+        return []
+    lines = [
+        "| events | warm s | " + " | ".join(f"{label} s" for _, label in UPDATES) + " | lychee s |",
+        "|---:|---:|" + "---:|" * len(UPDATES) + "---:|",
+    ]
+    for size, row in rows:
+        cells = " | ".join(fmt_s(row["updates"].get(variant)) for variant, _ in UPDATES)
+        lines.append(f"| {size['events']:,} | {fmt_s(row['warm'])} | {cells} | {fmt_s(row['competitor'])} |")
+    return lines
 
 
 # --------------------------------------------------------------------------
@@ -241,6 +287,9 @@ def check(outcome: Outcome, root: Path, manifest: dict) -> dict:
         "same_output_cold_warm_nocache": len({outcome.last(v).stdout for v in ("cold", "warm", "no-cache")
                                                if outcome.last(v)}) == 1,
     }
+    if any(variant in outcome.runs for variant, _ in UPDATES):
+        found["same_output_updates"] = {outcome.last(v).stdout for v in ("warm", *(u for u, _ in UPDATES))} == {
+            outcome.last("warm").stdout}
     if case.kind == "search":
         theirs = rg_events(outcome.last("competitor").stdout, root)
         ours = newsarc_events(outcome.last("warm").stdout, root)
@@ -360,6 +409,9 @@ def correctness(sizes: list[dict]) -> list[str]:
                 )
             if not c["same_output_cold_warm_nocache"] and row["cached"]:
                 lines.append(f"{tag} output differs between cold, warm and `--no-cache` runs.")
+            if "same_output_updates" in c:
+                same = "the same as" if c["same_output_updates"] else "DIFFERENT from"
+                lines.append(f"{tag} output after touching every file and after editing one: {same} the warm run's.")
             for failure in c["failed_runs"]:
                 lines.append(f"{tag} exit {failure['status']}: `{failure['stderr'].strip()[-200:]}`")
     cached = [row for size in sizes for row in size["rows"] if row["cached"]]
@@ -447,6 +499,10 @@ def render(report: dict) -> str:
         "",
         *table(report["sizes"]),
         "",
+        *(["## validate-links when files change", "",
+           "The index kept (warm), then every file touched with its bytes unchanged, then one file edited; "
+           "medians of the same rounds, same broken links reported.", "",
+           *update_table(report["sizes"]), ""] if update_table(report["sizes"]) else []),
         *(["## Notes", "", *(f"- {note}" for note in report.get("notes", [])), ""] if report.get("notes") else []),
         "## Targets",
         "",
@@ -607,6 +663,7 @@ def bench_size(args, events: int, runs: int, newsarc: list[str], env: dict, vers
                 (r.peak_mb for r in outcome.runs.get("competitor", [])), default=None),
             "workers": max((r.processes for rs in outcome.runs.values() for r in rs), default=1) - 1,
             "peak_mb": outcome.peak_mb(), "ratio": ratio_text(outcome), "check": checked,
+            "updates": {variant: outcome.seconds(variant) for variant, _ in UPDATES if variant in outcome.runs},
             "runs": {v: [r.summary() for r in rs] for v, rs in outcome.runs.items()},
         })
         size["rows"][-1]["targets"] = targets(size["rows"][-1])
