@@ -212,10 +212,13 @@ class Archive:
         """Every `.md` file below the scope, without following links out of the root."""
         return (Path(entry.path) for entry in self._walk())
 
-    def _walk(self, folders: list[tuple] | None = None) -> Iterator[os.DirEntry]:
-        """Files in scan order; `folders` gets (folder, mtime_ns, ctime_ns, names_digest) of every folder read."""
-        seen: set[tuple[int, int]] = set()
-        stack: list[str] = [str(self.scope)]
+    def _walk(
+        self, folders: list[tuple] | None = None, start: Path | None = None, seen: set[tuple[int, int]] | None = None
+    ) -> Iterator[os.DirEntry]:
+        """Files in scan order below `start` (the scope); `folders` gets (folder, mtime_ns, ctime_ns,
+        names_digest) of every folder read; folders in `seen` (device, inode) are not read again."""
+        seen = set() if seen is None else seen
+        stack: list[str] = [str(start or self.scope)]
         while stack:
             folder = stack.pop()
             try:
@@ -474,12 +477,10 @@ class Archive:
         return [Path(path) for path in found]
 
     def _day_files(self, folder: Path) -> list[Path]:
-        """The .md files of one day folder and of the folders in it, by the scan's rules (one bad
-        entry costs only itself; a folder reached twice through symbolic links is read once, and
-        the folders above it count as read, as the scan reads them first), so a day lists what the
-        whole-archive scan finds there."""
-        files: list[Path] = []
-        folders, seen = [str(folder)], set()
+        """The .md files of one day folder and of the folders in it, walked as the whole-archive scan
+        walks them (the folders above it count as read, as the scan reads them first), so a day
+        lists what the scan finds there."""
+        seen = set()
         for above in folder.parents:
             if above != self.root and self.root not in above.parents:
                 break
@@ -488,17 +489,7 @@ class Archive:
             except OSError:
                 continue
             seen.add((info.st_dev, info.st_ino))
-        while folders:
-            current = folders.pop()
-            try:
-                info = os.stat(current)
-            except OSError:
-                continue
-            if (info.st_dev, info.st_ino) in seen:
-                continue
-            seen.add((info.st_dev, info.st_ino))
-            files.extend(Path(e.path) for entry in self._listing(Path(current)) for e in self._entry(entry, folders))
-        return files
+        return [Path(entry.path) for entry in self._walk(start=folder, seen=seen)]
 
     # -- lookups ------------------------------------------------------------
 
