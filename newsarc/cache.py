@@ -18,7 +18,7 @@ from typing import Any
 
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
-FORMAT = 6  # bump whenever the parser's output or the row layout changes
+FORMAT = 7  # bump whenever the parser's output or the row layout changes
 RACY_SECONDS = 2.0
 STORE_UNUSED_DAYS = 30  # prune: an index nobody has read or written for this long goes
 SCRATCH_HOURS = 24  # prune: a temporary file this old belonged to a writer that crashed

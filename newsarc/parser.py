@@ -38,6 +38,7 @@ _NUMBER = re.compile(r"\d+(?:[-–/]\d+)?")  # "2015", "2015–16": a year that 
 _LEVELS = {"H1": 1, "H2": 2, "H3": 3, "H4": 4, "H5": 5, "H6": 6}
 _SECTIONS = {"source": "sources", "sources": "sources", "related": "related"}
 _MAX_FRONT_MATTER = 64 * 1024  # bigger blocks are not metadata; refusing them bounds alias bombs
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")  # archive.resolve_written's rule: a link out of the archive
 
 DAY_PAGE = "index.md"
 
@@ -110,7 +111,7 @@ def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
         return event
     raw = text.encode()
     lines = _LineIndex(raw)
-    offset = _read_front_matter(text, event, lines)
+    offset, block = _read_front_matter(text, event, lines)
     markdown = raw[offset:].decode() if offset else text
     found = None
     if quick and not event.is_day_page:
@@ -119,7 +120,7 @@ def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
         walker = _Walker(event, raw, offset, lines)
         walker.run(markdown)
         found = (walker.date_text, walker.date_line)
-    _apply_front_matter(event)
+    _apply_front_matter(event, block, lines)
     _settle_date(event, *found)
     if not event.title and not event.is_day_page:
         event.diagnostics.append(Diagnostic(relpath, 0, "no headline ('# ...' line)"))
@@ -146,30 +147,32 @@ class _LineIndex:
         return line, column + 1
 
 
-def _read_front_matter(text: str, event: Event, lines: _LineIndex) -> int:
-    """Parse a leading YAML block into `event.meta`; return the body's byte offset."""
+def _read_front_matter(text: str, event: Event, lines: _LineIndex) -> tuple[int, str]:
+    """Parse a leading YAML block into `event.meta`; return the body's byte offset, and
+    the block when `meta` came from it (to find where its values are written)."""
     if not text.startswith("---"):
-        return 0
+        return 0, ""
     match = _FRONT_MATTER.match(text)
     if not match:
         event.diagnostics.append(Diagnostic(event.path, 1, "front matter starts with '---' but never ends; read as Markdown"))
-        return 0
+        return 0, ""
     block = match.group(1) or ""
     end = len(match.group(0).encode())
     if len(block) > _MAX_FRONT_MATTER:
         event.diagnostics.append(Diagnostic(event.path, 1, "front matter larger than 64 KiB; ignored"))
-        return end
+        return end, ""
     meta = _load_yaml(block, event)
     problem = _oversized(meta) if meta is not None else ""
     if problem:
         event.diagnostics.append(Diagnostic(event.path, 2, f"front matter {problem}; ignored"))
-        return end
+        return end, ""
     if isinstance(meta, dict):
         event.meta.update({str(k): v for k, v in meta.items()})
-    elif meta is not None:
+        return end, block
+    if meta is not None:
         kind = type(meta).__name__
         event.diagnostics.append(Diagnostic(event.path, 2, f"front matter is a {kind}, not a mapping of keys; ignored"))
-    return end
+    return end, ""
 
 
 def _oversized(value: Any, budget: int = 10_000, deepest: int = 50) -> str:
@@ -491,7 +494,7 @@ def split_topics(text: str) -> list[str]:
     return topics
 
 
-def _apply_front_matter(event: Event) -> None:
+def _apply_front_matter(event: Event, block: str, lines: _LineIndex) -> None:
     """Front matter supplements or overrides the body (FORMAT.md)."""
     meta = event.meta
     title = meta.get("title")
@@ -501,15 +504,80 @@ def _apply_front_matter(event: Event) -> None:
         for topic in _as_list(meta.get(key)):
             if topic not in event.topics:
                 event.topics.append(topic)
-    for item in meta.get("sources") or [] if isinstance(meta.get("sources"), list) else []:
-        url, name = _url_and_name(item)
-        if url:
-            event.sources.append(Source(name or url, url, 0, 0))
+    if isinstance(meta.get("sources"), list):
+        _front_matter_sources(event, meta["sources"], block, lines)
     for item in meta.get("related") or [] if isinstance(meta.get("related"), list) else []:
         target, title = _url_and_name(item)
         if target:
             event.related.append(Related(title or "", target, [], 0, 0))
             event.links.append(Link(target, title or "", 0, 0, FRONT_MATTER))
+
+
+def _front_matter_sources(event: Event, items: list, block: str, lines: _LineIndex) -> None:
+    """`sources:` become sources at the place they are written, and those that are URLs
+    also links (role source, first in the file's links, as the block is): `--external`
+    then checks them as it checks the Source list, and reports them at that place."""
+    nodes = _list_nodes(block, "sources", len(items))
+    found: list[Link] = []
+    for item, node in zip(items, nodes):
+        url, name = _url_and_name(item)
+        if not url:
+            continue
+        line, column, start, end = _place_in_front_matter(url, node, block, lines)
+        event.sources.append(Source(name or url, url, line, column))
+        if _SCHEME.match(url) or url.startswith("//"):
+            found.append(Link(url, name, line, column, SOURCE, max(start, 0), max(end, 0), start, end))
+    event.links[:0] = found
+
+
+def _list_nodes(block: str, key: str, count: int) -> list[Any]:
+    """The YAML nodes of the front matter list `key`, one per item (they know their
+    line and column); Nones when the list is not written plainly under that key."""
+    import yaml
+    from frontmatter.default_handlers import SafeLoader  # the loader `_load_yaml` uses
+
+    try:
+        root = yaml.compose(block, Loader=SafeLoader) if block else None
+    except (yaml.YAMLError, RecursionError):
+        root = None
+    found = None
+    if isinstance(root, yaml.MappingNode):
+        for name, value in root.value:  # the last of repeated keys wins, as when loading
+            if isinstance(name, yaml.ScalarNode) and name.value == key:
+                found = value.value if isinstance(value, yaml.SequenceNode) else None
+    return found if found is not None and len(found) == count else [None] * count
+
+
+def _place_in_front_matter(url: str, node: Any, block: str, lines: _LineIndex) -> tuple[int, int, int, int]:
+    """Line, column and byte span of `url` as written in the front matter: inside its
+    YAML node, else its first occurrence in the block; else the block's first line
+    with no span (an escaped or folded YAML string is not the URL written verbatim)."""
+    import yaml
+
+    wanted, raw = url.encode(), lines.raw
+    first, last = lines.starts[1], lines.starts[1] + len(block.encode())  # the block starts on line 2
+    found = -1
+    if isinstance(node, yaml.MappingNode):  # `- url: ...`: the value that is the URL
+        node = next((v for _, v in node.value if isinstance(v, yaml.ScalarNode) and v.value.strip() == url), node)
+    if node is not None:
+        found = raw.find(wanted, _mark_byte(node.start_mark, lines, first), min(_mark_byte(node.end_mark, lines, last), last))
+    if found < 0:
+        found = raw.find(wanted, first, last)
+    if found < 0:
+        return 1, 1, -1, -1
+    line, column = lines.position(found)
+    return line, column, found, found + len(wanted)
+
+
+def _mark_byte(mark: Any, lines: _LineIndex, default: int) -> int:
+    """A YAML mark (line and column in characters, in the block) as a byte offset in the file."""
+    index = mark.line + 1  # the block's line 0 is the file's line 2
+    if index >= len(lines.starts):
+        return default
+    start = lines.starts[index]
+    stop = lines.starts[index + 1] if index + 1 < len(lines.starts) else len(lines.raw)
+    head = lines.raw[start:stop].decode("utf-8", "replace")[: mark.column]
+    return start + len(head.encode())
 
 
 def _as_list(value: Any) -> list[str]:
