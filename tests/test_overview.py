@@ -222,6 +222,21 @@ def test_stats_exact_counts(site):
     assert (result.files_with_diagnostics, result.diagnostics) == (2, 2)
 
 
+def test_stats_on_every_core_counts_as_on_one(site, monkeypatch, tmp_path):
+    """From PARALLEL_FILES files, stats decodes its parts in forked children: the same Stats."""
+    from dataclasses import asdict
+
+    from newsarc import overview
+
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    serial = asdict(stats(Archive.open(site, cache_dir=tmp_path / "c"), top=3))
+    monkeypatch.delenv("NEWSARC_WORKERS")
+    monkeypatch.setattr(overview, "PARALLEL_FILES", 2)
+    monkeypatch.setattr(overview.forks, "workers", lambda: 3)  # three parts, even on a one-core machine
+    assert asdict(stats(Archive.open(site, cache_dir=tmp_path / "c"), top=3)) == serial
+    assert serial["links_checked"] == 28 and serial["diagnostics"] == 2
+
+
 def test_stats_json_parsed_back_with_range(cli, site):
     result = cli("stats", "--from", "2017-01", "--to", "2017-12", "--top", "2", "--json", "--archive", str(site))
     assert result.exit_code == 0
