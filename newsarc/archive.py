@@ -21,6 +21,7 @@ import marshal
 import os
 import posixpath
 import re
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -803,11 +804,13 @@ def _give_back_memory() -> None:
     forks afterwards (related's scan) would have it counted again in every child. glibc returns it
     to the system on request; elsewhere this does nothing."""
     gc.collect()
+    if not sys.platform.startswith("linux"):
+        return
     try:
         import ctypes
 
         ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # musl and other libcs have no malloc_trim
         pass
 
 
