@@ -809,13 +809,17 @@ CORRUPTIONS = {
 }
 
 
-@pytest.mark.parametrize("damage", list(CORRUPTIONS))
-def test_corrupt_store_is_rebuilt_silently(odd, tmp_path, damage, serial):
+def _stored(odd: Path, tmp_path: Path) -> tuple[Path, Path, object]:
+    """An aged archive indexed once: (cache dir, store file, snapshot of what it answered)."""
     cache_dir = tmp_path / "cache"
     CLOCK.age_tree(odd)
     first = open_site(odd, cache_dir).load()
-    expected = snapshot(first)
-    file = store_file(first)
+    return cache_dir, store_file(first), snapshot(first)
+
+
+@pytest.mark.parametrize("damage", list(CORRUPTIONS))
+def test_corrupt_store_is_rebuilt_silently(odd, tmp_path, damage, serial):
+    cache_dir, file, expected = _stored(odd, tmp_path)
     data = file.read_bytes()
     assert Store.read(file) is not None
     file.write_bytes(CORRUPTIONS[damage](data))
@@ -843,11 +847,7 @@ def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial, section):
 
     A silent rebuild, or one IndexDamaged that removes the store so the next
     run rebuilds it (errors.IndexDamaged), are both what the store promises."""
-    cache_dir = tmp_path / "cache"
-    CLOCK.age_tree(odd)
-    first = open_site(odd, cache_dir).load()
-    expected = snapshot(first)
-    file = store_file(first)
+    cache_dir, file, expected = _stored(odd, tmp_path)
     data = file.read_bytes()
     file.write_bytes(_sections_zeroed(data) if section == "all" else _blob_zeroed(data, section))
     try:
@@ -868,11 +868,7 @@ def _blob_zeroed(data: bytes, name: str) -> bytes:
 @pytest.mark.parametrize("blob", ["rows", "texts"])
 def test_damaged_rows_are_one_clear_error_then_a_rebuild(odd, tmp_path, serial, blob):
     """Rows are read one at a time (no checksum): one that does not decode removes the store and says so."""
-    cache_dir = tmp_path / "cache"
-    CLOCK.age_tree(odd)
-    first = open_site(odd, cache_dir).load()
-    expected = snapshot(first)
-    file = store_file(first)
+    cache_dir, file, expected = _stored(odd, tmp_path)
     file.write_bytes(_blob_zeroed(file.read_bytes(), blob))
     with pytest.raises(IndexDamaged, match=f"its {blob} do not read back.*run the command again"):
         snapshot(open_site(odd, cache_dir).load())
@@ -901,10 +897,7 @@ def test_damaged_rows_through_the_cli(odd, tmp_path):
     "(external damage) they give wrong answers silently on every run: search finds nothing, backlinks are empty",
 )
 def test_damaged_search_or_link_blobs_never_give_wrong_answers(odd, tmp_path, serial, blob):
-    cache_dir = tmp_path / "cache"
-    CLOCK.age_tree(odd)
-    first = open_site(odd, cache_dir).load()
-    file = store_file(first)
+    cache_dir, file, _ = _stored(odd, tmp_path)
     file.write_bytes(_blob_zeroed(file.read_bytes(), blob))
     site = open_site(odd, cache_dir)
     try:
