@@ -61,7 +61,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache, forks
 from newsarc.model import Event
 
-FORMAT = 11  # bump whenever a section's layout or the parser's output changes
+FORMAT = 12  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -280,7 +280,8 @@ class Store:
 
     @property
     def dirs(self) -> list[tuple]:
-        """(folder, mtime_ns, ctime_ns, names_digest) of each folder the scan read (no digest: unreadable)."""
+        """(folder, mtime_ns, ctime_ns, names digest or None where unreadable, how many files the scan
+        found in it) of each folder the scan read, in the order it read them."""
         return self._section("dirs", marshal.loads)
 
     @property
@@ -387,7 +388,10 @@ class Store:
 
         With background=False this process takes the first part itself. A
         command that starts the check, answers, then asks `ok()` before it
-        prints, hides most of the check's 0.2 s behind its own work."""
+        prints, hides most of the check's 0.2 s behind its own work. A check
+        that fails says what changed (`Check.changes()`): the update that
+        follows need not walk the tree again to find out."""
+        began = time.time()
         prefix = root.rstrip(os.sep) + os.sep
         kinds, paths, stamps, folders, limit = self.kinds, self.paths, self.stamps, self.dirs, self._limit()
         digests = self.digests
@@ -395,12 +399,14 @@ class Store:
         count = forks.workers() if len(ids) >= PARALLEL_STATS else 1
         parts: list = [None, *(ids[k::count] for k in range(count))]  # None: the folders
 
-        def check(part) -> bool:
-            return _folders_same(folders, limit) if part is None else _same(prefix, paths, stamps, part, limit, digests)
+        def check(part) -> list:
+            if part is None:
+                return _folders_changed(folders, limit)
+            return _files_changed(prefix, paths, stamps, part, limit, digests)
 
         if count == 1:
-            return Check(forks.Done([check(part) for part in parts]))
-        return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)))
+            return Check(forks.Done([check(part) for part in parts]), began)
+        return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)), began)
 
     def skipped(self) -> list[str]:
         return [path for path, kind in zip(self.paths, self.kinds) if kind == SKIPPED]
@@ -431,35 +437,50 @@ class _File:
         return self._mapped
 
 
+class Changes(NamedTuple):
+    """What a failed freshness check saw: enough to bring the store up to date without a second walk."""
+
+    folders: list[int]  # positions in Store.dirs of the folders whose stamp or names changed (or that are gone)
+    files: list[tuple]  # (id, new stamp or None where the stat failed, bytes known to differ), by id
+    began: float  # when the check began: a scan time safe to record for a store made from what it saw
+
+
 class Check:
     """A freshness check under way (Store.start_check)."""
 
-    def __init__(self, pending: forks.Pending):
+    def __init__(self, pending: forks.Pending, began: float = 0.0):
         self.pending = pending
+        self.began = began
         self._ok: bool | None = None
 
     def ok(self) -> bool:
         if self._ok is None:
-            self._ok = all(self.pending.results())
+            self._ok = not any(self.pending.results())
         return self._ok
 
+    def changes(self) -> Changes:
+        folders, *files = self.pending.results()
+        return Changes(list(folders), sorted(found for part in files for found in part), self.began)
 
-def _folders_same(folders: list[tuple], limit: int) -> bool:
-    """A folder's mtime changes when a file in it is added, deleted or renamed; its ctime, when it is chmod-ed.
+
+def _folders_changed(folders: list[tuple], limit: int) -> list[int]:
+    """Positions of the folders that changed. A folder's mtime changes when a file in it is added,
+    deleted or renamed; its ctime, when it is chmod-ed.
 
     A folder changed within RACY_SECONDS of the scan could change again within
     the same timestamp tick unseen: its listing is compared with the one the scan read."""
-    stat = os.stat
-    for folder, mtime, ctime, *listing in folders:
+    stat, found = os.stat, []
+    for k, (folder, mtime, ctime, listing, _) in enumerate(folders):
         try:
             info = stat(folder)
         except OSError:
-            return False
+            found.append(k)
+            continue
         if info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
-            return False
-        if mtime >= limit and (not listing or _listing(folder) != listing[0]):
-            return False
-    return True
+            found.append(k)
+        elif mtime >= limit and (listing is None or _listing(folder) != listing):
+            found.append(k)
+    return found
 
 
 def names_digest(names: Iterable[str]) -> bytes:
@@ -474,15 +495,18 @@ def _listing(folder: str) -> bytes | None:
         return None
 
 
-def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int, digests: bytes) -> bool:
-    """Size, mtime, ctime and inode unchanged; where the mtime is racy (younger than the scan allows
-    trusting), the bytes too: a young file costs a read and a hash per run, not a rebuild of the index."""
-    stat = os.stat
+def _files_changed(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int, digests: bytes) -> list[tuple]:
+    """(id, stamp, bytes known to differ) of each file whose size, mtime, ctime or inode changed, or,
+    where the mtime is racy (younger than the scan allows trusting), whose bytes did: a young
+    file costs a read and a hash per run, not a rebuild of the index. Nothing is found, and
+    nothing is built, while every file is as it was."""
+    stat, found = os.stat, []
     for i in ids:
         try:
             info = stat(prefix + paths[i])
         except OSError:
-            return False
+            found.append((i, None, True))
+            continue
         j = 4 * i
         mtime = info.st_mtime_ns
         if (
@@ -491,10 +515,10 @@ def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], 
             or info.st_size != stamps[j]
             or info.st_ino != stamps[j + 3]
         ):
-            return False
-        if mtime >= limit and file_digests([prefix + paths[i]])[0] != digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)]:
-            return False
-    return True
+            found.append((i, (info.st_size, mtime, info.st_ctime_ns, info.st_ino), False))
+        elif mtime >= limit and file_digests([prefix + paths[i]])[0] != digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)]:
+            found.append((i, (info.st_size, mtime, info.st_ctime_ns, info.st_ino), True))
+    return found
 
 
 # -- building -------------------------------------------------------------------

@@ -36,7 +36,7 @@ from newsarc.fields import DEFAULT_FIELDS, event_text as field_text
 from newsarc.parser import read_event
 from newsarc.patterns import INSENSITIVE, compile_patterns
 from newsarc.store import LazyEvent, Store
-from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc
+from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc, slugify
 
 # -- helpers ------------------------------------------------------------------------
 
@@ -1129,6 +1129,7 @@ def test_any_changes_then_a_warm_load_equal_a_cold_load(ops, age, tmp_path_facto
         warm = warm_load(root, cache_dir)
         cold = open_site(root).load()
         assert _full(warm) == _full(cold), op
+        assert_as_walked(warm)  # updated from what the check saw, or walked: the same store either way
         again = warm_load(root, cache_dir)  # nothing changed since the last load
         assert _full(again) == _full(cold)
         lazy = open_site(root, cache_dir)
@@ -1154,3 +1155,160 @@ def test_find_bisects_the_sorted_paths_to_the_same_ids_as_a_scan(builder, tmp_pa
     for missing in ("", "news", "news/2016/04/5/siege-ends", "news/2016/04/5/siege-ends.md/", "zzz", "news/2016/04/5/Siege-ends.md"):
         assert index.find(missing) is None
     assert site.get("news/2016/04/5/binary.md") is None and site.exists("news/2016/04/5-notes/odd.md")
+
+
+# -- 7. updates from what the freshness check saw (no second walk) ---------------------------------
+
+
+def walked(root: Path) -> Store:
+    """A store made by a walk of everything (no cache: nothing to update from)."""
+    return Archive.open(root, use_cache=False).index()
+
+
+def assert_as_walked(site: Archive) -> None:
+    """The updated store lists the files and folders a walk finds, in the walk's order, with what it counts."""
+    index, walk = site.index(), walked(site.scope)
+    assert index.paths == walk.paths
+    assert index.dirs == walk.dirs
+    assert [index.stamp(i) for i in range(len(index))] == [walk.stamp(i) for i in range(len(walk))]
+    assert index.digests == walk.digests
+
+
+def updated(root: Path, cache_dir: Path, *, speculate: bool = False) -> Archive:
+    """The store brought up to date as a command does: checked, found stale, updated.
+
+    With `speculate`, as options.settled does: the check runs while the old
+    store answers, and the update starts from what that check found."""
+    site = open_site(root, cache_dir)
+    if speculate:
+        site.speculate = True
+        site.index()
+        assert not site.confirm()
+    site.load()
+    return site
+
+
+@pytest.mark.parametrize("speculate", [False, True], ids=["checked", "speculative"])
+def test_an_edit_is_found_by_the_check_alone(aged, speculate):
+    """No folder changed: the update reads no folder and stats no file again, and parses the one file."""
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    target.write_text(target.read_text() + "\nOne more line.\n")
+    CLOCK.age(target)
+    site = updated(builder.root, cache_dir, speculate=speculate)
+    assert site.upkeep == {"checks": 1, "folders read": 0}
+    assert site.stats["parsed"] == 1
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def test_a_same_size_edit_and_a_touch_are_found_by_the_check_alone(aged):
+    builder, cache_dir = aged
+    edited, touched = builder.root / "news/2016/04/6/event-of-day-6.md", builder.root / "news/2016/04/7/event-of-day-7.md"
+    _same_size_edit(edited, "Event of day 6", "EVENT OF DAY 6")
+    CLOCK.age(edited, touched)
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 0}
+    assert site.stats["parsed"] == 1  # the touched file is read and hashed: same bytes, piece kept
+    assert "EVENT OF DAY 6" in [e.title for e in site.events]
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+
+
+def _add(builder: ArchiveBuilder, date: str, title: str) -> list[Path]:
+    """An event without a day page (the page would change too); returns what to age: the file and new folders."""
+    year, month, day = date.split("-")
+    folder = builder.root / f"news/{year}/{month}/{int(day)}"
+    new = [p for p in (folder, folder.parent, folder.parent.parent) if not p.exists()]
+    builder.event(date, title, day_page=False)
+    return [folder / f"{slugify(title)}.md", *new, new[-1].parent] if new else [folder / f"{slugify(title)}.md", folder]
+
+
+def _rename(builder: ArchiveBuilder, old: str, new: str) -> list[Path]:
+    source, dest = builder.root / old, builder.root / new
+    os.replace(source, dest)
+    return [source.parent, dest.parent]
+
+
+def _remove(builder: ArchiveBuilder, relpath: str) -> list[Path]:
+    path = builder.root / relpath
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    return [path.parent]
+
+
+# (what changes, folders the update reads: the changed ones and the new ones, files it parses)
+CHANGES = {
+    "added to a day folder": (lambda b: _add(b, "2016-04-06", "A second event"), 1, 1),
+    "added in a new day folder": (lambda b: _add(b, "2016-04-19", "A day of its own"), 2, 1),
+    "added in a new year": (lambda b: _add(b, "2019-01-02", "Another year"), 4, 1),
+    "deleted": (lambda b: _remove(b, "news/2016/04/6/event-of-day-6.md"), 1, 0),
+    "day folder deleted": (lambda b: _remove(b, "news/2016/04/6"), 1, 0),
+    "renamed in its folder": (lambda b: _rename(b, "news/2016/04/6/event-of-day-6.md", "news/2016/04/6/renamed.md"), 1, 1),
+    "moved to another day": (lambda b: _rename(b, "news/2016/04/6/event-of-day-6.md", "news/2016/04/7/moved.md"), 2, 1),
+}
+
+
+@pytest.mark.parametrize("speculate", [False, True], ids=["checked", "speculative"])
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_added_deleted_renamed_files_read_only_the_folders_that_changed(aged, change, speculate):
+    builder, cache_dir = aged
+    make, folders_read, parsed = CHANGES[change]
+    CLOCK.age(*make(builder))
+    site = updated(builder.root, cache_dir, speculate=speculate)
+    assert site.upkeep == {"checks": 1, "folders read": folders_read}
+    assert site.stats["parsed"] == parsed
+    truth = Truth(builder.root)
+    assert_matches_truth(site, truth)
+    assert_columns_match_truth(site.index(), truth)
+    assert_as_walked(site)
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def test_an_added_file_and_an_edit_elsewhere_at_once(aged):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/3/event-of-day-3.md"
+    _same_size_edit(target, "Event of day 3", "EVENT OF DAY 3")
+    CLOCK.age(target, *_add(builder, "2016-04-07", "Late news"))
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 1} and site.stats["parsed"] == 2
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+
+
+def test_young_changes_are_updated_from_the_check_too(aged):
+    """Nothing aged: the racy rule's reads and the folder names digest decide, and the result is the walk's."""
+    builder, cache_dir = aged
+    _add(builder, "2016-04-06", "Young addition")
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 1}
+    assert_as_walked(site)
+    young = builder.root / "news/2016/04/6/young-addition.md"
+    info = young.stat()
+    _same_size_edit(young, "Young addition", "YOUNG ADDITION")
+    os.utime(young, ns=(info.st_atime_ns, info.st_mtime_ns))  # same stamp: only its bytes tell
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 0} and site.stats["parsed"] == 1
+    assert "YOUNG ADDITION" in [e.title for e in site.events]
+    assert_matches_truth(site, Truth(builder.root))
+
+
+@pytest.mark.parametrize("odd_thing", ["symlink to a file", "symlink to a folder", "fifo"])
+def test_anything_out_of_the_ordinary_in_a_changed_folder_means_a_walk(aged, odd_thing):
+    """The update re-lists folders only while they hold plain files and folders; otherwise the walk's rules apply."""
+    builder, cache_dir = aged
+    folder = builder.root / "news/2016/04/6"
+    if odd_thing == "symlink to a file":
+        os.symlink("../5/event-of-day-5.md", folder / "linked.md")
+    elif odd_thing == "symlink to a folder":
+        os.symlink("../5", folder / "five")
+    else:
+        os.mkfifo(folder / "pipe.md")
+    CLOCK.age(folder)
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep["folders read"] == 1 + len(walked(builder.root).dirs)  # the changed folder, then a walk
+    assert snapshot(site) == snapshot(open_site(builder.root).load())
+    assert_as_walked(site)
