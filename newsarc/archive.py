@@ -329,7 +329,7 @@ class Archive:
 
         scanned = time.time()
         self.scan_diagnostics, folders = [], []
-        writer = store.Writer(file.parent if file is not None else None)
+        writer = store.Writer(file.parent if file is not None else None, old)
         plan = self._changed_plan(old, self._stale[1]) if self._stale is not None else None
         self._stale = None
         if plan is None:

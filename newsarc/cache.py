@@ -47,6 +47,7 @@ def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
 _STORE = r"[0-9a-f]{20}\.store"
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
+_BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file (store.Writer)
 
 
 def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path]:
@@ -69,6 +70,9 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
         max_age = _max_age(entry.name)
         if max_age is None or os.path.normcase(os.path.abspath(entry.path)) == keep_at:
             continue
+        blobs = re.fullmatch(_BLOBS, entry.name)
+        if blobs and os.path.lexists(os.path.join(directory, blobs.group(1) + ".store")):
+            continue  # its store's writers remove it when no store uses it (store._sweep)
         try:
             if not entry.is_file(follow_symlinks=False):
                 continue
@@ -90,8 +94,8 @@ def _max_age(name: str) -> float | None:
         return 0.0
     if re.fullmatch(_STORE, name):
         return STORE_UNUSED_DAYS * 86400.0
-    if re.fullmatch(_SCRATCH, name):
-        return SCRATCH_HOURS * 3600.0
+    if re.fullmatch(_SCRATCH, name) or re.fullmatch(_BLOBS, name):
+        return SCRATCH_HOURS * 3600.0  # a blob file whose store is gone
     return None
 
 
