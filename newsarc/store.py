@@ -75,7 +75,6 @@ import hashlib
 import marshal
 import mmap
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -880,7 +879,7 @@ class Writer:
         if folder is None:
             handle, name = tempfile.TemporaryFile(), ""
         else:
-            name = f"{key}.{secrets.token_hex(8)}.blobs"
+            name = f"{key}.{os.urandom(8).hex()}.blobs"
             handle = os.fdopen(os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), "w+b")
         try:
             target, offset, areas = handle.fileno(), 0, {}
@@ -962,8 +961,10 @@ class Writer:
 
     def _list(self, name: str, values: list) -> list:
         """Column `name` of every file, in order: the base store's for copied files, `values` for parsed ones."""
+        if len(self.added) == self.size:
+            return values  # nothing copied: a first build
         found: list = []
-        column = getattr(self.base, name) if self.base is not None and any(s is not None for _, s, _ in self.segments) else []
+        column = getattr(self.base, name)
         for _, start, stop in self.segments:
             if start is None:
                 found.append(values[stop])

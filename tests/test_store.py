@@ -1186,6 +1186,16 @@ def assert_as_walked(site: Archive) -> None:
     kept = [i for i in range(len(walk)) if walk.kinds[i] != store.SKIPPED]  # skipped: read again every run, stamp unused
     assert [index.stamp(i) for i in kept] == [walk.stamp(i) for i in kept]
     assert index.digests == walk.digests
+    assert_same_columns(index, walk)
+
+
+def assert_same_columns(index: Store, other: Store) -> None:
+    """Two stores of the same files hold the same columns and blobs (wherever the blob bytes lie)."""
+    for name in ("kinds", "dates", "titles", "topics", "order", "by_path", "noted", "links_ok", "link_counts", "quiet"):
+        assert getattr(index, name) == getattr(other, name), name
+    for i in range(len(other)):
+        assert (index.row(i), index.text(i), index.search_text(i)) == (other.row(i), other.text(i), other.search_text(i))
+        assert (index.listed(i), index.written_targets(i), bytes(index.words([i])[0])) == (other.listed(i), other.written_targets(i), bytes(other.words([i])[0]))
 
 
 def updated(root: Path, cache_dir: Path, *, speculate: bool = False) -> Archive:
@@ -1326,3 +1336,305 @@ def test_anything_out_of_the_ordinary_in_a_changed_folder_means_a_walk(aged, odd
     assert site.upkeep["folders read"] == 1 + len(walked(builder.root).dirs)  # the changed folder, then a walk
     assert snapshot(site) == snapshot(open_site(builder.root).load())
     assert_as_walked(site)
+
+
+# -- 8. the blob file: appended to, written afresh, shared by writers ------------------------------
+
+
+def blob_file(cache_dir: Path, root: Path) -> Path:
+    index = Store.read(store_file(open_site(root, cache_dir)))
+    return store_file(open_site(root, cache_dir)).parent / index.blob_file[0]
+
+
+def blob_files(cache_dir: Path) -> list[str]:
+    return sorted(p.name for p in (cache_dir / "index").iterdir() if p.name.endswith(".blobs"))
+
+
+def live_bytes(index: Store) -> int:
+    return sum(sum(index.at(kind)[1::2]) - sum(index.at(kind)[0::2]) for kind, _ in store.BLOBS)
+
+
+def _edit(builder: ArchiveBuilder, day: int, text: str) -> Path:
+    """One of the `aged` archive's events with `text` for a body (aged)."""
+    target = builder.root / f"news/2016/04/{day}/event-of-day-{day}.md"
+    related = [("Day five", "/news/2016/04/5/event-of-day-5.md", ["War"])]
+    target.write_text(event_text(f"2016-04-0{day}", f"Event of day {day}", body=text, related=related))
+    CLOCK.age(target)
+    return target
+
+
+def test_an_update_appends_the_parsed_pieces_and_replaces_only_the_columns(aged):
+    builder, cache_dir = aged
+    blobs, columns = blob_file(cache_dir, builder.root), store_file(open_site(builder.root, cache_dir))
+    before, columns_before = blobs.stat(), columns.stat()
+    _edit(builder, 6, "A longer account of what happened on the sixth.")
+    site = updated(builder.root, cache_dir)
+    after = blobs.stat()
+    assert blob_files(cache_dir) == [blobs.name] and after.st_ino == before.st_ino  # the same file, appended to
+    grown = after.st_size - before.st_size
+    assert grown == sum(len(b) for b in _pieces(site.index(), "news/2016/04/6/event-of-day-6.md"))
+    assert columns.stat().st_ino != columns_before.st_ino  # the columns, written whole and renamed
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def _pieces(index: Store, path: str) -> list[bytes]:
+    i = index.find(path)
+    return [index._blob(kind, i) for kind, _ in store.BLOBS]
+
+
+def test_dead_bytes_past_a_share_of_the_blob_file_get_a_blob_file_of_its_own(aged, monkeypatch):
+    builder, cache_dir = aged
+    monkeypatch.setattr(store, "COMPACT_MIN", 0)
+    first = blob_file(cache_dir, builder.root)
+    names = []
+    for n in range(8):
+        _edit(builder, (3, 5)[n % 2], f"Edit number {n} " + "of some length " * n)
+        site = updated(builder.root, cache_dir)
+        names.append(blob_file(cache_dir, builder.root).name)
+        assert blob_files(cache_dir) == [names[-1]]  # the one replaced is gone
+        assert_matches_truth(site, Truth(builder.root))
+        assert_as_walked(site)
+        index = Store.read(store_file(site))
+        size = blob_file(cache_dir, builder.root).stat().st_size
+        assert (size - live_bytes(index)) * store.COMPACT_SHARE <= size  # never more than a quarter dead
+    assert not first.exists() and len(set(names)) > 1
+    fresh = Store.read(store_file(site))
+    if names[-1] != names[-2]:  # just written afresh: no dead bytes at all
+        assert blob_file(cache_dir, builder.root).stat().st_size == live_bytes(fresh)
+
+
+def test_appended_stretches_are_gathered_when_they_grow_many(aged, monkeypatch):
+    """Each update adds a stretch of search text (scanned on its own); past MAX_AREAS they are appended again as one."""
+    builder, cache_dir = aged
+    monkeypatch.setattr(store, "MAX_AREAS", 2)
+    monkeypatch.setattr(store, "MOVE_SHARE", 1)
+    monkeypatch.setattr(store, "COMPACT_MIN", 1 << 40)  # never written afresh
+    name = blob_file(cache_dir, builder.root).name
+    counts = []
+    for n, day in enumerate((3, 5, 6, 7, 3, 6)):
+        _edit(builder, day, f"Update {n} on day {day}: a tsunami{n} warning.")
+        site = updated(builder.root, cache_dir)
+        counts.append(len(site.index().areas("search")))
+        assert counts[-1] <= store.MAX_AREAS + 1
+        assert_as_walked(site)
+        query = _query({"patterns": [rf"tsunami{n}\b"]})
+        assert [f.event.path for f in core.search(open_site(builder.root, cache_dir), query).found] == [
+            f"news/2016/04/{day}/event-of-day-{day}.md"
+        ]
+    assert blob_file(cache_dir, builder.root).name == name  # appended to all along
+    assert max(counts) == store.MAX_AREAS + 1 and any(b < a for a, b in zip(counts, counts[1:]))  # gathered
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_search_of_an_appended_store_equals_search_of_a_fresh_one(any_archive, tmp_path, name, monkeypatch):
+    """Dead pieces and stretches appended after the fresh part: the same hits as a store written afresh."""
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(any_archive)
+    open_site(any_archive, cache_dir).load()
+    events = sorted(p for p in any_archive.rglob("*.md") if p.name != "index.md")
+    for path in events[::3]:
+        path.write_bytes(path.read_bytes().replace(b"\n# ", b"\n# Updated ", 1))
+        CLOCK.age(path)
+        updated(any_archive, cache_dir)
+    events[1].unlink()
+    CLOCK.age(events[1].parent)
+    site = updated(any_archive, cache_dir)
+    assert len(site.index().areas("search")) > 1
+    fresh = open_site(any_archive)
+    got = core.search(open_site(any_archive, cache_dir), _query(QUERIES[name]))
+    want = core.search(fresh, _query(QUERIES[name]))
+    assert _lines(got) == _lines(want)
+    for event in fresh.load().events:
+        assert sorted(e.path for e in site.backlinks(site.get(event.path))) == sorted(e.path for e in fresh.backlinks(event))
+
+
+def test_a_file_added_or_deleted_changes_the_verdict_of_files_that_link_to_it(aged, cli):
+    """validate-links' "nothing to find here" verdicts are patched, not recomputed: a file written as
+    a link target that appears (or goes) must change the verdict of the files that write it."""
+    builder, cache_dir = aged
+    later = builder.root / "news/2016/04/7/event-of-day-7.md"
+    later.write_text(later.read_text().replace("Something happened.", "See [the sequel](/news/2016/04/7/sequel.md)."))
+    CLOCK.age(later)
+    args = ["--cache-dir", str(cache_dir), "validate-links", "--format", "json", "--archive", str(builder.root)]
+    first = cli(*args)
+    assert first.exit_code == 1 and "missing-file" in first.stdout and "sequel.md" in first.stdout
+    for present in (True, False, True):
+        if present:
+            paths = _add(builder, "2016-04-07", "Sequel")
+        else:
+            paths = _remove(builder, "news/2016/04/7/sequel.md")
+        CLOCK.age(*paths)
+        site = updated(builder.root, cache_dir)
+        assert_as_walked(site)
+        i = site.index().find("news/2016/04/7/event-of-day-7.md")
+        assert site.index().links_ok[i] == present
+        checked = cli(*args)
+        assert (checked.exit_code, "missing-file" in checked.stdout) == ((0, False) if present else (1, True))
+
+
+def test_without_locks_every_update_writes_a_blob_file_afresh(aged, monkeypatch):
+    """Where the folder cannot be locked (Windows: no fcntl), appending is not safe: each store gets its own."""
+    builder, cache_dir = aged
+    monkeypatch.setattr(store, "_LOCKS", False)
+    before = blob_file(cache_dir, builder.root)
+    _edit(builder, 5, "Edited without locks.")
+    site = updated(builder.root, cache_dir)
+    after = blob_file(cache_dir, builder.root)
+    assert after != before and not before.exists() and blob_files(cache_dir) == [after.name]
+    assert after.stat().st_size == live_bytes(site.index())
+    assert_matches_truth(site, Truth(builder.root))
+
+
+def _interfere(monkeypatch, target: str, action) -> list:
+    """Run `action()` (once) just before store.`target` first runs: another process's work, in between."""
+    done: list = []
+    real = getattr(store, target)
+
+    def hooked(*args, **kw):
+        if not done:
+            done.append(True)
+            action()
+        return real(*args, **kw)
+
+    monkeypatch.setattr(store, target, hooked)
+    return done
+
+
+def _compact_elsewhere(root: Path, cache_dir: Path) -> None:
+    """Another writer brings the store up to date with a blob file written afresh, removing the old one."""
+    saved = (store.COMPACT_MIN, store.COMPACT_SHARE)
+    store.COMPACT_MIN, store.COMPACT_SHARE = 0, 1 << 40
+    try:
+        updated(root, cache_dir)
+    finally:
+        store.COMPACT_MIN, store.COMPACT_SHARE = saved
+
+
+def test_a_writer_whose_blob_file_was_replaced_meanwhile_keeps_its_store_unnamed(aged, monkeypatch):
+    builder, cache_dir = aged
+    base = blob_file(cache_dir, builder.root)
+    _edit(builder, 6, "Edited while another process updates too.")
+    done = _interfere(monkeypatch, "_write_columns", lambda: _compact_elsewhere(builder.root, cache_dir))
+    site = updated(builder.root, cache_dir)  # appended to `base`, which the other writer then replaced
+    assert done and not base.exists()
+    assert site.index().path is None  # not named: the store in place is the other writer's
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    monkeypatch.undo()
+    assert blob_files(cache_dir) == [blob_file(cache_dir, builder.root).name]
+    assert was_fresh(warm_load(builder.root, cache_dir))
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_reader_whose_blob_file_goes_before_it_opens_it_reads_the_store_in_place(aged, monkeypatch):
+    builder, cache_dir = aged
+    file, base = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    _edit(builder, 6, "Edited while a reader opens the store.")
+    real = store.Store._open.__func__
+    calls = []
+
+    def racing(cls, handle, folder):
+        calls.append(handle.name)
+        if len(calls) == 1:  # the columns are open; now another writer replaces them and removes `base`
+            _compact_elsewhere(builder.root, cache_dir)
+        return real(cls, handle, folder)
+
+    monkeypatch.setattr(store.Store, "_open", classmethod(racing))
+    found = Store.read(file)
+    assert found is not None and len(calls) >= 2 and not base.exists()
+    assert found.blob_file[0] == blob_file(cache_dir, builder.root).name
+    assert "Edited while a reader" in found.text(found.find("news/2016/04/6/event-of-day-6.md"))[0]
+
+
+def test_a_store_already_open_goes_on_reading_a_blob_file_replaced_and_removed(aged):
+    builder, cache_dir = aged
+    reader = open_site(builder.root, cache_dir)
+    reader.index()
+    base = blob_file(cache_dir, builder.root)
+    _edit(builder, 6, "Edited after the reader opened the store.")
+    _compact_elsewhere(builder.root, cache_dir)
+    assert not base.exists()
+    assert facts(reader.get("news/2016/04/5/event-of-day-5.md")) == facts(Truth(builder.root).by_path["news/2016/04/5/event-of-day-5.md"])
+
+
+def test_a_crash_before_the_rename_leaves_the_old_store_and_dead_bytes(aged, monkeypatch):
+    builder, cache_dir = aged
+    file, blobs = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    old_truth, before = Truth(builder.root), (file.stat().st_ino, blobs.stat().st_size)
+    _edit(builder, 6, "Edited, then the writer dies.")
+
+    def dies(*args):
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(store.os, "replace", dies)
+    site = updated(builder.root, cache_dir)
+    assert_matches_truth(site, Truth(builder.root))  # this run still answers, from its unnamed store
+    monkeypatch.undo()
+    assert file.stat().st_ino == before[0] and blobs.stat().st_size > before[1]  # the old store; dead bytes after it
+    old = Store.read(file)
+    assert [old.titles[i] for i in old.order] == [e.title for e in old_truth.events]
+    assert "Something happened." in old.text(old.find("news/2016/04/6/event-of-day-6.md"))[0]
+    site = updated(builder.root, cache_dir)  # the next run finds it stale and updates it
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("damage", ["cut short", "missing", "another file"])
+def test_a_blob_file_cut_short_or_missing_means_a_rebuild(aged, damage):
+    builder, cache_dir = aged
+    file, blobs = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    if damage == "cut short":
+        blobs.write_bytes(blobs.read_bytes()[:-1])
+    elif damage == "missing":
+        blobs.unlink()
+    else:
+        blobs.write_bytes(b"")
+    assert Store.read(file) is None
+    site = open_site(builder.root, cache_dir).load()
+    assert site.stats["cached"] == 0
+    assert_matches_truth(site, Truth(builder.root))
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def test_blob_files_left_by_crashed_writers_go_when_the_store_is_next_written(aged, monkeypatch):
+    builder, cache_dir = aged
+    key = store_file(open_site(builder.root, cache_dir)).stem
+    folder = cache_dir / "index"
+    old, young, other = folder / f"{key}.{'a' * 16}.blobs", folder / f"{key}.{'b' * 16}.blobs", folder / f"{'c' * 20}.{'d' * 16}.blobs"
+    for path in (old, young, other):
+        path.write_bytes(b"half written")
+    past = time.time() - store.SWEEP_SECONDS - 60
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    _edit(builder, 6, "Edited.")
+    updated(builder.root, cache_dir)
+    assert not old.exists() and young.exists() and other.exists()  # another store's are its writers' business
+    os.utime(other, (time.time() - 2 * 86400,) * 2)  # ... unless its store is gone: then prune takes them
+    assert cache.prune(folder, store_file(open_site(builder.root, cache_dir))) == [other]
+    assert young.exists() and blob_file(cache_dir, builder.root).exists()
+
+
+def test_two_processes_update_one_store_at_once(aged):
+    """Both find the store stale after an edit and append to one blob file: both answer right, and what
+    is left is one store, fresh, with its blob file."""
+    import subprocess
+    import sys
+
+    builder, cache_dir = aged
+    _edit(builder, 5, "A tsunami warning was issued.")
+    env = {**os.environ, "NEWSARC_CACHE_DIR": str(cache_dir)}
+    cmd = [sys.executable, "-m", "newsarc", "search", "-l", "tsunami", "--archive", str(builder.root)]
+    runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=builder.root) for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0] for p in runs]
+    assert [p.returncode for p in runs] == [0] * 4
+    assert {o.rsplit("/site/", 1)[-1] for o in outputs} == {"news/2016/04/5/event-of-day-5.md\n"}
+    assert len(blob_files(cache_dir)) == 1
+    site = warm_load(builder.root, cache_dir)
+    assert was_fresh(site)
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
