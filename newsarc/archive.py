@@ -35,7 +35,7 @@ from newsarc import cache, dates, forks, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
-from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
+from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged, NewsarcError
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 
@@ -140,6 +140,12 @@ def day_spellings(path: str) -> list[str]:
     return []
 
 
+class IndexStale(NewsarcError):
+    """Raised, while answering ahead of the freshness check (`Archive.speculate`), once the check
+    found the index stale: the answer would be thrown away, so it stops. options.settled catches
+    it (as any NewsarcError), finds the index stale, and answers again from it brought up to date."""
+
+
 class Archive:
     """The index of one archive. Build with `Archive.open(...)`, then `load()`."""
 
@@ -163,6 +169,7 @@ class Archive:
         self.speculate = False  # check freshness in the background; see confirm()
         self._pending = None  # that check, while it runs: (the store checked, the check)
         self._stale: tuple[Store, store.Changes] | None = None  # a failed check's findings, for the update
+        self._next_look = 0.0  # when `_still_current` next asks the check
         self._id_of: dict[str, int] | None = None
         self._lookups = 0
         self._made: dict[int, Event] = {}  # events made for lookups before (or without) load()
@@ -342,7 +349,8 @@ class Archive:
         notes = [(d.path, d.line, d.message, d.severity) for d in self.scan_diagnostics]
         made = writer.finish(file, folders, notes, scanned)
         del writer
-        _give_back_memory()
+        if self.stats["parsed"] >= PARALLEL_MIN_FILES:
+            _give_back_memory()  # a build's worth of freed memory; an update frees little
         if file is not None:
             cache.prune(file.parent, file)  # only when an index is written: a warm run pays nothing
         skipped = [i for i, kind in enumerate(made.kinds) if kind == store.SKIPPED]
@@ -373,6 +381,21 @@ class Archive:
             return False
         self.scan_diagnostics = notes
         return True
+
+    def _still_current(self) -> None:
+        """While answering ahead of the check (`speculate`): stop (IndexStale) once it has found the
+        index stale. Lookups, listings and the texts read while answering ask, at most every 20 ms,
+        and never wait: at 100k files, validate-links gave up about half a second of an answer
+        that would be thrown away."""
+        if self._pending is None:
+            return
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        check = self._pending[1]
+        if check.failed():
+            raise IndexStale("the index changed while answering; answering again")
+        self._next_look = float("inf") if check.pending.ready() else now + 0.02
 
     def confirm(self) -> bool:
         """After a speculative start: was the store fresh? If not, the archive is reset, so the
@@ -685,6 +708,7 @@ class Archive:
     # -- lookups ------------------------------------------------------------
 
     def get(self, relpath: str) -> Event | None:
+        self._still_current()
         if not self._lazy():
             return self._by_path.get(relpath)
         i = self._id(relpath)
@@ -745,6 +769,7 @@ class Archive:
         """Each event with every field, those from the store decoded one at a time and not kept:
         for one pass over all of them (a LazyEvent keeps what it decoded)."""
         for event in events:
+            self._still_current()
             if isinstance(event, LazyEvent) and event._store is self._store:
                 full = cache.decode(event._store.row(event._id))
                 if self.has_text:
@@ -776,6 +801,7 @@ class Archive:
     def quiet_links(self, docs: Sequence[Event]) -> tuple[list[bool], list[tuple[int, int]]] | None:
         """Per doc, whether validate-links has nothing to find in it, and its (internal, http) link
         counts, from the store (store.Writer._links_ok); None unless every doc came from it."""
+        self._still_current()
         ids = self.index_ids(docs)
         if ids is None:
             return None
@@ -785,16 +811,19 @@ class Archive:
 
     def listed(self, day_page: Event) -> set[str] | None:
         """`day_page_targets` of a day page from the store (no row decoded); None when not there."""
+        self._still_current()
         if isinstance(day_page, LazyEvent) and day_page._store is self._store and day_page.is_day_page:
             return set(day_page._store.listed(day_page._id))
         return None
 
     def words(self, events: Sequence[Event]) -> list[bytes] | None:
         """Each event's headline twice and body as textindex.normalize makes them, from the store (None: not there)."""
+        self._still_current()
         ids = self.index_ids(events)
         return None if ids is None else self.index().words(ids)
 
     def exists(self, relpath: str) -> bool:
+        self._still_current()
         if self._lazy():
             if self._id(relpath) is not None:
                 return True
@@ -848,6 +877,7 @@ class Archive:
 
     def backlinks(self, event: Event) -> list[Event]:
         """Events whose links (Related, body, front matter) point at `event`."""
+        self._still_current()
         if self._store is not None and (self.loaded or self._lazy()):
             return self._store_backlinks(event.path)
         if self._backlinks is None:

@@ -326,9 +326,9 @@ class Store:
         return self._section("quiet", bytes)
 
     @property
-    def blob_file(self) -> tuple[str, int, int]:
+    def blob_file(self) -> tuple[str, int, int, int]:
         """(name of the blob file beside the store, "" if unnamed; bytes this store needs of it; where
-        the part written afresh ends and appended ones begin)."""
+        the part written afresh ends and appended ones begin; how many of its bytes this store uses)."""
         return self._section("blob-file", marshal.loads)
 
     def at(self, kind: str) -> array:
@@ -529,7 +529,8 @@ class Store:
         return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)), began)
 
     def skipped(self) -> list[str]:
-        return [path for path, kind in zip(self.paths, self.kinds) if kind == SKIPPED]
+        kinds = self.kinds
+        return [path for path, kind in zip(self.paths, kinds) if kind == SKIPPED] if SKIPPED in kinds else []
 
 
 class _File:
@@ -577,6 +578,10 @@ class Check:
         if self._ok is None:
             self._ok = not any(self.pending.results())
         return self._ok
+
+    def failed(self) -> bool:
+        """Whether the check is over and found the store stale (never waits)."""
+        return self.pending.ready() and not self.ok()
 
     def changes(self) -> Changes:
         folders, *files = self.pending.results()
@@ -643,6 +648,8 @@ def _files_changed(prefix: str, paths: Sequence[str], stamps: array, ids: Iterab
 
 # -- building -------------------------------------------------------------------
 
+_ROW_TITLE, _ROW_TOPICS = 3, 10  # where cache.encode puts an event's title and topics in its row
+
 # Blob kinds, in the order a blob file written afresh holds them, and the Piece field each comes from
 # ("written": the link targets of archive.link_facts, "\0"-framed like outgoing).
 BLOBS = (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", "outgoing"), ("words", "words"), ("written", None))
@@ -668,6 +675,7 @@ class _Blobs(NamedTuple):
     fresh_end: int  # where the part written afresh ends
     areas: dict[str, list[tuple]]  # SCANNED kind -> [(start, end, bounds, ids or None)]
     created: bool  # a new blob file (it replaces the old one), not the old one appended to
+    live: int  # bytes of it the store uses (the rest is dead)
 
 
 class Writer:
@@ -802,7 +810,7 @@ class Writer:
                     moved.extend((new + i - start, i) for i in range(start, stop) if starts[2 * i] >= fresh_end)
         moving = sum(self._length(key, base.at(key), i) for _, i in moved for key, _ in BLOBS)
         adding = sum(self.part_sizes.values())
-        live = sum(sum(at[1::2]) - sum(at[0::2]) for at in self.at.values())
+        live = self._live()
         size = os.fstat(base.blob_fileno()).st_size + adding + moving
         dead = size - live
         if dead >= COMPACT_MIN and dead * COMPACT_SHARE > size or moving * MOVE_SHARE > live:
@@ -812,6 +820,24 @@ class Writer:
     @staticmethod
     def _length(key: str, at: array, i: int) -> int:
         return at[2 * i + 1] - at[2 * i]
+
+    def _live(self) -> int:
+        """Bytes of blobs the new store uses: the base store's, less those of files gone or parsed
+        again, plus the parsed pieces'."""
+        base, gone = self.base, self._gone()
+        if base is None or len(gone) > INSORT_MAX:
+            return sum(sum(at[1::2]) - sum(at[0::2]) for at in self.at.values())
+        dropped = sum(self._length(key, base.at(key), i) for i in gone for key, _ in BLOBS)
+        return base.blob_file[3] - dropped + sum(self.part_sizes.values())
+
+    def _gone(self) -> list[int]:
+        """Base ids of the files not copied (gone, or parsed again), in order."""
+        gone, covered = [], 0
+        for start, stop in sorted((start, stop) for _, start, stop in self.segments if start is not None):
+            gone.extend(range(covered, start))
+            covered = max(covered, stop)
+        gone.extend(range(covered, len(self.base)))
+        return gone
 
     def _append(self, name: str, moved: list[tuple[int, int]]) -> _Blobs:
         """This update's pieces (and `moved` ones) appended to the base store's blob file, kind after
@@ -842,18 +868,20 @@ class Writer:
                 os.fsync(fd)
             areas: dict[str, list[tuple]] = {}
             new_of = self._new_of(moved)
+            kept_ids = all(new == start for new, start, _ in self.segments if start is not None)
+            dropped = [*self._gone(), *(i for _, i in moved)] if kept_ids else None
             for key, _ in BLOBS:
                 at, area = self.at[key], places[key]
                 for i, offset, length in area:
                     at[2 * i], at[2 * i + 1] = offset, offset + length
                 if key in SCANNED:
-                    areas[key] = _remapped(base.areas(key), new_of)
+                    areas[key] = _remapped(base.areas(key), new_of, dropped)
                     if area and area[-1][1] + area[-1][2] > area[0][1]:
                         first = area[0][1]
                         bounds = array("q", (offset - first for _, offset, _ in area))
                         bounds.append(area[-1][1] + area[-1][2] - first)
                         areas[key].append((first, first + bounds[-1], bounds, array("i", (i for i, _, _ in area))))
-            return _Blobs(handle, os.path.basename(name), end, base.blob_file[2], areas, False)
+            return _Blobs(handle, os.path.basename(name), end, base.blob_file[2], areas, False, self._live())
         except BaseException:
             handle.close()
             raise
@@ -910,7 +938,7 @@ class Writer:
                     areas[key_] = [(first, offset, bounds, None)]
             if name:
                 os.fsync(target)  # on disk before a store names it
-            return _Blobs(handle, name, offset, offset, areas, True)
+            return _Blobs(handle, name, offset, offset, areas, True, offset)
         except BaseException:
             handle.close()
             if name:
@@ -928,8 +956,9 @@ class Writer:
         small: dict[str, bytes] = {}
         paths = base.paths if same else self._list("paths", self.paths)
         small["paths"] = base.raw("paths") if same else marshal.dumps(paths)
-        for name, values in (("titles", self.titles), ("topics", self.topics)):
-            kept = same and all(getattr(base, name)[i] == value for i, value in zip(self.added, values))
+        rows = [base.row(i) for i in self.added] if same else []  # what the parsed files were: no column decoded
+        for name, values, field in (("titles", self.titles, _ROW_TITLE), ("topics", self.topics, _ROW_TOPICS)):
+            kept = same and all(row[field] == value for row, value in zip(rows, values))
             small[name] = base.raw(name) if kept else marshal.dumps(self._list(name, values))
         small["stamps"] = self.stamps.tobytes()
         small["kinds"] = bytes(self.kinds)
@@ -950,7 +979,7 @@ class Writer:
         small["notes"] = marshal.dumps(notes)
         small["noted"] = array("i", self._noted()).tobytes()
         small["links-ok"] = bytes(self._links_ok(paths, by_path, same))
-        small["blob-file"] = marshal.dumps((blobs.name, blobs.size, blobs.fresh_end))
+        small["blob-file"] = marshal.dumps((blobs.name, blobs.size, blobs.fresh_end, blobs.live))
         for key, _ in BLOBS:
             small[key + "-at"] = self.at[key].tobytes()
         for key in SCANNED:
@@ -1020,17 +1049,17 @@ class Writer:
             if not same:
                 new_of = self._new_of()
                 quiet = base.quiet
-                for i in self._writing_to(self._changed_paths(new_of)):
+                for i in self._writing_to(self._changed_paths()):
                     if new_of[i] >= 0:
                         ok[new_of[i]] = _verdict(quiet[i], base.written_targets(i), has)
         for i, written in zip(self.added, self.written):
             ok[i] = _verdict(self.quiet[i], written, has)
         return ok
 
-    def _changed_paths(self, new_of: array) -> set[str]:
+    def _changed_paths(self) -> set[str]:
         """Paths of the base store no file has any more, and paths it did not have: plain ones only."""
         old_paths = self.base.paths
-        gone = {old_paths[i] for i, new in enumerate(new_of) if new < 0}
+        gone = {old_paths[i] for i in self._gone()}
         parsed = set(self.paths)
         return {p for p in gone ^ parsed if _plain(p)}
 
@@ -1095,13 +1124,24 @@ class Writer:
             raise
 
 
-def _remapped(areas: list[tuple], new_of: array) -> list[tuple]:
+def _remapped(areas: list[tuple], new_of: array, dropped: list[int] | None = None) -> list[tuple]:
     """The base store's areas with each piece's base id made a new id (-1: no file uses it); areas
-    no file uses any more are dropped."""
+    no file uses any more are dropped.
+
+    `dropped`, when given, says copied files kept their ids: only these
+    (gone, parsed again or moved) change, found where they are (the usual
+    update after an edit: no pass over every piece)."""
     found = []
     for start, end, bounds, ids in areas:
         if ids is None:
             owners = new_of[: len(bounds) - 1]
+        elif dropped is not None:
+            owners = array("i", ids)
+            for i in dropped:
+                try:
+                    owners[owners.index(i)] = -1
+                except ValueError:
+                    pass  # not in this area
         else:
             owners = array("i", (new_of[i] if i >= 0 else -1 for i in ids))
         if owners.count(-1) < len(owners):

@@ -1638,3 +1638,52 @@ def test_two_processes_update_one_store_at_once(aged):
     assert_matches_truth(site, Truth(builder.root))
     assert_as_walked(site)
     assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+# -- 9. answering ahead of the check (options.settled) -------------------------------------------
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["serial-check", "forked-check"])
+def test_an_answer_ahead_of_the_check_stops_once_the_index_is_found_stale(aged, monkeypatch, forked):
+    """The answer from the stale index would be thrown away: it stops at the next lookup after the
+    check fails, and the answer given is the one from the index brought up to date."""
+    from newsarc.cli.options import settled
+
+    builder, cache_dir = aged
+    if forked:
+        if min(os.cpu_count() or 1, 4) < 2:
+            pytest.skip("one core: the check never runs in the background")
+        monkeypatch.delenv("NEWSARC_WORKERS")
+        monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    _edit(builder, 6, "Edited before the run.")
+    site = open_site(builder.root, cache_dir)
+    rounds: list[int] = []
+
+    def answer() -> str:
+        rounds.append(0)
+        for _ in range(2000):  # the first round would take 10 s: far longer than the check
+            event = site.get("news/2016/04/6/event-of-day-6.md")
+            rounds[-1] += 1
+            if len(rounds) == 1:
+                time.sleep(0.005)
+        return site.with_text(event).body
+
+    assert settled(site, answer) == "Edited before the run."
+    assert len(rounds) == 2 and rounds[0] < 2000 and rounds[1] == 2000
+    assert site.upkeep == {"checks": 1, "folders read": 0}
+
+
+def test_an_answer_ahead_of_a_check_that_passes_is_not_stopped(aged, monkeypatch):
+    from newsarc.cli.options import settled
+
+    builder, cache_dir = aged
+    monkeypatch.delenv("NEWSARC_WORKERS")
+    monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    site = open_site(builder.root, cache_dir)
+    rounds: list[int] = []
+
+    def answer() -> int:
+        rounds.append(sum(site.exists(f"news/2016/04/{day}/event-of-day-{day}.md") for day in (3, 5, 6, 7) for _ in range(50)))
+        return rounds[-1]
+
+    assert settled(site, answer) == 200 and rounds == [200]
