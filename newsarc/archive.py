@@ -35,7 +35,7 @@ from newsarc import cache, dates, forks, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import with_topics
-from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged, NewsarcError
+from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 
@@ -140,12 +140,6 @@ def day_spellings(path: str) -> list[str]:
     return []
 
 
-class IndexStale(NewsarcError):
-    """Raised, while answering ahead of the freshness check (`Archive.speculate`), once the check
-    found the index stale: the answer would be thrown away, so it stops. options.settled catches
-    it (as any NewsarcError), finds the index stale, and answers again from it brought up to date."""
-
-
 class Archive:
     """The index of one archive. Build with `Archive.open(...)`, then `load()`."""
 
@@ -169,7 +163,6 @@ class Archive:
         self.speculate = False  # check freshness in the background; see confirm()
         self._pending = None  # that check, while it runs: (the store checked, the check)
         self._stale: tuple[Store, store.Changes] | None = None  # a failed check's findings, for the update
-        self._next_look = 0.0  # when `_still_current` next asks the check
         self._id_of: dict[str, int] | None = None
         self._lookups = 0
         self._made: dict[int, Event] = {}  # events made for lookups before (or without) load()
@@ -376,32 +369,20 @@ class Archive:
             return False
         if self.speculate:
             self._pending = (old, check)
+            old.watch(check)  # an answer from it stops once the check finds it stale
         elif not check.ok():
             self._stale = (old, check.changes())
             return False
         self.scan_diagnostics = notes
         return True
 
-    def _still_current(self) -> None:
-        """While answering ahead of the check (`speculate`): stop (IndexStale) once it has found the
-        index stale. Lookups, listings and the texts read while answering ask, at most every 20 ms,
-        and never wait: at 100k files, validate-links gave up about half a second of an answer
-        that would be thrown away."""
-        if self._pending is None:
-            return
-        now = time.monotonic()
-        if now < self._next_look:
-            return
-        check = self._pending[1]
-        if check.failed():
-            raise IndexStale("the index changed while answering; answering again")
-        self._next_look = float("inf") if check.pending.ready() else now + 0.02
-
     def confirm(self) -> bool:
         """After a speculative start: was the store fresh? If not, the archive is reset, so the
         caller asks again and gets answers from an index brought up to date (from what the
         check found: the tree is not walked again, nor every file stat-ed a second time)."""
         pending, self._pending = self._pending, None
+        if pending is not None:
+            pending[0].watch(None)
         if pending is None or pending[1].ok():
             return True
         progress, upkeep = self.progress, self.upkeep
@@ -708,7 +689,6 @@ class Archive:
     # -- lookups ------------------------------------------------------------
 
     def get(self, relpath: str) -> Event | None:
-        self._still_current()
         if not self._lazy():
             return self._by_path.get(relpath)
         i = self._id(relpath)
@@ -769,7 +749,6 @@ class Archive:
         """Each event with every field, those from the store decoded one at a time and not kept:
         for one pass over all of them (a LazyEvent keeps what it decoded)."""
         for event in events:
-            self._still_current()
             if isinstance(event, LazyEvent) and event._store is self._store:
                 full = cache.decode(event._store.row(event._id))
                 if self.has_text:
@@ -801,7 +780,6 @@ class Archive:
     def quiet_links(self, docs: Sequence[Event]) -> tuple[list[bool], list[tuple[int, int]]] | None:
         """Per doc, whether validate-links has nothing to find in it, and its (internal, http) link
         counts, from the store (store.Writer._links_ok); None unless every doc came from it."""
-        self._still_current()
         ids = self.index_ids(docs)
         if ids is None:
             return None
@@ -811,19 +789,16 @@ class Archive:
 
     def listed(self, day_page: Event) -> set[str] | None:
         """`day_page_targets` of a day page from the store (no row decoded); None when not there."""
-        self._still_current()
         if isinstance(day_page, LazyEvent) and day_page._store is self._store and day_page.is_day_page:
             return set(day_page._store.listed(day_page._id))
         return None
 
     def words(self, events: Sequence[Event]) -> list[bytes] | None:
         """Each event's headline twice and body as textindex.normalize makes them, from the store (None: not there)."""
-        self._still_current()
         ids = self.index_ids(events)
         return None if ids is None else self.index().words(ids)
 
     def exists(self, relpath: str) -> bool:
-        self._still_current()
         if self._lazy():
             if self._id(relpath) is not None:
                 return True
@@ -877,7 +852,6 @@ class Archive:
 
     def backlinks(self, event: Event) -> list[Event]:
         """Events whose links (Related, body, front matter) point at `event`."""
-        self._still_current()
         if self._store is not None and (self.loaded or self._lazy()):
             return self._store_backlinks(event.path)
         if self._backlinks is None:

@@ -86,7 +86,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from newsarc import __version__, cache, forks
-from newsarc.errors import IndexDamaged
+from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
 FORMAT = 12  # bump whenever a section's layout or the parser's output changes
@@ -136,6 +136,12 @@ class Piece(NamedTuple):
     digest: bytes  # of the bytes parsed (DIGEST_SIZE; NO_DIGEST for a skipped file)
 
 
+class IndexStale(NewsarcError):
+    """Raised by a store read ahead of its freshness check (`Store.watch`) once the check found it
+    stale: an answer from it would be thrown away, so it stops. options.settled catches it (as any
+    NewsarcError), finds the store stale, and answers again from it brought up to date."""
+
+
 class Store:
     """A store: its columns file read section by section (pread), and its blob file (pread; the
     parts read whole memory-mapped); read-only."""
@@ -147,6 +153,30 @@ class Store:
         self.written = written
         self._table = table
         self._cache: dict[str, object] = {}
+        self._watched: Check | None = None  # the freshness check running while this store answers
+        self._next_look = 0.0
+        self._watcher = 0  # the process that watches it
+
+    def watch(self, check: Check | None) -> None:
+        """Answer ahead of `check` (None: no longer): rows, texts, listings, links and lookups read
+        from the store raise IndexStale once the check has found it stale. They ask at most every
+        20 ms and never wait: at 100k files, validate-links after an edit gave up about half a
+        second of an answer that would have been thrown away."""
+        self._watched, self._next_look, self._watcher = check, 0.0, os.getpid()
+
+    def _current(self) -> None:
+        check = self._watched
+        if check is None:
+            return
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        if os.getpid() != self._watcher:  # a forked worker: the check's pipes are its parent's to read
+            self._next_look = float("inf")
+            return
+        if check.failed():
+            raise IndexStale("the index changed while answering; answering again")
+        self._next_look = float("inf") if check.pending.ready() else now + 0.02
 
     # -- reading ------------------------------------------------------------
 
@@ -361,12 +391,14 @@ class Store:
 
     def listed(self, i: int) -> list[str]:
         """The files a day page links to (for events: the files they link to, date line aside)."""
+        self._current()
         data = self._blob("outgoing", i)
         return data.decode("utf-8", "surrogateescape").split("\0")[1:-1] if data else []
 
     def holding(self, kind: str, needle: bytes) -> list[int]:
         """Ids of the files whose `kind` bytes (a SCANNED kind) hold `needle`, in id order: one find per
         hit in the mapped blob file, nothing decoded."""
+        self._current()
         mapped, found = self._blobs.mapped(), []
         for start, end, bounds, ids in self.areas(kind):
             pos = mapped.find(needle, start, end)
@@ -396,6 +428,7 @@ class Store:
     def find(self, path: str) -> int | None:
         """The id of the file at `path` (skipped ones too), by bisection over the ids sorted by path:
         a few microseconds, where `paths.index` compared 110k strings (5 ms) and a dict costs 76 ms."""
+        self._current()
         paths, by_path = self.paths, self.by_path
         k = bisect_left(by_path, path, key=paths.__getitem__)
         return by_path[k] if k < len(by_path) and paths[by_path[k]] == path else None
@@ -427,6 +460,7 @@ class Store:
         return self._decode("texts", i)
 
     def _decode(self, name: str, i: int):
+        self._current()
         try:
             return marshal.loads(self._blob(name, i))
         except (EOFError, ValueError, TypeError) as exc:
@@ -439,6 +473,7 @@ class Store:
     def words(self, ids: Iterable[int]) -> list[memoryview]:
         """The normalised text of each file `ids` names: views into the mapped file (reading
         the 200 MB section at 100k events cost 0.2 s; related touches each page once)."""
+        self._current()
         view, at = memoryview(self._blobs.mapped()), self.at("words")
         return [view[at[2 * i] : at[2 * i + 1]] for i in ids]
 
@@ -452,6 +487,7 @@ class Store:
         Each stretch of the search text is scanned where it lies in the mapped
         blob file, not copied: RE2 reads it in place (a copy of 200 MB cost
         0.12 s and its size in memory)."""
+        self._current()
         view, found = memoryview(self._blobs.mapped()), set()
         for start, end, bounds, ids in self.areas("search"):
             hits = matcher.hits(view[start:end], bounds, require_all)

@@ -1673,6 +1673,47 @@ def test_an_answer_ahead_of_the_check_stops_once_the_index_is_found_stale(aged, 
     assert site.upkeep == {"checks": 1, "folders read": 0}
 
 
+def test_forked_workers_of_an_answer_ahead_of_the_check_leave_the_check_to_it(aged, monkeypatch):
+    """A worker forked while answering (related's scan) reads the store too: it must not read the
+    check's pipes, which are its parent's; the parent alone stops the answer."""
+    from newsarc import forks
+    from newsarc.cli.options import settled
+
+    builder, cache_dir = aged
+    monkeypatch.delenv("NEWSARC_WORKERS")
+    if forks.workers() < 2:
+        pytest.skip("no fork here")
+    monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    real = store._files_changed
+
+    def slow(*args):  # the check ends while the worker reads the store
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(store, "_files_changed", slow)
+    _edit(builder, 6, "Edited before the run.")
+    site = open_site(builder.root, cache_dir)
+    rounds: list[int] = []
+
+    def part(k: int) -> list[str]:
+        """The worker (k=1) reads the store while the check ends; this process (k=0) only after."""
+        found = []
+        if k == 0 and len(rounds) == 1:
+            time.sleep(0.8)
+        for _ in range(200 if k else 1):
+            found.append(site.get("news/2016/04/6/event-of-day-6.md").title)
+            if len(rounds) == 1:
+                time.sleep(0.005)
+        return found[-1:]
+
+    def answer() -> list:
+        rounds.append(0)
+        return [site.with_text(site.get("news/2016/04/6/event-of-day-6.md")).body, *forks.fan_out(part, [0, 1])]
+
+    assert settled(site, answer) == ["Edited before the run.", ["Event of day 6"], ["Event of day 6"]]
+    assert len(rounds) == 2
+
+
 def test_an_answer_ahead_of_a_check_that_passes_is_not_stopped(aged, monkeypatch):
     from newsarc.cli.options import settled
 
