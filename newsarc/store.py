@@ -1114,11 +1114,10 @@ class Writer:
     def _store(self, path, head: bytes, small: dict[str, bytes], blobs: _Blobs) -> Store:
         if path is not None and blobs.name:
             try:
-                found = self._commit(path, head, small, blobs)
-                if found is not None:
-                    return found
-            except OSError:
-                pass  # a cache that cannot be written costs the next run a parse, nothing more
+                return self._commit(path, head, small, blobs)
+            except OSError:  # a cache that cannot be written costs the next run a parse, nothing more
+                if blobs.created:
+                    _unlink(os.path.join(os.path.dirname(path), blobs.name))  # no store will name it
         handle = tempfile.TemporaryFile()  # no cache (or none writable): an unnamed file, gone at exit
         _write_columns(handle, head, small)
         found = Store.parse(_File(handle), _File(blobs.handle))
@@ -1126,7 +1125,7 @@ class Writer:
             raise AssertionError("a store just built does not read back")
         return found
 
-    def _commit(self, path, head: bytes, small: dict[str, bytes], blobs: _Blobs) -> Store | None:
+    def _commit(self, path, head: bytes, small: dict[str, bytes], blobs: _Blobs) -> Store:
         """Name the store: written and flushed to disk under a temporary name, then renamed over the
         old one (readers see the old store or the new one, never half of one).
 
@@ -1142,7 +1141,7 @@ class Writer:
             found = Store.parse(_File(handle), _File(blobs.handle))
             if found is None:
                 raise AssertionError("a store just built does not read back")
-            with _lock(folder):
+            with _lock(folder) as lock:
                 mine = os.path.join(folder, blobs.name)
                 if not _same_file(mine, blobs.handle.fileno()):
                     _unlink(tmp)  # the store is kept, unnamed: its files are open
@@ -1150,6 +1149,7 @@ class Writer:
                 replaced = _blob_name(path)
                 os.replace(tmp, path)
                 if blobs.created and replaced and replaced != blobs.name:
+                    lock.sync()  # the rename on disk before the old blob file goes: a crash keeps a whole store
                     _unlink(os.path.join(folder, replaced))
                 _sweep(folder, Path(path).stem, blobs.name)
             found.path = path
@@ -1279,6 +1279,14 @@ class _lock:
             except OSError:
                 pass  # a filesystem without locks: renames stay atomic, but nothing is appended (`held`)
         return self
+
+    def sync(self) -> None:
+        """The folder's entries (a rename) on disk."""
+        if self.fd >= 0:
+            try:
+                os.fsync(self.fd)
+            except OSError:
+                pass
 
     def __exit__(self, *exc):
         if self.fd >= 0:

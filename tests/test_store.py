@@ -1583,6 +1583,24 @@ def test_a_crash_before_the_rename_leaves_the_old_store_and_dead_bytes(aged, mon
     assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
 
 
+def test_a_new_blob_file_whose_store_cannot_be_named_is_not_left_behind(aged, monkeypatch):
+    builder, cache_dir = aged
+    before = blob_files(cache_dir)
+    monkeypatch.setattr(store, "COMPACT_MIN", 0)
+    monkeypatch.setattr(store, "COMPACT_SHARE", 1 << 40)  # any dead byte: a blob file of its own
+    _edit(builder, 6, "Edited; the store cannot be renamed into place.")
+
+    def refused(*args):
+        raise PermissionError("read-only cache")
+
+    monkeypatch.setattr(store.os, "replace", refused)
+    site = updated(builder.root, cache_dir)
+    assert_matches_truth(site, Truth(builder.root))  # answered from its unnamed store, blob file included
+    monkeypatch.undo()
+    assert blob_files(cache_dir) == before
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
 @pytest.mark.parametrize("damage", ["cut short", "missing", "another file"])
 def test_a_blob_file_cut_short_or_missing_means_a_rebuild(aged, damage):
     builder, cache_dir = aged
