@@ -1067,14 +1067,18 @@ def _stamp_of(entry: os.DirEntry) -> cache.Stamp:
 
 
 def _merged(steps: list[tuple]) -> list[tuple]:
-    """Copies of old files that follow each other, under their own stamps, made one."""
+    """Copies of old files that follow each other made one: under their own stamps, or all under new
+    ones (after a `touch` of everything, one copy rather than one per file)."""
     found: list[tuple] = []
     for step in steps:
         last = found[-1] if found else (None,)
-        if step[0] is not None and step[2] is None and last[0] is not None and last[2] is None and last[1] == step[0]:
-            found[-1] = (found[-1][0], step[1], None)
-        else:
+        if step[0] is None or last[0] is None or last[1] != step[0] or (last[2] is None) != (step[2] is None):
             found.append(step)
+        elif step[2] is None:
+            found[-1] = (last[0], step[1], None)
+        else:
+            last[2].extend(step[2])  # the stamps list is this step's own (made by _decide)
+            found[-1] = (last[0], step[1], last[2])
     return found
 
 
