@@ -570,11 +570,11 @@ class Store:
 
 
 class _File:
-    """A store file read with pread: a row costs one system call and maps no pages.
+    """A store's columns or blob file, read with pread: a row costs one system call and maps no pages.
 
     (Memory-mapping it all made RSS grow by the kernel's fault-around, 64 KB a
-    row: 1.1 GB to print 7,600 events.) Only the search text, scanned whole,
-    is mapped."""
+    row: 1.1 GB to print 7,600 events.) Only the blob file is mapped, for the
+    kinds scanned whole (search, outgoing, written) and related's words."""
 
     def __init__(self, handle):
         self.handle = handle
