@@ -572,6 +572,16 @@ class Archive:
         index = self.index()
         return EventView(index, index.order, self.has_text)
 
+    def every_file(self) -> Sequence[Event]:
+        """Every event (in `events` order), then every day page: made one at a time as they are
+        read. validate-links reads most of 100k files through columns and makes a thousand."""
+        if self.loaded:
+            return [*self.events, *self.day_pages.values()]
+        index = self.index()
+        kinds = index.kinds
+        pages = [i for i, kind in enumerate(kinds) if kind == store.DAY_PAGE]
+        return EventView(index, [*index.order, *pages], self.has_text)
+
     def index_ids(self, events: Sequence[Event]) -> Sequence[int] | None:
         """Where `events` sit in this archive's store; None unless every one came from it."""
         if isinstance(events, EventView) and events.store is self._store:
@@ -944,20 +954,23 @@ def link_facts(doc: Event) -> tuple[int, int, str, bool]:
 
 
 def _dates_agree(doc: Event) -> bool:
-    """The date line is a date, names the file's folder day, and links to that day's page; no front matter date."""
-    if "date" in doc.meta:
-        return False
-    line = next((link for link in doc.links if link.role == DATE), None)
-    if line is None:
-        return True
-    day = dates.parse_day(line.text)
-    if day is None:
-        return False
+    """The date line is a date, names the file's folder day, and links to that day's page; a front
+    matter date names the same day (links.Checker.check_dates would find nothing to say)."""
     folder_day = dates.date_from_parts(doc.path.rpartition("/")[0].split("/"))
-    if folder_day is None:
-        return True
-    if day != folder_day:
-        return False
+    line = next((link for link in doc.links if link.role == DATE), None)
+    day = None
+    if line is not None:
+        day = dates.parse_day(line.text)
+        if day is None or (folder_day is not None and (day != folder_day or not _links_to_day(doc, line, folder_day))):
+            return False
+    if "date" in doc.meta:
+        reference = folder_day or day
+        return reference is None or dates.coerce_day(doc.meta["date"]) == reference
+    return True
+
+
+def _links_to_day(doc: Event, line, folder_day) -> bool:
+    """The date line's link names no day, or the folder's."""
     target = resolve_written(doc.path, line.target)
     path = target.path if target is not None and not target.outside else ""
     linked = dates.date_from_parts(path.rpartition("/")[0].split("/")) if path else None

@@ -61,7 +61,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache, forks
 from newsarc.model import Event
 
-FORMAT = 11  # bump whenever a section's layout or the parser's output changes
+FORMAT = 12  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
