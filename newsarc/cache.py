@@ -45,6 +45,7 @@ def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
 
 # The names newsarc writes in the index folder (a key is cache_file's 20 hex digits).
 _STORE = r"[0-9a-f]{20}\.store"
+_MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # memo.py: an answer kept beside its store
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
 
@@ -64,9 +65,10 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
     except OSError:
         return []
     keep_at, kept = os.path.normcase(os.path.abspath(keep)), _stat(keep)
+    names = {entry.name for entry in entries}
     removed = []
     for entry in entries:
-        max_age = _max_age(entry.name)
+        max_age = _max_age(entry.name, names)
         if max_age is None or os.path.normcase(os.path.abspath(entry.path)) == keep_at:
             continue
         try:
@@ -84,10 +86,14 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
     return removed
 
 
-def _max_age(name: str) -> float | None:
-    """Seconds unused after which a file of this name may go; None: not newsarc's, never touched."""
+def _max_age(name: str, names: set[str]) -> float | None:
+    """Seconds unused after which a file of this name may go; None: not newsarc's, never touched.
+    (`names`: the folder's other files; a memo goes with its store.)"""
     if re.fullmatch(_OLD, name):
         return 0.0
+    memo = re.fullmatch(_MEMO, name)
+    if memo:
+        return STORE_UNUSED_DAYS * 86400.0 if memo.group(1) in names else 0.0
     if re.fullmatch(_STORE, name):
         return STORE_UNUSED_DAYS * 86400.0
     if re.fullmatch(_SCRATCH, name):

@@ -9,9 +9,9 @@ match). So the index is stored by column, in one file per (root, scope):
     sections  small ones (each with a CRC-32, checked when read): paths,
               stamps, kinds, dates, titles, topics, link facts, the event
               order, the ids sorted by path, the folders read, scan notes,
-              files with diagnostics, validate-links' verdicts, link counts
-              and a digest of each file's bytes; then five blobs with an
-              end offset per file: rows (the parsed record of each
+              files with diagnostics, validate-links' verdicts, link counts,
+              a digest of each file's bytes and the store's random id; then
+              five blobs with an end offset per file: rows (the parsed record of each
               file without its body), texts (bodies), search (the default
               search fields as UTF-8, "\\n" after each file), outgoing
               (the files each file links to) and words (related's text)
@@ -61,7 +61,7 @@ from typing import NamedTuple
 from newsarc import __version__, cache, forks
 from newsarc.model import Event
 
-FORMAT = 12  # bump whenever a section's layout or the parser's output changes
+FORMAT = 13  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -231,6 +231,11 @@ class Store:
     @property
     def topics(self) -> list[tuple[str, ...]]:
         return self._section("topics", marshal.loads)
+
+    @property
+    def id(self) -> bytes:
+        """16 random bytes drawn when this store was written (memo.py: answers kept for it)."""
+        return self._section("id", bytes)
 
     @property
     def links_ok(self) -> bytes:
@@ -609,6 +614,7 @@ class Writer:
             "digests": bytes(self.digests),
             "links-ok": self._links_ok(),
             "link-counts": array("i", (n for count, http, _, _ in self.facts for n in (count - http, http))).tobytes(),
+            "id": os.urandom(16),  # this store and no other: what memo.py files answers under
         }
         for key, _ in BLOBS:
             small[key + "-ends"] = self.ends[key].tobytes()
