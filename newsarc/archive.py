@@ -710,6 +710,15 @@ class Archive:
                     found[topic].append(position)
         return dict(found)
 
+    def topic_names(self, events: Sequence[Event]) -> Sequence[Sequence[str]] | None:
+        """Each event's topics from the index's topic column (no event made or read); None unless
+        every event came from this archive's store."""
+        ids = self.index_ids(events)
+        if ids is None:
+            return None
+        topics = self.index().topics
+        return [topics[i] for i in ids]
+
     def topics(self) -> dict[str, list[Event]]:
         """Topic name -> events carrying it, in date order."""
         if self._topics is None:

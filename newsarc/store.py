@@ -811,6 +811,11 @@ class EventView(Sequence):
             self._made[k] = event
         return [self._made[k] for k in positions]
 
+    def subset(self, positions: Sequence[int]) -> EventView:
+        """The events at these positions, as a view of their own (none made yet)."""
+        ids = self.ids
+        return EventView(self.store, [ids[k] for k in positions], self.with_text)
+
     def __getitem__(self, k):
         if isinstance(k, slice):
             return EventView(self.store, self.ids[k], self.with_text)

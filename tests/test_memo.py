@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -124,3 +125,40 @@ def test_prune_removes_a_memo_whose_store_is_gone(tmp_path):
     removed = cache.prune(folder, keep)
     assert [p.name for p in removed] == ["b" * 20 + ".store.links-folders-1.memo"]
     assert sorted(os.listdir(folder)) == ["a" * 20 + ".store", "a" * 20 + ".store.links-folders-1.memo", "notes.memo"]
+
+
+def _topic_rows(topics) -> list[tuple]:
+    return sorted((t.key, t.name, t.spellings, [e.path for e in t.events], t.first, t.last) for t in topics.values())
+
+
+def test_topics_from_the_memo_equal_topics_of_every_event(builder, tmp_path):
+    from newsarc.overview import _TOPICS_MEMO, all_topics, group_topics
+
+    builder.event("2015-09-16", "Guard detains the president", related=[("x", "/news/a.md", ["Burkina Faso", "2015 Burkinabé coup"])])
+    builder.event("2015-09-23", "Kafando is reinstated", related=[("x", "/news/a.md", ["burkina faso", "2015 Burkinabe coup"])])
+    builder.event("2017-04-07", "Strike on airbase", related=[("x", "/news/a.md", ["Syrian Army", "Syrian army"])])
+    builder.write("news/drafts/undated.md", "---\ntags: [Burkina Faso]\n---\n# Undated draft\n")
+    cache_dir = tmp_path / "c"
+    loaded = Archive.open(builder.root, cache_dir=cache_dir).load()
+    expected = _topic_rows(group_topics(loaded.events))
+    assert expected[1][:3] == ("burkina faso", "Burkina Faso", ["Burkina Faso", "burkina faso"])
+    site = Archive.open(builder.root, cache_dir=cache_dir)
+    assert _topic_rows(all_topics(site)) == expected  # worked out from the topic column, then kept
+    assert memo.recall(site.index(), _TOPICS_MEMO) is not None
+    assert _topic_rows(all_topics(Archive.open(builder.root, cache_dir=cache_dir))) == expected  # read back
+    memo.keep(site.index(), _TOPICS_MEMO, {"planted": (["Planted"], b"\0\0\0\0")})
+    assert [t.name for t in all_topics(Archive.open(builder.root, cache_dir=cache_dir)).values()] == ["Planted"]
+
+
+def test_the_topics_command_is_the_same_cold_warm_and_without_cache(builder, tmp_path):
+    builder.event("2015-09-16", "Guard detains the president", related=[("x", "/news/a.md", ["Burkina Faso"])])
+    builder.event("2015-09-23", "Kafando is reinstated", related=[("x", "/news/a.md", ["burkina faso", "Coup"])])
+    args = ("topics", "--archive", str(builder.root), "--json")
+    runs = [
+        run_newsarc("--cache-dir", str(tmp_path / "c"), *args),
+        run_newsarc("--cache-dir", str(tmp_path / "c"), *args),
+        run_newsarc("--no-cache", *args),
+    ]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert [json.loads(line)["topic"] for line in runs[0].stdout.splitlines()] == ["Burkina Faso", "Coup"]
+    assert any(p.name.endswith(".topics-1.memo") for p in (tmp_path / "c").rglob("*.memo"))

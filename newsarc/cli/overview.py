@@ -79,7 +79,7 @@ def topics(
         return finish(0)
     if filter_ is None:
         nothing_found("no topics" + (f" in {span}" if span else "") + "; topics come from _Context: tags and front matter tags")
-    everything = list(overview.group_topics(site.events).values())
+    everything = list(overview.all_topics(site).values())
     close = overview.nearest(everything, filter_)
     nothing_found(f"no topic matches '{filter_}'" + ("; nearest: " + "; ".join(f"'{t.name}'" for t in close) if close else ""))
 
