@@ -616,11 +616,14 @@ class Archive:
         ids = self.index_ids(events)
         return None if ids is None else self.index().words(ids)
 
-    def exists(self, relpath: str) -> bool:
+    def indexed(self, relpath: str) -> bool:
+        """The index holds this file, read (an event or a day page): it exists, the disk need not be asked."""
         if self._lazy():
-            if self._id(relpath) is not None:
-                return True
-        elif relpath in self._by_path or relpath in self.day_pages:
+            return self._id(relpath) is not None
+        return relpath in self._by_path or relpath in self.day_pages
+
+    def exists(self, relpath: str) -> bool:
+        if self.indexed(relpath):
             return True
         return bool(relpath) and (self.root / relpath).is_file() and self._inside(self.root / relpath)
 

@@ -162,3 +162,41 @@ def test_the_topics_command_is_the_same_cold_warm_and_without_cache(builder, tmp
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
     assert [json.loads(line)["topic"] for line in runs[0].stdout.splitlines()] == ["Burkina Faso", "Coup"]
     assert any(p.name.endswith(".topics-1.memo") for p in (tmp_path / "c").rglob("*.memo"))
+
+
+def _stats_of(root: Path, cache_dir: Path, scope: Path | None = None):
+    from dataclasses import asdict
+
+    from newsarc.overview import stats
+
+    return asdict(stats(Archive.open(scope or root, root=root, cache_dir=cache_dir), top=5))
+
+
+def test_stats_from_the_memo_equal_stats_worked_out(builder, tmp_path):
+    from newsarc.overview import _STATS_MEMO
+
+    builder.event("2015-09-16", "Guard detains", sources=[("Reuters", "https://www.reuters.com/a")],
+                  related=[("x", "/news/2015/09/23/kafando.md", ["Burkina Faso"])])
+    builder.event("2015-09-23", "Kafando", sources=[("AP", "https://apnews.com/b"), ("Reuters", "https://www.reuters.com/c")],
+                  body="A [picture](/img/pic.png) and [a gone one](/news/2015/09/1/gone.md).")
+    builder.write("news/drafts/undated.md", "---\ntags: [Burkina Faso]\n---\n# Undated draft\n")
+    cold = _stats_of(builder.root, tmp_path / "c")
+    assert (cold["events"], cold["undated"], cold["sources"], cold["broken_links"]) == (3, 1, 3, 2)
+    assert _stats_of(builder.root, tmp_path / "c") == cold == _stats_of(builder.root, tmp_path / "other")
+    site = Archive.open(builder.root, cache_dir=tmp_path / "c")
+    kept = memo.recall(site.index(), _STATS_MEMO)
+    assert sorted(kept["unknown"]) == [("body", "img/pic.png"), ("body", "news/2015/09/1/gone.md")]  # the rest are indexed
+    memo.keep(site.index(), _STATS_MEMO, {**kept, "publishers": {"Planted": 7}})
+    assert _stats_of(builder.root, tmp_path / "c")["top_publishers"] == [("Planted", 7)]
+
+
+def test_stats_looks_for_targets_outside_the_index_on_every_run(builder, tmp_path):
+    """A target the index does not hold (outside the scope here) is looked for again on each run:
+    creating it mends the count though the index, and its memo, stay the same."""
+    builder.event("2015-09-23", "Kafando", body="A [picture](/img/pic.png).")
+    scope = builder.root / "news"
+    assert _stats_of(builder.root, tmp_path / "c", scope)["broken_by_role"] == {"body": 1}
+    index_id = Archive.open(scope, root=builder.root, cache_dir=tmp_path / "c").index().id
+    builder.write("img/pic.png", b"\x89PNG")
+    assert _stats_of(builder.root, tmp_path / "c", scope)["broken_by_role"] == {}
+    assert Archive.open(scope, root=builder.root, cache_dir=tmp_path / "c").index().id == index_id
