@@ -23,16 +23,17 @@ import posixpath
 import re
 import sys
 import time
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from newsarc import cache, dates, forks, store
+from newsarc import cache, dates, forks, memo, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
-from newsarc.folding import with_topics
+from newsarc.folding import group_names, with_topics
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
@@ -40,6 +41,7 @@ from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
 NEWS = "news"
 _SCHEMES = ("http:", "https:", "mailto:", "ftp:", "tel:", "data:", "javascript:")
 _SEARCH_DEPTH = 3  # how far below the given folder to look for a site root
+_TOPICS_MEMO = "topics-1"  # bump when folding.group_names' answer changes for the same index
 
 
 @dataclass(frozen=True, slots=True)
@@ -697,21 +699,22 @@ class Archive:
             return [paths[i] for i in events.ids]
         return [event.path for event in events]
 
-    def topic_positions(self) -> dict[str, list[int]]:
-        """Topic name -> positions in `view()` of the events carrying it, in order: from the topic
-        column, no event made (related weighs every topic of 100k events this way in 0.05 s, not 0.4)."""
+    def topic_groups(self) -> dict[str, tuple[list[str], Sequence[int]]]:
+        """folding.group_names over `view()`: folded topic -> (spellings, positions in `view()`).
+
+        From the topic column, no event made; the answer depends on that column
+        alone, so it is kept beside the index (memo.py) and read back (10 ms,
+        where grouping 100k events' topics costs 0.27 s)."""
         events = self.view()
-        found: dict[str, list[int]] = defaultdict(list)
-        if isinstance(events, EventView):
-            topics = self.index().topics
-            for position, i in enumerate(events.ids):
-                for topic in topics[i]:
-                    found[topic].append(position)
-        else:
-            for position, event in enumerate(events):
-                for topic in event.topics:
-                    found[topic].append(position)
-        return dict(found)
+        if self.index_ids(events) is None:
+            return group_names([event.topics for event in events])
+        index = self.index()
+        kept = memo.recall(index, _TOPICS_MEMO)
+        if kept is not None:
+            return {key: (ranked, array("i", positions)) for key, (ranked, positions) in kept.items()}
+        groups = group_names(self.topic_names(events))  # type: ignore[arg-type]
+        memo.keep(index, _TOPICS_MEMO, {key: (ranked, array("i", ks).tobytes()) for key, (ranked, ks) in groups.items()})
+        return groups
 
     def topic_names(self, events: Sequence[Event]) -> Sequence[Sequence[str]] | None:
         """Each event's topics from the index's topic column (no event made or read); None unless

@@ -8,7 +8,6 @@ so every comparison here goes through `fold`, and spellings that fold alike
 from __future__ import annotations
 
 import datetime as dt
-from array import array
 import difflib
 from collections import Counter
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from functools import lru_cache
 
 from newsarc import forks, memo
 from newsarc.archive import Archive, sort_key
-from newsarc.folding import compact, fold  # noqa: F401  (fold is part of this module's API)
+from newsarc.folding import compact, fold, group_names  # noqa: F401  (fold is part of this module's API)
 from newsarc.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
 from newsarc.model import BODY, DATE, FRONT_MATTER, RELATED, Event
@@ -63,55 +62,21 @@ class Topic:
         return self.key.split()
 
 
-def group_topics(events: Sequence[Event], names: Sequence[Sequence[str]] | None = None) -> dict[str, Topic]:
-    """Folded name -> Topic over `events` (which must be in date order).
-
-    `names`, each event's topics as the index's topic column has them
-    (Archive.topic_names), spares making and reading 100k events: a topic
-    lists events made only when asked for (store.EventView), so `topics`
-    makes two per topic (its first and last dates) and `timeline` one topic's."""
-    return _topics(_groups([event.topics for event in events] if names is None else names), events)
-
-
-def _groups(names: Sequence[Sequence[str]]) -> dict[str, tuple[list[str], list[int]]]:
-    """Folded name -> (its spellings, most used first; positions of its events)."""
-    keys: dict[str, str] = {}  # name -> folded name: a few thousand names over 100k events
-    spellings: dict[str, Counter] = {}
-    members: dict[str, dict[int, None]] = {}  # an event with two spellings of a topic counts once
-    for k, topics in enumerate(names):
-        for name in topics:
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = fold(name) or name
-                if key not in spellings:
-                    spellings[key], members[key] = Counter(), {}
-            spellings[key][name] += 1
-            members[key][k] = None
-    return {key: (sorted(counts, key=lambda s: (-counts[s], s)), list(members[key])) for key, counts in spellings.items()}
+def group_topics(events: Sequence[Event]) -> dict[str, Topic]:
+    """Folded name -> Topic over `events` (which must be in date order)."""
+    return _topics(group_names([event.topics for event in events]), events)
 
 
 def _topics(groups: dict[str, tuple[list[str], Sequence[int]]], events: Sequence[Event]) -> dict[str, Topic]:
+    """Topics of folding.group_names' groups. Over a store.EventView a topic's events are made only
+    when asked for: `topics` makes two per topic (its first and last dates), `timeline` one topic's."""
     pick = events.subset if isinstance(events, EventView) else lambda ks: [events[k] for k in ks]
     return {key: Topic(ranked[0], key, pick(positions), ranked) for key, (ranked, positions) in groups.items()}
 
 
-_TOPICS_MEMO = "topics-1"  # bump when _groups' answer changes for the same index
-
-
 def all_topics(archive: Archive) -> dict[str, Topic]:
-    """group_topics over every event of the archive, from the index's columns. The grouping depends
-    on the topic column alone, so it is kept beside the index (memo.py): 0.27 s at 100k events."""
-    events = archive.view()
-    if archive.index_ids(events) is None:
-        return group_topics(events)
-    index = archive.index()
-    kept = memo.recall(index, _TOPICS_MEMO)
-    if kept is None:
-        groups = _groups(archive.topic_names(events))  # type: ignore[arg-type]
-        memo.keep(index, _TOPICS_MEMO, {key: (ranked, array("i", ks).tobytes()) for key, (ranked, ks) in groups.items()})
-    else:
-        groups = {key: (ranked, array("i", ks)) for key, (ranked, ks) in kept.items()}
-    return _topics(groups, events)
+    """group_topics over every event of the archive, from the index (Archive.topic_groups)."""
+    return _topics(archive.topic_groups(), archive.view())
 
 
 def topic_table(

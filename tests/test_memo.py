@@ -132,7 +132,8 @@ def _topic_rows(topics) -> list[tuple]:
 
 
 def test_topics_from_the_memo_equal_topics_of_every_event(builder, tmp_path):
-    from newsarc.overview import _TOPICS_MEMO, all_topics, group_topics
+    from newsarc.archive import _TOPICS_MEMO
+    from newsarc.overview import all_topics, group_topics
 
     builder.event("2015-09-16", "Guard detains the president", related=[("x", "/news/a.md", ["Burkina Faso", "2015 Burkinabé coup"])])
     builder.event("2015-09-23", "Kafando is reinstated", related=[("x", "/news/a.md", ["burkina faso", "2015 Burkinabe coup"])])
