@@ -553,8 +553,10 @@ class Checker:
         self.src = src
         self.options = options
         self.narrow = narrow
+        if src.columns is None:  # Sources made by hand (tests): the docs' own fields
+            src.columns = Columns(src.docs)
+        self.columns = src.columns
         self.site = Site(archive.root, src, archive.listed)
-        self.columns = src.columns or Columns(src.docs)
         self.findings: list[Finding] = []
         self.links = 0
         self.external = 0
