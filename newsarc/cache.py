@@ -45,6 +45,7 @@ def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
 
 # The names newsarc writes in the index folder (a key is cache_file's 20 hex digits).
 _STORE = r"[0-9a-f]{20}\.store"
+_MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # memo.py: an answer kept beside its store
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
 _BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file (store.Writer)
@@ -65,14 +66,12 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
     except OSError:
         return []
     keep_at, kept = os.path.normcase(os.path.abspath(keep)), _stat(keep)
+    names = {entry.name for entry in entries}
     removed = []
     for entry in entries:
-        max_age = _max_age(entry.name)
+        max_age = _max_age(entry.name, names)
         if max_age is None or os.path.normcase(os.path.abspath(entry.path)) == keep_at:
             continue
-        blobs = re.fullmatch(_BLOBS, entry.name)
-        if blobs and os.path.lexists(os.path.join(directory, blobs.group(1) + ".store")):
-            continue  # its store's writers remove it when no store uses it (store._sweep)
         try:
             if not entry.is_file(follow_symlinks=False):
                 continue
@@ -88,14 +87,22 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
     return removed
 
 
-def _max_age(name: str) -> float | None:
-    """Seconds unused after which a file of this name may go; None: not newsarc's, never touched."""
+def _max_age(name: str, names: set[str]) -> float | None:
+    """Seconds unused after which a file of this name may go; None: not newsarc's, or not prune's,
+    never touched. (`names`: the folder's other files; a memo goes with its store, a blob file
+    after it.)"""
     if re.fullmatch(_OLD, name):
         return 0.0
+    memo = re.fullmatch(_MEMO, name)
+    if memo:
+        return STORE_UNUSED_DAYS * 86400.0 if memo.group(1) in names else 0.0
     if re.fullmatch(_STORE, name):
         return STORE_UNUSED_DAYS * 86400.0
-    if re.fullmatch(_SCRATCH, name) or re.fullmatch(_BLOBS, name):
-        return SCRATCH_HOURS * 3600.0  # a blob file whose store is gone
+    if re.fullmatch(_SCRATCH, name):
+        return SCRATCH_HOURS * 3600.0
+    blobs = re.fullmatch(_BLOBS, name)
+    if blobs:  # while its store is there, the store's writers remove it when unused (store._sweep)
+        return None if blobs.group(1) + ".store" in names else SCRATCH_HOURS * 3600.0
     return None
 
 

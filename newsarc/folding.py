@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -44,3 +45,26 @@ def with_topics(events: Iterable[Event], topics: Sequence[str]) -> list[Event]:
     """The events carrying any of `topics` (the `--topic` filter of every command)."""
     wanted = {fold(t) for t in topics}
     return [e for e in events if any(fold(t) in wanted for t in e.topics)]
+
+
+def topic_key(name: str) -> str:
+    """The folded name topics are grouped under (a name of punctuation alone stays itself)."""
+    return fold(name) or name
+
+
+def group_names(names: Iterable[Sequence[str]]) -> dict[str, tuple[list[str], list[int]]]:
+    """Each event's topic names -> folded name -> (its spellings, most used first; positions of
+    its events, ascending). An event with two spellings of a topic counts once."""
+    keys: dict[str, str] = {}  # a few thousand names over 100k events: each folded once
+    spellings: dict[str, Counter] = {}
+    members: dict[str, dict[int, None]] = {}
+    for k, topics in enumerate(names):
+        for name in topics:
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = topic_key(name)
+                if key not in spellings:
+                    spellings[key], members[key] = Counter(), {}
+            spellings[key][name] += 1
+            members[key][k] = None
+    return {key: (sorted(counts, key=lambda s: (-counts[s], s)), list(members[key])) for key, counts in spellings.items()}

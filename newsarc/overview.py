@@ -10,15 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from newsarc import forks
+from newsarc import forks, memo
 from newsarc.archive import Archive, sort_key
-from newsarc.folding import compact, fold  # noqa: F401  (fold is part of this module's API)
+from newsarc.folding import compact, fold, group_names  # noqa: F401  (fold is part of this module's API)
 from newsarc.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
 from newsarc.model import BODY, DATE, FRONT_MATTER, RELATED, Event
+from newsarc.store import EventView
 
 SORTS = ("count", "name", "first", "last")
 DEFAULT_GAP = 30  # days: about a month without news is worth marking
@@ -60,20 +62,21 @@ class Topic:
         return self.key.split()
 
 
-def group_topics(events: list[Event]) -> dict[str, Topic]:
+def group_topics(events: Sequence[Event]) -> dict[str, Topic]:
     """Folded name -> Topic over `events` (which must be in date order)."""
-    spellings: dict[str, Counter] = {}
-    members: dict[str, dict[str, Event]] = {}
-    for event in events:
-        for name in event.topics:
-            key = fold(name) or name
-            spellings.setdefault(key, Counter())[name] += 1
-            members.setdefault(key, {})[event.path] = event
-    index = {}
-    for key, counts in spellings.items():
-        ranked = sorted(counts, key=lambda s: (-counts[s], s))
-        index[key] = Topic(ranked[0], key, list(members[key].values()), ranked)
-    return index
+    return _topics(group_names([event.topics for event in events]), events)
+
+
+def _topics(groups: dict[str, tuple[list[str], Sequence[int]]], events: Sequence[Event]) -> dict[str, Topic]:
+    """Topics of folding.group_names' groups. Over a store.EventView a topic's events are made only
+    when asked for: `topics` makes two per topic (its first and last dates), `timeline` one topic's."""
+    pick = events.subset if isinstance(events, EventView) else lambda ks: [events[k] for k in ks]
+    return {key: Topic(ranked[0], key, pick(positions), ranked) for key, (ranked, positions) in groups.items()}
+
+
+def all_topics(archive: Archive) -> dict[str, Topic]:
+    """group_topics over every event of the archive, from the index (Archive.topic_groups)."""
+    return _topics(archive.topic_groups(), archive.view())
 
 
 def topic_table(
@@ -87,8 +90,7 @@ def topic_table(
     """Topics (those whose name contains `query`, folded), in the order asked for."""
     if sort not in SORTS:
         raise NewsarcError(f"unknown sort '{sort}'; use one of: {', '.join(SORTS)}")
-    events = archive.events_in(span) if span else archive.load().events
-    topics = list(group_topics(events).values())
+    topics = list((group_topics(archive.events_in(span)) if span else all_topics(archive)).values())
     if query is not None:
         topics = contains(topics, query)
     topics.sort(key=_SORT_KEYS[sort])
@@ -232,8 +234,7 @@ def timeline(archive: Archive, query: str, *, gap: int = DEFAULT_GAP, span: Date
     """Every event of the topic `query` names, oldest first, with quiet spells marked."""
     if gap < 0:
         raise NewsarcError(f"--gap {gap} is negative; give a number of days, 0 or more")
-    topics = list(group_topics(archive.load().events).values())
-    topic = match_topic(topics, query)
+    topic = match_topic(list(all_topics(archive).values()), query)
     events = [e for e in topic.events if span is None or e.date in span]
     return Timeline(topic, story_line(events, gap), gap, span)
 
@@ -275,18 +276,27 @@ class Stats:
 
 
 def stats(archive: Archive, span: DateSpan | None = None, *, top: int = DEFAULT_TOP) -> Stats:
-    """Counts over the events in `span` (all of them without one)."""
-    events = archive.events_in(span) if span else archive.load().events
-    dated = sorted(e.date for e in events if e.date)
-    result = Stats(span, events=len(events), undated=len(events) - len(dated))
-    if dated:
-        result.first, result.last = dated[0], dated[-1]
-    _dates(result, dated, top)
-    topics = group_topics(events)
+    """Counts over the events in `span` (all of them without one).
+
+    Over the whole archive, dates come from the index's date column, topics
+    from all_topics, and the per-file counts (sources, links, diagnostics)
+    from a memo of the index once worked out (memo.py): only the links whose
+    target the index does not hold are looked for again on every run."""
+    if span is None:
+        events: Sequence[Event] = archive.view()
+        day_pages = archive.every_file()[len(events) :]
+        per_day, undated = _day_counts(archive, events)
+        topics = all_topics(archive)
+    else:
+        events = archive.events_in(span)
+        day_pages = [p for p in archive.day_pages.values() if p.date in span]
+        per_day, undated = Counter(e.date for e in events if e.date), sum(1 for e in events if not e.date)
+        topics = group_topics(events)
+    result = Stats(span, events=len(events), undated=undated)
+    _dates(result, per_day, top)
     result.topics = len(topics)
     result.top_topics = [(t.name, t.count) for t in sorted(topics.values(), key=_SORT_KEYS["count"])[:top]]
-    day_pages = [p for p in archive.day_pages.values() if span is None or p.date in span]
-    noted = _one_pass(archive, result, events, day_pages, top)
+    noted = _count_files(archive, result, events, day_pages, top, whole=span is None)
     unreadable = [u for u in archive.unreadable if span is None or u.date in span]
     found = [d for doc in unreadable for d in doc.diagnostics] + (archive.scan_diagnostics if span is None else [])
     result.diagnostics += len(found)
@@ -294,34 +304,65 @@ def stats(archive: Archive, span: DateSpan | None = None, *, top: int = DEFAULT_
     return result
 
 
+def _day_counts(archive: Archive, events: Sequence[Event]) -> tuple[Counter, int]:
+    """Events per date, and how many have none: from the date column when the events came from the index."""
+    ids = archive.index_ids(events)
+    if ids is None:
+        return Counter(e.date for e in events if e.date), sum(1 for e in events if not e.date)
+    ordinals = Counter(map(archive.index().dates.__getitem__, ids))
+    undated = ordinals.pop(0, 0)
+    return Counter({dt.date.fromordinal(o): n for o, n in ordinals.items()}), undated
+
+
 PARALLEL_FILES = 20000  # from this many files, stats decodes them on every core
+_STATS_MEMO = "stats-files-1"  # bump when _count_part's answer changes for the same index
 
 
-def _one_pass(archive: Archive, result: Stats, events: list[Event], day_pages: list[Event], top: int) -> set[str]:
-    """Sources, links and diagnostics of every file in one pass over files decoded one at a time,
-    on every core for a large archive (each part counts its own; the counts are added).
-
-    (Keeping 100k decoded events alive at once cost 940 MB; one at a time it is the index's columns.)"""
-    documents = [(None, event) for event in events] + [(DAY_PAGE_ROLE, page) for page in day_pages]
-    count = forks.workers() if len(documents) >= PARALLEL_FILES else 1
-    parts = [(r.start, r.stop) for r in forks.split(range(len(documents)), count)]
-    publishers: Counter = Counter()
-    domains: Counter = Counter()
-    broken: Counter = Counter()
-    noted: set[str] = set()
-    for part in forks.fan_out(lambda bounds: _count_part(archive, documents[bounds[0] : bounds[1]]), parts):
-        publishers.update(part["publishers"])
-        domains.update(part["domains"])
-        broken.update(part["broken"])
-        noted.update(part["noted"])
-        result.links_checked += part["checked"]
-        result.diagnostics += part["diagnostics"]
+def _count_files(archive: Archive, result: Stats, events, day_pages, top: int, *, whole: bool) -> set[str]:
+    """Sources, links and diagnostics of every file. Over the whole archive the counts depend on the
+    index alone (3.5 s at 100k events to decode every row), bar whether the targets it does not
+    hold exist: the counts are kept beside the index, those targets looked for on every run."""
+    index = archive.index() if whole and archive.index_ids(events) is not None else None
+    counts = memo.recall(index, _STATS_MEMO) if index is not None else None
+    if counts is None:
+        counts = _one_pass(archive, events, day_pages)
+        if index is not None:
+            memo.keep(index, _STATS_MEMO, counts)
+    publishers, domains = Counter(counts["publishers"]), Counter(counts["domains"])
+    broken = Counter(counts["broken"])
+    for role, path in counts["unknown"]:
+        if not path or not archive.exists(path):
+            broken[role] += 1
+    result.links_checked += counts["checked"]
+    result.diagnostics += counts["diagnostics"]
     result.sources = sum(publishers.values())
     result.top_publishers = _top(publishers, top)
     result.top_domains = _top(domains, top)
     result.broken_by_role = dict(sorted(broken.items()))
     result.broken_links = sum(broken.values())
-    return noted
+    return set(counts["noted"])
+
+
+def _one_pass(archive: Archive, events: Sequence[Event], day_pages: Sequence[Event]) -> dict:
+    """_count_part over every file, decoded one at a time, on every core for a large archive
+    (each part counts its own; the counts are added).
+
+    (Keeping 100k decoded events alive at once cost 940 MB; one at a time it is the index's columns.)"""
+    documents = [(None, event) for event in events] + [(DAY_PAGE_ROLE, page) for page in day_pages]
+    count = forks.workers() if len(documents) >= PARALLEL_FILES else 1
+    parts = [(r.start, r.stop) for r in forks.split(range(len(documents)), count)]
+    total: dict = {"publishers": Counter(), "domains": Counter(), "broken": Counter(), "noted": set(), "unknown": []}
+    total.update(checked=0, diagnostics=0)
+    for part in forks.fan_out(lambda bounds: _count_part(archive, documents[bounds[0] : bounds[1]]), parts):
+        for key in ("publishers", "domains", "broken", "noted"):
+            total[key].update(part[key])
+        total["unknown"] += part["unknown"]
+        total["checked"] += part["checked"]
+        total["diagnostics"] += part["diagnostics"]
+    for key in ("publishers", "domains", "broken"):
+        total[key] = dict(total[key])
+    total["noted"] = sorted(total["noted"])
+    return total
 
 
 def _count_part(archive: Archive, documents: list[tuple[str | None, Event]]) -> dict:
@@ -329,6 +370,7 @@ def _count_part(archive: Archive, documents: list[tuple[str | None, Event]]) -> 
     publishers: Counter = Counter()
     domains: Counter = Counter()
     broken: Counter = Counter()
+    unknown: list[tuple[str, str]] = []
     noted: set[str] = set()
     checked = diagnostics = 0
     roles = [role for role, _ in documents]
@@ -337,24 +379,28 @@ def _count_part(archive: Archive, documents: list[tuple[str | None, Event]]) -> 
             for source in doc.sources:
                 publishers[source.publisher] += 1
                 domains[source.domain] += 1
-        checked += _check_links(archive, doc, role, broken)
+        checked += _check_links(archive, doc, role, broken, unknown)
         if doc.diagnostics:
             diagnostics += len(doc.diagnostics)
             noted.update(d.path for d in doc.diagnostics)
     return {"publishers": dict(publishers), "domains": dict(domains), "broken": dict(broken), "noted": sorted(noted),
-            "checked": checked, "diagnostics": diagnostics}
+            "unknown": unknown, "checked": checked, "diagnostics": diagnostics}
 
 
-def _dates(result: Stats, dated: list[dt.date], top: int) -> None:
-    if not dated:
+def _dates(result: Stats, per_day: Counter, top: int) -> None:
+    if not per_day:
         return
-    per_day = Counter(dated)
+    days = sorted(per_day)
+    result.first, result.last = days[0], days[-1]
     result.days = len(per_day)
     result.busiest_days = sorted(per_day.items(), key=lambda item: (-item[1], item[0]))[:top]
-    years = Counter(d.year for d in dated)
-    result.per_year = [(y, years[y]) for y in range(dated[0].year, dated[-1].year + 1)]
-    months = Counter(d.strftime("%Y-%m") for d in dated)
-    result.per_month = [(m, months[m]) for m in month_range(dated[0], dated[-1])]
+    years: Counter = Counter()
+    months: Counter = Counter()
+    for day, n in per_day.items():
+        years[day.year] += n
+        months[f"{day.year:04d}-{day.month:02d}"] += n
+    result.per_year = [(y, years[y]) for y in range(days[0].year, days[-1].year + 1)]
+    result.per_month = [(m, months[m]) for m in month_range(days[0], days[-1])]
 
 
 def month_range(first: dt.date, last: dt.date) -> list[str]:
@@ -367,8 +413,10 @@ def _top(counts: Counter, n: int) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:n]
 
 
-def _check_links(archive: Archive, document: Event, role: str | None, broken: Counter) -> int:
-    """Count `document`'s internal links whose file is missing into `broken` (by role); return how many were checked.
+def _check_links(archive: Archive, document: Event, role: str | None, broken: Counter, unknown: list) -> int:
+    """Count `document`'s internal links whose file is missing into `broken` (by role); return how many
+    were checked. Targets the index does not hold go to `unknown` as (role, path), to be looked for
+    by the caller (they may exist on disk: an image, a file beside the scope).
 
     A cheap stand-in (file existence only, no anchors, no other day-folder
     spelling) until the validate-links checker can be reused here.
@@ -381,8 +429,8 @@ def _check_links(archive: Archive, document: Event, role: str | None, broken: Co
         if target.external or (not target.path and not target.outside):
             continue
         checked += 1
-        if target.outside or not archive.exists(target.path):
+        if target.outside:
             broken[role or link.role] += 1
+        elif not archive.indexed(target.path):
+            unknown.append((role or link.role, target.path))
     return checked
-
-

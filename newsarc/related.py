@@ -22,12 +22,12 @@ import datetime as dt
 import heapq
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from newsarc.archive import Archive, day_spellings
 from newsarc.dates import DateSpan, date_from_path
-from newsarc.folding import fold
+from newsarc.folding import topic_key
 from newsarc.model import BODY, Event
 from newsarc.model import Related as RelatedEntry
 
@@ -155,34 +155,21 @@ class TopicModel:
 
     def __init__(self, archive: Archive):
         self.events = archive.view()
-        self.positions = archive.topic_positions()
+        self.groups = archive.topic_groups()  # folded -> (spellings, positions): kept beside the index
         self.dates: dict[str, dt.date | None] = {}  # of the events scored, from the date column
-        self._folded: dict[str, str] = {}
-        names: dict[str, list[str]] = {}
-        for name in self.positions:
-            names.setdefault(self.fold(name), []).append(name)
-        self.names = names
         total = len(self.events)
-        self.weight = {key: math.log(1.0 + total / max(len(self.members(key)), 1)) for key in names}
+        self.weight = {key: math.log(1.0 + total / max(len(members), 1)) for key, (_, members) in self.groups.items()}
 
-    def fold(self, name: str) -> str:
-        found = self._folded.get(name)
-        if found is None:
-            found = self._folded[name] = fold(name)
-        return found
-
-    def members(self, key: str) -> list[int]:
+    def members(self, key: str) -> Sequence[int]:
         """Positions of the events carrying the folded topic `key` under any spelling."""
-        spellings = self.names.get(key, [])
-        if len(spellings) == 1:
-            return self.positions[spellings[0]]
-        return sorted({k for name in spellings for k in self.positions[name]})
+        found = self.groups.get(key)
+        return found[1] if found else []
 
     def keys(self, event: Event) -> dict[str, str]:
         """folded topic -> the event's own spelling."""
         found: dict[str, str] = {}
         for name in event.topics:
-            found.setdefault(self.fold(name), name)
+            found.setdefault(topic_key(name), name)
         return found
 
     def norm(self, event: Event) -> float:

@@ -12,9 +12,9 @@ in the cache's index folder:
               dates, titles, topics, the event order, the ids sorted by
               path, the folders read, scan notes, files with diagnostics,
               validate-links' verdicts, link counts, quiet flags, a digest
-              of each file's bytes, the blob file's name; per blob kind,
-              where each file's bytes are in the blob file (start, end);
-              per kind read whole, its map (Store.areas)
+              of each file's bytes, the store's random id, the blob file's
+              name; per blob kind, where each file's bytes are in the blob
+              file (start, end); per kind read whole, its map (Store.areas)
 
 <key>.<random>.blobs, the blobs, only ever appended to: six kinds of bytes
     per file: rows (the parsed record without its body), texts (bodies),
@@ -89,7 +89,7 @@ from newsarc import __version__, cache, forks
 from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
-FORMAT = 12  # bump whenever a section's layout or the parser's output changes
+FORMAT = 14  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -339,6 +339,11 @@ class Store:
     @property
     def topics(self) -> list[tuple[str, ...]]:
         return self._section("topics", marshal.loads)
+
+    @property
+    def id(self) -> bytes:
+        """16 random bytes drawn when this store was written (memo.py: answers kept for it)."""
+        return self._section("id", bytes)
 
     @property
     def links_ok(self) -> bytes:
@@ -1016,6 +1021,7 @@ class Writer:
         small["noted"] = array("i", self._noted()).tobytes()
         small["links-ok"] = bytes(self._links_ok(paths, by_path, same))
         small["blob-file"] = marshal.dumps((blobs.name, blobs.size, blobs.fresh_end, blobs.live))
+        small["id"] = os.urandom(16)  # this store and no other: what memo.py files answers under
         for key, _ in BLOBS:
             small[key + "-at"] = self.at[key].tobytes()
         for key in SCANNED:
@@ -1422,6 +1428,11 @@ class EventView(Sequence):
         for k, event in zip(missing, lazy_events(self.store, [self.ids[k] for k in missing], self.with_text)):
             self._made[k] = event
         return [self._made[k] for k in positions]
+
+    def subset(self, positions: Sequence[int]) -> EventView:
+        """The events at these positions, as a view of their own (none made yet)."""
+        ids = self.ids
+        return EventView(self.store, [ids[k] for k in positions], self.with_text)
 
     def __getitem__(self, k):
         if isinstance(k, slice):

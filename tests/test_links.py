@@ -412,6 +412,50 @@ def test_narrowed_check_reads_only_suspect_files(fixture_root, tmp_path):
     assert {F_CHARLIE, F_CODE, F_HOTEL, "news/2015/09/8/delta-event.md", "news/2015/09/11/india-event.md"} <= read
 
 
+def test_a_front_matter_date_that_agrees_keeps_a_file_unread(builder, tmp_path):
+    """A front matter date naming the folder's day has nothing to report: the index vouches for the
+    file. One that disagrees, or is no date, is read and reported, in the narrowed check as in the wide."""
+    from newsarc.links import Checker, sources
+
+    fm = "title: {t}\ndate: {d}"
+    builder.event("2016-03-04", "Agrees", front_matter=fm.format(t="Agrees", d="2016-03-04"))
+    builder.event("2016-03-04", "Quoted agrees", front_matter=fm.format(t="Quoted agrees", d="'2016-03-04'"))
+    builder.event("2016-03-04", "Disagrees", front_matter=fm.format(t="Disagrees", d="2016-03-05"))
+    builder.event("2016-03-04", "Not a date", front_matter=fm.format(t="Not a date", d="soon"))
+    builder.write_day_pages()
+    _age(builder.root)
+    site = Archive.open(builder.root, cache_dir=tmp_path / "c")
+    read = {doc.path.rpartition("/")[2] for doc in Checker(site, sources(site, None), Options())._to_read()}
+    assert read == {"disagrees.md", "not-a-date.md"}
+    narrowed = _report(builder.root, tmp_path / "c", narrow=True)
+    assert narrowed == _report(builder.root, tmp_path / "c", narrow=False)
+    assert [(f["path"].rpartition("/")[2], f["kind"]) for f in narrowed[0]] == [
+        ("disagrees.md", "date-mismatch"),
+        ("not-a-date.md", "date-mismatch"),
+    ]
+
+
+def test_checks_read_from_the_index_columns_equal_checks_of_events(fixture_root, tmp_path):
+    """Day pages, padding and duplicates are judged from the index's columns for the whole archive;
+    the same events handed over as plain events (no index behind them) give the same report."""
+    from newsarc.links import Checker, Sources, sources
+
+    site = Archive.open(fixture_root, cache_dir=tmp_path / "c")
+    indexed = sources(site, None)
+    plain = list(site.decoded(indexed.docs))
+    assert indexed.columns.index is not None and all(type(doc).__name__ == "Event" for doc in plain)
+    by_events = Sources(plain, indexed.unreadable, indexed.scanned, notes=indexed.notes)
+    wide = {"narrow": False}
+    reports = [Checker(site, src, Options(), **wide).run() for src in (indexed, by_events)]
+    assert [f.to_dict() for f in reports[0].findings] == [f.to_dict() for f in reports[1].findings]
+    assert {(f.path, f.kind) for f in reports[0].findings} >= {
+        ("news/2015/09/4/echo-event.md", "unlisted"),
+        ("news/2015/09/10", "no-day-page"),
+        ("news/2015/09/03", "mixed-padding"),
+        ("news/2015/09/5/bravo-event.md", "duplicate"),
+    }
+
+
 def test_a_file_added_or_deleted_changes_the_verdict_on_others(builder, tmp_path):
     """Files copied unchanged into a rebuilt index are judged again against the new file set."""
     builder.event("2015-09-04", "Alpha event", related=[("Bravo event", B, ["T"])])

@@ -233,7 +233,7 @@ def test_stats_on_every_core_counts_as_on_one(site, monkeypatch, tmp_path):
     monkeypatch.delenv("NEWSARC_WORKERS")
     monkeypatch.setattr(overview, "PARALLEL_FILES", 2)
     monkeypatch.setattr(overview.forks, "workers", lambda: 3)  # three parts, even on a one-core machine
-    assert asdict(stats(Archive.open(site, cache_dir=tmp_path / "c"), top=3)) == serial
+    assert asdict(stats(Archive.open(site, cache_dir=tmp_path / "c2"), top=3)) == serial  # a new index: no memo
     assert serial["links_checked"] == 28 and serial["diagnostics"] == 2
 
 
@@ -445,3 +445,20 @@ def test_close_match_takes_the_best_and_lists_near_ties():
         "no topic matches 'elections in japan'; nearest: 'Elections in Malawi'; 'Elections in Australia'; "
         "'Elections in Guatemala'; list them all with: newsarc topics"
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["Syrian Army", "syrian army", "Syrian-Army", "Coup", "coup d'état", "Coup d'Etat", "—", "..."]), max_size=4), max_size=12))
+def test_group_names_matches_a_plain_grouping(names):
+    """folding.group_names (what topics, timeline, stats and related group by, kept as a memo) against
+    the obvious computation: every spelling counted, each event once per topic, in order."""
+    from collections import Counter
+
+    from newsarc.folding import group_names, topic_key
+
+    expected: dict[str, tuple[list[str], list[int]]] = {}
+    for key in {topic_key(n) for event in names for n in event}:
+        counts = Counter(n for event in names for n in event if topic_key(n) == key)
+        members = [k for k, event in enumerate(names) if any(topic_key(n) == key for n in event)]
+        expected[key] = (sorted(counts, key=lambda s: (-counts[s], s)), members)
+    assert group_names(names) == expected

@@ -21,6 +21,7 @@ from newsarc.cli.options import (
     nothing_found,
     open_archive,
     report_diagnostics,
+    settled,
     unread,
 )
 
@@ -72,14 +73,14 @@ def topics(
 
     site = open_archive(archive, root, text=False)
     span = dates.window(from_, to)
-    found = overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit)
+    found = settled(site, lambda: overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit))
     report_diagnostics(unread(site))
     if found:
         render.render_topics(found, choose_mode(json_lines, pretty))
         return finish(0)
     if filter_ is None:
         nothing_found("no topics" + (f" in {span}" if span else "") + "; topics come from _Context: tags and front matter tags")
-    everything = list(overview.group_topics(site.events).values())
+    everything = list(overview.all_topics(site).values())
     close = overview.nearest(everything, filter_)
     nothing_found(f"no topic matches '{filter_}'" + ("; nearest: " + "; ".join(f"'{t.name}'" for t in close) if close else ""))
 
@@ -114,7 +115,7 @@ def timeline(
     from newsarc.output.console import choose_mode
 
     site = open_archive(archive, root, text=False)
-    line = overview.timeline(site, topic, gap=gap, span=dates.window(from_, to))
+    line = settled(site, lambda: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
     report_diagnostics([*unread(site), *(d for step in line.steps for d in step.event.diagnostics)])
@@ -143,7 +144,7 @@ def stats(
 
     site = open_archive(archive, root, text=False)
     span = dates.window(from_, to)
-    result = overview.stats(site, span, top=top)
+    result = settled(site, lambda: overview.stats(site, span, top=top))
     report_diagnostics(unread(site))
     render.render_stats(result, choose_mode(json_lines, pretty))
     if not result.events:

@@ -1,0 +1,203 @@
+"""memo.py: answers kept beside an index are used for that index only, and never break a run."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from newsarc import cache, memo
+from newsarc.archive import Archive
+from newsarc.links import _FOLDER_MEMO, Options, validate
+from tests.conftest import run_newsarc
+
+
+def _index(root: Path, cache_dir: Path | None):
+    site = Archive.open(root, cache_dir=cache_dir, use_cache=cache_dir is not None)
+    return site.index()
+
+
+@pytest.fixture
+def archive(builder):
+    builder.event("2016-01-02", "Lone event", day_page=False)
+    builder.event("2016-01-02", "Listed event")
+    builder.event("2016-01-03", "Same headline")
+    builder.write("news/2016/01/3/same-headline-again.md", builder.root.joinpath("news/2016/01/3/same-headline.md").read_text())
+    builder.days["news/2016/01/3"].append(("Same headline again", "/news/2016/01/3/same-headline-again.md"))
+    builder.write_day_pages()
+    past = os.path.getmtime(builder.root) - 100
+    for path in builder.root.rglob("*"):
+        os.utime(path, (past, past))
+    return builder.root
+
+
+def test_a_memo_is_recalled_for_its_store_only(archive, tmp_path):
+    index = _index(archive, tmp_path / "c")
+    assert memo.recall(index, "answer") is None
+    memo.keep(index, "answer", {"n": [1, 2, 3]})
+    assert memo.recall(index, "answer") == {"n": [1, 2, 3]}
+    assert memo.recall(_index(archive, tmp_path / "c"), "answer") == {"n": [1, 2, 3]}  # the same store, read again
+    (archive / "news/2016/01/2/listed-event.md").write_text("---\ntitle: changed\n---\n")
+    rewritten = _index(archive, tmp_path / "c")
+    assert rewritten.id != index.id
+    assert memo.recall(rewritten, "answer") is None
+
+
+def test_no_cache_keeps_nothing(archive, tmp_path):
+    index = _index(archive, None)
+    memo.keep(index, "answer", 1)
+    assert memo.recall(index, "answer") is None
+    assert not list(tmp_path.rglob("*.memo"))
+
+
+@pytest.mark.parametrize("damage", [b"", b"\0" * 64, b"not marshal at all"])
+def test_a_damaged_memo_is_not_used(archive, tmp_path, damage):
+    index = _index(archive, tmp_path / "c")
+    memo.keep(index, "answer", [1])
+    (file,) = (tmp_path / "c").rglob("*.answer.memo")
+    file.write_bytes(damage)
+    assert memo.recall(index, "answer") is None
+
+
+def test_a_flipped_byte_in_the_answer_is_caught(archive, tmp_path):
+    index = _index(archive, tmp_path / "c")
+    memo.keep(index, "answer", "x" * 100)
+    (file,) = (tmp_path / "c").rglob("*.answer.memo")
+    data = bytearray(file.read_bytes())
+    data[-10] ^= 0x01
+    file.write_bytes(bytes(data))
+    assert memo.recall(index, "answer") is None
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_nothing(archive, tmp_path):
+    index = _index(archive, tmp_path / "c")
+    (tmp_path / "a-file").write_text("")
+    index.path = tmp_path / "a-file" / "x.store"  # its folder is a file: no one can write there, root included
+    memo.keep(index, "answer", 1)  # says nothing, raises nothing
+    assert memo.recall(index, "answer") is None
+
+
+def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_path):
+    """The second run takes day pages and duplicates from the memo: a planted answer shows, and
+    goes as soon as the index is rewritten."""
+    cache_dir = tmp_path / "c"
+    first = validate(Archive.open(archive, cache_dir=cache_dir))
+    kinds = sorted(f.kind for f in first.findings)
+    assert kinds == ["duplicate", "duplicate", "unlisted"]
+    index = _index(archive, cache_dir)
+    assert len(memo.recall(index, _FOLDER_MEMO)) == 3
+    assert [f.to_dict() for f in validate(Archive.open(archive, cache_dir=cache_dir)).findings] == [
+        f.to_dict() for f in first.findings
+    ]
+    planted = [("news/2016/01/2", 0, 0, "", "no-day-page", "planted", "")]
+    memo.keep(index, _FOLDER_MEMO, planted)
+    assert [f.message for f in validate(Archive.open(archive, cache_dir=cache_dir)).findings] == ["planted"]
+    strict = validate(Archive.open(archive, cache_dir=cache_dir), options=Options(strict=True))
+    assert [f.severity for f in strict.findings] == ["error"]  # severity is decided on each run
+    (archive / "news/2016/01/2/index.md").unlink()
+    after = validate(Archive.open(archive, cache_dir=cache_dir))
+    assert "planted" not in [f.message for f in after.findings]
+    assert sorted(f.kind for f in after.findings if f.check != "links") == ["duplicate", "duplicate", "no-day-page"]
+
+
+def test_the_cli_gives_the_same_report_cold_warm_and_without_cache(archive, tmp_path):
+    runs = [
+        run_newsarc("--cache-dir", str(tmp_path / "c"), "validate-links", "--archive", str(archive), "--strict"),
+        run_newsarc("--cache-dir", str(tmp_path / "c"), "validate-links", "--archive", str(archive), "--strict"),
+        run_newsarc("--no-cache", "validate-links", "--archive", str(archive), "--strict"),
+    ]
+    assert [r.returncode for r in runs] == [1, 1, 1]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert runs[0].stdout.count("[duplicate]") == 2 and runs[0].stdout.count("[unlisted]") == 1
+    assert len(list((tmp_path / "c").rglob("*.memo"))) == 1
+
+
+def test_prune_removes_a_memo_whose_store_is_gone(tmp_path):
+    folder = tmp_path / "index"
+    folder.mkdir()
+    keep = folder / ("a" * 20 + ".store")
+    keep.write_bytes(b"x")
+    (folder / ("a" * 20 + ".store.links-folders-1.memo")).write_bytes(b"x")
+    (folder / ("b" * 20 + ".store.links-folders-1.memo")).write_bytes(b"x")
+    (folder / "notes.memo").write_bytes(b"x")  # not a name newsarc writes: left alone
+    removed = cache.prune(folder, keep)
+    assert [p.name for p in removed] == ["b" * 20 + ".store.links-folders-1.memo"]
+    assert sorted(os.listdir(folder)) == ["a" * 20 + ".store", "a" * 20 + ".store.links-folders-1.memo", "notes.memo"]
+
+
+def _topic_rows(topics) -> list[tuple]:
+    return sorted((t.key, t.name, t.spellings, [e.path for e in t.events], t.first, t.last) for t in topics.values())
+
+
+def test_topics_from_the_memo_equal_topics_of_every_event(builder, tmp_path):
+    from newsarc.archive import _TOPICS_MEMO
+    from newsarc.overview import all_topics, group_topics
+
+    builder.event("2015-09-16", "Guard detains the president", related=[("x", "/news/a.md", ["Burkina Faso", "2015 Burkinabé coup"])])
+    builder.event("2015-09-23", "Kafando is reinstated", related=[("x", "/news/a.md", ["burkina faso", "2015 Burkinabe coup"])])
+    builder.event("2017-04-07", "Strike on airbase", related=[("x", "/news/a.md", ["Syrian Army", "Syrian army"])])
+    builder.write("news/drafts/undated.md", "---\ntags: [Burkina Faso]\n---\n# Undated draft\n")
+    cache_dir = tmp_path / "c"
+    loaded = Archive.open(builder.root, cache_dir=cache_dir).load()
+    expected = _topic_rows(group_topics(loaded.events))
+    assert expected[1][:3] == ("burkina faso", "Burkina Faso", ["Burkina Faso", "burkina faso"])
+    site = Archive.open(builder.root, cache_dir=cache_dir)
+    assert _topic_rows(all_topics(site)) == expected  # worked out from the topic column, then kept
+    assert memo.recall(site.index(), _TOPICS_MEMO) is not None
+    assert _topic_rows(all_topics(Archive.open(builder.root, cache_dir=cache_dir))) == expected  # read back
+    memo.keep(site.index(), _TOPICS_MEMO, {"planted": (["Planted"], b"\0\0\0\0")})
+    assert [t.name for t in all_topics(Archive.open(builder.root, cache_dir=cache_dir)).values()] == ["Planted"]
+
+
+def test_the_topics_command_is_the_same_cold_warm_and_without_cache(builder, tmp_path):
+    builder.event("2015-09-16", "Guard detains the president", related=[("x", "/news/a.md", ["Burkina Faso"])])
+    builder.event("2015-09-23", "Kafando is reinstated", related=[("x", "/news/a.md", ["burkina faso", "Coup"])])
+    args = ("topics", "--archive", str(builder.root), "--json")
+    runs = [
+        run_newsarc("--cache-dir", str(tmp_path / "c"), *args),
+        run_newsarc("--cache-dir", str(tmp_path / "c"), *args),
+        run_newsarc("--no-cache", *args),
+    ]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert [json.loads(line)["topic"] for line in runs[0].stdout.splitlines()] == ["Burkina Faso", "Coup"]
+    assert any(p.name.endswith(".topics-1.memo") for p in (tmp_path / "c").rglob("*.memo"))
+
+
+def _stats_of(root: Path, cache_dir: Path, scope: Path | None = None):
+    from dataclasses import asdict
+
+    from newsarc.overview import stats
+
+    return asdict(stats(Archive.open(scope or root, root=root, cache_dir=cache_dir), top=5))
+
+
+def test_stats_from_the_memo_equal_stats_worked_out(builder, tmp_path):
+    from newsarc.overview import _STATS_MEMO
+
+    builder.event("2015-09-16", "Guard detains", sources=[("Reuters", "https://www.reuters.com/a")],
+                  related=[("x", "/news/2015/09/23/kafando.md", ["Burkina Faso"])])
+    builder.event("2015-09-23", "Kafando", sources=[("AP", "https://apnews.com/b"), ("Reuters", "https://www.reuters.com/c")],
+                  body="A [picture](/img/pic.png) and [a gone one](/news/2015/09/1/gone.md).")
+    builder.write("news/drafts/undated.md", "---\ntags: [Burkina Faso]\n---\n# Undated draft\n")
+    cold = _stats_of(builder.root, tmp_path / "c")
+    assert (cold["events"], cold["undated"], cold["sources"], cold["broken_links"]) == (3, 1, 3, 2)
+    assert _stats_of(builder.root, tmp_path / "c") == cold == _stats_of(builder.root, tmp_path / "other")
+    site = Archive.open(builder.root, cache_dir=tmp_path / "c")
+    kept = memo.recall(site.index(), _STATS_MEMO)
+    assert sorted(kept["unknown"]) == [("body", "img/pic.png"), ("body", "news/2015/09/1/gone.md")]  # the rest are indexed
+    memo.keep(site.index(), _STATS_MEMO, {**kept, "publishers": {"Planted": 7}})
+    assert _stats_of(builder.root, tmp_path / "c")["top_publishers"] == [("Planted", 7)]
+
+
+def test_stats_looks_for_targets_outside_the_index_on_every_run(builder, tmp_path):
+    """A target the index does not hold (outside the scope here) is looked for again on each run:
+    creating it mends the count though the index, and its memo, stay the same."""
+    builder.event("2015-09-23", "Kafando", body="A [picture](/img/pic.png).")
+    scope = builder.root / "news"
+    assert _stats_of(builder.root, tmp_path / "c", scope)["broken_by_role"] == {"body": 1}
+    index_id = Archive.open(scope, root=builder.root, cache_dir=tmp_path / "c").index().id
+    builder.write("img/pic.png", b"\x89PNG")
+    assert _stats_of(builder.root, tmp_path / "c", scope)["broken_by_role"] == {}
+    assert Archive.open(scope, root=builder.root, cache_dir=tmp_path / "c").index().id == index_id
