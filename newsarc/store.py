@@ -1215,18 +1215,20 @@ def _write_columns(handle, head: bytes, small: dict[str, bytes]) -> None:
 
 
 def _blob_name(path) -> str | None:
-    """The blob file the store now at `path` uses (None: no store there, or not one of ours)."""
+    """The blob file the store now at `path` uses (None: no store there, or none of ours). Whatever
+    version of newsarc wrote that store, it is being replaced: its blob file is garbage."""
     try:
         with open(path, "rb") as handle:
             data = _File(handle)
-            head = Store._head(data)
-            if head is None or "blob-file" not in head[2]:
-                return None
-            offset, length = head[2]["blob-file"][:2]
+            size = int.from_bytes(data[:_HEAD], "little")
+            table = marshal.loads(data[_HEAD : _HEAD + size])[2]
+            offset, length = table["blob-file"][:2]
             name = marshal.loads(data[offset : offset + length])[0]
-    except (OSError, ValueError, EOFError, TypeError, IndexError):
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
         return None
-    return name if isinstance(name, str) and name and os.path.basename(name) == name else None
+    key = os.path.basename(path).rpartition(".")[0]
+    ours = isinstance(name, str) and name.startswith(key + ".") and name.endswith(".blobs") and os.path.basename(name) == name
+    return name if ours else None
 
 
 def _same_file(path: str, fd: int) -> bool:

@@ -1746,3 +1746,17 @@ def test_an_answer_ahead_of_a_check_that_passes_is_not_stopped(aged, monkeypatch
         return rounds[-1]
 
     assert settled(site, answer) == 200 and rounds == [200]
+
+
+def test_a_store_of_another_version_replaced_takes_its_blob_file_with_it(aged):
+    builder, cache_dir = aged
+    file, old_blobs = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    data = file.read_bytes()
+    magic, written, table = _header(data)
+    base = min(entry[0] for entry in table.values())
+    head = marshal.dumps((magic.replace("newsarc-store/", "newsarc-store/9"), written, table))  # another version's
+    file.write_bytes(len(head).to_bytes(8, "little") + head + b"\0" * (base - 8 - len(head)) + data[base:])
+    assert Store.read(file) is None
+    site = open_site(builder.root, cache_dir).load()
+    assert site.stats["cached"] == 0 and not old_blobs.exists()
+    assert blob_files(cache_dir) == [blob_file(cache_dir, builder.root).name]
