@@ -24,9 +24,11 @@ import re
 import sys
 import time
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -161,7 +163,8 @@ class Archive:
         self._by_path: dict[str, Event] = {}
         self._store: Store | None = None
         self.speculate = False  # check freshness in the background; see confirm()
-        self._pending = None  # that check, while it runs
+        self._pending = None  # that check, while it runs: (the store checked, the check)
+        self._stale: tuple[Store, store.Changes] | None = None  # a failed check's findings, for the update
         self._id_of: dict[str, int] | None = None
         self._lookups = 0
         self._made: dict[int, Event] = {}  # events made for lookups before (or without) load()
@@ -169,6 +172,9 @@ class Archive:
         self._topics: dict[str, list[Event]] | None = None
         self.loaded = False
         self.stats = {"parsed": 0, "cached": 0}  # what the last load did, for --debug and tests
+        # What keeping the index up to date cost: freshness checks started (each stats every file),
+        # folders read (a walk of everything reads them all; an update after an edit, none).
+        self.upkeep = {"checks": 0, "folders read": 0}
         # Told (files parsed, files to parse) while a load parses; the CLI draws a bar from it.
         self.progress: Callable[[int, int], None] | None = None
 
@@ -311,23 +317,35 @@ class Archive:
         file = old = None
         if self.use_cache:
             file = cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
-            old = Store.read(file)
-            try:
-                if old is not None and self._trust(old):
-                    self.stats["cached"] = len(old) - len(self.unreadable)
-                    self.stats["parsed"] = len(self.unreadable)
-                    return old
-            except IndexDamaged:
-                old = None  # rebuilt below, silently
+            if self._stale is None:
+                old = Store.read(file)
+                try:
+                    if old is not None and self._trust(old):
+                        self.stats["cached"] = len(old) - len(self.unreadable)
+                        self.stats["parsed"] = len(self.unreadable)
+                        return old
+                except IndexDamaged:
+                    old, self._stale = None, None  # rebuilt below, silently
+            else:
+                old = self._stale[0]
 
         scanned = time.time()
         self.scan_diagnostics, folders = [], []
-        writer = store.Writer(file.parent if file is not None else None)
-        self._write_pieces(writer, old, folders)
+        writer = store.Writer(file.parent if file is not None else None, old)
+        plan = self._changed_plan(old, self._stale[1]) if self._stale is not None else None
+        self._stale = None
+        if plan is None:
+            self.scan_diagnostics = []  # what the attempt noted, the walk notes again
+            plan = self._walk_plan(old, folders)
+        else:
+            plan, folders, notes, scanned = plan
+            self.scan_diagnostics = [Diagnostic(*note) for note in notes]
+        self._write_pieces(writer, old, plan)
         notes = [(d.path, d.line, d.message, d.severity) for d in self.scan_diagnostics]
         made = writer.finish(file, folders, notes, scanned)
         del writer
-        _give_back_memory()
+        if self.stats["parsed"] >= PARALLEL_MIN_FILES:
+            _give_back_memory()  # a build's worth of freed memory; an update frees little
         if file is not None:
             cache.prune(file.parent, file)  # only when an index is written: a warm run pays nothing
         skipped = [i for i, kind in enumerate(made.kinds) if kind == store.SKIPPED]
@@ -339,31 +357,40 @@ class Archive:
 
         With `speculate`, the stat of every file goes on in the background and
         the store is used meanwhile: the caller must `confirm()` before it
-        tells anyone what it found."""
+        tells anyone what it found. A check that fails leaves what it found
+        in `_stale`, for the update that follows."""
+        self._stale = None
         if _worth_renewing(old):
             return False
         check = old.start_check(str(self.root), background=self.speculate)
+        self.upkeep["checks"] += 1
         if not self._still_unreadable(old):
             return False
         notes = [Diagnostic(*note) for note in old.notes]
         if not self._links_still_skipped(notes):
             return False
         if self.speculate:
-            self._pending = check
+            self._pending = (old, check)
+            old.watch(check)  # an answer from it stops once the check finds it stale
         elif not check.ok():
+            self._stale = (old, check.changes())
             return False
         self.scan_diagnostics = notes
         return True
 
     def confirm(self) -> bool:
         """After a speculative start: was the store fresh? If not, the archive is reset, so the
-        caller asks again and gets answers from an index brought up to date."""
-        check, self._pending = self._pending, None
-        if check is None or check.ok():
+        caller asks again and gets answers from an index brought up to date (from what the
+        check found: the tree is not walked again, nor every file stat-ed a second time)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending[0].watch(None)
+        if pending is None or pending[1].ok():
             return True
-        progress = self.progress
+        progress, upkeep = self.progress, self.upkeep
         self.__init__(self.root, self.scope, self.cache_dir, self.use_cache, self.has_text)  # type: ignore[misc]
-        self.progress = progress
+        self.progress, self.upkeep = progress, upkeep
+        self._stale = (pending[0], pending[1].changes())
         return False
 
     def _links_still_skipped(self, notes: list[Diagnostic]) -> bool:
@@ -385,32 +412,197 @@ class Archive:
             self.unreadable.append(doc)
         return True
 
-    def _write_pieces(self, writer: store.Writer, old: Store | None, folders: list[tuple]) -> None:
-        """Every file's piece, in scan order: runs of unchanged files copied from `old`, the rest parsed."""
+    def _walk_plan(self, old: Store | None, folders: list[tuple]) -> list[tuple]:
+        """What `_write_pieces` does, from a walk of the whole scope: `folders` gets every folder read
+        as (folder, mtime_ns, ctime_ns, names digest or None where unreadable, files found in it)."""
         seen: list[tuple[str, str, cache.Stamp]] = []
+        counts: list[int] = []
         for entry in self._walk(folders):
             try:
                 stamp = cache.stamp(entry.stat())
             except OSError:
                 stamp = (-1, -1, -1, -1)  # vanished or unreadable: the parser says why
             seen.append((entry.path, self.relpath(entry.path), stamp))
-        plan = _reuse_plan(seen, old)
-        parsed = parse_pieces([file for file, i in zip(seen, plan) if i is None], self.progress)
-        k = 0
-        while k < len(plan):
-            i = plan[k]
-            if i is None:
+            counts.extend([0] * (len(folders) - len(counts)))
+            counts[len(folders) - 1] += 1  # a folder's files come right after it is read
+        counts.extend([0] * (len(folders) - len(counts)))
+        self.upkeep["folders read"] += len(folders)
+        folders[:] = [(*entry[:3], entry[3] if len(entry) > 3 else None, n) for entry, n in zip(folders, counts)]
+        return _steps(seen, *_reuse_plan(seen, old))
+
+    def _changed_plan(self, old: Store, changes: store.Changes) -> tuple | None:
+        """What `_write_pieces` does, from what a failed check found; None when only a walk of everything can tell.
+
+        Folders whose stamp did not change hold the files the store has, in its
+        order: only the changed folders are listed again and only new folders
+        walked, and only files whose stamp changed (and skipped ones, read every
+        time) are looked at. The scan order is the walk's, so the store equals
+        the one a walk would make. Returns (steps, folders, notes, scan time)."""
+        kinds, dirs = old.kinds, old.dirs
+        starts = list(accumulate((d[4] for d in dirs), initial=0))  # folder j holds files starts[j]..starts[j+1]-1
+        if starts[-1] != len(kinds):
+            return None
+        changed = {i: (stamp, differs) for i, stamp, differs in changes.files}
+        if any(stamp is None and bisect_right(starts, i) - 1 not in changes.folders for i, (stamp, _) in changed.items()):
+            return None  # gone, but its folder did not change: a symlink's target, a permission
+        if store.SKIPPED in kinds:
+            prefix, paths = self._prefix, old.paths
+            for i in (i for i, kind in enumerate(kinds) if kind == store.SKIPPED):
+                try:
+                    changed[i] = (cache.stamp(os.stat(prefix + paths[i])), True)
+                except OSError:
+                    changed[i] = ((-1, -1, -1, -1), True)
+        if not changes.folders:
+            return self._decide(old, [(0, len(kinds))], changed), dirs, old.notes, changes.began
+        if old.notes:
+            return None  # symlinks skipped, loops, unreadable folders: the walk's rules, not ours
+        found = self._rewalk(old, starts, set(changes.folders))
+        if found is None:
+            return None
+        folders, order = found
+        return self._decide(old, order, changed), folders, [], changes.began
+
+    def _rewalk(self, old: Store, starts: list[int], changed: set[int]) -> tuple[list[tuple], list] | None:
+        """The walk's folders and files in its order, reading only the `changed` folders and new ones.
+
+        Returns (folders, order): order holds (start, stop) ranges of the old
+        store's files and (path, relpath, stamp, old id or None) for files of
+        folders read again. None when something there is out of the ordinary
+        (a symbolic link, a folder that cannot be read, anything the walk notes)."""
+        dirs, paths = old.dirs, old.paths
+        at = {entry[0]: j for j, entry in enumerate(dirs)}
+        children: list[list[int]] = [[] for _ in dirs]
+        for j in range(1, len(dirs)):
+            parent = at.get(dirs[j][0].rpartition(os.sep)[0])
+            if parent is None:
+                return None
+            children[parent].append(j)
+        folders: list[tuple] = []
+        order: list = []
+        tasks: list = [0]  # old folder ids, or the paths of new folders
+        while tasks:
+            task = tasks.pop()
+            if isinstance(task, str):
+                if not self._walk_new(task, folders, order):
+                    return None
+                continue
+            if task not in changed:
+                folders.append(dirs[task])
+                if starts[task] < starts[task + 1]:
+                    order.append((starts[task], starts[task + 1]))
+                tasks.extend(reversed(children[task]))
+                continue
+            listed = self._relist(dirs[task][0])
+            if listed is None:
+                return None
+            entry, files, subfolders = listed
+            folders.append((*entry, len(files)))
+            known = {paths[i]: i for i in range(starts[task], starts[task + 1])}
+            for file in files:
+                relpath = self.relpath(file.path)
+                order.append((file.path, relpath, _stamp_of(file), known.get(relpath)))
+            kept = {dirs[j][0]: j for j in children[task]}
+            tasks.extend(kept.get(path, path) for path in reversed(subfolders))
+        return folders, order
+
+    def _relist(self, folder: str) -> tuple[tuple, list[os.DirEntry], list[str]] | None:
+        """One folder read as `_walk` reads it: ((folder, mtime, ctime, names digest), its .md files in
+        scan order, its subfolders in the order they are walked); None if it holds a symbolic
+        link or anything the walk would note."""
+        try:
+            info = os.stat(folder)
+            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+        except OSError:
+            return None
+        self.upkeep["folders read"] += 1
+        files: list[os.DirEntry] = []
+        stack: list[str] = []
+        noted = len(self.scan_diagnostics)
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_symlink():
+                    return None
+            except OSError:
+                return None
+            files.extend(self._entry(entry, stack))
+        if len(self.scan_diagnostics) != noted:
+            return None
+        digest = store.names_digest(e.name for e in entries)
+        return (folder, info.st_mtime_ns, info.st_ctime_ns, digest), files, stack[::-1]
+
+    def _walk_new(self, folder: str, folders: list[tuple], order: list) -> bool:
+        """A folder the store has not seen, walked as a whole scan walks it; False if it holds a
+        symbolic link or anything the walk notes (the caller then walks everything)."""
+        noted, first = len(self.scan_diagnostics), len(folders)
+        walked: list[tuple] = []
+        counts: list[int] = []
+        for entry in self._walk(walked, start=Path(folder), seen=set()):
+            if entry.is_symlink():
+                return False
+            order.append((entry.path, self.relpath(entry.path), _stamp_of(entry), None))
+            counts.extend([0] * (len(walked) - len(counts)))
+            counts[len(walked) - 1] += 1
+        if len(self.scan_diagnostics) != noted or any(os.path.islink(entry[0]) for entry in walked):
+            return False
+        counts.extend([0] * (len(walked) - len(counts)))
+        self.upkeep["folders read"] += len(walked)
+        folders[first:] = [(*entry[:3], entry[3] if len(entry) > 3 else None, n) for entry, n in zip(walked, counts)]
+        return True
+
+    def _decide(self, old: Store, order: list, changed: dict[int, tuple]) -> list[tuple]:
+        """`_write_pieces` steps for files in `order` (see _rewalk): ranges of old files are copied but
+        for the `changed` ids in them ({id: (stamp, bytes known to differ)}); a file whose stamp
+        changed is kept if its size and bytes did not (read and hashed), else parsed."""
+        kinds, paths, stamps, limit = old.kinds, old.paths, old.stamps, old._limit()
+        ids = sorted(changed)
+        steps: list = []
+        pending: list[tuple[int, tuple, int]] = []  # (position in steps, item, old id): read and hashed
+
+        def look(item: tuple, i: int | None, differs: bool) -> None:
+            if i is None or differs or kinds[i] == store.SKIPPED or stamps[4 * i] != item[2][0]:
+                steps.append((None, item))
+            elif old.stamp(i) == item[2] and stamps[4 * i + 1] < limit:
+                steps.append((i, i + 1, None))
+            else:
+                pending.append((len(steps), item, i))
+                steps.append((None, item))
+
+        for part in order:
+            if len(part) == 2:
+                start, stop = part
+                for i in ids[bisect_left(ids, start) : bisect_left(ids, stop)]:
+                    if start < i:
+                        steps.append((start, i, None))
+                    stamp, differs = changed[i]
+                    look((self._prefix + paths[i], paths[i], stamp), i, differs)
+                    start = i + 1
+                if start < stop:
+                    steps.append((start, stop, None))
+            else:
+                path, relpath, stamp, i = part
+                look((path, relpath, stamp), i, i is not None and i in changed and changed[i][1])
+        same = _same_bytes(old, [item for _, item, _ in pending], [i for _, _, i in pending])
+        for k, item, i in pending:
+            if i in same:
+                steps[k] = (i, i + 1, list(item[2]))
+        return _merged(steps)
+
+    def _write_pieces(self, writer: store.Writer, old: Store | None, steps: list[tuple]) -> None:
+        """Every file's piece, in scan order: runs of unchanged files copied from `old`, the rest parsed.
+
+        `steps` are (start, stop, stamps): files start..stop-1 of `old`, under
+        new stamps (4 ints a file) or their own (None); or (None, item): parse
+        the file item = (path, relpath, stamp)."""
+        parsed = parse_pieces([step[1] for step in steps if step[0] is None], self.progress)
+        for step in steps:
+            if step[0] is None:
                 writer.add(next(parsed))
                 self.stats["parsed"] += 1
-                k += 1
-                continue
-            run = 1  # files that follow each other in both scans are copied in one go
-            while k + run < len(plan) and plan[k + run] == i + run:
-                run += 1
-            stamps = [n for _, _, stamp in seen[k : k + run] for n in stamp]
-            writer.copy(old, i, i + run, stamps)  # type: ignore[arg-type]
-            self.stats["cached"] += run
-            k += run
+            else:
+                writer.copy(old, *step)  # type: ignore[arg-type]
+                self.stats["cached"] += step[1] - step[0]
 
     def _read(self, files: Iterable[Path]) -> Iterator[Event]:
         items = [(str(file), self.relpath(file)) for file in files]
@@ -850,15 +1042,16 @@ def _worth_renewing(old: Store) -> bool:
     return young >= YOUNG_MIN and young * YOUNG_SHARE >= len(old) and old.aged()
 
 
-def _reuse_plan(seen: list[tuple[str, str, cache.Stamp]], old: Store | None) -> list[int | None]:
-    """Per file scanned: the id of its piece in `old` if that piece still describes it, else None (parse it).
+def _reuse_plan(seen: list[tuple[str, str, cache.Stamp]], old: Store | None) -> tuple[list[int | None], set[int]]:
+    """Per file scanned: the id of its piece in `old` if that piece still describes it, else None (parse
+    it); and the positions whose piece is kept under a new stamp.
 
     A piece still describes a file whose stamp is unchanged (and was not racy),
     or, failing that, whose size and bytes (`store.digest`) are: the files
     whose stamps all changed with their contents (a fresh clone, a cache
     restored in CI) are read and hashed, on every core, not parsed."""
     if old is None:
-        return [None] * len(seen)
+        return [None] * len(seen), set()
     reusable, known = old.reusable(), old.known()
     plan: list[int | None] = []
     recheck: list[int] = []  # positions in `seen` worth a digest: same path and size as a piece of `old`
@@ -871,15 +1064,70 @@ def _reuse_plan(seen: list[tuple[str, str, cache.Stamp]], old: Store | None) -> 
         i = known.get(relpath)
         if i is not None and old.stamps[4 * i] == stamp[0]:
             recheck.append(k)
-    if recheck:
-        paths = [seen[k][0] for k in recheck]
-        parts = forks.split(paths, forks.workers() if len(paths) >= _PARALLEL_DIGESTS else 1)
-        digests = [d for part in forks.fan_out(store.file_digests, parts) for d in part]
-        for k, found in zip(recheck, digests):
-            i = known[seen[k][1]]
-            if found != store.NO_DIGEST and found == old.digest(i):
-                plan[k] = i
-    return plan
+    same = _same_bytes(old, [seen[k] for k in recheck], [known[seen[k][1]] for k in recheck])
+    restamped = set()
+    for k in recheck:
+        i = known[seen[k][1]]
+        if i in same:
+            plan[k] = i
+            restamped.add(k)
+    return plan, restamped
+
+
+def _same_bytes(old: Store, items: list[tuple[str, str, cache.Stamp]], ids: list[int]) -> set[int]:
+    """The ids among `ids` whose file (`items`, alike) still has the bytes its piece was parsed from."""
+    if not items:
+        return set()
+    paths = [item[0] for item in items]
+    parts = forks.split(paths, forks.workers() if len(paths) >= _PARALLEL_DIGESTS else 1)
+    digests = [d for part in forks.fan_out(store.file_digests, parts) for d in part]
+    return {i for i, found in zip(ids, digests) if found != store.NO_DIGEST and found == old.digest(i)}
+
+
+def _stamp_of(entry: os.DirEntry) -> cache.Stamp:
+    try:
+        return cache.stamp(entry.stat())
+    except OSError:
+        return (-1, -1, -1, -1)  # vanished or unreadable: the parser says why
+
+
+def _merged(steps: list[tuple]) -> list[tuple]:
+    """Copies of old files that follow each other made one: under their own stamps, or all under new
+    ones (after a `touch` of everything, one copy rather than one per file)."""
+    found: list[tuple] = []
+    for step in steps:
+        last = found[-1] if found else (None,)
+        if step[0] is None or last[0] is None or last[1] != step[0] or (last[2] is None) != (step[2] is None):
+            found.append(step)
+        elif step[2] is None:
+            found[-1] = (last[0], step[1], None)
+        else:
+            last[2].extend(step[2])  # the stamps list is this step's own (made by _decide)
+            found[-1] = (last[0], step[1], last[2])
+    return found
+
+
+def _steps(seen: list[tuple[str, str, cache.Stamp]], plan: list[int | None], restamped: set[int]) -> list[tuple]:
+    """`_write_pieces` steps from a reuse plan: files that follow each other in both scans, with their
+    old stamps, are copied in one go."""
+    steps: list[tuple] = []
+    k = 0
+    while k < len(plan):
+        i = plan[k]
+        if i is None:
+            steps.append((None, seen[k]))
+            k += 1
+            continue
+        if k in restamped:
+            steps.append((i, i + 1, list(seen[k][2])))
+            k += 1
+            continue
+        run = 1
+        while k + run < len(plan) and plan[k + run] == i + run and k + run not in restamped:
+            run += 1
+        steps.append((i, i + run, None))
+        k += run
+    return steps
 
 
 def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:

@@ -48,6 +48,7 @@ _STORE = r"[0-9a-f]{20}\.store"
 _MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # memo.py: an answer kept beside its store
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
+_BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file (store.Writer)
 
 
 def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path]:
@@ -87,8 +88,9 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
 
 
 def _max_age(name: str, names: set[str]) -> float | None:
-    """Seconds unused after which a file of this name may go; None: not newsarc's, never touched.
-    (`names`: the folder's other files; a memo goes with its store.)"""
+    """Seconds unused after which a file of this name may go; None: not newsarc's, or not prune's,
+    never touched. (`names`: the folder's other files; a memo goes with its store, a blob file
+    after it.)"""
     if re.fullmatch(_OLD, name):
         return 0.0
     memo = re.fullmatch(_MEMO, name)
@@ -98,6 +100,9 @@ def _max_age(name: str, names: set[str]) -> float | None:
         return STORE_UNUSED_DAYS * 86400.0
     if re.fullmatch(_SCRATCH, name):
         return SCRATCH_HOURS * 3600.0
+    blobs = re.fullmatch(_BLOBS, name)
+    if blobs:  # while its store is there, the store's writers remove it when unused (store._sweep)
+        return None if blobs.group(1) + ".store" in names else SCRATCH_HOURS * 3600.0
     return None
 
 

@@ -39,6 +39,20 @@ class Pending:
         self.func, self.parts, self.children = func, parts, children
         self._results: list[Any] | None = None
 
+    def ready(self) -> bool:
+        """Whether every child has answered (its pipe holds its answer, or is closed): `results()`
+        would not wait. Never waits itself."""
+        if self._results is not None:
+            return True
+        import select
+
+        pipes = [read for _, read in self.children]
+        try:
+            readable = select.select(pipes, [], [], 0)[0]
+        except (OSError, ValueError):
+            return False
+        return len(readable) == len(pipes)
+
     def results(self) -> list[Any]:
         if self._results is None:
             found = []

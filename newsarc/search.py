@@ -138,8 +138,7 @@ def _indexed(archive: Archive, events: Sequence[Event], query: Query) -> Iterato
     ids = archive.index_ids(events)
     if ids is None:
         return None
-    blob, offsets = archive.index().search_blob()
-    hits = query.matcher.hits(blob, offsets, query.require_all)
+    hits = archive.index().search_hits(query.matcher, query.require_all)
     return (k for k, i in enumerate(ids) if i in hits)
 
 

@@ -2,31 +2,51 @@
 
 Loading 100k parsed events costs seconds and a gigabyte, while most commands
 need only a few columns of them (paths, dates, titles, topics, a text to
-match). So the index is stored by column, in one file per (root, scope):
+match). So the index is stored by column, in two files per (root, scope)
+in the cache's index folder:
 
+<key>.store, the columns, replaced whole (atomically) by every update:
     8 bytes   little-endian size of the header
-    header    marshal: (magic, time the scan began, {section: (offset, size[, crc32])})
-    sections  small ones (each with a CRC-32, checked when read): paths,
-              stamps, kinds, dates, titles, topics, link facts, the event
-              order, the ids sorted by path, the folders read, scan notes,
-              files with diagnostics, validate-links' verdicts, link counts,
-              a digest of each file's bytes and the store's random id; then
-              five blobs with an end offset per file: rows (the parsed record of each
-              file without its body), texts (bodies), search (the default
-              search fields as UTF-8, "\\n" after each file), outgoing
-              (the files each file links to) and words (related's text)
+    header    marshal: (magic, time the scan began, {section: (offset, size, crc32)})
+    sections  each with a CRC-32, checked when read: paths, stamps, kinds,
+              dates, titles, topics, the event order, the ids sorted by
+              path, the folders read, scan notes, files with diagnostics,
+              validate-links' verdicts, link counts, quiet flags, a digest
+              of each file's bytes, the store's random id, the blob file's
+              name; per blob kind, where each file's bytes are in the blob
+              file (start, end); per kind read whole, its map (Store.areas)
+
+<key>.<random>.blobs, the blobs, only ever appended to: six kinds of bytes
+    per file: rows (the parsed record without its body), texts (bodies),
+    search (the default search fields as UTF-8, "\\n" after each file),
+    outgoing (the files each file links to), words (related's text) and
+    written (the link targets validate-links judges, as written)
 
 A section is read (pread) and decoded on first use; one file's row or body
-is decoded only when something asks for it (`LazyEvent`). Only the search
-text, which RE2 scans whole, is memory-mapped.
+is decoded only when something asks for it (`LazyEvent`). The kinds read
+whole (search by RE2, outgoing and written by a find) are scanned in the
+memory-mapped blob file, stretch by stretch: a map of each stretch says
+which file each piece belongs to, if any.
 
-Every file contributes one `Piece` to every section. When the store is
-updated after an edit, the pieces of unchanged files are copied as bytes
-from the old store (in the kernel), so an update parses the changed files
-and decodes none of the others. A file whose stamp changed but whose bytes
-did not (same size and `digest`: a fresh clone of the archive, a cache
-restored in CI, `touch`) keeps its piece too: reading and hashing every file
-costs about a second at 100k files, parsing them twenty or more.
+Every file contributes one `Piece`. When the store is updated after an
+edit, unchanged files keep their pieces where they are in the blob file;
+the parsed pieces are appended to it, and a new columns file names them:
+an update costs what changed, not a copy of the whole index (1.2 GB at
+100k files). Pieces no store uses any more are dead bytes; once they pass
+a quarter of the blob file, the next update writes the store a blob file
+of its own, afresh (Writer). A file whose stamp changed but whose bytes did
+not (same size and `digest`: a fresh clone of the archive, a cache restored
+in CI, `touch`) keeps its piece too: reading and hashing every file costs
+about a second at 100k files, parsing them twenty or more.
+
+Readers never see half a store: a columns file is written and flushed to
+disk under a temporary name, then renamed over the old one, and names only
+blob bytes already on disk. Writers take turns (a lock on the index folder)
+to append and to rename; a blob file is removed only by the writer that
+replaced it, under that lock, and a writer whose blob file was removed
+keeps its store to itself. A reader that finds its store's blob file gone
+(replaced meanwhile) reads the store now in place. A crash leaves the old
+store, or the new one, plus at most some dead bytes.
 
 Freshness (`Store.fresh`, with Archive._trust) is exact, with this
 guarantee: the store is used as is only if every folder the scan read has
@@ -41,6 +61,12 @@ whose mtime was put back, or a chmod. Files that could not be read, and
 symbolic links the scan skipped, are looked at again on every run. (Until
 the racy rule compared bytes, a file edited just before a run made the next
 run rebuild the index as well: two rewrites per edit.)
+
+A check that fails says what it found changed (`Changes`), and the update
+starts from that instead of walking everything again: files in folders whose
+stamps held are the ones the store has (Archive._changed_plan). The store it
+writes records the moment the check began as its scan time, which only makes
+more files young, never fewer.
 """
 
 from __future__ import annotations
@@ -53,15 +79,17 @@ import sys
 import tempfile
 import time
 import zlib
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from array import array
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from newsarc import __version__, cache, forks
+from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
-FORMAT = 13  # bump whenever a section's layout or the parser's output changes
+FORMAT = 14  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -108,38 +136,100 @@ class Piece(NamedTuple):
     digest: bytes  # of the bytes parsed (DIGEST_SIZE; NO_DIGEST for a skipped file)
 
 
-class Store:
-    """A store file, read section by section (pread; the search text memory-mapped); read-only."""
+class IndexStale(NewsarcError):
+    """Raised by a store read ahead of its freshness check (`Store.watch`) once the check found it
+    stale: an answer from it would be thrown away, so it stops. options.settled catches it (as any
+    NewsarcError), finds the store stale, and answers again from it brought up to date."""
 
-    def __init__(self, data, written: float, table: dict[str, tuple[int, int]]):
-        self._data = data  # a _File
+
+class Store:
+    """A store: its columns file read section by section (pread), and its blob file (pread; the
+    parts read whole memory-mapped); read-only."""
+
+    def __init__(self, data, blobs, written: float, table: dict[str, tuple[int, int]]):
+        self._data = data  # a _File: the columns
+        self._blobs = blobs  # a _File: the blob file
         self.path = None  # the file it was read from, if any
         self.written = written
         self._table = table
         self._cache: dict[str, object] = {}
+        self._watched: Check | None = None  # the freshness check running while this store answers
+        self._next_look = 0.0
+        self._watcher = 0  # the process that watches it
+
+    def watch(self, check: Check | None) -> None:
+        """Answer ahead of `check` (None: no longer): rows, texts, listings, links and lookups read
+        from the store raise IndexStale once the check has found it stale. They ask at most every
+        20 ms and never wait: at 100k files, validate-links after an edit gave up about half a
+        second of an answer that would have been thrown away."""
+        self._watched, self._next_look, self._watcher = check, 0.0, os.getpid()
+
+    def _current(self) -> None:
+        check = self._watched
+        if check is None:
+            return
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        if os.getpid() != self._watcher:  # a forked worker: the check's pipes are its parent's to read
+            self._next_look = float("inf")
+            return
+        if check.failed():
+            raise IndexStale("the index changed while answering; answering again")
+        self._next_look = float("inf") if check.pending.ready() else now + 0.02
 
     # -- reading ------------------------------------------------------------
 
     @classmethod
     def read(cls, path) -> Store | None:
-        """The store in `path`; None when missing, corrupt, or written by another version."""
-        try:
-            handle = open(path, "rb")
-        except OSError:
-            return None
-        try:
-            data = _File(handle)
-            store = cls.parse(data)
-        except (OSError, ValueError, EOFError, TypeError):
-            store = None
-        if store is None:
+        """The store in `path`; None when missing, corrupt, or written by another version.
+
+        A store can be replaced (and its blob file removed) between opening it
+        and opening its blob file: then the store now in place is read."""
+        for _ in range(3):
+            try:
+                handle = open(path, "rb")
+            except OSError:
+                return None
+            store, gone = None, False
+            try:
+                store = cls._open(handle, os.path.dirname(path))
+            except FileNotFoundError:
+                gone = True
+            except (OSError, ValueError, EOFError, TypeError):
+                pass
+            if store is not None:
+                store.path = path
+                return store
             handle.close()
-        else:
-            store.path = path
-        return store
+            if not gone:
+                return None
+        return None
 
     @classmethod
-    def parse(cls, data) -> Store | None:
+    def _open(cls, handle, folder: str) -> Store | None:
+        data = _File(handle)
+        head = cls._head(data)
+        if head is None or "blob-file" not in head[2]:
+            return None
+        offset, length, crc = head[2]["blob-file"]
+        raw = data[offset : offset + length]
+        if zlib.crc32(raw) != crc:
+            return None
+        name = marshal.loads(raw)[0]
+        if not name or os.path.basename(name) != name:
+            return None
+        blobs = open(os.path.join(folder, name), "rb")  # FileNotFoundError: replaced meanwhile
+        found = None
+        try:
+            found = cls.parse(data, _File(blobs))
+        finally:
+            if found is None:
+                blobs.close()
+        return found
+
+    @staticmethod
+    def _head(data) -> tuple | None:
         try:
             size = int.from_bytes(data[:_HEAD], "little")
             head = marshal.loads(data[_HEAD : _HEAD + size])
@@ -147,21 +237,39 @@ class Store:
             return None
         if not isinstance(head, tuple) or len(head) != 3 or head[0] != _MAGIC:
             return None
+        return head
+
+    @classmethod
+    def parse(cls, data, blobs) -> Store | None:
+        """The store whose columns are `data` and blobs `blobs` (_Files); None if either is cut short."""
+        head = cls._head(data)
+        if head is None:
+            return None
         _, written, table = head
         end = max((entry[0] + entry[1] for entry in table.values()), default=0)
-        if end > len(data):  # cut short (a full disk, a copy in progress)
+        if end > len(data) or "blob-file" not in table:  # cut short (a full disk, a copy in progress)
             return None
-        return cls(data, written, table)
-
+        found = cls(data, blobs, written, table)
+        try:
+            if found.blob_file[1] > len(blobs):
+                return None
+        except IndexDamaged:
+            return None
+        return found
 
     def _bytes(self, name: str) -> bytes:
         offset, length = self._table[name][:2]
         return self._data[offset : offset + length]
 
+    def raw(self, name: str) -> bytes:
+        """Section `name` as stored, its checksum checked: copied as it is into a store written after this one."""
+        data = self._bytes(name)
+        if zlib.crc32(data) != self._table[name][2]:
+            raise self._damaged(name)
+        return data
+
     def _damaged(self, section: str) -> Exception:
         """Remove the damaged file (if it is still the one read) so the next run rebuilds it."""
-        from newsarc.errors import IndexDamaged
-
         if self.path is not None:
             try:
                 if os.stat(self.path).st_ino == os.fstat(self._data.handle.fileno()).st_ino:
@@ -248,44 +356,92 @@ class Store:
         return self._array("link-counts", "i")
 
     @property
-    def facts(self) -> list[tuple[int, int, str, bool]]:
-        """Per file, what validate-links needs to skip it (archive.link_facts)."""
-        return self._section("facts", marshal.loads)
+    def quiet(self) -> bytes:
+        """Per file, 1 when archive.link_facts calls it quiet (no diagnostics, its date line surely right)."""
+        return self._section("quiet", bytes)
+
+    @property
+    def blob_file(self) -> tuple[str, int, int, int]:
+        """(name of the blob file beside the store, "" if unnamed; bytes this store needs of it; where
+        the part written afresh ends and appended ones begin; how many of its bytes this store uses)."""
+        return self._section("blob-file", marshal.loads)
+
+    def at(self, kind: str) -> array:
+        """Where each file's `kind` bytes are in the blob file: start and end, two ints per file."""
+        return self._array(kind + "-at", "q")
+
+    def areas(self, kind: str) -> list[tuple[int, int, array, array | None]]:
+        """The stretches of the blob file holding `kind` bytes (SCANNED kinds), each as (start, end,
+        where each piece begins relative to start and where the last ends, the id of each piece:
+        -1 for bytes no file uses any more; None when piece r is file r)."""
+
+        def decode(raw: bytes) -> list:
+            found = []
+            for start, end, bounds, ids in marshal.loads(raw):
+                offsets = array("q")
+                offsets.frombytes(bounds)
+                if ids is not None:
+                    owners = array("i")
+                    owners.frombytes(ids)
+                    ids = owners
+                found.append((start, end, offsets, ids))
+            return found
+
+        return self._section(kind + "-map", decode)
+
+    def written_targets(self, i: int) -> str:
+        """File i's link targets other than http(s), as written, "\\0"-joined (archive.link_facts)."""
+        data = self._blob("written", i)
+        return data[1:-1].decode("utf-8", "surrogateescape") if data else ""
 
     def listed(self, i: int) -> list[str]:
         """The files a day page links to (for events: the files they link to, date line aside)."""
-        offset, ends = self._table["outgoing"][0], self._array("outgoing-ends", "q")
-        data = self._data.mapped()[offset + (ends[i - 1] if i else 0) : offset + ends[i]]
+        self._current()
+        data = self._blob("outgoing", i)
         return data.decode("utf-8", "surrogateescape").split("\0")[1:-1] if data else []
+
+    def holding(self, kind: str, needle: bytes) -> list[int]:
+        """Ids of the files whose `kind` bytes (a SCANNED kind) hold `needle`, in id order: one find per
+        hit in the mapped blob file, nothing decoded."""
+        self._current()
+        mapped, found = self._blobs.mapped(), []
+        for start, end, bounds, ids in self.areas(kind):
+            pos = mapped.find(needle, start, end)
+            while pos >= 0:
+                r = bisect_right(bounds, pos - start) - 1
+                i = r if ids is None else ids[r]
+                if i >= 0:
+                    found.append(i)
+                pos = mapped.find(needle, start + bounds[r + 1], end)
+        return sorted(found)
 
     def linking_to(self, path: str) -> list[int]:
         """Ids of the files with a link that resolves to `path`: one find in the mapped file per hit,
         no row decoded (reading the 70 MB section at 100k cost 40 ms of show's time)."""
-        mapped, (offset, length) = self._data.mapped(), self._table["outgoing"][:2]
-        ends = self._array("outgoing-ends", "q")
-        needle = b"\0" + path.encode("utf-8", "surrogateescape") + b"\0"
-        found, pos = [], mapped.find(needle, offset, offset + length)
-        while pos >= 0:
-            i = bisect_right(ends, pos - offset)
-            found.append(i)
-            pos = mapped.find(needle, offset + ends[i], offset + length)
-        return found
+        return self.holding("outgoing", b"\0" + path.encode("utf-8", "surrogateescape") + b"\0")
 
     @property
     def order(self) -> array:
         """Ids of the events (not day pages, not skipped files) by date, then path."""
         return self._array("order", "i")
 
+    @property
+    def by_path(self) -> array:
+        """Every id, sorted by path."""
+        return self._array("by-path", "i")
+
     def find(self, path: str) -> int | None:
         """The id of the file at `path` (skipped ones too), by bisection over the ids sorted by path:
         a few microseconds, where `paths.index` compared 110k strings (5 ms) and a dict costs 76 ms."""
-        paths, by_path = self.paths, self._array("by-path", "i")
+        self._current()
+        paths, by_path = self.paths, self.by_path
         k = bisect_left(by_path, path, key=paths.__getitem__)
         return by_path[k] if k < len(by_path) and paths[by_path[k]] == path else None
 
     @property
     def dirs(self) -> list[tuple]:
-        """(folder, mtime_ns, ctime_ns, names_digest) of each folder the scan read (no digest: unreadable)."""
+        """(folder, mtime_ns, ctime_ns, names digest or None where unreadable, how many files the scan
+        found in it) of each folder the scan read, in the order it read them."""
         return self._section("dirs", marshal.loads)
 
     @property
@@ -298,11 +454,9 @@ class Store:
         """Ids of the files with diagnostics."""
         return self._array("noted", "i")
 
-    def _blob(self, name: str, i: int) -> bytes:
-        ends = self._array(name + "-ends", "q")
-        offset = self._table[name][0]
-        start = ends[i - 1] if i else 0
-        return self._data[offset + start : offset + ends[i]]
+    def _blob(self, kind: str, i: int) -> bytes:
+        at = self.at(kind)
+        return self._blobs[at[2 * i] : at[2 * i + 1]]
 
     def row(self, i: int) -> tuple:
         return self._decode("rows", i)
@@ -311,37 +465,40 @@ class Store:
         return self._decode("texts", i)
 
     def _decode(self, name: str, i: int):
+        self._current()
         try:
             return marshal.loads(self._blob(name, i))
         except (EOFError, ValueError, TypeError) as exc:
             raise self._damaged(name) from exc
 
-    def ends(self, key: str) -> array:
-        return self._array(key + "-ends", "q")
-
-    def fileno(self) -> int:
-        """The store file's descriptor (a store is always a file: the cache, or an unnamed temporary one)."""
-        return self._data.handle.fileno()
-
-    def section_offset(self, key: str) -> int:
-        return self._table[key][0]
+    def blob_fileno(self) -> int:
+        """The blob file's descriptor (a store's blobs are always a file: beside the store, or an unnamed temporary one)."""
+        return self._blobs.handle.fileno()
 
     def words(self, ids: Iterable[int]) -> list[memoryview]:
         """The normalised text of each file `ids` names: views into the mapped file (reading
         the 200 MB section at 100k events cost 0.2 s; related touches each page once)."""
-        offset, length = self._table["words"][:2]
-        view = memoryview(self._data.mapped())[offset : offset + length]
-        ends = self._array("words-ends", "q")
-        return [view[ends[i - 1] if i else 0 : ends[i]] for i in ids]
+        self._current()
+        view, at = memoryview(self._blobs.mapped()), self.at("words")
+        return [view[at[2 * i] : at[2 * i + 1]] for i in ids]
 
-    def search_blob(self) -> tuple[memoryview, list[int]]:
-        """The default search fields of every file, and where each starts (plus the end).
+    def search_text(self, i: int) -> bytes:
+        """File i's default search fields as UTF-8, "\\n" after them ("" for day pages and skipped files)."""
+        return self._blob("search", i)
 
-        A view into the mapped file, not a copy: RE2 reads it in place (a copy
-        of 200 MB cost 0.12 s and its size in memory)."""
-        ends = self._array("search-ends", "q")
-        offset, length = self._table["search"][:2]
-        return memoryview(self._data.mapped())[offset : offset + length], [0, *ends]
+    def search_hits(self, matcher, require_all: bool = False) -> set[int]:
+        """Ids of the files whose default search fields `matcher` (patterns.Matcher) matches.
+
+        Each stretch of the search text is scanned where it lies in the mapped
+        blob file, not copied: RE2 reads it in place (a copy of 200 MB cost
+        0.12 s and its size in memory)."""
+        self._current()
+        view, found = memoryview(self._blobs.mapped()), set()
+        for start, end, bounds, ids in self.areas("search"):
+            hits = matcher.hits(view[start:end], bounds, require_all)
+            found.update(hits if ids is None else (ids[r] for r in hits))
+        found.discard(-1)
+        return found
 
     def stamp(self, i: int) -> cache.Stamp:
         stamps = self.stamps
@@ -392,7 +549,10 @@ class Store:
 
         With background=False this process takes the first part itself. A
         command that starts the check, answers, then asks `ok()` before it
-        prints, hides most of the check's 0.2 s behind its own work."""
+        prints, hides most of the check's 0.2 s behind its own work. A check
+        that fails says what changed (`Check.changes()`): the update that
+        follows need not walk the tree again to find out."""
+        began = time.time()
         prefix = root.rstrip(os.sep) + os.sep
         kinds, paths, stamps, folders, limit = self.kinds, self.paths, self.stamps, self.dirs, self._limit()
         digests = self.digests
@@ -400,23 +560,26 @@ class Store:
         count = forks.workers() if len(ids) >= PARALLEL_STATS else 1
         parts: list = [None, *(ids[k::count] for k in range(count))]  # None: the folders
 
-        def check(part) -> bool:
-            return _folders_same(folders, limit) if part is None else _same(prefix, paths, stamps, part, limit, digests)
+        def check(part) -> list:
+            if part is None:
+                return _folders_changed(folders, limit)
+            return _files_changed(prefix, paths, stamps, part, limit, digests)
 
         if count == 1:
-            return Check(forks.Done([check(part) for part in parts]))
-        return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)))
+            return Check(forks.Done([check(part) for part in parts]), began)
+        return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)), began)
 
     def skipped(self) -> list[str]:
-        return [path for path, kind in zip(self.paths, self.kinds) if kind == SKIPPED]
+        kinds = self.kinds
+        return [path for path, kind in zip(self.paths, kinds) if kind == SKIPPED] if SKIPPED in kinds else []
 
 
 class _File:
-    """A store file read with pread: a row costs one system call and maps no pages.
+    """A store's columns or blob file, read with pread: a row costs one system call and maps no pages.
 
     (Memory-mapping it all made RSS grow by the kernel's fault-around, 64 KB a
-    row: 1.1 GB to print 7,600 events.) Only the search text, scanned whole,
-    is mapped."""
+    row: 1.1 GB to print 7,600 events.) Only the blob file is mapped, for the
+    kinds scanned whole (search, outgoing, written) and related's words."""
 
     def __init__(self, handle):
         self.handle = handle
@@ -430,41 +593,60 @@ class _File:
         start, stop = span.start or 0, min(span.stop, self.size)
         return _pread(self.handle.fileno(), max(stop - start, 0), start)
 
-    def mapped(self) -> mmap.mmap:
+    def mapped(self) -> mmap.mmap | bytes:
         if self._mapped is None:
-            self._mapped = mmap.mmap(self.handle.fileno(), 0, access=mmap.ACCESS_READ)
+            self._mapped = mmap.mmap(self.handle.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
         return self._mapped
+
+
+class Changes(NamedTuple):
+    """What a failed freshness check saw: enough to bring the store up to date without a second walk."""
+
+    folders: list[int]  # positions in Store.dirs of the folders whose stamp or names changed (or that are gone)
+    files: list[tuple]  # (id, new stamp or None where the stat failed, bytes known to differ), by id
+    began: float  # when the check began: a scan time safe to record for a store made from what it saw
 
 
 class Check:
     """A freshness check under way (Store.start_check)."""
 
-    def __init__(self, pending: forks.Pending):
+    def __init__(self, pending: forks.Pending, began: float = 0.0):
         self.pending = pending
+        self.began = began
         self._ok: bool | None = None
 
     def ok(self) -> bool:
         if self._ok is None:
-            self._ok = all(self.pending.results())
+            self._ok = not any(self.pending.results())
         return self._ok
 
+    def failed(self) -> bool:
+        """Whether the check is over and found the store stale (never waits)."""
+        return self.pending.ready() and not self.ok()
 
-def _folders_same(folders: list[tuple], limit: int) -> bool:
-    """A folder's mtime changes when a file in it is added, deleted or renamed; its ctime, when it is chmod-ed.
+    def changes(self) -> Changes:
+        folders, *files = self.pending.results()
+        return Changes(list(folders), sorted(found for part in files for found in part), self.began)
+
+
+def _folders_changed(folders: list[tuple], limit: int) -> list[int]:
+    """Positions of the folders that changed. A folder's mtime changes when a file in it is added,
+    deleted or renamed; its ctime, when it is chmod-ed.
 
     A folder changed within RACY_SECONDS of the scan could change again within
     the same timestamp tick unseen: its listing is compared with the one the scan read."""
-    stat = os.stat
-    for folder, mtime, ctime, *listing in folders:
+    stat, found = os.stat, []
+    for k, (folder, mtime, ctime, listing, _) in enumerate(folders):
         try:
             info = stat(folder)
         except OSError:
-            return False
+            found.append(k)
+            continue
         if info.st_mtime_ns != mtime or info.st_ctime_ns != ctime:
-            return False
-        if mtime >= limit and (not listing or _listing(folder) != listing[0]):
-            return False
-    return True
+            found.append(k)
+        elif mtime >= limit and (listing is None or _listing(folder) != listing):
+            found.append(k)
+    return found
 
 
 def names_digest(names: Iterable[str]) -> bytes:
@@ -479,15 +661,18 @@ def _listing(folder: str) -> bytes | None:
         return None
 
 
-def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int, digests: bytes) -> bool:
-    """Size, mtime, ctime and inode unchanged; where the mtime is racy (younger than the scan allows
-    trusting), the bytes too: a young file costs a read and a hash per run, not a rebuild of the index."""
-    stat = os.stat
+def _files_changed(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], limit: int, digests: bytes) -> list[tuple]:
+    """(id, stamp, bytes known to differ) of each file whose size, mtime, ctime or inode changed, or,
+    where the mtime is racy (younger than the scan allows trusting), whose bytes did: a young
+    file costs a read and a hash per run, not a rebuild of the index. Nothing is found, and
+    nothing is built, while every file is as it was."""
+    stat, found = os.stat, []
     for i in ids:
         try:
             info = stat(prefix + paths[i])
         except OSError:
-            return False
+            found.append((i, None, True))
+            continue
         j = 4 * i
         mtime = info.st_mtime_ns
         if (
@@ -496,187 +681,624 @@ def _same(prefix: str, paths: Sequence[str], stamps: array, ids: Iterable[int], 
             or info.st_size != stamps[j]
             or info.st_ino != stamps[j + 3]
         ):
-            return False
-        if mtime >= limit and file_digests([prefix + paths[i]])[0] != digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)]:
-            return False
-    return True
+            found.append((i, (info.st_size, mtime, info.st_ctime_ns, info.st_ino), False))
+        elif mtime >= limit and file_digests([prefix + paths[i]])[0] != digests[DIGEST_SIZE * i : DIGEST_SIZE * (i + 1)]:
+            found.append((i, (info.st_size, mtime, info.st_ctime_ns, info.st_ino), True))
+    return found
 
 
 # -- building -------------------------------------------------------------------
 
-BLOBS = (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", "outgoing"), ("words", "words"))
+_ROW_TITLE, _ROW_TOPICS = 3, 10  # where cache.encode puts an event's title and topics in its row
+
+# Blob kinds, in the order a blob file written afresh holds them, and the Piece field each comes from
+# ("written": the link targets of archive.link_facts, "\0"-framed like outgoing).
+BLOBS = (("rows", "row"), ("texts", "text"), ("search", "search"), ("outgoing", "outgoing"), ("words", "words"), ("written", None))
+SCANNED = ("search", "outgoing", "written")  # read whole (a regex, a find): each keeps a map of its areas
+COMPACT_SHARE, COMPACT_MIN = 4, 1 << 20  # a blob file whose dead bytes pass a quarter of it (and 1 MB) is written afresh
+MAX_AREAS = 16  # past this many stretches of a SCANNED kind, the appended pieces are appended again as one
+MOVE_SHARE = 16  # ... unless they are more than 1/16 of the live bytes: then the blob file is written afresh
+INSORT_MAX = 256  # up to this many new files are put into the sorted columns one by one; more, and they are sorted again
+SWEEP_SECONDS = 600  # a blob file of this store, not in use and untouched this long, is left over from a crash
+_CHANGED_PATHS_MAX = 16  # up to this many paths added or gone, files linking to them are found by a find each
+
+
+def _written_blob(written: str) -> bytes:
+    return b"\0" + written.encode("utf-8", "surrogateescape") + b"\0" if written else b""
+
+
+class _Blobs(NamedTuple):
+    """Where a store's blob bytes went (Writer._append, Writer._afresh)."""
+
+    handle: object  # the blob file, open for reading
+    name: str  # its name beside the store; "" for an unnamed temporary file
+    size: int  # bytes the store uses of it
+    fresh_end: int  # where the part written afresh ends
+    areas: dict[str, list[tuple]]  # SCANNED kind -> [(start, end, bounds, ids or None)]
+    created: bool  # a new blob file (it replaces the old one), not the old one appended to
+    live: int  # bytes of it the store uses (the rest is dead)
 
 
 class Writer:
-    """Builds a store piece by piece, in scan order, without holding the pieces.
+    """Builds a store: its columns, written whole into a new file, and its blobs.
 
-    Each blob section is written once, into the store file, from where its
-    stretches are: runs of unchanged files straight from the old store file,
-    parsed pieces from a scratch file they were written to as they came. The
-    copies run in the kernel (os.copy_file_range), so a store of 100k files is
-    built holding only its small columns in memory, and updating it after an
-    edit copies the old bytes once.
+    Blob bytes live in a blob file beside the store, which later stores share:
+    after an edit, unchanged files keep their pieces where they are, and the
+    parsed pieces are appended to the blob file in one write (`_append`): an
+    update costs what changed, not the 1.2 GB a copy of every piece cost at
+    100k files. Pieces no store uses any more are dead bytes; when they pass
+    a quarter of the file, the store gets a blob file of its own, written
+    afresh with the live pieces in file order (`_afresh`, which also writes
+    the first store: every piece copied in the kernel from where it is).
+
+    Parsed pieces wait in scratch files, one per kind, as they come, so a
+    store of 100k files is built holding only its small columns in memory.
     """
 
-    def __init__(self, folder=None):
+    def __init__(self, folder=None, base: Store | None = None):
+        self.folder = folder
+        self.base = base  # the store `copy` copies from
         self.parts = {key: _part(folder) for key, _ in BLOBS}
         self.part_sizes = dict.fromkeys(self.parts, 0)
-        self.stretches: dict[str, list[list]] = {key: [] for key in self.parts}  # [fd, offset, length]
-        self.ends = {key: array("q") for key, _ in BLOBS}
-        self.sizes = dict.fromkeys(self.parts, 0)
-        self.paths: list[str] = []
+        self.segments: list[tuple] = []  # (first new id, base start, base stop) copied, or (new id, None, k) the k-th parsed
+        self.size = 0
         self.stamps = array("q")
         self.kinds = bytearray()
         self.dates = array("i")
+        self.digests = bytearray()
+        self.quiet = bytearray()
+        self.counts = array("i")
+        self.at = {key: array("q") for key, _ in BLOBS}  # parsed pieces: offsets in their part until finish()
+        self.added: list[int] = []  # new ids of the parsed pieces, and their columns:
+        self.paths: list[str] = []
         self.titles: list[str] = []
         self.topics: list[tuple[str, ...]] = []
-        self.facts: list[tuple[int, int, str, bool]] = []
-        self.noted = array("i")
-        self.digests = bytearray()
-
-    def _stretch(self, key: str, fd: int, offset: int, length: int) -> None:
-        """Bytes of section `key`, next in order, are `length` bytes of `fd` from `offset`."""
-        stretches = self.stretches[key]
-        if stretches and stretches[-1][0] == fd and stretches[-1][1] + stretches[-1][2] == offset:
-            stretches[-1][2] += length
-        elif length:
-            stretches.append([fd, offset, length])
+        self.written: list[str] = []
+        self.noted: list[int] = []
+        self._copied: array | None = None  # _new_of(), once worked out
 
     def add(self, piece: Piece) -> None:
-        i = len(self.paths)
+        i = self.size
+        self.size += 1
+        self.segments.append((i, None, len(self.added)))
+        self.added.append(i)
         self.paths.append(piece.path)
+        self.titles.append(piece.title)
+        self.topics.append(piece.topics)
         self.stamps.extend(piece.stamp)
         self.kinds.append(piece.kind)
         self.dates.append(piece.ordinal)
-        self.titles.append(piece.title)
-        self.topics.append(piece.topics)
-        self.facts.append(piece.facts)
+        self.digests += piece.digest if len(piece.digest) == DIGEST_SIZE else NO_DIGEST
+        count, http, written, quiet = piece.facts
+        self.quiet.append(1 if quiet else 0)
+        self.counts.extend((count - http, http))
+        self.written.append(written)
         if piece.noted:
             self.noted.append(i)
-        self.digests += piece.digest if len(piece.digest) == DIGEST_SIZE else NO_DIGEST
         for key, name in BLOBS:
-            data = getattr(piece, name)
-            part = self.parts[key]
-            part.write(data)
-            self._stretch(key, part.fileno(), self.part_sizes[key], len(data))
-            self.part_sizes[key] += len(data)
-            self.sizes[key] += len(data)
-            self.ends[key].append(self.sizes[key])
+            data = getattr(piece, name) if name else _written_blob(written)
+            self.parts[key].write(data)
+            start = self.part_sizes[key]
+            self.part_sizes[key] = start + len(data)
+            self.at[key].extend((start, start + len(data)))
 
     def copy(self, old: Store, start: int, stop: int, stamps: Iterable[int] | None = None) -> None:
-        """Files start..stop-1 of `old`, unchanged: their columns now, their blob bytes when the file is written.
+        """Files start..stop-1 of `old` (the base store), unchanged: their columns and blob places now,
+        their blob bytes only if a blob file is written afresh.
 
         `stamps` (4 ints per file) replace the old ones: a file whose stamp changed
         but whose bytes did not (`digest`) keeps its piece under its new stamp."""
-        base = len(self.paths)
-        self.paths.extend(old.paths[start:stop])
+        if old is not self.base:
+            raise ValueError("a writer copies from its base store only")
+        self.segments.append((self.size, start, stop))
+        self.size += stop - start
         self.stamps.extend(old.stamps[4 * start : 4 * stop] if stamps is None else stamps)
-        self.digests += old.digests[DIGEST_SIZE * start : DIGEST_SIZE * stop]
-        self.kinds.extend(old.kinds[start:stop])
+        self.kinds += old.kinds[start:stop]
         self.dates.extend(old.dates[start:stop])
-        self.titles.extend(old.titles[start:stop])
-        self.topics.extend(old.topics[start:stop])
-        self.facts.extend(old.facts[start:stop])
-        self.noted.extend(base + i - start for i in old.noted if start <= i < stop)
-        fd = old.fileno()
+        self.digests += old.digests[DIGEST_SIZE * start : DIGEST_SIZE * stop]
+        self.quiet += old.quiet[start:stop]
+        self.counts.extend(old.link_counts[2 * start : 2 * stop])
         for key, _ in BLOBS:
-            ends = old.ends(key)
-            first = ends[start - 1] if start else 0
-            last = ends[stop - 1] if stop else 0
-            self._stretch(key, fd, old.section_offset(key) + first, last - first)
-            shift = self.sizes[key] - first
-            self.ends[key].extend(end + shift for end in ends[start:stop])
-            self.sizes[key] += last - first
+            self.at[key].extend(old.at(key)[2 * start : 2 * stop])
 
-    def finish(self, path, folders: list[tuple[str, int]], notes: list[tuple], scanned: float) -> Store:
-        """The store, written atomically to `path` when given (and read back from it), else to an unnamed temporary file.
+    def finish(self, path, folders: list[tuple], notes: list[tuple], scanned: float) -> Store:
+        """The store, written atomically to `path` when given, else to unnamed temporary files.
 
         `scanned` is when the scan began: a file's mtime must be older than
         that, not than the time of writing, or a file edited while the scan
         ran could look clean."""
-        events = [i for i, kind in enumerate(self.kinds) if kind == EVENT]
-        dates, paths = self.dates, self.paths
-        by_path = sorted(range(len(paths)), key=paths.__getitem__)
-        events.sort(key=lambda i: (dates[i] or 1, paths[i]))  # date.min is ordinal 1
-        small: dict[str, bytes] = {
-            "paths": marshal.dumps(self.paths),
-            "stamps": self.stamps.tobytes(),
-            "kinds": bytes(self.kinds),
-            "dates": self.dates.tobytes(),
-            "titles": marshal.dumps(self.titles),
-            "topics": marshal.dumps(self.topics),
-            "facts": marshal.dumps(self.facts),
-            "order": array("i", events).tobytes(),
-            "by-path": array("i", by_path).tobytes(),
-            "dirs": marshal.dumps(folders),
-            "notes": marshal.dumps(notes),
-            "noted": self.noted.tobytes(),
-            "digests": bytes(self.digests),
-            "links-ok": self._links_ok(),
-            "link-counts": array("i", (n for count, http, _, _ in self.facts for n in (count - http, http))).tobytes(),
-            "id": os.urandom(16),  # this store and no other: what memo.py files answers under
-        }
-        for key, _ in BLOBS:
-            small[key + "-ends"] = self.ends[key].tobytes()
-        head = _header(small, self.sizes, scanned)
         try:
-            return self._store(path, head, small)
+            for part in self.parts.values():
+                part.flush()
+            blobs = self._blobs(path)
+            small = self._columns(folders, notes, blobs)
+            return self._store(path, _header(small, scanned), small, blobs)
         finally:
             for part in self.parts.values():
                 part.close()  # the scratch files go now, not when the writer is collected
 
-    def _store(self, path, head: bytes, small: dict[str, bytes]) -> Store:
+    # -- blobs ----------------------------------------------------------------
+
+    def _blobs(self, path) -> _Blobs:
+        """Appended to the base store's blob file where that is safe and worth it, else written afresh."""
+        base = self.base
+        if path is not None and base is not None and base.blob_file[0] and _LOCKS:
+            moved = self._to_move()
+            if moved is not None:
+                try:
+                    return self._append(os.path.join(os.path.dirname(path), base.blob_file[0]), moved)
+                except OSError:
+                    pass  # gone (replaced by another process), or not writable: written afresh
         if path is not None:
             try:
-                self._write(path, head, small)
-                found = Store.read(path)
-                if found is not None:
-                    return found
-            except (OSError, ValueError):
-                pass  # a cache that cannot be written costs the next run a parse, nothing more
+                return self._afresh(os.path.dirname(path), Path(path).stem)
+            except OSError:
+                pass
+        return self._afresh(None, None)
+
+    def _to_move(self) -> list[tuple[int, int]] | None:
+        """Copied files whose pieces are to be appended again, as (new id, base id); None when the
+        blob file is better written afresh (too many dead bytes, or too much to move).
+
+        Each update's pieces are one more area of each SCANNED kind, scanned
+        on its own; past MAX_AREAS of them, the appended part is gathered into
+        one again with this update's pieces."""
+        base, moved = self.base, []
+        if len(base.areas("search")) > MAX_AREAS:
+            starts, fresh_end = base.at("rows"), base.blob_file[2]
+            for new, start, stop in self.segments:
+                if start is not None:
+                    moved.extend((new + i - start, i) for i in range(start, stop) if starts[2 * i] >= fresh_end)
+        moving = sum(self._length(key, base.at(key), i) for _, i in moved for key, _ in BLOBS)
+        adding = sum(self.part_sizes.values())
+        live = self._live()
+        size = os.fstat(base.blob_fileno()).st_size + adding + moving
+        dead = size - live
+        if dead >= COMPACT_MIN and dead * COMPACT_SHARE > size or moving * MOVE_SHARE > live:
+            return None
+        return moved
+
+    @staticmethod
+    def _length(key: str, at: array, i: int) -> int:
+        return at[2 * i + 1] - at[2 * i]
+
+    def _live(self) -> int:
+        """Bytes of blobs the new store uses: the base store's, less those of files gone or parsed
+        again, plus the parsed pieces'."""
+        base, gone = self.base, self._gone()
+        if base is None or len(gone) > INSORT_MAX:
+            return sum(sum(at[1::2]) - sum(at[0::2]) for at in self.at.values())
+        dropped = sum(self._length(key, base.at(key), i) for i in gone for key, _ in BLOBS)
+        return base.blob_file[3] - dropped + sum(self.part_sizes.values())
+
+    def _gone(self) -> list[int]:
+        """Base ids of the files not copied (gone, or parsed again), in order."""
+        gone, covered = [], 0
+        for start, stop in sorted((start, stop) for _, start, stop in self.segments if start is not None):
+            gone.extend(range(covered, start))
+            covered = max(covered, stop)
+        gone.extend(range(covered, len(self.base)))
+        return gone
+
+    def _append(self, name: str, moved: list[tuple[int, int]]) -> _Blobs:
+        """This update's pieces (and `moved` ones) appended to the base store's blob file, kind after
+        kind, copied in the kernel from the scratch parts, then flushed to disk: a store that uses
+        them is named only after they are there. Appends take turns (the folder's lock): each
+        knows where its bytes went, and never writes where another store's are."""
+        base = self.base
+        fd = os.open(name, os.O_RDWR)
+        handle = os.fdopen(fd, "rb")
+        try:
+            old = {key: base.at(key) for key, _ in BLOBS}
+            with _lock(os.path.dirname(name)) as lock:
+                if not lock.held:
+                    raise OSError("no lock on the cache folder: appending is not safe")
+                start = end = os.lseek(fd, 0, os.SEEK_END)
+                places: dict[str, list[tuple[int, int, int]]] = {}
+                for key, _ in BLOBS:
+                    at = self.at[key]
+                    places[key] = [(i, end + at[2 * i], at[2 * i + 1] - at[2 * i]) for i in self.added]
+                    _copy_range(self.parts[key].fileno(), 0, self.part_sizes[key], fd)
+                    end += self.part_sizes[key]
+                    for new, i in moved:
+                        length = old[key][2 * i + 1] - old[key][2 * i]
+                        places[key].append((new, end, length))
+                        _copy_range(base.blob_fileno(), old[key][2 * i], length, fd)
+                        end += length
+            if end > start:
+                os.fsync(fd)
+            areas: dict[str, list[tuple]] = {}
+            new_of = self._new_of(moved)
+            kept_ids = all(new == start for new, start, _ in self.segments if start is not None)
+            dropped = [*self._gone(), *(i for _, i in moved)] if kept_ids else None
+            for key, _ in BLOBS:
+                at, area = self.at[key], places[key]
+                for i, offset, length in area:
+                    at[2 * i], at[2 * i + 1] = offset, offset + length
+                if key in SCANNED:
+                    areas[key] = _remapped(base.areas(key), new_of, dropped)
+                    if area and area[-1][1] + area[-1][2] > area[0][1]:
+                        first = area[0][1]
+                        bounds = array("q", (offset - first for _, offset, _ in area))
+                        bounds.append(area[-1][1] + area[-1][2] - first)
+                        areas[key].append((first, first + bounds[-1], bounds, array("i", (i for i, _, _ in area))))
+            return _Blobs(handle, os.path.basename(name), end, base.blob_file[2], areas, False, self._live())
+        except BaseException:
+            handle.close()
+            raise
+
+    def _new_of(self, moved: list[tuple[int, int]] = ()) -> array:
+        """Base id -> new id of each base file copied, -1 where parsed again or gone (or, for the
+        blob places, `moved`)."""
+        if not moved and self._copied is not None:
+            return self._copied
+        new_of = array("i", [-1]) * len(self.base)
+        for new, start, stop in self.segments:
+            if start is not None:
+                new_of[start:stop] = array("i", range(new, new + stop - start))
+        for _, i in moved:
+            new_of[i] = -1
+        if not moved:
+            self._copied = new_of
+        return new_of
+
+    def _afresh(self, folder: str | None, key: str | None) -> _Blobs:
+        """A new blob file with every piece, kind after kind, in file order: beside the store (a name of
+        its own, so stores still using the old one go on reading it), or unnamed without a cache."""
+        if folder is None:
+            handle, name = tempfile.TemporaryFile(), ""
+        else:
+            name = f"{key}.{os.urandom(8).hex()}.blobs"
+            handle = os.fdopen(os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), "w+b")
+        try:
+            target, offset, areas = handle.fileno(), 0, {}
+            for key_, _ in BLOBS:
+                first = offset
+                at, stretches = self.at[key_], []
+                old = self.base.at(key_) if self.base is not None else None
+                source_fd = self.base.blob_fileno() if self.base is not None else -1
+                part_fd = self.parts[key_].fileno()
+                if self.base is None:  # every piece parsed, in its part in file order
+                    _stretch(stretches, part_fd, 0, self.part_sizes[key_])
+                    self.at[key_] = at = array("q", (x + first for x in at))
+                    offset += self.part_sizes[key_]
+                for new, start, stop in self.segments if self.base is not None else ():
+                    if start is None:
+                        spans: Iterable = ((new, part_fd, at[2 * new], at[2 * new + 1]),)
+                    else:
+                        spans = ((new + i - start, source_fd, old[2 * i], old[2 * i + 1]) for i in range(start, stop))
+                    for i, fd, begin, end in spans:
+                        _stretch(stretches, fd, begin, end - begin)
+                        at[2 * i], at[2 * i + 1] = offset, offset + end - begin
+                        offset += end - begin
+                for fd, begin, length in stretches:
+                    _copy_range(fd, begin, length, target)
+                if key_ in SCANNED:
+                    bounds = array("q", (s - first for s in at[0::2]))
+                    bounds.append(offset - first)
+                    areas[key_] = [(first, offset, bounds, None)]
+            if name:
+                os.fsync(target)  # on disk before a store names it
+            return _Blobs(handle, name, offset, offset, areas, True, offset)
+        except BaseException:
+            handle.close()
+            if name:
+                _unlink(os.path.join(folder, name))  # type: ignore[arg-type]
+            raise
+
+    # -- columns --------------------------------------------------------------
+
+    def _columns(self, folders: list[tuple], notes: list[tuple], blobs: _Blobs) -> dict[str, bytes]:
+        """Every small section. After an update that changed few files, the columns of the base store
+        are taken as they are, or patched, rather than built and sorted again."""
+        base, size = self.base, self.size
+        same = base is not None and size == len(base) and all(new == start for new, start, _ in self.segments if start is not None)
+        same = same and all(base.paths[i] == path for i, path in zip(self.added, self.paths))
+        small: dict[str, bytes] = {}
+        paths = base.paths if same else self._list("paths", self.paths)
+        small["paths"] = base.raw("paths") if same else marshal.dumps(paths)
+        rows = [base.row(i) for i in self.added] if same else []  # what the parsed files were: no column decoded
+        for name, values, field in (("titles", self.titles, _ROW_TITLE), ("topics", self.topics, _ROW_TOPICS)):
+            kept = same and all(row[field] == value for row, value in zip(rows, values))
+            small[name] = base.raw(name) if kept else marshal.dumps(self._list(name, values))
+        small["stamps"] = self.stamps.tobytes()
+        small["kinds"] = bytes(self.kinds)
+        small["dates"] = self.dates.tobytes()
+        small["digests"] = bytes(self.digests)
+        small["quiet"] = bytes(self.quiet)
+        small["link-counts"] = self.counts.tobytes()
+        by_path = base.by_path if same else self._sorted("by_path", paths.__getitem__, None)
+        small["by-path"] = base.raw("by-path") if same else array("i", by_path).tobytes()
+        dates, kinds = self.dates, self.kinds
+        events_same = same and all(base.kinds[i] == kinds[i] and base.dates[i] == dates[i] for i in self.added)
+        if events_same:
+            small["order"] = base.raw("order")
+        else:
+            order = self._sorted("order", lambda i: (dates[i] or 1, paths[i]), EVENT)  # date.min is ordinal 1
+            small["order"] = array("i", order).tobytes()
+        small["dirs"] = marshal.dumps(folders)
+        small["notes"] = marshal.dumps(notes)
+        small["noted"] = array("i", self._noted()).tobytes()
+        small["links-ok"] = bytes(self._links_ok(paths, by_path, same))
+        small["blob-file"] = marshal.dumps((blobs.name, blobs.size, blobs.fresh_end, blobs.live))
+        small["id"] = os.urandom(16)  # this store and no other: what memo.py files answers under
+        for key, _ in BLOBS:
+            small[key + "-at"] = self.at[key].tobytes()
+        for key in SCANNED:
+            small[key + "-map"] = marshal.dumps(
+                [(s, e, bounds.tobytes(), None if ids is None else ids.tobytes()) for s, e, bounds, ids in blobs.areas[key]]
+            )
+        return small
+
+    def _list(self, name: str, values: list) -> list:
+        """Column `name` of every file, in order: the base store's for copied files, `values` for parsed ones."""
+        if len(self.added) == self.size:
+            return values  # nothing copied: a first build
+        found: list = []
+        column = getattr(self.base, name)
+        for _, start, stop in self.segments:
+            if start is None:
+                found.append(values[stop])
+            else:
+                found.extend(column[start:stop])
+        return found
+
+    def _sorted(self, name: str, key, kind: int | None) -> list[int]:
+        """Ids (of files of `kind`, or all) sorted by `key`: the base store's column with the ids mapped
+        and the parsed files put in, when few were parsed (copied files keep their keys, so the
+        column stays sorted)."""
+        base, kinds = self.base, self.kinds
+        if base is None or len(self.added) > INSORT_MAX:
+            return sorted((i for i in range(self.size) if kind is None or kinds[i] == kind), key=key)
+        new_of = self._new_of()
+        found = [new_of[i] for i in getattr(base, name) if new_of[i] >= 0]
+        for i in self.added:
+            if kind is None or kinds[i] == kind:
+                insort(found, i, key=key)
+        return found
+
+    def _noted(self) -> list[int]:
+        if self.base is None:
+            return self.noted
+        new_of = self._new_of()
+        return sorted([new_of[i] for i in self.base.noted if new_of[i] >= 0] + self.noted)
+
+    def _links_ok(self, paths: list[str], by_path: Sequence[int], same: bool) -> bytearray:
+        """Per file, 1 when validate-links need not read it: archive.link_facts calls it quiet and
+        every target it writes (http aside) is "/" + the path of a file of this store, which is
+        links.Site's `plain` rule.
+
+        A copied file's verdict stands unless a path it writes was added or
+        went: the files that write one are found in the written targets'
+        blob. Parsed files are judged afresh."""
+        size, base = self.size, self.base
+        ok = bytearray(size)
+        if base is None:
+            plain = {"/" + p for p in paths if _plain(p)}
+            has = plain.__contains__
+        else:
+
+            def has(target: str) -> bool:
+                if target[:1] != "/" or not _plain(target[1:]):
+                    return False
+                k = bisect_left(by_path, target[1:], key=paths.__getitem__)
+                return k < len(by_path) and paths[by_path[k]] == target[1:]
+
+            base_ok = base.links_ok
+            for new, start, stop in self.segments:
+                if start is not None:
+                    ok[new : new + stop - start] = base_ok[start:stop]
+            if not same:
+                new_of = self._new_of()
+                quiet = base.quiet
+                for i in self._writing_to(self._changed_paths()):
+                    if new_of[i] >= 0:
+                        ok[new_of[i]] = _verdict(quiet[i], base.written_targets(i), has)
+        for i, written in zip(self.added, self.written):
+            ok[i] = _verdict(self.quiet[i], written, has)
+        return ok
+
+    def _changed_paths(self) -> set[str]:
+        """Paths of the base store no file has any more, and paths it did not have: plain ones only."""
+        old_paths = self.base.paths
+        gone = {old_paths[i] for i in self._gone()}
+        parsed = set(self.paths)
+        return {p for p in gone ^ parsed if _plain(p)}
+
+    def _writing_to(self, changed: set[str]) -> Iterable[int]:
+        """Base ids of the files that write "/" + one of `changed` as a link target."""
+        base = self.base
+        if not changed:
+            return []
+        if len(changed) <= _CHANGED_PATHS_MAX:
+            return sorted({i for p in changed for i in base.holding("written", _written_blob("/" + p))})
+        targets = {"/" + p for p in changed}
+        return [i for i in range(len(base)) if not targets.isdisjoint(base.written_targets(i).split("\0"))]
+
+    # -- the store ------------------------------------------------------------
+
+    def _store(self, path, head: bytes, small: dict[str, bytes], blobs: _Blobs) -> Store:
+        if path is not None and blobs.name:
+            try:
+                return self._commit(path, head, small, blobs)
+            except OSError:  # a cache that cannot be written costs the next run a parse, nothing more
+                if blobs.created:
+                    _unlink(os.path.join(os.path.dirname(path), blobs.name))  # no store will name it
         handle = tempfile.TemporaryFile()  # no cache (or none writable): an unnamed file, gone at exit
-        self._copy_into(handle, head, small)
-        found = Store.parse(_File(handle))
+        _write_columns(handle, head, small)
+        found = Store.parse(_File(handle), _File(blobs.handle))
         if found is None:
             raise AssertionError("a store just built does not read back")
         return found
 
-    def _copy_into(self, handle, head: bytes, small: dict[str, bytes]) -> None:
-        handle.write(head)
-        for data in small.values():
-            handle.write(data)
-        handle.flush()
-        for part in self.parts.values():
-            part.flush()
-        for key, _ in BLOBS:
-            for fd, offset, length in self.stretches[key]:
-                _copy_range(fd, offset, length, handle.fileno())
+    def _commit(self, path, head: bytes, small: dict[str, bytes], blobs: _Blobs) -> Store:
+        """Name the store: written and flushed to disk under a temporary name, then renamed over the
+        old one (readers see the old store or the new one, never half of one).
 
-    def _links_ok(self) -> bytes:
-        """Per file, 1 when validate-links need not read it: archive.link_facts calls it quiet and
-        every target it writes (http aside) is "/" + the path of a file of this store, which is
-        links.Site's `plain` rule. Worked out for every file at every build: adding or deleting
-        one file can change it for others."""
-        plain = {"/" + p for p in self.paths if "%" not in p and "?" not in p and "#" not in p}
-        return bytes(
-            1 if quiet and (not written or plain.issuperset(written.split("\0"))) else 0
-            for _, _, written, quiet in self.facts
-        )
-
-    def _write(self, path, head: bytes, small: dict[str, bytes]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        Writers take turns (a lock on the folder) only for the rename: a writer
+        whose blob file was replaced meanwhile by a new one, and removed, does
+        not name its store (it is used, unnamed, by this process only)."""
+        folder = os.path.dirname(path)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+        handle = os.fdopen(fd, "w+b")
         try:
-            with os.fdopen(fd, "wb") as handle:
-                self._copy_into(handle, head, small)
-                os.fsync(handle.fileno())  # on disk before it is named: a crash leaves the old store or this one
-            os.replace(tmp, path)  # readers see the old store or the new one, never half of one
+            _write_columns(handle, head, small)
+            os.fsync(handle.fileno())  # on disk before it is named: a crash leaves the old store or this one
+            found = Store.parse(_File(handle), _File(blobs.handle))
+            if found is None:
+                raise AssertionError("a store just built does not read back")
+            with _lock(folder) as lock:
+                mine = os.path.join(folder, blobs.name)
+                if not _same_file(mine, blobs.handle.fileno()):
+                    _unlink(tmp)  # the store is kept, unnamed: its files are open
+                    return found
+                replaced = _blob_name(path)
+                os.replace(tmp, path)
+                if blobs.created and replaced and replaced != blobs.name:
+                    lock.sync()  # the rename on disk before the old blob file goes: a crash keeps a whole store
+                    _unlink(os.path.join(folder, replaced))
+                _sweep(folder, Path(path).stem, blobs.name)
+            found.path = path
+            return found
         except BaseException:
+            _unlink(tmp)
+            handle.close()
+            raise
+
+
+def _remapped(areas: list[tuple], new_of: array, dropped: list[int] | None = None) -> list[tuple]:
+    """The base store's areas with each piece's base id made a new id (-1: no file uses it); areas
+    no file uses any more are dropped.
+
+    `dropped`, when given, says copied files kept their ids: only these
+    (gone, parsed again or moved) change, found where they are (the usual
+    update after an edit: no pass over every piece)."""
+    found = []
+    for start, end, bounds, ids in areas:
+        if ids is None:
+            owners = new_of[: len(bounds) - 1]
+        elif dropped is not None:
+            owners = array("i", ids)
+            for i in dropped:
+                try:
+                    owners[owners.index(i)] = -1
+                except ValueError:
+                    pass  # not in this area
+        else:
+            owners = array("i", (new_of[i] if i >= 0 else -1 for i in ids))
+        if owners.count(-1) < len(owners):
+            found.append((start, end, bounds, owners))
+    return found
+
+
+def _verdict(quiet: int, written: str, has) -> int:
+    return 1 if quiet and (not written or all(has(target) for target in written.split("\0"))) else 0
+
+
+def _plain(path: str) -> bool:
+    return "%" not in path and "?" not in path and "#" not in path
+
+
+def _stretch(stretches: list[list], fd: int, offset: int, length: int) -> None:
+    """Bytes that go next are `length` bytes of `fd` from `offset`: joined to the last stretch if they follow it."""
+    if stretches and stretches[-1][0] == fd and stretches[-1][1] + stretches[-1][2] == offset:
+        stretches[-1][2] += length
+    elif length:
+        stretches.append([fd, offset, length])
+
+
+def _write_columns(handle, head: bytes, small: dict[str, bytes]) -> None:
+    handle.write(head)
+    for data in small.values():
+        handle.write(data)
+    handle.flush()
+
+
+def _blob_name(path) -> str | None:
+    """The blob file the store now at `path` uses (None: no store there, or none of ours). Whatever
+    version of newsarc wrote that store, it is being replaced: its blob file is garbage."""
+    try:
+        with open(path, "rb") as handle:
+            data = _File(handle)
+            size = int.from_bytes(data[:_HEAD], "little")
+            table = marshal.loads(data[_HEAD : _HEAD + size])[2]
+            offset, length = table["blob-file"][:2]
+            name = marshal.loads(data[offset : offset + length])[0]
+    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
+        return None
+    key = os.path.basename(path).rpartition(".")[0]
+    ours = isinstance(name, str) and name.startswith(key + ".") and name.endswith(".blobs") and os.path.basename(name) == name
+    return name if ours else None
+
+
+def _same_file(path: str, fd: int) -> bool:
+    try:
+        named, held = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _sweep(folder: str, key: str, keep: str) -> None:
+    """Remove blob files of this store left by writers that crashed (or lost a race): not `keep`, and
+    untouched for SWEEP_SECONDS, so a writer still filling one is left alone."""
+    limit = time.time() - SWEEP_SECONDS
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(key + ".") and n.endswith(".blobs") and n != keep]
+    except OSError:
+        return
+    for name in names:
+        try:
+            if os.stat(os.path.join(folder, name)).st_mtime < limit:
+                os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+try:
+    import fcntl
+
+    _LOCKS = True
+except ImportError:  # Windows: no appending; every store gets a blob file of its own
+    _LOCKS = False
+
+
+class _lock:
+    """Writers of one cache folder take turns appending to blob files and naming stores (flock on the folder)."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.fd = -1
+        self.held = False
+
+    def __enter__(self):
+        if _LOCKS:
             try:
-                os.unlink(tmp)
+                self.fd = os.open(self.folder, os.O_RDONLY)
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+                self.held = True
+            except OSError:
+                pass  # a filesystem without locks: renames stay atomic, but nothing is appended (`held`)
+        return self
+
+    def sync(self) -> None:
+        """The folder's entries (a rename) on disk."""
+        if self.fd >= 0:
+            try:
+                os.fsync(self.fd)
             except OSError:
                 pass
-            raise
+
+    def __exit__(self, *exc):
+        if self.fd >= 0:
+            os.close(self.fd)  # releases the lock
 
 
 _KERNEL_COPY = hasattr(os, "copy_file_range")
@@ -721,19 +1343,17 @@ def _part(folder):
         return tempfile.TemporaryFile()
 
 
-def _header(small: dict[str, bytes], blob_sizes: dict[str, int], written: float) -> bytes:
-    """Length, header and padding: the small sections follow it, then the blobs, in that order.
+def _header(small: dict[str, bytes], written: float) -> bytes:
+    """Length, header and padding: the small sections follow it, in that order.
 
-    Each small section carries a CRC-32, checked when it is read (about 1 ms a
-    MB): a store whose blocks were lost in a crash is rebuilt, not believed.
-    The blobs are read a row at a time, where a CRC cannot be checked; a row
-    that does not decode says the store is damaged (`Damaged`)."""
-    sizes = [(name, len(data), zlib.crc32(data)) for name, data in small.items()]
-    sizes += [(key, blob_sizes[key], None) for key, _ in BLOBS]
+    Each section carries a CRC-32, checked when it is read (about 1 ms a MB):
+    a store whose blocks were lost in a crash is rebuilt, not believed. The
+    blobs are read a row at a time, where a CRC cannot be checked; a row that
+    does not decode says the store is damaged (`IndexDamaged`)."""
     relative, offset = {}, 0
-    for name, size, crc in sizes:
-        relative[name] = (offset, size) if crc is None else (offset, size, crc)
-        offset += size
+    for name, data in small.items():
+        relative[name] = (offset, len(data), zlib.crc32(data))
+        offset += len(data)
     # Offsets count from the end of the header, whose size depends on them: leave room, then pad.
     base = _HEAD + len(marshal.dumps((_MAGIC, written, relative))) + 64
     table = {name: (base + entry[0], *entry[1:]) for name, entry in relative.items()}

@@ -30,13 +30,13 @@ from hypothesis import strategies as st
 
 from newsarc import cache, store
 from newsarc import search as core
-from newsarc.archive import Archive, link_targets, sort_key
+from newsarc.archive import Archive, link_facts, link_targets, sort_key
 from newsarc.errors import AmbiguousEvent, EventNotFound, IndexDamaged
 from newsarc.fields import DEFAULT_FIELDS, event_text as field_text
 from newsarc.parser import read_event
 from newsarc.patterns import INSENSITIVE, compile_patterns
 from newsarc.store import LazyEvent, Store
-from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc
+from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc, slugify
 
 # -- helpers ------------------------------------------------------------------------
 
@@ -124,14 +124,16 @@ def assert_matches_truth(site: Archive, truth: Truth, text: bool = True) -> None
 def assert_columns_match_truth(index: Store, truth: Truth) -> None:
     """The store's documented columns, read directly: each file's entry equals its parse."""
     assert sorted(index.paths) == sorted(truth.all)
-    blob, offsets = index.search_blob()
     for i, path in enumerate(index.paths):
         doc = truth.all[path]
         kind = store.SKIPPED if doc.skipped else store.DAY_PAGE if doc.is_day_page else store.EVENT
         assert (index.kinds[i], index.dates[i], index.titles[i], list(index.topics[i])) == (
             kind, doc.date.toordinal() if doc.date else 0, doc.title, doc.topics), path
         text = field_text(doc, DEFAULT_FIELDS) if kind == store.EVENT else ""
-        assert bytes(blob[offsets[i] : offsets[i + 1]]) == (text.encode() + b"\n" if text else b""), path
+        assert index.search_text(i) == (text.encode() + b"\n" if text else b""), path
+        facts = link_facts(doc) if kind != store.SKIPPED else (0, 0, "", False)
+        counts = (index.link_counts[2 * i], index.link_counts[2 * i + 1])
+        assert (counts, index.written_targets(i), index.quiet[i]) == ((facts[0] - facts[1], facts[1]), facts[2], facts[3]), path
     assert [index.paths[i] for i in index.order] == [e.path for e in truth.events]
     assert sorted(index.paths[i] for i in index.noted) == sorted(p for p, d in truth.all.items() if d.diagnostics)
     for event in truth.events:
@@ -859,6 +861,17 @@ def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial, section):
     assert_matches_truth(open_site(odd, cache_dir).load(), Truth(odd))
 
 
+def _zero_blob(file: Path, kind: str) -> None:
+    """Every byte of one kind of blob zeroed in the store's blob file (no checksum covers blobs)."""
+    index = Store.read(file)
+    at, blobs = index.at(kind), file.parent / index.blob_file[0]
+    start, end = min(at[0::2]), max(at[1::2])
+    assert end > start
+    data = bytearray(blobs.read_bytes())
+    data[start:end] = bytes(end - start)
+    blobs.write_bytes(data)
+
+
 def _blob_zeroed(data: bytes, name: str) -> bytes:
     offset, length = _header(data)[2][name][:2]
     assert length
@@ -869,7 +882,7 @@ def _blob_zeroed(data: bytes, name: str) -> bytes:
 def test_damaged_rows_are_one_clear_error_then_a_rebuild(odd, tmp_path, serial, blob):
     """Rows are read one at a time (no checksum): one that does not decode removes the store and says so."""
     cache_dir, file, expected = _stored(odd, tmp_path)
-    file.write_bytes(_blob_zeroed(file.read_bytes(), blob))
+    _zero_blob(file, blob)
     with pytest.raises(IndexDamaged, match=f"its {blob} do not read back.*run the command again"):
         snapshot(open_site(odd, cache_dir).load())
     assert not file.exists()
@@ -882,7 +895,7 @@ def test_damaged_rows_through_the_cli(odd, tmp_path):
     env = {"NEWSARC_CACHE_DIR": str(cache_dir), "NEWSARC_WORKERS": "1"}
     assert run_newsarc("show", "siege-ends", "--json", "--archive", str(odd), env=env).returncode == 0
     file = store_file(open_site(odd, cache_dir))
-    file.write_bytes(_blob_zeroed(file.read_bytes(), "rows"))
+    _zero_blob(file, "rows")
     damaged = run_newsarc("show", "siege-ends", "--json", "--archive", str(odd), env=env)
     assert damaged.returncode == 2 and damaged.stdout == ""
     assert "index cache was damaged" in damaged.stderr and "Traceback" not in damaged.stderr
@@ -898,7 +911,7 @@ def test_damaged_rows_through_the_cli(odd, tmp_path):
 )
 def test_damaged_search_or_link_blobs_never_give_wrong_answers(odd, tmp_path, serial, blob):
     cache_dir, file, _ = _stored(odd, tmp_path)
-    file.write_bytes(_blob_zeroed(file.read_bytes(), blob))
+    _zero_blob(file, blob)
     site = open_site(odd, cache_dir)
     try:
         found = [f.event.path for f in core.search(site, _query({"patterns": ["Siege"]})).found]
@@ -1129,6 +1142,7 @@ def test_any_changes_then_a_warm_load_equal_a_cold_load(ops, age, tmp_path_facto
         warm = warm_load(root, cache_dir)
         cold = open_site(root).load()
         assert _full(warm) == _full(cold), op
+        assert_as_walked(warm)  # updated from what the check saw, or walked: the same store either way
         again = warm_load(root, cache_dir)  # nothing changed since the last load
         assert _full(again) == _full(cold)
         lazy = open_site(root, cache_dir)
@@ -1154,3 +1168,595 @@ def test_find_bisects_the_sorted_paths_to_the_same_ids_as_a_scan(builder, tmp_pa
     for missing in ("", "news", "news/2016/04/5/siege-ends", "news/2016/04/5/siege-ends.md/", "zzz", "news/2016/04/5/Siege-ends.md"):
         assert index.find(missing) is None
     assert site.get("news/2016/04/5/binary.md") is None and site.exists("news/2016/04/5-notes/odd.md")
+
+
+# -- 7. updates from what the freshness check saw (no second walk) ---------------------------------
+
+
+def walked(root: Path) -> Store:
+    """A store made by a walk of everything (no cache: nothing to update from)."""
+    return Archive.open(root, use_cache=False).index()
+
+
+def assert_as_walked(site: Archive) -> None:
+    """The updated store lists the files and folders a walk finds, in the walk's order, with what it counts."""
+    index, walk = site.index(), walked(site.scope)
+    assert index.paths == walk.paths
+    assert index.dirs == walk.dirs
+    kept = [i for i in range(len(walk)) if walk.kinds[i] != store.SKIPPED]  # skipped: read again every run, stamp unused
+    assert [index.stamp(i) for i in kept] == [walk.stamp(i) for i in kept]
+    assert index.digests == walk.digests
+    assert_same_columns(index, walk)
+
+
+def assert_same_columns(index: Store, other: Store) -> None:
+    """Two stores of the same files hold the same columns and blobs (wherever the blob bytes lie)."""
+    for name in ("kinds", "dates", "titles", "topics", "order", "by_path", "noted", "links_ok", "link_counts", "quiet"):
+        assert getattr(index, name) == getattr(other, name), name
+    for i in range(len(other)):
+        assert (index.row(i), index.text(i), index.search_text(i)) == (other.row(i), other.text(i), other.search_text(i))
+        assert (index.listed(i), index.written_targets(i), bytes(index.words([i])[0])) == (other.listed(i), other.written_targets(i), bytes(other.words([i])[0]))
+
+
+def updated(root: Path, cache_dir: Path, *, speculate: bool = False) -> Archive:
+    """The store brought up to date as a command does: checked, found stale, updated.
+
+    With `speculate`, as options.settled does: the check runs while the old
+    store answers, and the update starts from what that check found."""
+    site = open_site(root, cache_dir)
+    if speculate:
+        site.speculate = True
+        site.index()
+        assert not site.confirm()
+    site.load()
+    return site
+
+
+@pytest.mark.parametrize("speculate", [False, True], ids=["checked", "speculative"])
+def test_an_edit_is_found_by_the_check_alone(aged, speculate):
+    """No folder changed: the update reads no folder and stats no file again, and parses the one file."""
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    target.write_text(target.read_text() + "\nOne more line.\n")
+    CLOCK.age(target)
+    site = updated(builder.root, cache_dir, speculate=speculate)
+    assert site.upkeep == {"checks": 1, "folders read": 0}
+    assert site.stats["parsed"] == 1
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def test_a_same_size_edit_and_a_touch_are_found_by_the_check_alone(aged):
+    builder, cache_dir = aged
+    edited, touched = builder.root / "news/2016/04/6/event-of-day-6.md", builder.root / "news/2016/04/7/event-of-day-7.md"
+    _same_size_edit(edited, "Event of day 6", "EVENT OF DAY 6")
+    CLOCK.age(edited, touched)
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 0}
+    assert site.stats["parsed"] == 1  # the touched file is read and hashed: same bytes, piece kept
+    assert "EVENT OF DAY 6" in [e.title for e in site.events]
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+
+
+def _add(builder: ArchiveBuilder, date: str, title: str) -> list[Path]:
+    """An event without a day page (the page would change too); returns what to age: the file and new folders."""
+    year, month, day = date.split("-")
+    folder = builder.root / f"news/{year}/{month}/{int(day)}"
+    new = [p for p in (folder, folder.parent, folder.parent.parent) if not p.exists()]
+    builder.event(date, title, day_page=False)
+    return [folder / f"{slugify(title)}.md", *new, new[-1].parent] if new else [folder / f"{slugify(title)}.md", folder]
+
+
+def _rename(builder: ArchiveBuilder, old: str, new: str) -> list[Path]:
+    source, dest = builder.root / old, builder.root / new
+    os.replace(source, dest)
+    return [source.parent, dest.parent]
+
+
+def _remove(builder: ArchiveBuilder, relpath: str) -> list[Path]:
+    path = builder.root / relpath
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+    return [path.parent]
+
+
+# (what changes, folders the update reads: the changed ones and the new ones, files it parses)
+CHANGES = {
+    "added to a day folder": (lambda b: _add(b, "2016-04-06", "A second event"), 1, 1),
+    "added in a new day folder": (lambda b: _add(b, "2016-04-19", "A day of its own"), 2, 1),
+    "added in a new year": (lambda b: _add(b, "2019-01-02", "Another year"), 4, 1),
+    "deleted": (lambda b: _remove(b, "news/2016/04/6/event-of-day-6.md"), 1, 0),
+    "day folder deleted": (lambda b: _remove(b, "news/2016/04/6"), 1, 0),
+    "renamed in its folder": (lambda b: _rename(b, "news/2016/04/6/event-of-day-6.md", "news/2016/04/6/renamed.md"), 1, 1),
+    "moved to another day": (lambda b: _rename(b, "news/2016/04/6/event-of-day-6.md", "news/2016/04/7/moved.md"), 2, 1),
+}
+
+
+@pytest.mark.parametrize("speculate", [False, True], ids=["checked", "speculative"])
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_added_deleted_renamed_files_read_only_the_folders_that_changed(aged, change, speculate):
+    builder, cache_dir = aged
+    make, folders_read, parsed = CHANGES[change]
+    CLOCK.age(*make(builder))
+    site = updated(builder.root, cache_dir, speculate=speculate)
+    assert site.upkeep == {"checks": 1, "folders read": folders_read}
+    assert site.stats["parsed"] == parsed
+    truth = Truth(builder.root)
+    assert_matches_truth(site, truth)
+    assert_columns_match_truth(site.index(), truth)
+    assert_as_walked(site)
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def test_an_added_file_and_an_edit_elsewhere_at_once(aged):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/3/event-of-day-3.md"
+    _same_size_edit(target, "Event of day 3", "EVENT OF DAY 3")
+    CLOCK.age(target, *_add(builder, "2016-04-07", "Late news"))
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 1} and site.stats["parsed"] == 2
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+
+
+def test_young_changes_are_updated_from_the_check_too(aged):
+    """Nothing aged: the racy rule's reads and the folder names digest decide, and the result is the walk's."""
+    builder, cache_dir = aged
+    _add(builder, "2016-04-06", "Young addition")
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 1}
+    assert_as_walked(site)
+    young = builder.root / "news/2016/04/6/young-addition.md"
+    info = young.stat()
+    _same_size_edit(young, "Young addition", "YOUNG ADDITION")
+    os.utime(young, ns=(info.st_atime_ns, info.st_mtime_ns))  # same stamp: only its bytes tell
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep == {"checks": 1, "folders read": 0} and site.stats["parsed"] == 1
+    assert "YOUNG ADDITION" in [e.title for e in site.events]
+    assert_matches_truth(site, Truth(builder.root))
+
+
+@pytest.mark.parametrize("odd_thing", ["symlink to a file", "symlink to a folder", "fifo"])
+def test_anything_out_of_the_ordinary_in_a_changed_folder_means_a_walk(aged, odd_thing):
+    """The update re-lists folders only while they hold plain files and folders; otherwise the walk's rules apply."""
+    builder, cache_dir = aged
+    folder = builder.root / "news/2016/04/6"
+    if odd_thing == "symlink to a file":
+        os.symlink("../5/event-of-day-5.md", folder / "linked.md")
+    elif odd_thing == "symlink to a folder":
+        os.symlink("../5", folder / "five")
+    else:
+        os.mkfifo(folder / "pipe.md")
+    CLOCK.age(folder)
+    site = updated(builder.root, cache_dir)
+    assert site.upkeep["folders read"] == 1 + len(walked(builder.root).dirs)  # the changed folder, then a walk
+    assert snapshot(site) == snapshot(open_site(builder.root).load())
+    assert_as_walked(site)
+
+
+# -- 8. the blob file: appended to, written afresh, shared by writers ------------------------------
+
+
+def blob_file(cache_dir: Path, root: Path) -> Path:
+    index = Store.read(store_file(open_site(root, cache_dir)))
+    return store_file(open_site(root, cache_dir)).parent / index.blob_file[0]
+
+
+def blob_files(cache_dir: Path) -> list[str]:
+    return sorted(p.name for p in (cache_dir / "index").iterdir() if p.name.endswith(".blobs"))
+
+
+def live_bytes(index: Store) -> int:
+    return sum(sum(index.at(kind)[1::2]) - sum(index.at(kind)[0::2]) for kind, _ in store.BLOBS)
+
+
+def _edit(builder: ArchiveBuilder, day: int, text: str) -> Path:
+    """One of the `aged` archive's events with `text` for a body (aged)."""
+    target = builder.root / f"news/2016/04/{day}/event-of-day-{day}.md"
+    related = [("Day five", "/news/2016/04/5/event-of-day-5.md", ["War"])]
+    target.write_text(event_text(f"2016-04-0{day}", f"Event of day {day}", body=text, related=related))
+    CLOCK.age(target)
+    return target
+
+
+def test_an_update_appends_the_parsed_pieces_and_replaces_only_the_columns(aged):
+    builder, cache_dir = aged
+    blobs, columns = blob_file(cache_dir, builder.root), store_file(open_site(builder.root, cache_dir))
+    before, columns_before = blobs.stat(), columns.stat()
+    _edit(builder, 6, "A longer account of what happened on the sixth.")
+    site = updated(builder.root, cache_dir)
+    after = blobs.stat()
+    assert blob_files(cache_dir) == [blobs.name] and after.st_ino == before.st_ino  # the same file, appended to
+    grown = after.st_size - before.st_size
+    assert grown == sum(len(b) for b in _pieces(site.index(), "news/2016/04/6/event-of-day-6.md"))
+    assert columns.stat().st_ino != columns_before.st_ino  # the columns, written whole and renamed
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def _pieces(index: Store, path: str) -> list[bytes]:
+    i = index.find(path)
+    return [index._blob(kind, i) for kind, _ in store.BLOBS]
+
+
+def test_dead_bytes_past_a_share_of_the_blob_file_get_a_blob_file_of_its_own(aged, monkeypatch):
+    builder, cache_dir = aged
+    monkeypatch.setattr(store, "COMPACT_MIN", 0)
+    first = blob_file(cache_dir, builder.root)
+    names = []
+    for n in range(8):
+        _edit(builder, (3, 5)[n % 2], f"Edit number {n} " + "of some length " * n)
+        site = updated(builder.root, cache_dir)
+        names.append(blob_file(cache_dir, builder.root).name)
+        assert blob_files(cache_dir) == [names[-1]]  # the one replaced is gone
+        assert_matches_truth(site, Truth(builder.root))
+        assert_as_walked(site)
+        index = Store.read(store_file(site))
+        size = blob_file(cache_dir, builder.root).stat().st_size
+        assert (size - live_bytes(index)) * store.COMPACT_SHARE <= size  # never more than a quarter dead
+    assert not first.exists() and len(set(names)) > 1
+    fresh = Store.read(store_file(site))
+    if names[-1] != names[-2]:  # just written afresh: no dead bytes at all
+        assert blob_file(cache_dir, builder.root).stat().st_size == live_bytes(fresh)
+
+
+def test_appended_stretches_are_gathered_when_they_grow_many(aged, monkeypatch):
+    """Each update adds a stretch of search text (scanned on its own); past MAX_AREAS they are appended again as one."""
+    builder, cache_dir = aged
+    monkeypatch.setattr(store, "MAX_AREAS", 2)
+    monkeypatch.setattr(store, "MOVE_SHARE", 1)
+    monkeypatch.setattr(store, "COMPACT_MIN", 1 << 40)  # never written afresh
+    name = blob_file(cache_dir, builder.root).name
+    counts = []
+    for n, day in enumerate((3, 5, 6, 7, 3, 6)):
+        _edit(builder, day, f"Update {n} on day {day}: a tsunami{n} warning.")
+        site = updated(builder.root, cache_dir)
+        counts.append(len(site.index().areas("search")))
+        assert counts[-1] <= store.MAX_AREAS + 1
+        assert_as_walked(site)
+        query = _query({"patterns": [rf"tsunami{n}\b"]})
+        assert [f.event.path for f in core.search(open_site(builder.root, cache_dir), query).found] == [
+            f"news/2016/04/{day}/event-of-day-{day}.md"
+        ]
+    assert blob_file(cache_dir, builder.root).name == name  # appended to all along
+    assert max(counts) == store.MAX_AREAS + 1 and any(b < a for a, b in zip(counts, counts[1:]))  # gathered
+
+
+@pytest.mark.parametrize("name", list(QUERIES))
+def test_search_of_an_appended_store_equals_search_of_a_fresh_one(any_archive, tmp_path, name, monkeypatch):
+    """Dead pieces and stretches appended after the fresh part: the same hits as a store written afresh."""
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    cache_dir = tmp_path / "cache"
+    CLOCK.age_tree(any_archive)
+    open_site(any_archive, cache_dir).load()
+    events = sorted(p for p in any_archive.rglob("*.md") if p.name != "index.md")
+    for path in events[::3]:
+        path.write_bytes(path.read_bytes().replace(b"\n# ", b"\n# Updated ", 1))
+        CLOCK.age(path)
+        updated(any_archive, cache_dir)
+    events[1].unlink()
+    CLOCK.age(events[1].parent)
+    site = updated(any_archive, cache_dir)
+    assert len(site.index().areas("search")) > 1
+    fresh = open_site(any_archive)
+    got = core.search(open_site(any_archive, cache_dir), _query(QUERIES[name]))
+    want = core.search(fresh, _query(QUERIES[name]))
+    assert _lines(got) == _lines(want)
+    for event in fresh.load().events:
+        assert sorted(e.path for e in site.backlinks(site.get(event.path))) == sorted(e.path for e in fresh.backlinks(event))
+
+
+def test_a_file_added_or_deleted_changes_the_verdict_of_files_that_link_to_it(aged, cli):
+    """validate-links' "nothing to find here" verdicts are patched, not recomputed: a file written as
+    a link target that appears (or goes) must change the verdict of the files that write it."""
+    builder, cache_dir = aged
+    later = builder.root / "news/2016/04/7/event-of-day-7.md"
+    later.write_text(later.read_text().replace("Something happened.", "See [the sequel](/news/2016/04/7/sequel.md)."))
+    CLOCK.age(later)
+    args = ["--cache-dir", str(cache_dir), "validate-links", "--format", "json", "--archive", str(builder.root)]
+    first = cli(*args)
+    assert first.exit_code == 1 and "missing-file" in first.stdout and "sequel.md" in first.stdout
+    for present in (True, False, True):
+        if present:
+            paths = _add(builder, "2016-04-07", "Sequel")
+        else:
+            paths = _remove(builder, "news/2016/04/7/sequel.md")
+        CLOCK.age(*paths)
+        site = updated(builder.root, cache_dir)
+        assert_as_walked(site)
+        i = site.index().find("news/2016/04/7/event-of-day-7.md")
+        assert site.index().links_ok[i] == present
+        checked = cli(*args)
+        assert (checked.exit_code, "missing-file" in checked.stdout) == ((0, False) if present else (1, True))
+
+
+def test_without_locks_every_update_writes_a_blob_file_afresh(aged, monkeypatch):
+    """Where the folder cannot be locked (Windows: no fcntl), appending is not safe: each store gets its own."""
+    builder, cache_dir = aged
+    monkeypatch.setattr(store, "_LOCKS", False)
+    before = blob_file(cache_dir, builder.root)
+    _edit(builder, 5, "Edited without locks.")
+    site = updated(builder.root, cache_dir)
+    after = blob_file(cache_dir, builder.root)
+    assert after != before and not before.exists() and blob_files(cache_dir) == [after.name]
+    assert after.stat().st_size == live_bytes(site.index())
+    assert_matches_truth(site, Truth(builder.root))
+
+
+def _interfere(monkeypatch, target: str, action) -> list:
+    """Run `action()` (once) just before store.`target` first runs: another process's work, in between."""
+    done: list = []
+    real = getattr(store, target)
+
+    def hooked(*args, **kw):
+        if not done:
+            done.append(True)
+            action()
+        return real(*args, **kw)
+
+    monkeypatch.setattr(store, target, hooked)
+    return done
+
+
+def _compact_elsewhere(root: Path, cache_dir: Path) -> None:
+    """Another writer brings the store up to date with a blob file written afresh, removing the old one."""
+    saved = (store.COMPACT_MIN, store.COMPACT_SHARE)
+    store.COMPACT_MIN, store.COMPACT_SHARE = 0, 1 << 40
+    try:
+        updated(root, cache_dir)
+    finally:
+        store.COMPACT_MIN, store.COMPACT_SHARE = saved
+
+
+def test_a_writer_whose_blob_file_was_replaced_meanwhile_keeps_its_store_unnamed(aged, monkeypatch):
+    builder, cache_dir = aged
+    base = blob_file(cache_dir, builder.root)
+    _edit(builder, 6, "Edited while another process updates too.")
+    done = _interfere(monkeypatch, "_write_columns", lambda: _compact_elsewhere(builder.root, cache_dir))
+    site = updated(builder.root, cache_dir)  # appended to `base`, which the other writer then replaced
+    assert done and not base.exists()
+    assert site.index().path is None  # not named: the store in place is the other writer's
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    monkeypatch.undo()
+    assert blob_files(cache_dir) == [blob_file(cache_dir, builder.root).name]
+    assert was_fresh(warm_load(builder.root, cache_dir))
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_reader_whose_blob_file_goes_before_it_opens_it_reads_the_store_in_place(aged, monkeypatch):
+    builder, cache_dir = aged
+    file, base = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    _edit(builder, 6, "Edited while a reader opens the store.")
+    real = store.Store._open.__func__
+    calls = []
+
+    def racing(cls, handle, folder):
+        calls.append(handle.name)
+        if len(calls) == 1:  # the columns are open; now another writer replaces them and removes `base`
+            _compact_elsewhere(builder.root, cache_dir)
+        return real(cls, handle, folder)
+
+    monkeypatch.setattr(store.Store, "_open", classmethod(racing))
+    found = Store.read(file)
+    assert found is not None and len(calls) >= 2 and not base.exists()
+    assert found.blob_file[0] == blob_file(cache_dir, builder.root).name
+    assert "Edited while a reader" in found.text(found.find("news/2016/04/6/event-of-day-6.md"))[0]
+
+
+def test_a_store_already_open_goes_on_reading_a_blob_file_replaced_and_removed(aged):
+    builder, cache_dir = aged
+    reader = open_site(builder.root, cache_dir)
+    reader.index()
+    base = blob_file(cache_dir, builder.root)
+    _edit(builder, 6, "Edited after the reader opened the store.")
+    _compact_elsewhere(builder.root, cache_dir)
+    assert not base.exists()
+    assert facts(reader.get("news/2016/04/5/event-of-day-5.md")) == facts(Truth(builder.root).by_path["news/2016/04/5/event-of-day-5.md"])
+
+
+def test_a_crash_before_the_rename_leaves_the_old_store_and_dead_bytes(aged, monkeypatch):
+    builder, cache_dir = aged
+    file, blobs = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    old_truth, before = Truth(builder.root), (file.stat().st_ino, blobs.stat().st_size)
+    _edit(builder, 6, "Edited, then the writer dies.")
+
+    def dies(*args):
+        raise OSError("killed before the rename")
+
+    monkeypatch.setattr(store.os, "replace", dies)
+    site = updated(builder.root, cache_dir)
+    assert_matches_truth(site, Truth(builder.root))  # this run still answers, from its unnamed store
+    monkeypatch.undo()
+    assert file.stat().st_ino == before[0] and blobs.stat().st_size > before[1]  # the old store; dead bytes after it
+    old = Store.read(file)
+    assert [old.titles[i] for i in old.order] == [e.title for e in old_truth.events]
+    assert "Something happened." in old.text(old.find("news/2016/04/6/event-of-day-6.md"))[0]
+    site = updated(builder.root, cache_dir)  # the next run finds it stale and updates it
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_new_blob_file_whose_store_cannot_be_named_is_not_left_behind(aged, monkeypatch):
+    builder, cache_dir = aged
+    before = blob_files(cache_dir)
+    monkeypatch.setattr(store, "COMPACT_MIN", 0)
+    monkeypatch.setattr(store, "COMPACT_SHARE", 1 << 40)  # any dead byte: a blob file of its own
+    _edit(builder, 6, "Edited; the store cannot be renamed into place.")
+
+    def refused(*args):
+        raise PermissionError("read-only cache")
+
+    monkeypatch.setattr(store.os, "replace", refused)
+    site = updated(builder.root, cache_dir)
+    assert_matches_truth(site, Truth(builder.root))  # answered from its unnamed store, blob file included
+    monkeypatch.undo()
+    assert blob_files(cache_dir) == before
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+@pytest.mark.parametrize("damage", ["cut short", "missing", "another file"])
+def test_a_blob_file_cut_short_or_missing_means_a_rebuild(aged, damage):
+    builder, cache_dir = aged
+    file, blobs = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    if damage == "cut short":
+        blobs.write_bytes(blobs.read_bytes()[:-1])
+    elif damage == "missing":
+        blobs.unlink()
+    else:
+        blobs.write_bytes(b"")
+    assert Store.read(file) is None
+    site = open_site(builder.root, cache_dir).load()
+    assert site.stats["cached"] == 0
+    assert_matches_truth(site, Truth(builder.root))
+    assert was_fresh(warm_load(builder.root, cache_dir))
+
+
+def test_blob_files_left_by_crashed_writers_go_when_the_store_is_next_written(aged, monkeypatch):
+    builder, cache_dir = aged
+    key = store_file(open_site(builder.root, cache_dir)).stem
+    folder = cache_dir / "index"
+    old, young, other = folder / f"{key}.{'a' * 16}.blobs", folder / f"{key}.{'b' * 16}.blobs", folder / f"{'c' * 20}.{'d' * 16}.blobs"
+    for path in (old, young, other):
+        path.write_bytes(b"half written")
+    past = time.time() - store.SWEEP_SECONDS - 60
+    os.utime(old, (past, past))
+    os.utime(other, (past, past))
+    _edit(builder, 6, "Edited.")
+    updated(builder.root, cache_dir)
+    assert not old.exists() and young.exists() and other.exists()  # another store's are its writers' business
+    os.utime(other, (time.time() - 2 * 86400,) * 2)  # ... unless its store is gone: then prune takes them
+    assert cache.prune(folder, store_file(open_site(builder.root, cache_dir))) == [other]
+    assert young.exists() and blob_file(cache_dir, builder.root).exists()
+
+
+def test_two_processes_update_one_store_at_once(aged):
+    """Both find the store stale after an edit and append to one blob file: both answer right, and what
+    is left is one store, fresh, with its blob file."""
+    import subprocess
+    import sys
+
+    builder, cache_dir = aged
+    _edit(builder, 5, "A tsunami warning was issued.")
+    env = {**os.environ, "NEWSARC_CACHE_DIR": str(cache_dir)}
+    cmd = [sys.executable, "-m", "newsarc", "search", "-l", "tsunami", "--archive", str(builder.root)]
+    runs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, cwd=builder.root) for _ in range(4)]
+    outputs = [p.communicate(timeout=120)[0] for p in runs]
+    assert [p.returncode for p in runs] == [0] * 4
+    assert {o.rsplit("/site/", 1)[-1] for o in outputs} == {"news/2016/04/5/event-of-day-5.md\n"}
+    assert len(blob_files(cache_dir)) == 1
+    site = warm_load(builder.root, cache_dir)
+    assert was_fresh(site)
+    assert_matches_truth(site, Truth(builder.root))
+    assert_as_walked(site)
+    assert not [p for p in (cache_dir / "index").iterdir() if p.name.startswith(".tmp-")]
+
+
+# -- 9. answering ahead of the check (options.settled) -------------------------------------------
+
+
+@pytest.mark.parametrize("forked", [False, True], ids=["serial-check", "forked-check"])
+def test_an_answer_ahead_of_the_check_stops_once_the_index_is_found_stale(aged, monkeypatch, forked):
+    """The answer from the stale index would be thrown away: it stops at the next lookup after the
+    check fails, and the answer given is the one from the index brought up to date."""
+    from newsarc.cli.options import settled
+
+    builder, cache_dir = aged
+    if forked:
+        if min(os.cpu_count() or 1, 4) < 2:
+            pytest.skip("one core: the check never runs in the background")
+        monkeypatch.delenv("NEWSARC_WORKERS")
+        monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    _edit(builder, 6, "Edited before the run.")
+    site = open_site(builder.root, cache_dir)
+    rounds: list[int] = []
+
+    def answer() -> str:
+        rounds.append(0)
+        for _ in range(2000):  # the first round would take 10 s: far longer than the check
+            event = site.get("news/2016/04/6/event-of-day-6.md")
+            rounds[-1] += 1
+            if len(rounds) == 1:
+                time.sleep(0.005)
+        return site.with_text(event).body
+
+    assert settled(site, answer) == "Edited before the run."
+    assert len(rounds) == 2 and rounds[0] < 2000 and rounds[1] == 2000
+    assert site.upkeep == {"checks": 1, "folders read": 0}
+
+
+def test_forked_workers_of_an_answer_ahead_of_the_check_leave_the_check_to_it(aged, monkeypatch):
+    """A worker forked while answering (related's scan) reads the store too: it must not read the
+    check's pipes, which are its parent's; the parent alone stops the answer."""
+    from newsarc import forks
+    from newsarc.cli.options import settled
+
+    builder, cache_dir = aged
+    monkeypatch.delenv("NEWSARC_WORKERS")
+    if forks.workers() < 2:
+        pytest.skip("no fork here")
+    monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    real = store._files_changed
+
+    def slow(*args):  # the check ends while the worker reads the store
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(store, "_files_changed", slow)
+    _edit(builder, 6, "Edited before the run.")
+    site = open_site(builder.root, cache_dir)
+    rounds: list[int] = []
+
+    def part(k: int) -> list[str]:
+        """The worker (k=1) reads the store while the check ends; this process (k=0) only after."""
+        found = []
+        if k == 0 and len(rounds) == 1:
+            time.sleep(0.8)
+        for _ in range(200 if k else 1):
+            found.append(site.get("news/2016/04/6/event-of-day-6.md").title)
+            if len(rounds) == 1:
+                time.sleep(0.005)
+        return found[-1:]
+
+    def answer() -> list:
+        rounds.append(0)
+        return [site.with_text(site.get("news/2016/04/6/event-of-day-6.md")).body, *forks.fan_out(part, [0, 1])]
+
+    assert settled(site, answer) == ["Edited before the run.", ["Event of day 6"], ["Event of day 6"]]
+    assert len(rounds) == 2
+
+
+def test_an_answer_ahead_of_a_check_that_passes_is_not_stopped(aged, monkeypatch):
+    from newsarc.cli.options import settled
+
+    builder, cache_dir = aged
+    monkeypatch.delenv("NEWSARC_WORKERS")
+    monkeypatch.setattr(store, "PARALLEL_STATS", 1)
+    site = open_site(builder.root, cache_dir)
+    rounds: list[int] = []
+
+    def answer() -> int:
+        rounds.append(sum(site.exists(f"news/2016/04/{day}/event-of-day-{day}.md") for day in (3, 5, 6, 7) for _ in range(50)))
+        return rounds[-1]
+
+    assert settled(site, answer) == 200 and rounds == [200]
+
+
+def test_a_store_of_another_version_replaced_takes_its_blob_file_with_it(aged):
+    builder, cache_dir = aged
+    file, old_blobs = store_file(open_site(builder.root, cache_dir)), blob_file(cache_dir, builder.root)
+    data = file.read_bytes()
+    magic, written, table = _header(data)
+    base = min(entry[0] for entry in table.values())
+    head = marshal.dumps((magic.replace("newsarc-store/", "newsarc-store/9"), written, table))  # another version's
+    file.write_bytes(len(head).to_bytes(8, "little") + head + b"\0" * (base - 8 - len(head)) + data[base:])
+    assert Store.read(file) is None
+    site = open_site(builder.root, cache_dir).load()
+    assert site.stats["cached"] == 0 and not old_blobs.exists()
+    assert blob_files(cache_dir) == [blob_file(cache_dir, builder.root).name]
