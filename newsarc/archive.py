@@ -810,6 +810,11 @@ class Archive:
         ids = self.index_ids(events)
         return None if ids is None else self.index().words(ids)
 
+    def release_pages(self) -> None:
+        """After reading many `words`: let the index's mapped pages go from this process's memory."""
+        if self._store is not None:
+            self._store.release_pages()
+
     def indexed(self, relpath: str) -> bool:
         """The index holds this file, read (an event or a day page): it exists, the disk need not be asked."""
         if self._lazy():

@@ -216,7 +216,7 @@ class TextModel:
         if docs is None:
             self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in events)
         else:
-            self.index = TextIndex(normalized=docs)
+            self.index = TextIndex(normalized=docs, release=archive.release_pages)
 
     def scores(self, event: Event) -> tuple[object, dict[str, float]]:
         try:

@@ -30,6 +30,7 @@ QUERY_TERMS = 24  # a document used as a query is represented by its best terms
 CANDIDATE_TERMS = 400  # at most this many distinct terms of a query document are weighed
 MIN_LENGTH = 3  # shorter tokens ("us", "al") are mostly noise
 PARALLEL_DOCS = 20000  # from this many documents, a scan forks one process per core
+RELEASE_DOCS = 4096  # a scan lets go of the pages it has read (`release`) after this many documents
 
 _ASCII_DELIMITERS = bytes(range(0, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 128))
 _UPPER = bytes(range(65, 91))
@@ -102,9 +103,17 @@ class Query:
 class TextIndex:
     """Documents addressed by position; statistics are computed for the terms asked about."""
 
-    def __init__(self, texts: Iterable[str] = (), *, normalized: Sequence[bytes | memoryview] | None = None):
+    def __init__(
+        self,
+        texts: Iterable[str] = (),
+        *,
+        normalized: Sequence[bytes | memoryview] | None = None,
+        release: Callable[[], None] | None = None,
+    ):
         """From texts, or from texts already normalized (the index cache keeps them so: views into one
-        buffer, not 100k copies)."""
+        buffer, not 100k copies). `release`, called now and then during a scan, lets go of the pages of
+        such a buffer read so far, so that a scan's memory does not grow with the whole text."""
+        self.release = release
         self.docs: Sequence[bytes | memoryview] = normalized if normalized is not None else [normalize(t) for t in texts]
         self.lengths = [len(doc) for doc in self.docs]  # bytes: proportional to tokens, free to count
         self.size = len(self.docs)
@@ -131,13 +140,19 @@ class TextIndex:
 
         def holders(bounds: tuple[int, int]) -> list[tuple[int, list[int]]]:
             found = []
-            for doc in range(*bounds):
-                hit = match(docs[doc])
-                if hit:
-                    found.append((doc, hit))
+            for start in range(bounds[0], bounds[1], RELEASE_DOCS):
+                for doc in range(start, min(start + RELEASE_DOCS, bounds[1])):
+                    hit = match(docs[doc])
+                    if hit:
+                        found.append((doc, hit))
+                self._release()
             return found
 
         return [pair for part in forks.fan_out(holders, self._parts()) for pair in part]
+
+    def _release(self) -> None:
+        if self.release is not None:
+            self.release()
 
     def _parts(self) -> list[tuple[int, int]]:
         """Ranges of documents, one per process (one below PARALLEL_DOCS: a fork costs more)."""
@@ -186,9 +201,12 @@ class TextIndex:
 
         def counts(bounds: tuple[int, int]) -> list[tuple[int, dict[bytes, int]]]:
             found = []
-            for other, held in wanted[bounds[0] : bounds[1]]:
+            for k, (other, held) in enumerate(wanted[bounds[0] : bounds[1]], 1):
                 text = bytes(docs[other])
                 found.append((other, {t: count(text, t) for t in held}))
+                if k % RELEASE_DOCS == 0:
+                    self._release()
+            self._release()
             return found
 
         parts = forks.split(range(len(wanted)), forks.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
