@@ -328,6 +328,47 @@ def test_context_lines_grep_style(cli, site):
     ]
 
 
+def test_context_separates_events_even_without_context_lines(cli, site):
+    """As grep and rg print "--" between files once context is asked for, whether or not a line around
+    a match exists: the separator depends on the question, not on the answers still to come."""
+    result = search(cli, site, "-i", "--in", "title", "-C", "2", "syria|palmyra")
+    assert [line.split(":", 1)[1] if ":" in line else line for line in result.stdout.splitlines()] == [
+        f"3:3:{TITLE_SYRIA}",
+        "--",
+        f"3:1:{TITLE_PALMYRA}",
+    ]
+    without = search(cli, site, "-i", "--in", "title", "syria|palmyra")
+    assert "--" not in without.stdout.splitlines() and len(without.stdout.splitlines()) == 2
+
+
+def test_results_are_made_as_they_are_read_not_kept(site):
+    """The events of a search are decoded, and their lines collected, one at a time while they are
+    read: none is kept on the archive's view, and reading again gives the same answers."""
+    from newsarc.patterns import compile_patterns
+
+    import gc
+
+    from newsarc.store import LazyEvent
+
+    def alive() -> int:
+        return sum(1 for thing in gc.get_objects() if type(thing) is LazyEvent)
+
+    archive = Archive.open(site)
+    query = core.Query(compile_patterns(["a"]), fields=("title", "body", "topics"))
+    result = core.search(archive, query)
+    assert len(result.found) == 5 and result.found
+    before, most = alive(), 0
+    for item in result.found:
+        assert item.lines and item.count == len([line for line in item.lines if not line.context])
+        most = max(most, alive() - before)
+    assert most == 1  # the one being read (all five at once before results were streamed)
+    first = next(iter(result.found))
+    again = [(f.event.path, [(line.line, line.text) for line in f.lines]) for f in result.found]
+    assert again == [(f.event.path, [(line.line, line.text) for line in f.lines]) for f in result.found]
+    assert again[0][0] == first.event.path and result.found[-1].event.path == again[-1][0]
+    assert [f.event.path for f in result.found[1:3]] == [path for path, _ in again[1:3]]
+
+
 def test_json_lines(cli, site):
     result = search(cli, site, "--json", "Genève")
     records = [json.loads(line) for line in result.stdout.splitlines()]

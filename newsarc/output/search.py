@@ -88,7 +88,7 @@ def _plain(result: Result, paths: _Paths, view: str) -> None:
         for found in result.found:
             write(paths(found.event.path) + "\n")
         return
-    grouped = any(line.context for found in result.found for line in found.lines)
+    grouped = result.context  # as grep and rg: with context asked for, "--" between events too
     for n, found in enumerate(result.found):
         path = paths(found.event.path)
         if grouped and n:
