@@ -647,16 +647,64 @@ class Archive:
                         found.append((date, day))
         return sorted(found)
 
-    def events_in(self, span: DateSpan) -> list[Event]:
-        """Events whose date is in `span`, reading only the day folders it covers."""
+    def events_in(self, span: DateSpan, *, index: bool = True) -> Sequence[Event]:
+        """Events whose date is in `span`, in day folders `span` covers.
+
+        A short span reads only its day folders (a day costs a few files, not
+        the index). A long one is picked from the index's columns when the
+        index is at hand, or when the span holds most of the archive (parsing
+        every file of 100k one by one took 31 s and 940 MB; the index, 0.3 s
+        to check and its rows decoded as they are printed). Both give the
+        same events: the index's are kept only if their day folder is in the span.
+        `index=False` always reads the folders (and so fills `day_pages` with theirs)."""
         if not self.loaded:
             folders = self.day_folders(span)
             if folders is None:
                 self.load()
             else:
-                files = (f for day, folder in folders if day in span for f in self._day_files(folder))
-                self._add(self._read(files))
+                folders = [(day, folder) for day, folder in folders if day in span]
+                if index and self._index_pays(len(folders)):
+                    return self._view_in(span)
+                self._add(self._read(f for _, folder in folders for f in self._day_files(folder)))
         return [e for e in self.events if e.date in span]
+
+    def diagnostics_of(self, events: Sequence[Event]) -> list[Diagnostic]:
+        """What reading these events found wrong. From the index's view, only the files it noted as
+        having something are decoded (listing a year of 100k events would decode every row twice)."""
+        if isinstance(events, EventView) and events.store is self._store:
+            noted = set(events.store.noted)
+            chosen = events.each(k for k, i in enumerate(events.ids) if i in noted)
+            return [d for event in chosen for d in event.diagnostics]
+        return [d for event in events for d in event.diagnostics]
+
+    def _index_pays(self, folders: int) -> bool:
+        """Whether `folders` day folders are better read from the index than one by one."""
+        if self._store is not None:
+            return True
+        if folders < INDEX_FOLDERS:
+            return False
+        if self.use_cache and cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope).exists():
+            return True  # kept up to date, not built: a few changed files at most are parsed
+        every = self.day_folders()
+        return every is not None and folders * 2 >= len(every)  # most of the archive: build it, for later runs too
+
+    def _view_in(self, span: DateSpan) -> EventView:
+        """The index's events dated in `span` whose day folder (news/Y/M/D) is in it too, in order."""
+        index = self.index()
+        order, ordinals, paths = index.order, index.dates, index.paths
+        low = span.start.toordinal() if span.start else 1
+        high = span.end.toordinal() if span.end else dt.date.max.toordinal()
+        days: dict[str, dt.date | None] = {}
+        picked = []
+        for i in order:
+            if low <= ordinals[i] <= high:
+                folder = paths[i].rpartition("/")[0]
+                day = days.get(folder, False)
+                if day is False:
+                    day = days[folder] = folder_day(paths[i])
+                if day is not None and day in span:
+                    picked.append(i)
+        return EventView(index, picked, self.has_text)
 
     def _listing(self, folder: Path) -> list[os.DirEntry]:
         try:
@@ -943,6 +991,12 @@ class Archive:
         return found
 
 
+def folder_day(relpath: str) -> dt.date | None:
+    """The day of the day folder (news/YYYY/MM/D) a file is in, at any depth below it; None outside one."""
+    parts = relpath.split("/", 4)
+    return dates.date_from_parts(parts[1:4]) if len(parts) > 4 and parts[0] == NEWS else None
+
+
 def _may_hold(span: DateSpan | None, year: int, month: int | None) -> bool:
     """Whether a year (or month) folder can hold days of `span`."""
     if span is None:
@@ -963,6 +1017,8 @@ def _without_text(docs: list[Event]) -> list[Event]:
 
 _PARALLEL_DIGESTS = 2000  # from this many files to hash, every core hashes
 PARALLEL_MIN_FILES = 2000  # below this, starting worker processes costs more than it saves
+INDEX_FOLDERS = 120  # from this many day folders (four months) a span is read from the index when there is one: about
+# where they cost the same at 100k events (four months: 0.47 s from folders, 0.53 s from the index; a year 1.01 s vs 0.59 s)
 _CHUNK = 500
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsarc.archive import Archive, Target, day_spellings
+from newsarc.archive import Archive, Target, day_spellings, folder_day
 from newsarc.dates import DateSpan
 from newsarc.folding import with_topics
-from newsarc.model import Event, Related
+from newsarc.model import Diagnostic, Event, Related
 
 
 @dataclass(slots=True)
@@ -44,7 +45,7 @@ def detail(archive: Archive, event: Event) -> EventDetail:
 
 @dataclass(slots=True)
 class Listing:
-    events: list[Event]
+    events: Sequence[Event]
     span: DateSpan | None
     nearest: list[dt.date] = field(default_factory=list)  # when nothing matched
 
@@ -73,6 +74,14 @@ def listing(
     if not events and span is not None and not on_this_day:
         result.nearest = nearest_dates(archive, span)
     return result
+
+
+def within(diagnostics: Sequence[Diagnostic], span: DateSpan | None) -> list[Diagnostic]:
+    """Those about files in `span`'s day folders, or in no day folder: a listing read from the index
+    reports what reading its day folders would, not every unreadable file of the archive."""
+    if span is None:
+        return list(diagnostics)
+    return [d for d in diagnostics if (day := folder_day(d.path)) is None or day in span]
 
 
 def nearest_dates(archive: Archive, span: DateSpan) -> list[dt.date]:

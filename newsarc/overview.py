@@ -288,7 +288,7 @@ def stats(archive: Archive, span: DateSpan | None = None, *, top: int = DEFAULT_
         per_day, undated = _day_counts(archive, events)
         topics = all_topics(archive)
     else:
-        events = archive.events_in(span)
+        events = archive.events_in(span, index=False)  # the span's day pages are read with its events
         day_pages = [p for p in archive.day_pages.values() if p.date in span]
         per_day, undated = Counter(e.date for e in events if e.date), sum(1 for e in events if not e.date)
         topics = group_topics(events)

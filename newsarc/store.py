@@ -1446,6 +1446,9 @@ class EventView(Sequence):
             self._made[k] = event
         return [self._made[k] for k in positions]
 
+    def __iter__(self) -> Iterator[LazyEvent]:
+        return self.each(range(len(self.ids)))  # a listing of 100k events holds one at a time
+
     def each(self, positions: Iterable[int]) -> Iterator[LazyEvent]:
         """The events at these positions one at a time, not kept here: a caller that lets each go
         once done holds one event at a time (`search` printing the lines of 100k events held

@@ -10,7 +10,7 @@ import pytest
 from newsarc.archive import Archive, day_spellings, find_root, resolve_link
 from newsarc.dates import parse_when
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
-from tests.conftest import EXAMPLES
+from tests.conftest import EXAMPLES, event_text
 
 
 @pytest.fixture
@@ -94,6 +94,81 @@ def test_date_range_reads_only_needed_folders(small):
     assert [e.title for e in events] == ["Siege ends", "Siege of the airport"]
     assert not site.loaded
     assert {e.path.split("/")[3] for e in site.events} == {"5"}  # nothing else was parsed
+
+
+@pytest.fixture
+def misfiled(builder):
+    """Two months of events, one filed under a day its date line contradicts, one a folder below its day."""
+    for day in range(1, 29):
+        builder.event(f"2016-03-{day:02d}", f"March day {day}")
+    builder.event("2016-04-02", "April event")
+    builder.write("news/2016/03/3/filed-in-march.md", event_text("2016-04-10", "Dated April, filed in March"))
+    builder.write("news/2016/04/2/early.md", event_text("2016-03-30", "Dated March, filed in April"))
+    builder.write("news/2016/03/4/more/nested.md", event_text("2016-03-04", "Below its day folder"))
+    return builder
+
+
+@pytest.mark.parametrize("when", ["2016-03", "2016-03-02..2016-04-01", "2016-03-03..", "..2016-04-02", "2016-04", "2015"])
+def test_a_long_span_from_the_index_lists_what_its_day_folders_hold(misfiled, monkeypatch, when):
+    """A span of many day folders is picked from the index's columns: the same events, in the same order,
+    as reading its day folders (a file dated outside its folder's day is in neither; one below it is)."""
+    from newsarc import archive as module
+
+    span = parse_when(when)
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
+    by_folders = Archive.open(misfiled.root).events_in(span)
+    assert isinstance(by_folders, list)
+    Archive.open(misfiled.root).index()  # the index is written
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
+    site = Archive.open(misfiled.root)
+    from_index = site.events_in(span)
+    assert not site.loaded and (not by_folders or not isinstance(from_index, list))  # 2015: no folder, nothing read
+    assert [e.path for e in from_index] == [e.path for e in by_folders]
+    assert [(e.date, e.title, len(e.sources)) for e in from_index] == [(e.date, e.title, len(e.sources)) for e in by_folders]
+    assert "news/2016/03/4/more/nested.md" in [e.path for e in from_index] or span.start != parse_when("2016-03").start
+
+
+def test_a_long_span_without_an_index_reads_folders_unless_it_is_most_of_the_archive(misfiled, monkeypatch):
+    from newsarc import archive as module
+
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 5)
+    site = Archive.open(misfiled.root)
+    assert isinstance(site.events_in(parse_when("2016-03-01..2016-03-10")), list)  # 10 of 30 folders: no index built
+    site = Archive.open(misfiled.root)
+    assert not isinstance(site.events_in(parse_when("2016-03-01..2016-03-20")), list)  # 20 of 30: built, and used
+
+
+def test_list_by_date_from_the_index_prints_and_reports_what_the_folders_give(misfiled, monkeypatch, cli):
+    """Same stdout, and the same problems on stderr: those of the span's files, not of every file."""
+    from newsarc import archive as module
+
+    misfiled.write("news/2016/03/5/binary.md", b"\x00\x01binary")
+    misfiled.write("news/2016/04/2/binary.md", b"\x00\x01binary")
+    misfiled.write("news/2016/03/6/no-headline.md", "### [2016-03-06](/news/2016/03/6/index.md)\n\nNo headline here.\n")
+    args = ("list-by-date", "2016-03", "--archive", str(misfiled.root))
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
+    by_folders = cli(*args)
+    Archive.open(misfiled.root).index()
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
+    from_index = cli(*args)
+    assert (from_index.exit_code, from_index.stdout, from_index.stderr) == (by_folders.exit_code, by_folders.stdout, by_folders.stderr)
+    assert "03/5/binary.md" in from_index.stderr and "04/2/binary.md" not in from_index.stderr
+    assert "no headline" in from_index.stderr and from_index.stdout.count("\n") == 30
+
+
+@pytest.mark.parametrize("command", [("stats",), ("topics",), ("search", "-i", "march")])
+def test_commands_over_a_span_answer_alike_from_folders_or_index(misfiled, monkeypatch, cli, command):
+    """stats counts the day pages of the span's folders: it reads them, index or not."""
+    from newsarc import archive as module
+
+    args = (*command, "--from", "2016-03-02", "--to", "2016-04-05", "--archive", str(misfiled.root))
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
+    by_folders = cli(*args)
+    Archive.open(misfiled.root).index()
+    monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
+    from_index = cli(*args)
+    assert (from_index.exit_code, from_index.stdout, from_index.stderr) == (by_folders.exit_code, by_folders.stdout, by_folders.stderr)
+    assert by_folders.stdout or command == ("topics",)  # these events carry no topic
 
 
 def test_padded_and_unpadded_day_folders(builder):

@@ -57,14 +57,14 @@ def list_by_date(
 ) -> None:
     """List the events of a day, month, year or range, grouped by day."""
     from newsarc import dates
-    from newsarc.lookup import listing
+    from newsarc.lookup import listing, within
     from newsarc.output import listing as render
     from newsarc.output.console import choose_mode, write_json
 
     span, calendar_day = _period(when, from_, to, on_this_day)
     site = open_archive(archive, root, text=False)
     result = listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit)
-    report_diagnostics([*unread(site), *(d for e in result.events for d in e.diagnostics)])
+    report_diagnostics([*within(unread(site), span), *site.diagnostics_of(result.events)])
     if count:
         if json_lines:
             write_json({"count": len(result.events)})
