@@ -140,18 +140,10 @@ def test_a_long_span_without_an_index_reads_folders_unless_it_is_most_of_the_arc
 
 def test_list_by_date_from_the_index_prints_and_reports_what_the_folders_give(misfiled, monkeypatch, cli):
     """Same stdout, and the same problems on stderr: those of the span's files, not of every file."""
-    from newsarc import archive as module
-
     misfiled.write("news/2016/03/5/binary.md", b"\x00\x01binary")
     misfiled.write("news/2016/04/2/binary.md", b"\x00\x01binary")
     misfiled.write("news/2016/03/6/no-headline.md", "### [2016-03-06](/news/2016/03/6/index.md)\n\nNo headline here.\n")
-    args = ("list-by-date", "2016-03", "--archive", str(misfiled.root))
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
-    by_folders = cli(*args)
-    Archive.open(misfiled.root).index()
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
-    from_index = cli(*args)
-    assert (from_index.exit_code, from_index.stdout, from_index.stderr) == (by_folders.exit_code, by_folders.stdout, by_folders.stderr)
+    from_index = _same_both_ways(misfiled, monkeypatch, cli, "list-by-date", "2016-03")
     assert "03/5/binary.md" in from_index.stderr and "04/2/binary.md" not in from_index.stderr
     assert "no headline" in from_index.stderr and from_index.stdout.count("\n") == 30
 
@@ -159,16 +151,22 @@ def test_list_by_date_from_the_index_prints_and_reports_what_the_folders_give(mi
 @pytest.mark.parametrize("command", [("stats",), ("topics",), ("search", "-i", "march")])
 def test_commands_over_a_span_answer_alike_from_folders_or_index(misfiled, monkeypatch, cli, command):
     """stats counts the day pages of the span's folders: it reads them, index or not."""
+    found = _same_both_ways(misfiled, monkeypatch, cli, *command, "--from", "2016-03-02", "--to", "2016-04-05")
+    assert found.stdout or command == ("topics",)  # these events carry no topic
+
+
+def _same_both_ways(misfiled, monkeypatch, cli, *args):
+    """Run a command once reading the span's folders, once from the index; both answer alike."""
     from newsarc import archive as module
 
-    args = (*command, "--from", "2016-03-02", "--to", "2016-04-05", "--archive", str(misfiled.root))
+    args = (*args, "--archive", str(misfiled.root))
     monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
     by_folders = cli(*args)
     Archive.open(misfiled.root).index()
     monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
     from_index = cli(*args)
     assert (from_index.exit_code, from_index.stdout, from_index.stderr) == (by_folders.exit_code, by_folders.stdout, by_folders.stderr)
-    assert by_folders.stdout or command == ("topics",)  # these events carry no topic
+    return from_index
 
 
 def test_padded_and_unpadded_day_folders(builder):
