@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import sys
 from operator import attrgetter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -451,19 +452,22 @@ class Site:
         folder, _, name = path.rpartition("/")
         return bool(self.listing(folder).get(name))
 
-    def doc(self, path: str) -> Event | None:
-        """The parsed file at `path`, read now if the scan did not include it."""
+    def doc(self, path: str, *, keep: bool = True) -> Event | None:
+        """The parsed file at `path`, read now if the scan did not include it; kept for the next
+        ask unless `keep=False` (the caller keeps what it needs of it)."""
         found = self.docs.get(path)
         if found is None and path in self.known:
             k = self._positions().get(path)
             if k is not None:
-                found = self.docs[path] = self._src.docs[k]
+                found = self._src.docs[k]
+                if keep:
+                    self.docs[path] = found
                 return found
         if found is None and path.endswith(".md") and self.exists(path) and not self.is_dir(path):
             found = read_event(self.root / path, path)
             if found is not None and found.skipped:
                 found = None
-            if found is not None:
+            if found is not None and keep:
                 self.docs[path] = found
         return found
 
@@ -490,7 +494,7 @@ class Site:
     def anchors(self, path: str) -> set[str] | None:
         """Heading anchors of a Markdown file, GitHub style (`a`, `a-1`...); None if unreadable."""
         if path not in self._anchors:
-            doc = self.doc(path)
+            doc = self.doc(path, keep=False)  # its anchors are kept, not the event (1 GB of them at 100k)
             if doc is None:
                 return None
             seen: dict[str, int] = {}
@@ -568,15 +572,19 @@ class Checker:
     def run(self) -> Report:
         ran, off = self.options.checks()
         todo = self._to_read()
-        for doc in todo:
+        related: dict[str, set[str]] | None = {} if self.options.reciprocal else None
+        claims: list[tuple[str, Link, str]] = []
+        for doc in todo:  # one pass: the files come from the index one at a time, not kept
             self.check_links(doc)
-        for doc in todo:
             if not doc.is_day_page:
                 self.check_dates(doc)
+                if related is not None:
+                    related[doc.path] = self._related(doc, claims)
+            self.check_parsed(doc)
         self.check_folders()
-        if self.options.reciprocal:
-            self.check_reciprocal()
-        self.check_files(todo)
+        if related is not None:
+            self.check_reciprocal(related, claims)
+        self.check_files()
         findings = sorted(self.findings, key=Finding.sort_key)
         return Report(findings, ran, off, len(self.src.docs) + len(self.src.unreadable), self.links, self.external, self.options.strict)
 
@@ -674,11 +682,14 @@ class Checker:
         return [(HEADING, f"no heading '#{fragment}' in {where}", path, suggestions)]
 
     def _where(self, doc: Event, link: Link) -> tuple[int, int, tuple[int, int] | None]:
+        return self._where_in(doc.path, link)
+
+    def _where_in(self, path: str, link: Link) -> tuple[int, int, tuple[int, int] | None]:
         """Line, column and destination span; front-matter links are located in the file."""
         if link.role != FRONT_MATTER:
             span = (link.dest_start, link.dest_end) if link.dest_start >= 0 else None
             return link.line, link.column, span
-        found = _locate_front_matter(self.site.root / doc.path, link.target)
+        found = _locate_front_matter(self.site.root / path, link.target)
         return found or (1, 1, None)
 
     def _fix(self, link: Link, span, suggestions: list[Suggestion], kind: str) -> Fix | None:
@@ -899,41 +910,56 @@ class Checker:
             return columns.paths.__getitem__, columns.titles, columns.day
         return attrgetter("path"), lambda events: [e.title for e in events], attrgetter("date")
 
-    def check_reciprocal(self) -> None:
-        """A related B whose own related links do not name A (off by default: lists are capped)."""
-        for doc in self.src.docs:
-            if doc.is_day_page:
+    def _related(self, doc: Event, claims: list[tuple[str, Link, str]]) -> set[str]:
+        """The events `doc`'s related links name; each such link, with its target, goes to `claims`
+        (where it is written, not its text: 500k of them at 100k events)."""
+        for link in doc.links:
+            if link.role not in _RELATED_ROLES:
                 continue
-            for link in doc.links:
-                if link.role not in (RELATED, FRONT_MATTER):
-                    continue
-                target = resolve_written(doc.path, link.target)
-                if target is None or not target.path or target.path == doc.path:
-                    continue
-                other = self.site.doc(target.path)
+            target = resolve_written(doc.path, link.target)
+            if target is not None and target.path and target.path != doc.path:
+                where = Link(link.target, "", link.line, link.column, link.role, dest_start=link.dest_start, dest_end=link.dest_end)
+                claims.append((doc.path, where, sys.intern(target.path)))
+        named = (self.site.path_of(doc.path, link.target) for link in doc.links if link.role in _RELATED_ROLES)
+        return {sys.intern(path) for path in named if path}  # as Site.targets, not kept there too
+
+    def check_reciprocal(self, related: dict[str, set[str]], claims: list[tuple[str, Link, str]]) -> None:
+        """A related B whose own related links do not name A (off by default: lists are capped).
+
+        From what the pass over the files noted (`_related`): every event made
+        once, none kept (100k kept took 1.6-2 GB). A target the pass did not
+        read (outside the folder checked) is read here."""
+        for path, link, target in claims:
+            named = related.get(target)
+            if named is None:
+                other = self.site.doc(target)
                 if other is None or other.is_day_page:
                     continue
-                if doc.path not in self.site.targets(other, (RELATED, FRONT_MATTER)):
-                    line, column, _ = self._where(doc, link)
-                    self.add(doc.path, line, column, link.target, NOT_RECIPROCAL, f"{target.path} does not list this event among its related events", target=target.path)
+                named = self.site.targets(other, _RELATED_ROLES)
+            if path not in named:
+                line, column, _ = self._where_in(path, link)
+                self.add(path, line, column, link.target, NOT_RECIPROCAL, f"{target} does not list this event among its related events", target=target)
 
-    def check_files(self, read: Sequence[Event]) -> None:
-        """Files not read, or not understood; a file with diagnostics is never skipped (`_to_read`)."""
+    def check_parsed(self, doc: Event) -> None:
+        """A file read, but not all of it understood (the parser says where)."""
+        for problem in doc.diagnostics:
+            if not problem.message.startswith(_DATES_CHECK):
+                self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
+
+    def check_files(self) -> None:
+        """Files not read; a file with diagnostics is never skipped (`_to_read`), so check_parsed sees it."""
         for doc in self.src.unreadable:
             reason = doc.diagnostics[0].message if doc.diagnostics else "unreadable"
             self.add(doc.path, 0, 0, "", UNREADABLE, f"links not checked: {reason}")
         for note in self.src.notes:
             self.add(note.path, 0, 0, "", UNREADABLE, note.message)
-        for doc in read:  # read, but not all of it understood (the parser says where)
-            for problem in doc.diagnostics:
-                if not problem.message.startswith(_DATES_CHECK):
-                    self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
 
 
 SPELLING = "other day spelling"
 # Parser diagnostics the dates check already reports in its own words.
 _DATES_CHECK = ("date line ", "date mismatch", "front matter date ", "no date")
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
+_RELATED_ROLES = (RELATED, FRONT_MATTER)  # the links --reciprocal expects to be returned
 _FOLDER_MEMO = "links-folders-1"  # bump when check_folders' findings change for the same index
 
 

@@ -155,6 +155,25 @@ def test_severities_and_strict(fixture_root):
     assert keys(strict) == EXPECTED
 
 
+def test_reciprocal_reads_targets_outside_the_folder_checked_and_skips_day_pages(builder):
+    """Targets the pass over the files did not read (another folder) are read for their related links;
+    a day page named as related is not an event that could return the link."""
+    b_link = builder.event("2016-04-06", "Bravo names nobody")
+    c_link = builder.event("2016-04-06", "Charlie names Alpha", related=[("Alpha", "/news/2016/04/5/alpha-names-two.md", ["T"])])
+    related = [("Bravo", b_link, ["T"]), ("Charlie", c_link, ["T"]), ("The day", "/news/2016/04/6/index.md", ["T"])]
+    builder.event("2016-04-05", "Alpha names two", related=related)
+    options = Options(reciprocal=True)
+
+    def missing(paths=None) -> set[tuple]:
+        report = validate(Archive.open(builder.root), paths, options=options)
+        return {(f.path, f.link, f.target) for f in report.findings if f.kind == "not-reciprocal"}
+
+    alpha = "news/2016/04/5/alpha-names-two.md"
+    expected = {(alpha, b_link, b_link.lstrip("/"))}
+    assert missing([builder.root / "news/2016/04/5"]) == expected
+    assert missing() == expected
+
+
 def test_reciprocal_is_opt_in(fixture_root):
     report = validate(Archive.open(fixture_root), options=Options(reciprocal=True))
     extra = {(f.path, f.line, f.column) for f in report.findings if f.kind == "not-reciprocal"}
