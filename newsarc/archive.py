@@ -671,11 +671,18 @@ class Archive:
     def diagnostics_of(self, events: Sequence[Event]) -> list[Diagnostic]:
         """What reading these events found wrong. From the index's view, only the files it noted as
         having something are decoded (listing a year of 100k events would decode every row twice)."""
-        if isinstance(events, EventView) and events.store is self._store:
-            noted = set(events.store.noted)
+        store = self._store
+        if store is None:
+            return [d for event in events for d in event.diagnostics]
+        noted = set(store.noted)
+        if isinstance(events, EventView) and events.store is store:
             chosen = events.each(k for k, i in enumerate(events.ids) if i in noted)
             return [d for event in chosen for d in event.diagnostics]
-        return [d for event in events for d in event.diagnostics]
+        found = []
+        for event in events:
+            if not (isinstance(event, LazyEvent) and event._store is store and event._id not in noted):
+                found.extend(event.diagnostics)
+        return found
 
     def _index_pays(self, folders: int) -> bool:
         """Whether `folders` day folders are better read from the index than one by one."""

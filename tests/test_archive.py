@@ -169,6 +169,30 @@ def _same_both_ways(misfiled, monkeypatch, cli, *args):
     return from_index
 
 
+def test_diagnostics_of_events_from_the_index_decode_only_the_files_it_noted(misfiled):
+    """What every event's own diagnostics say, whether the events come as the index's view, a list of
+    its events, or parsed events; the others' rows are not decoded to find out."""
+    misfiled.write("news/2016/03/6/no-headline.md", "### [2016-03-06](/news/2016/03/6/index.md)\n\nNo headline here.\n")
+    truth = Archive.open(misfiled.root).load()
+    expected = sorted((d.path, d.message) for e in truth.events for d in e.diagnostics)
+    assert any(path.endswith("no-headline.md") for path, _ in expected)
+    site = Archive.open(misfiled.root)
+    view = site.view()
+    as_list = list(view)
+    for events in (view, as_list, truth.events):
+        assert sorted((d.path, d.message) for d in site.diagnostics_of(events)) == expected
+    assert 0 < sum(map(_filled, as_list)) <= len({path for path, _ in expected})
+
+
+def _filled(event) -> bool:
+    """Whether a LazyEvent's row was decoded (its links slot is set)."""
+    try:
+        object.__getattribute__(event, "links")
+    except AttributeError:
+        return False
+    return True
+
+
 def test_padded_and_unpadded_day_folders(builder):
     builder.event("2016-04-03", "Padded day", day_folder="03")
     builder.event("2016-04-04", "Unpadded day")

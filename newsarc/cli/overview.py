@@ -118,7 +118,7 @@ def timeline(
     line = settled(site, lambda: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
-    report_diagnostics([*unread(site), *(d for step in line.steps for d in step.event.diagnostics)])
+    report_diagnostics([*unread(site), *site.diagnostics_of([step.event for step in line.steps])])
     if not line.steps:
         nothing_found(f"topic '{line.topic.name}' has no events in {line.span}")
     render.render_timeline(line, choose_mode(json_lines, pretty), site.root)
