@@ -7,7 +7,7 @@ from itertools import groupby
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
+from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, write_json
 
 
 def render(result: Listing, mode: Mode, root) -> None:
@@ -31,11 +31,11 @@ def _json(result: Listing, root) -> None:
 
 def _plain(result: Listing, root) -> None:
     """date, path (relative to the current folder), headline, topics (; separated), sources."""
-    out = sys.stdout
+    out, local = sys.stdout, LocalPaths(root)
     for event in result.events:
         day = event.date.isoformat() if event.date else ""
         topics = "; ".join(event.topics)
-        out.write(f"{day}\t{local_path(root, event.path)}\t{plain_field(event.title)}\t{topics}\t{len(event.sources)}\n")
+        out.write(f"{day}\t{local(event.path)}\t{plain_field(event.title)}\t{topics}\t{len(event.sources)}\n")
 
 
 def _rich(result: Listing, root) -> None:

@@ -12,7 +12,7 @@ import sys
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
+from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, write_json
 from newsarc.overview import Stats, Step, Timeline, Topic
 
 if TYPE_CHECKING:
@@ -127,10 +127,11 @@ def _json_timeline(line: Timeline, root) -> None:
 
 def _plain_timeline(line: Timeline, root) -> None:
     """date, path, headline, and the quiet days before it when longer than --gap (else empty)."""
+    local = LocalPaths(root)
     for step in line.steps:
         event = step.event
         gap = str(step.gap_days) if step.gap else ""
-        sys.stdout.write(f"{_iso(event.date)}\t{local_path(root, event.path)}\t{plain_field(event.title)}\t{gap}\n")
+        sys.stdout.write(f"{_iso(event.date)}\t{local(event.path)}\t{plain_field(event.title)}\t{gap}\n")
 
 
 def _rich_timeline(line: Timeline, root) -> None:

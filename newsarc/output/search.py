@@ -9,12 +9,11 @@ between context groups; paths are relative to the current folder.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from newsarc.model import Event
-from newsarc.output.console import Mode, local_path, make_console, write_json
+from newsarc.output.console import LocalPaths, Mode, make_console, write_json
 from newsarc.search import Found, Line, Result
 
 if TYPE_CHECKING:
@@ -25,19 +24,8 @@ MATCH_STYLE = "bold red"  # ripgrep's colours: paths magenta, line numbers green
 
 
 def render(result: Result, mode: Mode, root, view: str = "lines") -> None:
-    paths = _Paths(root)
+    paths = LocalPaths(root)
     {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](result, paths, view)
-
-
-class _Paths:
-    """Root-relative path -> path from the current folder, joined cheaply for many lines."""
-
-    def __init__(self, root):
-        self.prefix = local_path(root, "")
-        self.here = self.prefix in ("", ".")
-
-    def __call__(self, relpath: str) -> str:
-        return relpath if self.here else os.path.join(self.prefix, relpath)
 
 
 # -- JSON Lines -------------------------------------------------------------------
@@ -62,7 +50,7 @@ def line_record(event: Event, line: Line) -> dict[str, Any]:
     return record
 
 
-def _json(result: Result, paths: _Paths, view: str) -> None:
+def _json(result: Result, paths: LocalPaths, view: str) -> None:
     for found in result.found:
         score = {"score": round(found.score, 4)} if found.score else {}  # with --sort relevance
         if view == "lines":
@@ -78,7 +66,7 @@ def _json(result: Result, paths: _Paths, view: str) -> None:
 # -- plain (grep) -----------------------------------------------------------------
 
 
-def _plain(result: Result, paths: _Paths, view: str) -> None:
+def _plain(result: Result, paths: LocalPaths, view: str) -> None:
     write = sys.stdout.write
     if view == "count":
         for found in result.found:
@@ -109,7 +97,7 @@ def _plain_line(path: str, line: Line) -> str:
 # -- rich -------------------------------------------------------------------------
 
 
-def _rich(result: Result, paths: _Paths, view: str) -> None:
+def _rich(result: Result, paths: LocalPaths, view: str) -> None:
     from rich.text import Text
 
     console = make_console()
@@ -125,7 +113,7 @@ def _rich(result: Result, paths: _Paths, view: str) -> None:
     _summary(result)
 
 
-def _heading(found: Found, paths: _Paths, view: str) -> Text:
+def _heading(found: Found, paths: LocalPaths, view: str) -> Text:
     from rich.text import Text
 
     event = found.event
