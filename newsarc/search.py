@@ -124,7 +124,7 @@ def search(archive: Archive, query: Query) -> Result:
     if query.sort == "path":
         events = _by_path(events)
     lengths: list[int] = []
-    chosen = _indexed(archive, events, query)
+    chosen = _indexed(archive, events, query, lengths)
     if chosen is None:
         chosen = _raw_files(archive, events, query)
     if chosen is None:
@@ -141,26 +141,27 @@ def search(archive: Archive, query: Query) -> Result:
         selected = len(picked)
     details = query.details and not query.invert
     context = bool(query.before or query.after)
-    if not ranked:
-        items = Streamed(len(picked), lambda: _found(archive, events, picked, query if details else None))
-        return Result(items, len(events), selected, context)
-    found = [Found(event) for event in (events.pick(picked) if isinstance(events, EventView) else (events[i] for i in picked))]
-    _rank(archive, found, query, len(events), sum(lengths) / max(len(lengths), 1))
-    if query.limit is not None:
-        found = found[: query.limit]
-    if details:
-        for item in found:
-            _collect(archive, item, query)
-    return Result(found, len(events), selected, context)
+    scores: list[float] | None = None
+    if ranked:
+        picked, scores = _rank(archive, events, picked, query, sum(lengths) / max(len(lengths), 1))
+    items = Streamed(len(picked), lambda: _found(archive, events, picked, query if details else None, scores))
+    return Result(items, len(events), selected, context)
 
 
-def _found(archive: Archive, events: Sequence[Event], picked: list[int], query: Query | None) -> Iterator[Found]:
+def _found(
+    archive: Archive, events: Sequence[Event], picked: list[int], query: Query | None, scores: list[float] | None = None
+) -> Iterator[Found]:
     """The picked events in order, each with its lines when `query` is given (see Streamed)."""
-    for event in events.each(picked) if isinstance(events, EventView) else (events[i] for i in picked):
-        item = Found(event)
+    for k, event in enumerate(_events_at(events, picked)):
+        item = Found(event, score=scores[k] if scores else 0.0)
         if query is not None:
             _collect(archive, item, query)
         yield item
+
+
+def _events_at(events: Sequence[Event], positions: Sequence[int]) -> Iterator[Event]:
+    """The events at these positions; from a view, made one at a time and not kept."""
+    return events.each(positions) if isinstance(events, EventView) else (events[i] for i in positions)
 
 
 def _by_path(events: Sequence[Event]) -> Sequence[Event]:
@@ -171,17 +172,21 @@ def _by_path(events: Sequence[Event]) -> Sequence[Event]:
     return sorted(events, key=lambda e: e.path)
 
 
-def _indexed(archive: Archive, events: Sequence[Event], query: Query) -> Iterator[int] | None:
+def _indexed(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int] | None = None) -> Iterator[int] | None:
     """Matching events found in the index's search text (no event decoded); None when it cannot say.
 
-    The index holds the default fields only, and relevance needs each text's
-    length, so other queries read the events themselves."""
-    if query.raw or tuple(query.fields) != DEFAULT_FIELDS or query.sort == "relevance":
+    The index holds the default fields only, so other queries read the events
+    themselves. For relevance, `lengths` gets each event's text length in
+    characters, as `_texts` would (BM25's average needs every event's)."""
+    if query.raw or tuple(query.fields) != DEFAULT_FIELDS:
         return None
     ids = archive.index_ids(events)
     if ids is None:
         return None
-    hits = archive.index().search_hits(query.matcher, query.require_all)
+    index = archive.index()
+    hits = index.search_hits(query.matcher, query.require_all)
+    if query.sort == "relevance" and lengths is not None:
+        lengths.extend(index.search_lengths(ids))
     return (k for k, i in enumerate(ids) if i in hits)
 
 
@@ -249,23 +254,25 @@ K1 = 1.2
 B = 0.75
 
 
-def _rank(archive: Archive, found: list[Found], query: Query, total: int, average: float) -> None:
-    """Order by BM25 with each pattern as a term: tf = its matches in the searched fields.
+def _rank(archive: Archive, events: Sequence[Event], picked: list[int], query: Query, average: float) -> tuple[list[int], list[float]]:
+    """The picked positions ordered by BM25 with each pattern as a term (tf = its matches in the
+    searched fields), at most `query.limit` of them, and their scores.
 
     Document length is counted in characters (the ratio to the average is
-    what BM25 uses, and characters cost nothing to count).
+    what BM25 uses, and characters cost nothing to count). Each event is read
+    for its counts and let go: 50k matching events held at once took 600 MB.
     """
     counts, lengths = [], []
-    for item in found:
-        raw = read_raw(archive.root, item.event) if query.raw else None
-        text = event_text(item.event, query.fields, raw)
+    for event in _events_at(events, picked):
+        raw = read_raw(archive.root, event) if query.raw else None
+        text = event_text(event, query.fields, raw)
         counts.append(query.matcher.counts(text))
         lengths.append(len(text))
     width = len(query.matcher.patterns)
     df = [sum(1 for c in counts if c[p]) for p in range(width)]
-    for item, tf, length in zip(found, counts, lengths):
-        item.score = bm25(tf, df, total, length, average)
-    found.sort(key=lambda f: -f.score)  # stable: ties stay in date order
+    scores = [bm25(tf, df, len(events), length, average) for tf, length in zip(counts, lengths)]
+    order = sorted(range(len(picked)), key=lambda k: -scores[k])[: query.limit]  # stable: ties stay in date order
+    return [picked[k] for k in order], [scores[k] for k in order]
 
 
 def bm25(tf: Sequence[int], df: Sequence[int], total: int, length: int, average: float) -> float:

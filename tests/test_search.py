@@ -341,7 +341,8 @@ def test_context_separates_events_even_without_context_lines(cli, site):
     assert "--" not in without.stdout.splitlines() and len(without.stdout.splitlines()) == 2
 
 
-def test_results_are_made_as_they_are_read_not_kept(site):
+@pytest.mark.parametrize("sort", ["date", "relevance"])
+def test_results_are_made_as_they_are_read_not_kept(site, sort):
     """The events of a search are decoded, and their lines collected, one at a time while they are
     read: none is kept on the archive's view, and reading again gives the same answers."""
     from newsarc.patterns import compile_patterns
@@ -354,7 +355,7 @@ def test_results_are_made_as_they_are_read_not_kept(site):
         return sum(1 for thing in gc.get_objects() if type(thing) is LazyEvent)
 
     archive = Archive.open(site)
-    query = core.Query(compile_patterns(["a"]), fields=("title", "body", "topics"))
+    query = core.Query(compile_patterns(["a"]), fields=("title", "body", "topics"), sort=sort)
     result = core.search(archive, query)
     assert len(result.found) == 5 and result.found
     before, most = alive(), 0
@@ -413,6 +414,25 @@ def test_sort_and_limit(cli, site):
     scores = [json.loads(line)["score"] for line in search(cli, site, "--json", "-l", "-i", "syria", "army", "--sort", "relevance").stdout.splitlines()]
     assert len(scores) == 3 and scores == sorted(scores, reverse=True) and scores[-1] > 0
     assert search(cli, site, "x", "--sort", "size").exit_code == 2
+
+
+@pytest.mark.parametrize("patterns", [["syria", "army"], ["été"], ["the"], ["e"]])
+def test_relevance_through_the_index_scores_as_reading_every_event(site, patterns):
+    """Relevance takes each event's text length from the index's search text (characters, not bytes:
+    'été'), not from 100k decoded events; the scores are those of reading them all."""
+    from newsarc.patterns import compile_patterns
+
+    for root in (site, EXAMPLES):
+        lengths: list[int] = []
+        query = core.Query(compile_patterns(patterns, case="ignore_case"), sort="relevance")
+        lazy = Archive.open(root)
+        assert core._indexed(lazy, lazy.view(), query, lengths) is not None and len(lengths) == len(lazy.view())
+        through_index = [(f.event.path, f.score, f.count) for f in core.search(lazy, query).found]
+        reordered = core.Query(compile_patterns(patterns, case="ignore_case"), fields=("topics", "body", "title"), sort="relevance")
+        loaded = Archive.open(root).load()
+        assert core._indexed(loaded, loaded.events, reordered, []) is None
+        assert through_index == [(f.event.path, f.score, f.count) for f in core.search(loaded, reordered).found]
+        assert through_index or patterns == ["été"]
 
 
 def test_date_and_topic_filters_and_hints(cli, site):
