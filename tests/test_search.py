@@ -345,10 +345,9 @@ def test_context_separates_events_even_without_context_lines(cli, site):
 def test_results_are_made_as_they_are_read_not_kept(site, sort):
     """The events of a search are decoded, and their lines collected, one at a time while they are
     read: none is kept on the archive's view, and reading again gives the same answers."""
-    from newsarc.patterns import compile_patterns
-
     import gc
 
+    from newsarc.patterns import compile_patterns
     from newsarc.store import LazyEvent
 
     def alive() -> int:
