@@ -316,7 +316,7 @@ class Archive:
     def _open_store(self) -> Store:
         file = old = None
         if self.use_cache:
-            file = cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
+            file = self._cache_path()
             if self._stale is None:
                 old = Store.read(file)
                 try:
@@ -684,13 +684,16 @@ class Archive:
                 found.extend(event.diagnostics)
         return found
 
+    def _cache_path(self) -> Path:
+        return cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
+
     def _index_pays(self, folders: int) -> bool:
         """Whether `folders` day folders are better read from the index than one by one."""
         if self._store is not None:
             return True
         if folders < INDEX_FOLDERS:
             return False
-        if self.use_cache and cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope).exists():
+        if self.use_cache and self._cache_path().exists():
             return True  # kept up to date, not built: a few changed files at most are parsed
         every = self.day_folders()
         return every is not None and folders * 2 >= len(every)  # most of the archive: build it, for later runs too

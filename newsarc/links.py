@@ -651,7 +651,7 @@ class Checker:
 
     def _report(self, doc: Event, link: Link, problems: list) -> None:
         for kind, message, target_path, suggestions in problems:
-            line, column, span = self._where(doc, link)
+            line, column, span = self._where(doc.path, link)
             fix = self._fix(link, span, suggestions, kind)
             self.add(doc.path, line, column, link.target, kind, message, target=target_path, suggestions=suggestions, fix=fix)
 
@@ -681,10 +681,7 @@ class Checker:
         where = "this file" if link.target.startswith("#") else path
         return [(HEADING, f"no heading '#{fragment}' in {where}", path, suggestions)]
 
-    def _where(self, doc: Event, link: Link) -> tuple[int, int, tuple[int, int] | None]:
-        return self._where_in(doc.path, link)
-
-    def _where_in(self, path: str, link: Link) -> tuple[int, int, tuple[int, int] | None]:
+    def _where(self, path: str, link: Link) -> tuple[int, int, tuple[int, int] | None]:
         """Line, column and destination span; front-matter links are located in the file."""
         if link.role != FRONT_MATTER:
             span = (link.dest_start, link.dest_end) if link.dest_start >= 0 else None
@@ -913,15 +910,20 @@ class Checker:
     def _related(self, doc: Event, claims: list[tuple[str, Link, str]]) -> set[str]:
         """The events `doc`'s related links name; each such link, with its target, goes to `claims`
         (where it is written, not its text: 500k of them at 100k events)."""
+        named: set[str] = set()  # as Site.targets gives them, not kept there too
         for link in doc.links:
             if link.role not in _RELATED_ROLES:
                 continue
             target = resolve_written(doc.path, link.target)
-            if target is not None and target.path and target.path != doc.path:
+            if target is None or not target.path:
+                continue
+            path = sys.intern(target.path)
+            if not target.outside:
+                named.add(path)
+            if path != doc.path:
                 where = Link(link.target, "", link.line, link.column, link.role, dest_start=link.dest_start, dest_end=link.dest_end)
-                claims.append((doc.path, where, sys.intern(target.path)))
-        named = (self.site.path_of(doc.path, link.target) for link in doc.links if link.role in _RELATED_ROLES)
-        return {sys.intern(path) for path in named if path}  # as Site.targets, not kept there too
+                claims.append((doc.path, where, path))
+        return named
 
     def check_reciprocal(self, related: dict[str, set[str]], claims: list[tuple[str, Link, str]]) -> None:
         """A related B whose own related links do not name A (off by default: lists are capped).
@@ -937,7 +939,7 @@ class Checker:
                     continue
                 named = self.site.targets(other, _RELATED_ROLES)
             if path not in named:
-                line, column, _ = self._where_in(path, link)
+                line, column, _ = self._where(path, link)
                 self.add(path, line, column, link.target, NOT_RECIPROCAL, f"{target} does not list this event among its related events", target=target)
 
     def check_parsed(self, doc: Event) -> None:

@@ -140,12 +140,13 @@ class TextIndex:
 
         def holders(bounds: tuple[int, int]) -> list[tuple[int, list[int]]]:
             found = []
-            for start in range(bounds[0], bounds[1], RELEASE_DOCS):
-                for doc in range(start, min(start + RELEASE_DOCS, bounds[1])):
-                    hit = match(docs[doc])
-                    if hit:
-                        found.append((doc, hit))
-                self._release()
+            for k, doc in enumerate(range(*bounds), 1):
+                hit = match(docs[doc])
+                if hit:
+                    found.append((doc, hit))
+                if k % RELEASE_DOCS == 0:
+                    self._release()
+            self._release()
             return found
 
         return [pair for part in forks.fan_out(holders, self._parts()) for pair in part]
