@@ -29,7 +29,7 @@ from urllib.parse import urljoin, urlsplit
 
 from newsarc import __version__
 from newsarc.errors import BadPattern, NewsarcError
-from newsarc.model import BODY, COVER, RELATED, SOURCE, Event
+from newsarc.model import BODY, COVER, IMAGE, RELATED, SOURCE, Event
 
 # Result kinds, worst first (renderers sort and count by them).
 DEAD = "dead"
@@ -39,7 +39,7 @@ OK = "ok"
 SKIPPED = "skipped"
 KINDS = (DEAD, MALFORMED, WARNING, OK, SKIPPED)
 
-ROLES = (SOURCE, COVER, BODY, RELATED)  # date and front-matter links are internal
+ROLES = (SOURCE, COVER, BODY, IMAGE, RELATED)  # date and front-matter links are internal
 USER_AGENT = f"newsarc/{__version__} (news archive link checker)"
 
 _HEAD_REFUSED = frozenset({403, 405, 501})  # servers that answer GET but not HEAD

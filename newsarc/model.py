@@ -18,6 +18,7 @@ SOURCE = "source"
 COVER = "cover"
 RELATED = "related"
 BODY = "body"
+IMAGE = "image"  # an embedded file: a Markdown image, or an HTML element's src
 FRONT_MATTER = "front-matter"
 
 

@@ -19,7 +19,7 @@ from newsarc.archive import Archive, sort_key
 from newsarc.folding import compact, fold, group_names  # noqa: F401  (fold is part of this module's API)
 from newsarc.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
-from newsarc.model import BODY, DATE, FRONT_MATTER, RELATED, Event
+from newsarc.model import BODY, DATE, FRONT_MATTER, IMAGE, RELATED, Event
 from newsarc.store import EventView
 
 SORTS = ("count", "name", "first", "last")
@@ -31,7 +31,7 @@ LIKE = 0.5  # how alike each word must be when the whole name is close
 TIE = 0.05  # close matches this near the best one are as likely meant
 SUGGEST = 0.5  # similarity (or share of words) worth suggesting when nothing matches
 DAY_PAGE_ROLE = "day-page"  # links written on day pages, counted apart in stats
-_CHECKED_ROLES = (DATE, RELATED, BODY, FRONT_MATTER)  # internal links worth resolving
+_CHECKED_ROLES = (DATE, RELATED, BODY, IMAGE, FRONT_MATTER)  # internal links worth resolving
 
 # -- topics -------------------------------------------------------------------
 

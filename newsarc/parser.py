@@ -1,8 +1,9 @@
 """Turn one event file (or day page) into an `Event`, never raising.
 
 The Markdown is read by pyromark (pulldown-cmark): a real CommonMark parser
-finds every link form (inline, angle brackets, reference style) and skips
-code spans, fenced code and HTML, which hand-written regexes get wrong. One
+finds every link form (inline, angle brackets, reference style, images) and
+skips code spans, fenced code and HTML comments, which hand-written regexes
+get wrong; `href`/`src` in raw HTML are read too (htmllinks.py), as lychee does. One
 pass over its events builds the whole record, so a file is parsed once.
 """
 
@@ -15,12 +16,13 @@ from typing import Any
 
 import pyromark
 
-from newsarc import dates, quickparse
+from newsarc import dates, htmllinks, quickparse
 from newsarc.model import (
     BODY,
     COVER,
     DATE,
     FRONT_MATTER,
+    IMAGE,
     RELATED,
     SOURCE,
     Diagnostic,
@@ -228,6 +230,8 @@ class _Walker:
         self.heading: list[str] | None = None  # text of the heading being read
         self.heading_links: list[Link] = []
         self.link: dict[str, Any] | None = None  # link being read
+        self.images: list[dict[str, Any]] = []  # images being read (alt text may hold another)
+        self.html_start = -1  # where the HTML block being read began
         self.item: dict[str, Any] | None = None  # list item being read
         self.paragraphs: list[str] = []
         self.block: list[str] | None = None
@@ -253,6 +257,8 @@ class _Walker:
                 self._end(value, span["start"] + offset, span["end"] + offset)
             elif (value := ev.get("Code")) is not None:
                 text(value)
+            elif "InlineHtml" in ev:
+                self._html(span["start"] + offset, span["end"] + offset)
         self._finish_body()
 
     # -- event handlers -------------------------------------------------
@@ -264,6 +270,8 @@ class _Walker:
             self._mark_body(start, start)
 
     def _text(self, value: str) -> None:
+        if self.images:
+            self.images[-1]["text"].append(value)
         if self.link is not None:
             self.link["text"].append(value)
         if self.heading is not None:
@@ -282,6 +290,10 @@ class _Walker:
         elif tag == "Link":
             attrs = value["Link"]
             self.link = {"attrs": attrs, "start": start, "end": end, "text": []}
+        elif tag == "Image":
+            self.images.append({"attrs": value["Image"], "start": start, "end": end, "text": []})
+        elif tag == "HtmlBlock":
+            self.html_start = start
         elif tag == "Item":
             self.item = {"text": [], "links": [], "start": start}
         elif tag in ("Paragraph", "BlockQuote") and self.heading is None and self.item is None:
@@ -299,6 +311,11 @@ class _Walker:
             self._close_heading(_LEVELS.get(value["Heading"], 3), start)
         elif tag == "Item" and self.item is not None:
             self._close_item()
+        elif tag == "Image" and self.images:
+            self._close_image(self.images.pop())
+        elif tag == "HtmlBlock" and self.html_start >= 0:
+            self._html(self.html_start, end)
+            self.html_start = -1
         elif tag in ("Paragraph", "BlockQuote") and self.block is not None and self.item is None:
             if tag == "Paragraph" or self.block:
                 text = "".join(self.block).strip()
@@ -310,8 +327,22 @@ class _Walker:
     # -- pieces -----------------------------------------------------------
 
     def _close_link(self) -> None:
-        info = self.link
+        link = self._written_link(self.link, BODY)
         self.link = None
+        if self.heading is not None:
+            self.heading_links.append(link)
+        elif self.item is not None:
+            self.item["links"].append(link)
+            self.item["after"] = len(self.item["text"])
+        self.event.links.append(link)
+
+    def _close_image(self, info: dict[str, Any]) -> None:
+        """An image is a link to check, never a source, related item or date line: it joins the file's
+        links only (its alt text stays in the text around it, as before)."""
+        self.event.links.append(self._written_link(info, IMAGE))
+
+    def _written_link(self, info: dict[str, Any], role: str) -> Link:
+        """The Link of a Markdown link or image pyromark has closed (`info`: its attrs, span and text)."""
         attrs = info["attrs"]
         line, column = self.lines.position(info["start"])
         link = Link(
@@ -319,18 +350,40 @@ class _Walker:
             text="".join(info["text"]).strip(),
             line=line,
             column=column,
-            role=BODY,
+            role=role,
             start=info["start"],
             end=info["end"],
             label=attrs.get("id") or "",
         )
         self._locate_destination(link, attrs.get("link_type", ""))
-        if self.heading is not None:
-            self.heading_links.append(link)
-        elif self.item is not None:
-            self.item["links"].append(link)
-            self.item["after"] = len(self.item["text"])
-        self.event.links.append(link)
+        return link
+
+    def _html(self, start: int, end: int) -> None:
+        """The href and src values of raw HTML (lychee checks them too), placed where their value is written."""
+        raw = self.raw[start:end]
+        if b"=" not in raw:
+            return
+        chunk = raw.decode("utf-8", "replace")
+        plain = chunk.isascii()
+
+        def at(k: int) -> int:  # a character offset in the chunk as a byte offset in the file
+            return start + (k if plain else len(chunk[:k].encode()))
+
+        for found in htmllinks.links_in(chunk):
+            value_start = at(found.value_start)
+            line, column = self.lines.position(value_start)
+            link = Link(
+                target=found.target,
+                text="",
+                line=line,
+                column=column,
+                role=BODY if found.attribute == "href" else IMAGE,
+                start=at(found.tag_start),
+                end=at(found.tag_end),
+            )
+            if found.verbatim:
+                link.dest_start, link.dest_end = value_start, at(found.value_end)
+            self.event.links.append(link)
 
     def _locate_destination(self, link: Link, link_type: str) -> None:
         if link.label and link_type.startswith(("Reference", "Collapsed", "Shortcut")):

@@ -393,6 +393,41 @@ def test_subprocess_examples_and_fixture(fixture_root):
     assert broken.stdout.splitlines()[0].startswith("news/2015/09/6/charlie-event.md:14:4: error: missing file")
 
 
+IMAGES_AND_HTML = """An ![existing picture](/img/pic.png), a ![gone one](/img/gone.png), a [![linked](../../../../img/pic.png)](/news/none.md),
+an <a href="/news/2015/09/4/alpha-event.md#source">anchor</a> and <a href='/news/html-gone.md'>another</a>,
+not <!-- <img src="/img/in-a-comment.png"> --> but ![by reference][map]
+
+<figure>
+  <img alt="x" src="/img/figure-gone.png">
+</figure>
+
+[map]: /img/ref-gone.png"""
+
+
+def test_images_and_html_links_are_checked_as_lychee_checks_them(cli, builder, monkeypatch):
+    """Markdown images and raw HTML href/src were skipped: a broken picture passed the check that
+    lychee --offline fails (these are lychee's lines and columns too)."""
+    builder.event("2015-09-04", "Alpha event")
+    builder.event("2015-09-05", "Pictures event", body=IMAGES_AND_HTML)
+    builder.write_day_pages()
+    builder.write("img/pic.png", b"\x89PNG")
+    monkeypatch.chdir(builder.root)
+    result = cli("validate-links")
+    assert result.exit_code == 1
+    where = "news/2015/09/5/pictures-event.md"
+    assert result.stdout.splitlines() == [
+        f"{where}:5:41: error: missing file: /img/gone.png [missing-file]",
+        f"{where}:5:71: error: missing file: /news/none.md [missing-file]",
+        f"{where}:6:76: error: missing file: /news/html-gone.md [missing-file]",
+        f"{where}:7:52: error: missing file: /img/ref-gone.png [missing-file]",
+        f"{where}:10:21: error: missing file: /img/figure-gone.png [missing-file]",
+    ]
+    assert result.stderr.startswith("newsarc: 5 errors in 4 files, 12 internal links")
+    dump = cli("validate-links", "--dump", "--format", "json", where)
+    roles = [json.loads(line)["role"] for line in dump.stdout.splitlines() if '"role"' in line]
+    assert roles.count("image") == 5 and roles.count("body") == 3
+
+
 # -- reading only what the index cannot vouch for ---------------------------------
 
 

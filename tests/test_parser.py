@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarc.model import BODY, COVER, DATE, RELATED, SOURCE
+from newsarc.model import BODY, COVER, DATE, IMAGE, RELATED, SOURCE
 from newsarc.parser import parse_bytes, parse_text, split_topics
 from tests.conftest import SAMPLE, needs_sample
 
@@ -104,6 +104,41 @@ def test_every_commonmark_link_form_and_non_links():
     assert raw[ref.dest_start : ref.dest_end] == b"/news/ref.md"
     angle = [link for link in event.links if link.target == "/news/b c.md"][0]
     assert raw[angle.dest_start : angle.dest_end] == b"/news/b c.md"
+
+
+def test_images_and_html_links_are_links_too():
+    """lychee checks images and raw HTML href/src; validate-links reads them as links (role image for
+    what a page embeds), never as sources or related items, and their alt text stays body text."""
+    text = (
+        "### [2017-08-13](/news/2017/08/13/index.md)\n\n# Title\n\n"
+        'See ![a map](/img/map.png "Map") and [![logo](/img/logo.png)](/news/a.md), ![ref][pic],\n'
+        'an <a href="/news/b.md">anchor</a>, <A HREF=\'/news/c&amp;d.md\'>caps</A> <!-- <a href="/news/no.md"> -->\n\n'
+        '<div>\n<img alt="é>" src = /img/é.png>\n</div>\n\n'
+        "[pic]: /img/ref.png\n\n### Source:\n\n1. ![icon](/img/ap.png) [AP](https://apnews.com/x)\n"
+    )
+    event = parse_text(text, "news/2017/08/13/t.md")
+    found = [(link.role, link.target, link.line, link.column) for link in event.links if link.role != DATE]
+    assert found == [  # where lychee --offline places each (the same lines and columns)
+        (IMAGE, "/img/map.png", 5, 5),
+        (IMAGE, "/img/logo.png", 5, 39),
+        (BODY, "/news/a.md", 5, 38),
+        (IMAGE, "/img/ref.png", 5, 76),
+        (BODY, "/news/b.md", 6, 13),
+        (BODY, "/news/c&d.md", 6, 46),
+        (IMAGE, "/img/é.png", 9, 21),  # lychee says 9:22: it counts bytes, we count characters
+        (IMAGE, "/img/ap.png", 16, 4),
+        (SOURCE, "https://apnews.com/x", 16, 25),
+    ]
+    assert [s.url for s in event.sources] == ["https://apnews.com/x"]
+    assert "a map" in event.body and "anchor" in event.body
+    raw = text.encode()
+    for link in event.links:
+        if link.target == "/news/c&d.md":
+            assert link.dest_start == -1  # written with an entity: not rewritten by --fix
+        else:
+            assert raw[link.dest_start : link.dest_end].decode() == link.target
+    image = event.links[1]
+    assert (image.text, raw[image.start : image.end]) == ("a map", b'![a map](/img/map.png "Map")')
 
 
 def test_front_matter_supplements_and_keeps_unknown_keys():

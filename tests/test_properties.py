@@ -50,7 +50,7 @@ PIECES = st.sampled_from(
         "1. [AP](https://apnews.com/x)\n", "1. [Cover Image](https://img/x.jpg)\n",
         "1. [Other ](/news/2017/08/12/o.md) _Context: A, B, 2015_\n", "1. nothing here\n",
         "[ref]: /news/x.md \"t\"\n", "[a][ref] ", "[b](<a b.md>) ", "[c](x.md#frag) ", "`[d](/code.md)` ",
-        "<!-- [e](/c.md) -->", "```\n[f](/g.md)\n```\n", "&amp; &#x27; &bogus; ", "\\[g](/h.md) ",
+        "<!-- [e](/c.md) -->", "```\n[f](/g.md)\n```\n", "![i](/img/é.png) ", '<a href="/news/&amp;é.md">', "<img src='x.png'\n>", "&amp; &#x27; &bogus; ", "\\[g](/h.md) ",
         "[h](/news/%2e%2e/x) ", "[i](../../../../x.md) ", "é", "\u2028", "\ufeff", "\x00", "\t",
     ]
 )  # fmt: skip
