@@ -14,7 +14,9 @@ in the cache's index folder:
               validate-links' verdicts, link counts, quiet flags, a digest
               of each file's bytes, the store's random id, the blob file's
               name; per blob kind, where each file's bytes are in the blob
-              file (start, end); per kind read whole, its map (Store.areas)
+              file (start, end); per kind read whole, its map (Store.areas),
+              with an xxh3 checksum of each stretch, checked before its
+              first scan (those bytes are matched in place, never decoded)
 
 <key>.<random>.blobs, the blobs, only ever appended to: six kinds of bytes
     per file: rows (the parsed record without its body), texts (bodies),
@@ -85,11 +87,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+import xxhash
+
 from newsarc import __version__, cache, forks
 from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
-FORMAT = 15  # bump whenever a section's layout or the parser's output changes
+FORMAT = 16  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -153,6 +157,7 @@ class Store:
         self.written = written
         self._table = table
         self._cache: dict[str, object] = {}
+        self._checked: set[str] = set()  # SCANNED kinds whose bytes matched their checksums
         self._watched: Check | None = None  # the freshness check running while this store answers
         self._next_look = 0.0
         self._watcher = 0  # the process that watches it
@@ -370,24 +375,40 @@ class Store:
         """Where each file's `kind` bytes are in the blob file: start and end, two ints per file."""
         return self._array(kind + "-at", "q")
 
-    def areas(self, kind: str) -> list[tuple[int, int, array, array | None]]:
+    def areas(self, kind: str) -> list[tuple[int, int, array, array | None, int]]:
         """The stretches of the blob file holding `kind` bytes (SCANNED kinds), each as (start, end,
         where each piece begins relative to start and where the last ends, the id of each piece:
-        -1 for bytes no file uses any more; None when piece r is file r)."""
+        -1 for bytes no file uses any more; None when piece r is file r; the checksum of its bytes)."""
 
         def decode(raw: bytes) -> list:
             found = []
-            for start, end, bounds, ids in marshal.loads(raw):
+            for start, end, bounds, ids, checksum in marshal.loads(raw):
                 offsets = array("q")
                 offsets.frombytes(bounds)
                 if ids is not None:
                     owners = array("i")
                     owners.frombytes(ids)
                     ids = owners
-                found.append((start, end, offsets, ids))
+                found.append((start, end, offsets, ids, checksum))
             return found
 
         return self._section(kind + "-map", decode)
+
+    def _checked_areas(self, kind: str) -> list[tuple[int, int, array, array | None, int]]:
+        """`areas(kind)`, each stretch's bytes checked against its checksum, once per store.
+
+        These kinds are matched and searched in place, never decoded, so damage
+        would not fail loudly as a damaged row does: zeroed search text found
+        nothing, zeroed links made every backlink vanish, silently and on every
+        run. xxh3 hashes the 210 MB of search text at 100k files in about 10 ms
+        (CRC-32 took 58 ms)."""
+        areas = self.areas(kind)
+        if kind not in self._checked:
+            view = memoryview(self._blobs.mapped())
+            if any(stretch_digest(view[start:end]) != checksum for start, end, _, _, checksum in areas):
+                raise self._damaged(kind)
+            self._checked.add(kind)
+        return areas
 
     def written_targets(self, i: int) -> str:
         """File i's link targets other than http(s), as written, "\\0"-joined (archive.link_facts)."""
@@ -405,7 +426,7 @@ class Store:
         hit in the mapped blob file, nothing decoded."""
         self._current()
         mapped, found = self._blobs.mapped(), []
-        for start, end, bounds, ids in self.areas(kind):
+        for start, end, bounds, ids, _ in self._checked_areas(kind):
             pos = mapped.find(needle, start, end)
             while pos >= 0:
                 r = bisect_right(bounds, pos - start) - 1
@@ -509,7 +530,7 @@ class Store:
         0.12 s and its size in memory)."""
         self._current()
         view, found = memoryview(self._blobs.mapped()), set()
-        for start, end, bounds, ids in self.areas("search"):
+        for start, end, bounds, ids, _ in self._checked_areas("search"):
             hits = matcher.hits(view[start:end], bounds, require_all)
             found.update(hits if ids is None else (ids[r] for r in hits))
         found.discard(-1)
@@ -740,7 +761,7 @@ class _Blobs(NamedTuple):
     name: str  # its name beside the store; "" for an unnamed temporary file
     size: int  # bytes the store uses of it
     fresh_end: int  # where the part written afresh ends
-    areas: dict[str, list[tuple]]  # SCANNED kind -> [(start, end, bounds, ids or None)]
+    areas: dict[str, list[tuple]]  # SCANNED kind -> [(start, end, bounds, ids or None, checksum)]
     created: bool  # a new blob file (it replaces the old one), not the old one appended to
     live: int  # bytes of it the store uses (the rest is dead)
 
@@ -947,7 +968,8 @@ class Writer:
                         first = area[0][1]
                         bounds = array("q", (offset - first for _, offset, _ in area))
                         bounds.append(area[-1][1] + area[-1][2] - first)
-                        areas[key].append((first, first + bounds[-1], bounds, array("i", (i for i, _, _ in area))))
+                        owners = array("i", (i for i, _, _ in area))
+                        areas[key].append((first, first + bounds[-1], bounds, owners, _digest_of(handle, first, bounds[-1])))
             return _Blobs(handle, os.path.basename(name), end, base.blob_file[2], areas, False, self._live())
         except BaseException:
             handle.close()
@@ -1002,7 +1024,7 @@ class Writer:
                 if key_ in SCANNED:
                     bounds = array("q", (s - first for s in at[0::2]))
                     bounds.append(offset - first)
-                    areas[key_] = [(first, offset, bounds, None)]
+                    areas[key_] = [(first, offset, bounds, None, _digest_of(handle, first, offset - first))]
             if name:
                 os.fsync(target)  # on disk before a store names it
             return _Blobs(handle, name, offset, offset, areas, True, offset)
@@ -1052,7 +1074,7 @@ class Writer:
             small[key + "-at"] = self.at[key].tobytes()
         for key in SCANNED:
             small[key + "-map"] = marshal.dumps(
-                [(s, e, bounds.tobytes(), None if ids is None else ids.tobytes()) for s, e, bounds, ids in blobs.areas[key]]
+                [(s, e, bounds.tobytes(), None if ids is None else ids.tobytes(), checksum) for s, e, bounds, ids, checksum in blobs.areas[key]]
             )
         return small
 
@@ -1192,6 +1214,27 @@ class Writer:
             raise
 
 
+def stretch_digest(data) -> int:
+    """The checksum of a stretch of SCANNED blob bytes (Store._checked_areas)."""
+    return xxhash.xxh3_64_intdigest(data)
+
+
+def _digest_of(handle, start: int, length: int) -> int:
+    """`stretch_digest` of bytes just written to the blob file, read back from it (they were copied
+    there in the kernel, never through this process), a few MB at a time."""
+    digest, fd, end = xxhash.xxh3_64(), handle.fileno(), start + length
+    while start < end:
+        chunk = os.pread(fd, min(_DIGEST_CHUNK, end - start), start)
+        if not chunk:
+            raise OSError(f"blob file shorter than written (at {start} of {end})")
+        digest.update(chunk)
+        start += len(chunk)
+    return digest.intdigest()
+
+
+_DIGEST_CHUNK = 8 << 20
+
+
 def _remapped(areas: list[tuple], new_of: array, dropped: list[int] | None = None) -> list[tuple]:
     """The base store's areas with each piece's base id made a new id (-1: no file uses it); areas
     no file uses any more are dropped.
@@ -1200,7 +1243,7 @@ def _remapped(areas: list[tuple], new_of: array, dropped: list[int] | None = Non
     (gone, parsed again or moved) change, found where they are (the usual
     update after an edit: no pass over every piece)."""
     found = []
-    for start, end, bounds, ids in areas:
+    for start, end, bounds, ids, checksum in areas:
         if ids is None:
             owners = new_of[: len(bounds) - 1]
         elif dropped is not None:
@@ -1213,7 +1256,7 @@ def _remapped(areas: list[tuple], new_of: array, dropped: list[int] | None = Non
         else:
             owners = array("i", (new_of[i] if i >= 0 else -1 for i in ids))
         if owners.count(-1) < len(owners):
-            found.append((start, end, bounds, owners))
+            found.append((start, end, bounds, owners, checksum))
     return found
 
 

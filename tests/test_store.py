@@ -862,7 +862,7 @@ def test_store_with_zeroed_sections_is_rebuilt(odd, tmp_path, serial, section):
 
 
 def _zero_blob(file: Path, kind: str) -> None:
-    """Every byte of one kind of blob zeroed in the store's blob file (no checksum covers blobs)."""
+    """Every byte of one kind of blob zeroed in the store's blob file."""
     index = Store.read(file)
     at, blobs = index.at(kind), file.parent / index.blob_file[0]
     start, end = min(at[0::2]), max(at[1::2])
@@ -903,24 +903,40 @@ def test_damaged_rows_through_the_cli(odd, tmp_path):
     assert again.returncode == 0 and '"title": "Siege ends"' in again.stdout
 
 
-@pytest.mark.parametrize("blob", ["search", "outgoing"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the search and outgoing blobs carry no checksum and are never decoded, so zeroed "
-    "(external damage) they give wrong answers silently on every run: search finds nothing, backlinks are empty",
-)
-def test_damaged_search_or_link_blobs_never_give_wrong_answers(odd, tmp_path, serial, blob):
+@pytest.mark.parametrize("blob", ["search", "outgoing", "written"])
+@pytest.mark.parametrize("damage", ["zeroed", "one byte"])
+def test_damaged_scanned_blobs_are_one_clear_error_never_a_wrong_answer(odd, tmp_path, serial, blob, damage):
+    """The scanned kinds are matched in place, never decoded: zeroed, search found nothing and backlinks
+    were empty, silently, on every run. Their checksums now catch it, as a damaged row is caught."""
     cache_dir, file, _ = _stored(odd, tmp_path)
-    _zero_blob(file, blob)
+    if damage == "zeroed":
+        _zero_blob(file, blob)
+    else:
+        _flip_blob_byte(file, blob)
     site = open_site(odd, cache_dir)
-    try:
-        found = [f.event.path for f in core.search(site, _query({"patterns": ["Siege"]})).found]
-        backlinks = [e.path for e in site.backlinks(site.find("siege-ends"))]
-    except IndexDamaged:
-        return  # an error that removes the store is acceptable; a wrong answer is not
+    with pytest.raises(IndexDamaged, match=f"its {blob} do not read back.*run the command again"):
+        if blob == "search":
+            core.search(site, _query({"patterns": ["Siege"]}))
+        elif blob == "outgoing":
+            site.backlinks(site.find("siege-ends"))
+        else:
+            site.index().holding("written", b"/")
+    assert not file.exists()
+    site = open_site(odd, cache_dir)
     truth = Truth(odd)
+    found = [f.event.path for f in core.search(site, _query({"patterns": ["Siege"]})).found]
     assert found == [e.path for e in truth.events if "Siege" in field_text(e, DEFAULT_FIELDS)]
-    assert backlinks == truth.backlinks("news/2016/04/5/siege-ends.md")
+    assert [e.path for e in site.backlinks(site.find("siege-ends"))] == truth.backlinks("news/2016/04/5/siege-ends.md")
+
+
+def _flip_blob_byte(file: Path, kind: str) -> None:
+    """One bit of the middle byte of one kind of blob flipped: damage no decoder would notice."""
+    index = Store.read(file)
+    at, blobs = index.at(kind), file.parent / index.blob_file[0]
+    middle = (min(at[0::2]) + max(at[1::2])) // 2
+    data = bytearray(blobs.read_bytes())
+    data[middle] ^= 0x20
+    blobs.write_bytes(data)
 
 
 # -- 5. search through the store's text ------------------------------------------------------
