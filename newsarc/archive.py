@@ -90,7 +90,7 @@ def resolve_link(source: str, target: str) -> Target:
     """Resolve a link written in `source` (relative to root) the way a site would."""
     target = target.strip()
     lowered = target.lower()
-    if lowered.startswith(_SCHEMES) or lowered.startswith("//"):
+    if lowered.startswith(_SCHEMES) or lowered.startswith("//") or "@" in target and _EMAIL.fullmatch(target):
         return Target("", external=True)
     path, _, fragment = target.partition("#")
     path = unquote(path.split("?", 1)[0])
@@ -121,7 +121,7 @@ def resolve_written(source: str, written: str) -> Target | None:
     if written[:1] == "/":
         if PLAIN_ABSOLUTE.fullmatch(written) and "//" not in written and "/." not in written and written[-1] != "/":
             return Target(written[1:])
-    elif _SCHEME.match(written) or ("@" in written and _EMAIL.fullmatch(written)):
+    elif _SCHEME.match(written):
         return None
     if written.lstrip().startswith("//"):
         return None
@@ -882,7 +882,7 @@ class Archive:
     def exists(self, relpath: str) -> bool:
         if self.indexed(relpath):
             return True
-        return bool(relpath) and (self.root / relpath).is_file() and self._inside(self.root / relpath)
+        return bool(relpath) and (self.root / relpath).exists() and self._inside(self.root / relpath)
 
     def find(self, ref: str) -> Event:
         """An event by file path, site link, slug or unique slug prefix."""

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from newsarc.archive import Archive
 from newsarc.links import Options, validate
+from newsarc.overview import stats
 from newsarc.suggest import edit_distance
 from tests.conftest import EXAMPLES, event_text, run_newsarc
 
@@ -391,6 +392,16 @@ def test_subprocess_examples_and_fixture(fixture_root):
     assert broken.returncode == 1
     assert len(broken.stdout.splitlines()) == 6
     assert broken.stdout.splitlines()[0].startswith("news/2015/09/6/charlie-event.md:14:4: error: missing file")
+
+
+def test_stats_counts_the_broken_links_validate_links_reports(fixture_root):
+    """stats' own cheaper count (file existence only) must agree with validate-links on which links are
+    broken: it counted a link to a folder that exists and an email autolink as broken."""
+    report = validate(Archive.open(fixture_root, use_cache=False).load())
+    broken = [f for f in report.findings if f.kind in ("missing-file", "outside-archive")]
+    result = stats(Archive.open(fixture_root, use_cache=False))
+    assert result.broken_links == len(broken) == 10
+    assert result.broken_by_role == {"body": 2, "date": 1, "day-page": 1, "front-matter": 1, "related": 5}
 
 
 IMAGES_AND_HTML = """An ![existing picture](/img/pic.png), a ![gone one](/img/gone.png), a [![linked](../../../../img/pic.png)](/news/none.md),
