@@ -86,11 +86,27 @@ def _where(renderer: Renderer, place: Location) -> str:
 
 
 def _text(report: Report, renderer: Renderer) -> None:
-    lines = []
-    for finding in report.findings:
-        for place in finding.locations:
-            lines.append(f"{_where(renderer, place)}: {finding.severity}: {describe(finding)} [{finding.kind}]\n")
-    renderer.out.write("".join(lines))
+    _write_batched(
+        renderer.out,
+        (
+            f"{_where(renderer, place)}: {finding.severity}: {describe(finding)} [{finding.kind}]\n"
+            for finding in report.findings
+            for place in finding.locations
+        ),
+    )
+
+
+_BATCH = 4096  # lines written at once: the 510k of --reciprocal at 100k events, joined whole, held 390 MB
+
+
+def _write_batched(out: IO[str], lines: Iterable[str]) -> None:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _BATCH:
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
 
 
 # -- json: JSON Lines ------------------------------------------------------------
@@ -118,16 +134,16 @@ def _github(report: Report, renderer: Renderer) -> None:
     workspace = os.environ.get("GITHUB_WORKSPACE")
     if workspace:
         renderer = Renderer(renderer.root, workspace, renderer.out)
-    lines = []
-    for finding in report.findings:
-        for place in finding.locations:
-            props = [f"file={_escape_property(renderer.file(place.path))}"]
-            if place.line:
-                props += [f"line={place.line}", f"col={place.column}"]
-            props.append(f"title={_escape_property(finding.kind)}")
-            level = "error" if finding.severity == ERROR else "warning"
-            lines.append(f"::{level} {','.join(props)}::{_escape_data(describe(finding))}\n")
-    renderer.out.write("".join(lines))
+    _write_batched(renderer.out, (_annotation(renderer, finding, place) for finding in report.findings for place in finding.locations))
+
+
+def _annotation(renderer: Renderer, finding: Finding, place: Location) -> str:
+    props = [f"file={_escape_property(renderer.file(place.path))}"]
+    if place.line:
+        props += [f"line={place.line}", f"col={place.column}"]
+    props.append(f"title={_escape_property(finding.kind)}")
+    level = "error" if finding.severity == ERROR else "warning"
+    return f"::{level} {','.join(props)}::{_escape_data(describe(finding))}\n"
 
 
 # -- junit: one test suite per check, one failing test case per problem ------------------
