@@ -1421,6 +1421,28 @@ def test_dead_bytes_past_a_share_of_the_blob_file_get_a_blob_file_of_its_own(age
         assert blob_file(cache_dir, builder.root).stat().st_size == live_bytes(fresh)
 
 
+@pytest.mark.parametrize("kind", ["search", "outgoing"])
+def test_damage_to_an_appended_stretch_is_caught_too(aged, kind):
+    """An update appends a stretch with a checksum of its own (read back from the blob file): one bit
+    flipped in it is an error that removes the store, then the rebuild answers right."""
+    builder, cache_dir = aged
+    _edit(builder, 6, "A tsunami warning for the coast.")
+    site = updated(builder.root, cache_dir)
+    index = site.index()
+    assert len(index.areas(kind)) == 2
+    start, end = index.areas(kind)[-1][:2]
+    blobs = blob_file(cache_dir, builder.root)
+    data = bytearray(blobs.read_bytes())
+    data[(start + end) // 2] ^= 0x20
+    blobs.write_bytes(data)
+    site = open_site(builder.root, cache_dir)
+    with pytest.raises(IndexDamaged, match=f"its {kind} do not read back"):
+        core.search(site, _query({"patterns": ["tsunami"]})) if kind == "search" else site.backlinks(site.find("event-of-day-5"))
+    site = open_site(builder.root, cache_dir)
+    assert [f.event.path for f in core.search(site, _query({"patterns": ["tsunami"]})).found] == ["news/2016/04/6/event-of-day-6.md"]
+    assert_matches_truth(open_site(builder.root, cache_dir).load(), Truth(builder.root))
+
+
 def test_appended_stretches_are_gathered_when_they_grow_many(aged, monkeypatch):
     """Each update adds a stretch of search text (scanned on its own); past MAX_AREAS they are appended again as one."""
     builder, cache_dir = aged
