@@ -1241,7 +1241,7 @@ def piece_of(doc: Event, stamp: cache.Stamp, digest: bytes) -> Piece:
         doc.path, stamp, kind, doc.date.toordinal() if doc.date else 0, doc.title, tuple(doc.topics), outgoing,
         marshal.dumps(cache.encode(doc)), marshal.dumps(cache.encode_text(doc)), search, bool(doc.diagnostics),
         words, link_facts(doc) if kind != store.SKIPPED else (0, 0, "", False),
-        store.NO_DIGEST if kind == store.SKIPPED else digest,
+        store.NO_DIGEST if kind == store.SKIPPED else digest, len(doc.sources),
     )  # fmt: skip
 
 

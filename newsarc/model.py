@@ -132,6 +132,11 @@ class Event:
     skipped: bool = False  # unreadable (binary, I/O error): only `diagnostics` is meaningful
 
     @property
+    def source_count(self) -> int:
+        """How many sources it cites (an event read from the index knows without decoding them)."""
+        return len(self.sources)
+
+    @property
     def slug(self) -> str:
         return slug_of(self.path)
 

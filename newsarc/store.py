@@ -93,7 +93,7 @@ from newsarc import __version__, cache, forks
 from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
-FORMAT = 17  # bump whenever a section's layout or the parser's output changes
+FORMAT = 18  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 
@@ -138,6 +138,7 @@ class Piece(NamedTuple):
     words: bytes  # headline twice and body, normalised for related's text model (textindex.normalize)
     facts: tuple[int, int, str, bool]  # what validate-links needs to skip the file (archive.link_facts)
     digest: bytes  # of the bytes parsed (DIGEST_SIZE; NO_DIGEST for a skipped file)
+    sources: int  # how many sources it cites: list-by-date's column, without decoding its row
 
 
 class IndexStale(NewsarcError):
@@ -359,6 +360,11 @@ class Store:
     def link_counts(self) -> array:
         """Per file, its links other than http(s) and its http(s) links (two ints)."""
         return self._array("link-counts", "i")
+
+    @property
+    def source_counts(self) -> array:
+        """Per file, how many sources it cites (what a listing shows of them)."""
+        return self._array("sources", "i")
 
     @property
     def quiet(self) -> bytes:
@@ -795,6 +801,7 @@ class Writer:
         self.digests = bytearray()
         self.quiet = bytearray()
         self.counts = array("i")
+        self.sources = array("i")
         self.at = {key: array("q") for key, _ in BLOBS}  # parsed pieces: offsets in their part until finish()
         self.added: list[int] = []  # new ids of the parsed pieces, and their columns:
         self.paths: list[str] = []
@@ -819,6 +826,7 @@ class Writer:
         count, http, written, quiet = piece.facts
         self.quiet.append(1 if quiet else 0)
         self.counts.extend((count - http, http))
+        self.sources.append(piece.sources)
         self.written.append(written)
         if piece.noted:
             self.noted.append(i)
@@ -845,6 +853,7 @@ class Writer:
         self.digests += old.digests[DIGEST_SIZE * start : DIGEST_SIZE * stop]
         self.quiet += old.quiet[start:stop]
         self.counts.extend(old.link_counts[2 * start : 2 * stop])
+        self.sources.extend(old.source_counts[start:stop])
         for key, _ in BLOBS:
             self.at[key].extend(old.at(key)[2 * start : 2 * stop])
 
@@ -1055,6 +1064,7 @@ class Writer:
         small["digests"] = bytes(self.digests)
         small["quiet"] = bytes(self.quiet)
         small["link-counts"] = self.counts.tobytes()
+        small["sources"] = self.sources.tobytes()
         by_path = base.by_path if same else self._sorted("by_path", paths.__getitem__, None)
         small["by-path"] = base.raw("by-path") if same else array("i", by_path).tobytes()
         dates, kinds = self.dates, self.kinds
@@ -1474,6 +1484,11 @@ class LazyEvent(Event):
     def full_text(self) -> tuple[str, str]:
         """(body, body_raw) from the store, even when the archive was opened without text."""
         return self._store.text(self._id)
+
+    @property
+    def source_count(self) -> int:
+        """From its column: listing 100k events decoded every row for this alone (3.0 s, 1.4 s without)."""
+        return self._store.source_counts[self._id]
 
 
 def _date(ordinal: int):

@@ -20,7 +20,7 @@ def record(event: Event) -> dict:
         "date": event.date.isoformat() if event.date else None,
         "title": event.title,
         "topics": event.topics,
-        "sources": len(event.sources),
+        "sources": event.source_count,
     }
 
 
@@ -35,7 +35,7 @@ def _plain(result: Listing, root) -> None:
     for event in result.events:
         day = event.date.isoformat() if event.date else ""
         topics = "; ".join(event.topics)
-        out.write(f"{day}\t{local(event.path)}\t{plain_field(event.title)}\t{topics}\t{len(event.sources)}\n")
+        out.write(f"{day}\t{local(event.path)}\t{plain_field(event.title)}\t{topics}\t{event.source_count}\n")
 
 
 def _rich(result: Listing, root) -> None:
@@ -53,7 +53,7 @@ def _rich(result: Listing, root) -> None:
         table.add_column("topics", ratio=2, style="dim")
         table.add_column("sources", justify="right", style="green", no_wrap=True)
         for event in events:
-            sources = f"{len(event.sources)} src"
+            sources = f"{event.source_count} src"
             title = Text(event.title or event.path)
             table.add_row(title, "; ".join(event.topics), sources)
         console.print(table)

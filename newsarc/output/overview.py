@@ -114,7 +114,7 @@ def step_record(step: Step, topic: Topic) -> dict:
         "title": event.title,
         "topic": topic.name,
         "topics": event.topics,
-        "sources": len(event.sources),
+        "sources": event.source_count,
         "days_since_previous": step.gap_days,
         "gap": step.gap,
     }
