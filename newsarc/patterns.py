@@ -252,14 +252,18 @@ class Matcher:
 
     # -- where they match ---------------------------------------------------
 
-    def lines(self, text: str, limit: int | None = None) -> list[LineMatch]:
-        """The matching lines of `text`, in order, at most `limit` of them (an empty text has none)."""
+    def lines(self, text: str, limit: int | None = None, every: bool = True) -> list[LineMatch]:
+        """The matching lines of `text`, in order, at most `limit` of them (an empty text has none);
+        each with the span of every match in it, or with `every=False` of its first match only.
+
+        Grep lines show only where a line's first match is, and finding the
+        others cost most of a search for a common word."""
         if not text:
             return []
         data = text.encode()
         starts = _line_starts(data)
         found: dict[int, list[tuple[int, int]]] = {}
-        for start, end in self._byte_spans(data):
+        for start, end in self._byte_spans(data) if every else self._first_spans(data, starts):
             index = bisect_right(starts, start) - 1
             if index not in found:
                 if limit is not None and len(found) >= limit:
@@ -277,6 +281,19 @@ class Matcher:
             start, stop = spans[group]
             yield start, stop
             pos = stop if stop > pos else _next_char(data, pos)
+
+    def _first_spans(self, data: bytes, starts: list[int]) -> Iterator[tuple[int, int]]:
+        """The first match of each matching line: the scan jumps to the next line after one."""
+        pos, end, match, group, last = 0, len(data), self._spans.Match, 1 if self.word else 0, len(starts) - 1
+        while pos <= end:
+            spans = match(self._anchor, data, pos, end)
+            if spans[0][0] < 0:
+                return
+            yield spans[group]
+            index = bisect_right(starts, spans[0][0]) - 1
+            if index >= last:
+                return
+            pos = starts[index + 1]
 
     def counts(self, text: str) -> list[int]:
         """How many times each pattern matches `text` (term frequencies for BM25)."""

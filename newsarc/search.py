@@ -51,6 +51,7 @@ class Query:
     limit: int | None = None
     details: bool = True  # False: only which events (for -l and -q)
     count_rest: bool = False  # with --limit, still count every match (costs a full scan)
+    every_match: bool = True  # False: each line's first match only (grep lines show no more)
 
 
 @dataclass(slots=True)
@@ -223,7 +224,7 @@ def _collect(archive: Archive, item: Found, query: Query) -> None:
             break
         if not f.text:
             continue
-        matches = query.matcher.lines(f.text, budget)
+        matches = query.matcher.lines(f.text, budget, query.every_match)
         if not matches:
             continue
         item.count += len(matches)

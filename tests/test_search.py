@@ -107,6 +107,21 @@ def test_lines_report_char_columns_and_spans():
     assert [(m.index, m.text, m.spans) for m in found] == [(1, "un été ééét", ((3, 5), (7, 11)))]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(["the ", "The", "é", "a", "\n", " ", "x", "ab", "\r", "théa"]), max_size=40).map("".join),
+    st.sampled_from(["the", "a", "x*", "^$", "^", "$", "é|a", "(?i)THE", r"\bab\b", "a+b?", "^a|b$", ".", ""]),
+    st.booleans(),
+    st.sampled_from([None, 1, 2]),
+)
+def test_first_match_per_line_is_what_every_match_starts_with(text, pattern, word, limit):
+    """Plain output (grep lines) asks only for each line's first match, and the scan jumps to the next
+    line after it: the same lines as finding every match, each with the first of their spans."""
+    matcher = compile_patterns([pattern], word=word)
+    every, first = matcher.lines(text, limit), matcher.lines(text, limit, every=False)
+    assert [(m.index, m.text, m.spans[:1]) for m in every] == [(m.index, m.text, m.spans) for m in first]
+
+
 def test_word_regexp_uses_unicode_words_and_finds_adjacent_words():
     matcher = compile_patterns(["a"], word=True)
     assert matcher.lines("a a,a ba ab éa")[0].spans == ((0, 1), (2, 3), (4, 5))

@@ -152,6 +152,7 @@ def search(
         limit=1 if quiet else limit,
         details=not quiet and view in ("lines", "count"),
         count_rest=mode.value == "rich" and not quiet,
+        every_match=view == "lines" and mode.value != "plain",  # rich and JSON mark every match; grep lines, the first
     )
     site = open_archive(archive, root)
     result = settled(site, lambda: core.search(site, query))
