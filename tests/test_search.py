@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from newsarc import search as core
 from newsarc.archive import Archive
 from newsarc.errors import BadPattern
-from newsarc.fields import FIELDS
+from newsarc.fields import DEFAULT_FIELDS, FIELDS
 from newsarc.patterns import SMART, compile_patterns
+from newsarc.store import EventView
 from tests.conftest import EXAMPLES, ROOT, run_newsarc
 
 # -- a small archive with the cases that matter ---------------------------------------
@@ -595,3 +596,30 @@ def test_decoded_search_finds_what_the_generator_counted(generated):
         matcher = compile_patterns([item["pattern"]], fixed=item["fixed_string"])
         query = core.Query(matcher, fields=FIELDS, details=False)
         assert len(core.search(archive, query).found) == item["event_files_decoded"], item["pattern"]
+
+
+RAW_FIELDS = [("title",), ("body",), ("sources", "related"), ("topics",), DEFAULT_FIELDS]
+NARROWED = [("Syria", True), ("Syria&#x27;s", False), ("^#", False), ("army$", False), ("^$", False), ("\r$", False), ("é", False)]
+
+
+@pytest.mark.parametrize("name", ["examples", "generated"])
+def test_raw_fields_narrowed_to_the_matching_files_equal_every_event_cut(name, request, tmp_path):
+    """`--raw` on some fields matches whole files first (on every core) and cuts fields from those
+    alone: the same events, counts and lines as cutting the fields of every event (patterns that
+    match empty text, ^$ and x*, included)."""
+    root = EXAMPLES if name == "examples" else request.getfixturevalue("generated")
+    indexed = Archive.open(root, cache_dir=tmp_path / "cache")
+    every = Archive.open(root, use_cache=False).load()
+    assert isinstance(core.candidates(indexed, None, []), EventView)
+    assert not isinstance(core.candidates(every, None, []), EventView)
+    some = 0
+    for pattern, fixed in NARROWED + [("x*", False)] * (name == "examples"):  # x* matches everywhere: slow at 1,500
+        for fields, invert in [*((f, False) for f in RAW_FIELDS), (("title", "body"), True)]:
+            query = core.Query(compile_patterns([pattern], fixed=fixed), fields=fields, raw=True, invert=invert)
+            got, want = (
+                [(f.event.path, f.count, [(ln.field, ln.line, ln.text) for ln in f.lines]) for f in core.search(site, query).found]
+                for site in (indexed, every)
+            )
+            assert got == want, (pattern, fields, invert)
+            some += bool(want) and not invert
+    assert some >= 20  # not vacuous
