@@ -1,4 +1,4 @@
-"""Links written as raw HTML inside Markdown: `<a href="...">`, `<img src="...">`.
+"""Links written as raw HTML inside Markdown: `<a href="...">`, `<img src="..." srcset="...">`.
 
 CommonMark passes HTML through untouched, so pyromark hands it over as opaque
 chunks; lychee reads the links in them, and validate-links must not miss what
@@ -14,15 +14,16 @@ import re
 from html.parser import HTMLParser
 from typing import NamedTuple
 
-# Every `href` is a hyperlink; every `src` embeds a file (img, video, audio, source, iframe, script).
-ATTRIBUTES = ("href", "src")
+# Every `href` is a hyperlink; every `src` embeds a file (img, video, audio, source, iframe, script);
+# `srcset` (img, source) lists files to embed, each with a width or density: "a.png 1x, b.png 2x".
+ATTRIBUTES = ("href", "src", "srcset")
 # One attribute of a start tag as HTMLParser tokenises it: name, then an optional quoted or bare value.
 _ATTRIBUTE = re.compile(r"""[\s/]*([^\s/>][^\s/=>]*)(\s*=+\s*('[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""")
 _TAG_NAME = re.compile(r"<[a-zA-Z][^\t\n\r\f />\x00]*")
 
 
 class HtmlLink(NamedTuple):
-    attribute: str  # "href" or "src"
+    attribute: str  # "href", "src" or "srcset"
     target: str  # the value as a browser reads it: entities decoded, surrounding whitespace dropped
     tag_start: int  # character offsets into the chunk: the tag's '<' ...
     tag_end: int  # ... and just past its '>'
@@ -68,11 +69,38 @@ class _Finder(HTMLParser):
             span = written.pop(name, None)
             if span is None:
                 continue
-            raw = text[span[0] : span[1]]
-            target = value.strip()
-            self.found.append(HtmlLink(name, target, start, start + len(text), start + span[0], start + span[1], raw == target))
+            raw, first, end = text[span[0] : span[1]], start + span[0], start + span[1]
+            if name != "srcset":
+                target = value.strip()
+                self.found.append(HtmlLink(name, target, start, start + len(text), first, end, raw == target))
+                continue
+            for offset, target in candidates(value):  # each URL where it is written, when no entity moves it
+                at = first + offset if raw == value else first
+                self.found.append(HtmlLink(name, target, start, start + len(text), at, at + len(target), raw == value))
 
     handle_startendtag = handle_starttag
+
+
+def candidates(srcset: str) -> list[tuple[int, str]]:
+    """(offset, URL) of each image candidate of a srcset, by the HTML standard's reading: a URL is a
+    run without white space (commas inside it belong to it, trailing ones end it), then optional
+    descriptors up to the next comma."""
+    found, i, n = [], 0, len(srcset)
+    while i < n:
+        while i < n and (srcset[i].isspace() or srcset[i] == ","):
+            i += 1
+        first = i
+        while i < n and not srcset[i].isspace():
+            i += 1
+        url = srcset[first:i]
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            while i < n and srcset[i] != ",":  # the descriptors: "2x", "640w"
+                i += 1
+        if url:
+            found.append((first, url))
+    return found
 
 
 def _written_values(tag: str) -> dict[str, tuple[int, int]]:

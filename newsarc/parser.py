@@ -3,7 +3,7 @@
 The Markdown is read by pyromark (pulldown-cmark): a real CommonMark parser
 finds every link form (inline, angle brackets, reference style, images) and
 skips code spans, fenced code and HTML comments, which hand-written regexes
-get wrong; `href`/`src` in raw HTML are read too (htmllinks.py), as lychee does. One
+get wrong; `href`, `src` and `srcset` in raw HTML are read too (htmllinks.py), as lychee does. One
 pass over its events builds the whole record, so a file is parsed once.
 """
 

@@ -106,6 +106,31 @@ def test_every_commonmark_link_form_and_non_links():
     assert raw[angle.dest_start : angle.dest_end] == b"/news/b c.md"
 
 
+def test_srcset_lists_one_image_link_per_candidate():
+    """lychee reads srcset too; each URL is an image link where it is written (lychee places them all at
+    the value's start). By the HTML standard a URL is a run without white space: a comma inside it
+    belongs to it, and only trailing commas or a comma after the descriptors end it."""
+    text = (
+        "# Title\n\n"
+        '<img src="/img/a.png" srcset="/img/s.png 1x, /img/b.png 2x">\n\n'
+        'Inline <img srcset="  /img/pad.png  2x ,/img/x,y.png,, /img/&amp;.png 3x"> here.\n'
+    )
+    event = parse_text(text, "news/2017/08/13/t.md")
+    raw = text.encode()
+    found = [(link.role, link.target, link.line, link.column) for link in event.links]
+    assert found == [
+        (IMAGE, "/img/a.png", 3, 11),
+        (IMAGE, "/img/s.png", 3, 31),
+        (IMAGE, "/img/b.png", 3, 46),
+        (IMAGE, "/img/pad.png", 5, 21),  # the value holds an entity: every URL is placed at its start
+        (IMAGE, "/img/x,y.png", 5, 21),
+        (IMAGE, "/img/&.png", 5, 21),
+    ]
+    for link in event.links[:3]:
+        assert raw[link.dest_start : link.dest_end].decode() == link.target
+    assert all(link.dest_start == -1 for link in event.links[3:])  # not offered to --fix
+
+
 def test_images_and_html_links_are_links_too():
     """lychee checks images and raw HTML href/src; validate-links reads them as links (role image for
     what a page embeds), never as sources or related items, and their alt text stays body text."""
