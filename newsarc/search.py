@@ -129,8 +129,6 @@ def search(archive: Archive, query: Query) -> Result:
     if chosen is None:
         chosen = _raw_files(archive, events, query)
     if chosen is None:
-        chosen = _raw_narrowed(archive, events, query)
-    if chosen is None:
         chosen = query.matcher.select(_texts(archive, events, query, lengths), query.require_all)
     if query.invert:
         hit = set(chosen)
@@ -202,25 +200,21 @@ def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: lis
 
 
 def _raw_files(archive: Archive, events: Sequence[Event], query: Query) -> Iterator[int] | None:
-    """`--raw --in all` (the files as rg reads them) over every event: files read as bytes and matched
-    on every core, no event made; None when it does not apply."""
-    if not (query.raw and set(FIELDS) <= set(query.fields) and isinstance(events, EventView) and query.sort != "relevance"):
-        return None
-    return _file_matches(archive, events, query)
+    """`--raw` over an index's events, from the files as rg reads them (bytes, matched on every core,
+    no event made); None when it does not apply.
 
-
-def _raw_narrowed(archive: Archive, events: Sequence[Event], query: Query) -> Iterator[int] | None:
-    """`--raw` on some fields: only events whose whole file matches can match, so the files are
-    matched first (as `_raw_files`) and fields are cut from those alone; None when it does not apply.
-
-    Exact: a raw field is whole lines of its file and no match spans lines
-    (patterns.py), so each match in a field is one in the file's same line,
-    empty matches (`^$`, `x*`) too. At 100k events `--raw -l 'Syrian Army'`
+    With `--in all` the files that match are the answer. On some fields only
+    events whose whole file matches can match: a raw field is whole lines of
+    its file and no match spans lines (patterns.py), so each match in a field
+    is one in the file's same line, empty matches (`^$`, `x*`) too. Fields are
+    then cut from those files alone: at 100k events `--raw -l 'Syrian Army'`
     cut the fields of every event (10 s) where 16k files match. A search cut
-    short by --limit (its rest uncounted) stops early without it: it is left
-    to the scan that goes event by event."""
+    short by --limit (its rest uncounted) stops early without the file pass,
+    so it is left to the scan that goes event by event."""
     if not (query.raw and isinstance(events, EventView) and query.sort != "relevance"):
         return None
+    if set(FIELDS) <= set(query.fields):
+        return _file_matches(archive, events, query)
     if query.limit is not None and not query.count_rest:
         return None
     candidates = list(_file_matches(archive, events, query))

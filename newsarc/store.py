@@ -1224,15 +1224,18 @@ class Writer:
             raise
 
 
+_STRETCH_HASH = xxhash.xxh3_64  # the checksum of a stretch of SCANNED blob bytes, written and checked
+
+
 def stretch_digest(data) -> int:
     """The checksum of a stretch of SCANNED blob bytes (Store._checked_areas)."""
-    return xxhash.xxh3_64_intdigest(data)
+    return _STRETCH_HASH(data).intdigest()
 
 
 def _digest_of(handle, start: int, length: int) -> int:
     """`stretch_digest` of bytes just written to the blob file, read back from it (they were copied
     there in the kernel, never through this process), a few MB at a time."""
-    digest, fd, end = xxhash.xxh3_64(), handle.fileno(), start + length
+    digest, fd, end = _STRETCH_HASH(), handle.fileno(), start + length
     while start < end:
         chunk = os.pread(fd, min(_DIGEST_CHUNK, end - start), start)
         if not chunk:
