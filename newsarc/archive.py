@@ -57,7 +57,11 @@ class Target:
 
 
 def find_root(start: Path) -> Path:
-    """The site root: the folder whose `news/` makes `/news/...` links resolve."""
+    """The site root: the folder whose `news/` makes `/news/...` links resolve.
+
+    No `news/` at, above or just below `start` is an error, not an archive: reading
+    whatever lies below (run from `/` or `~`) took minutes, mixed unrelated folders
+    into the answer and wrote gigabytes of index."""
     start = start.resolve()
     for folder in (start, *start.parents):
         if folder.name == NEWS:
@@ -65,7 +69,15 @@ def find_root(start: Path) -> Path:
     if (start / NEWS).is_dir():
         return start
     found = _roots_below(start)
-    return found[0] if len(found) == 1 else start
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = ", ".join(str(f) for f in found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise ArchiveNotFound(f"'{start}' holds {len(found)} archives ({names}); pass one with --archive")
+    raise ArchiveNotFound(
+        f"no archive at '{start}': found no news/ folder there, above it or up to {_SEARCH_DEPTH} levels below;"
+        " pass --archive PATH or set NEWSARC_ARCHIVE"
+    )
 
 
 def _roots_below(start: Path) -> list[Path]:
