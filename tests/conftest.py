@@ -14,10 +14,11 @@ from newsarc.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SAMPLE = ROOT.parent / "shared" / "format" / "sample-event.md"
-# The real sample event lives in the project's shared folder beside the checkout (CI has it);
-# it is real published text, so it is not copied into this repository.
-needs_sample = pytest.mark.skipif(not SAMPLE.exists(), reason=f"{SAMPLE} is not beside this checkout")
+# One event of the repository's own archive, in the full layout of a real one (entities,
+# a cover image, Related items with topics); docs/FORMAT.md walks through it.
+SAMPLE = EXAMPLES / "news/2016/03/27" / (
+    "the-syrian-army-supported-by-russian-air-power-recaptures-the-ancient-city-of-palmyra-from-isil-after-nearly-ten-months-of-militant-rule.md"
+)
 
 
 def slugify(headline: str) -> str:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from newsarc import quickparse
 from newsarc.model import Event
 from newsarc.parser import decode, parse_text
-from tests.conftest import EXAMPLES, SAMPLE, needs_sample, event_text
+from tests.conftest import EXAMPLES, SAMPLE, event_text
 
 
 def snapshot(event) -> dict:
@@ -37,7 +37,6 @@ def read(path: Path) -> str:
     return decode(path.read_bytes(), "x", [])
 
 
-@needs_sample
 def test_sample_takes_the_fast_path_and_agrees():
     assert agree(read(SAMPLE), "news/2017/08/13/sample.md")
 
