@@ -9,6 +9,7 @@ pass over its events builds the whole record, so a file is parsed once.
 
 from __future__ import annotations
 
+import html
 import re
 from bisect import bisect_right
 from pathlib import Path
@@ -552,7 +553,7 @@ def _apply_front_matter(event: Event, block: str, lines: _LineIndex) -> None:
     meta = event.meta
     title = meta.get("title")
     if isinstance(title, str) and title.strip():
-        event.title = " ".join(title.split())
+        event.title = " ".join(html.unescape(title).split())  # written as in the body: Syria&#x27;s
     for key in ("tags", "contexts", "topics"):
         for topic in _as_list(meta.get(key)):
             if topic not in event.topics:
@@ -562,7 +563,8 @@ def _apply_front_matter(event: Event, block: str, lines: _LineIndex) -> None:
     for item in meta.get("related") or [] if isinstance(meta.get("related"), list) else []:
         target, title = _url_and_name(item)
         if target:
-            event.related.append(Related(title or "", target, [], 0, 0))
+            title = " ".join(html.unescape(title).split()) if title else ""
+            event.related.append(Related(title, target, [], 0, 0))
             event.links.append(Link(target, title or "", 0, 0, FRONT_MATTER))
 
 
