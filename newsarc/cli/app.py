@@ -32,6 +32,14 @@ class NewsarcGroup(TyperGroup):
                 raise
             raise typer.Exit(exit_status(exc)) from None
 
+    def get_command(self, ctx, name):
+        """Each command also takes --no-cache and --cache-dir, so `newsarc validate-links --no-cache`
+        works as well as `newsarc --no-cache validate-links` (users put them either side)."""
+        command = super().get_command(ctx, name)
+        if command is not None and not any(p.name == "newsarc_no_cache" for p in command.params):
+            command.params.extend(_cache_options())
+        return command
+
     def invoke(self, ctx: typer.Context):
         _keep_file_names()
         try:
@@ -41,6 +49,24 @@ class NewsarcGroup(TyperGroup):
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - this is the boundary
             debug = bool(ctx.meta.get("newsarc.debug")) or bool(os.environ.get("NEWSARC_DEBUG"))
             raise typer.Exit(exit_status(exc, debug)) from None
+
+
+def _cache_options() -> list:
+    """The global cache options, as a command's own; hidden from its --help (the app's lists them)."""
+    from typer.core import TyperOption
+
+    def no_cache(ctx, param, value):
+        if value:
+            SETTINGS.update(use_cache=False)
+
+    def cache_dir(ctx, param, value):
+        if value is not None:
+            SETTINGS.update(cache_dir=Path(value))
+
+    return [
+        TyperOption(param_decls=["--no-cache", "newsarc_no_cache"], is_flag=True, expose_value=False, callback=no_cache, hidden=True),
+        TyperOption(param_decls=["--cache-dir", "newsarc_cache_dir"], expose_value=False, callback=cache_dir, hidden=True),
+    ]
 
 
 def _keep_file_names() -> None:
