@@ -75,4 +75,4 @@ def test_reader_leaves_while_the_help_is_still_being_written():
     stderr = proc.stderr.read().decode()
     proc.stderr.close()
     assert (proc.wait(timeout=60), stderr) == (0, "")
-    assert line.decode() == "Usage: newsarc validate-links [OPTIONS] [paths]...\n"
+    assert line.decode() == "Usage: newsarc validate-links [OPTIONS] [PATH]...\n"

@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from newsarc.cli.app import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, finish, open_archive, settled
+from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_archive, settled
 
 
 class Format(str, Enum):
@@ -49,17 +49,19 @@ def _split_external(args: list[str]) -> list[str]:
 @app.command(
     "validate-links",
     cls=_LinksCommand,
-    epilog=(
-        "Examples: newsarc validate-links --archive examples | "
-        "newsarc validate-links --format github --summary-file \"$GITHUB_STEP_SUMMARY\" | "
-        "newsarc validate-links --fix --dry-run | newsarc validate-links news/2017/08 --strict | "
-        "newsarc validate-links --dump --format json | newsarc validate-links --external=warn --max-cache-age 12h"
+    epilog=examples(
+        "newsarc validate-links -a examples",
+        "newsarc validate-links -a examples --format github --strict",
+        "newsarc validate-links -a examples --fix --dry-run",
+        "newsarc validate-links examples/news/2017/08 --strict",
+        "newsarc validate-links -a examples --dump --format json | head -3",
+        note='With --external=warn (or =error) it also requests every http(s) link.',
     ),
 )
 def validate_links(
     paths: Annotated[
         Optional[list[Path]],
-        typer.Argument(help="Files or folders to check (links from them). [default: the whole archive]", show_default=False),
+        typer.Argument(metavar="[PATH]...", help="Files or folders to check (links from them). [default: the whole archive]", show_default=False),
     ] = None,
     fmt: Annotated[
         Optional[Format],
@@ -86,7 +88,7 @@ def validate_links(
     dump: Annotated[bool, typer.Option("--dump", help="List every link found (text or json), without judging it.")] = False,
     summary_file: Annotated[
         Optional[Path],
-        typer.Option("--summary-file", help="Also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY).", show_default=False),
+        typer.Option("--summary-file", metavar="FILE", help="Also append the Markdown report to this file (e.g. $GITHUB_STEP_SUMMARY).", show_default=False),
     ] = None,
     external: Annotated[
         bool,
@@ -98,35 +100,35 @@ def validate_links(
     ] = False,
     external_mode: Annotated[Optional[str], typer.Option("--external-mode", hidden=True)] = None,
     max_concurrency: Annotated[
-        Optional[int], typer.Option("--max-concurrency", min=1, help="With --external: requests at once. [default: 32]", show_default=False)
+        Optional[int], typer.Option("--max-concurrency", min=1, metavar="N", help="With --external: requests at once. [default: 32]", show_default=False)
     ] = None,
     host_concurrency: Annotated[
         Optional[int],
-        typer.Option("--host-concurrency", min=1, help="With --external: requests at once to one host. [default: 4]", show_default=False),
+        typer.Option("--host-concurrency", min=1, metavar="N", help="With --external: requests at once to one host. [default: 4]", show_default=False),
     ] = None,
     timeout: Annotated[
         Optional[float],
-        typer.Option("--timeout", min=0.001, help="With --external: seconds to wait for a server. [default: 10]", show_default=False),
+        typer.Option("--timeout", min=0.001, metavar="SECONDS", help="With --external: seconds to wait for a server. [default: 10]", show_default=False),
     ] = None,
     accept: Annotated[
         Optional[str],
-        typer.Option("--accept", help="With --external: accepted statuses, lychee's syntax. [default: 200..=299]", show_default=False),
+        typer.Option("--accept", metavar="STATUSES", help="With --external: accepted statuses, lychee's syntax. [default: 200..=299]", show_default=False),
     ] = None,
     include: Annotated[
         Optional[list[str]],
-        typer.Option("--include", help="With --external: check only URLs matching this regex (repeatable; wins over --exclude).", show_default=False),
+        typer.Option("--include", metavar="REGEX", help="With --external: check only URLs matching this regex (repeatable; wins over --exclude).", show_default=False),
     ] = None,
     exclude: Annotated[
         Optional[list[str]],
-        typer.Option("--exclude", help="With --external: do not check URLs matching this regex (repeatable).", show_default=False),
+        typer.Option("--exclude", metavar="REGEX", help="With --external: do not check URLs matching this regex (repeatable).", show_default=False),
     ] = None,
     cache_file: Annotated[
         Optional[Path],
-        typer.Option("--cache-file", help="With --external: the result cache. [default: links.json in the user cache dir]", show_default=False),
+        typer.Option("--cache-file", metavar="FILE", help="With --external: the result cache. [default: links.json in the user cache dir]", show_default=False),
     ] = None,
     max_cache_age: Annotated[
         Optional[str],
-        typer.Option("--max-cache-age", help="With --external: re-check cached successes older than this (1d, 12h, 30m, 0). [default: 1d]", show_default=False),
+        typer.Option("--max-cache-age", metavar="AGE", help="With --external: re-check cached successes older than this (1d, 12h, 30m, 0). [default: 1d]", show_default=False),
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-url-cache", help="With --external: neither read nor write the URL result cache.")] = False,
     archive: ArchiveOpt = None,

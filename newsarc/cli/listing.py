@@ -8,6 +8,7 @@ import typer
 
 from newsarc.cli.app import app
 from newsarc.cli.options import (
+    examples,
     ArchiveOpt,
     FromOpt,
     JsonOpt,
@@ -26,15 +27,18 @@ from newsarc.cli.options import (
 
 @app.command(
     "list-by-date",
-    epilog=(
-        "Examples: newsarc list-by-date 2017-08 --archive examples | newsarc list-by-date 'September 4, 2015' | "
-        "newsarc list-by-date 2015-09..2015-12 --topic 'Syrian Civil War' | newsarc list-by-date --on-this-day 08-13"
+    epilog=examples(
+        "newsarc list-by-date 2017-08 -a examples",
+        "newsarc list-by-date 'September 16, 2015' -a examples",
+        "newsarc list-by-date 2015-09..2015-12 --topic 'Syrian Civil War' -a examples",
+        "newsarc list-by-date --on-this-day 08-21 -a examples",
     ),
 )
 def list_by_date(
     when: Annotated[
         Optional[str],
         typer.Argument(
+            metavar="[WHEN]",
             help="A day, month or year (2017-08-13, 2017-08, 2017, 'Aug 2017', '13 August 2017'), a range "
             "(2017-08-01..2017-08-31, open ends allowed) or relative (today, yesterday, 'last week', '3 days ago').",
             show_default=False,
@@ -44,7 +48,7 @@ def list_by_date(
     to: ToOpt = None,
     on_this_day: Annotated[
         Optional[str],
-        typer.Option("--on-this-day", help="A calendar day (MM-DD) in every year; alone, today's.", show_default=False),
+        typer.Option("--on-this-day", metavar="MM-DD", help="A calendar day (MM-DD) in every year; alone, today's.", show_default=False),
     ] = None,
     topic: TopicOpt = None,
     limit: LimitOpt = None,

@@ -17,13 +17,14 @@ ArchiveOpt = Annotated[
         "--archive",
         "-a",
         envvar="NEWSARC_ARCHIVE",
+        metavar="DIR",
         help="Archive folder: the site root, its news/ folder, or any folder inside. [default: current folder]",
         show_default=False,
     ),
 ]
 RootOpt = Annotated[
     Optional[Path],
-    typer.Option("--root", help="Site root that /news/... links resolve against. [default: detected]", show_default=False),
+    typer.Option("--root", metavar="DIR", help="Site root that /news/... links resolve against. [default: detected]", show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines: one object per result.")]
 PrettyOpt = Annotated[
@@ -34,12 +35,19 @@ PrettyOpt = Annotated[
         show_default=False,
     ),
 ]
-LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, help="Show at most this many results.")]
-FromOpt = Annotated[Optional[str], typer.Option("--from", help="Earliest date (any date form).", show_default=False)]
-ToOpt = Annotated[Optional[str], typer.Option("--to", help="Latest date (any date form).", show_default=False)]
+LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar="N", help="Show at most this many results.")]
+FromOpt = Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Earliest date (any date form).", show_default=False)]
+ToOpt = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Latest date (any date form).", show_default=False)]
 TopicOpt = Annotated[
-    Optional[list[str]], typer.Option("--topic", "-t", help="Only events with this topic (repeatable).", show_default=False)
+    Optional[list[str]], typer.Option("--topic", "-t", metavar="TOPIC", help="Only events with this topic (repeatable).", show_default=False)
 ]
+
+
+def examples(*commands: str, note: str = "") -> str:
+    """A command's --help epilog: one example per line, as typed (click's \\b keeps the
+    lines from being joined into one paragraph). tests/test_help_examples.py runs each."""
+    text = "Examples:\n\n\b\n" + "\n".join(f"  {command}" for command in commands)
+    return f"{text}\n\n{note}" if note else text
 
 
 T = TypeVar("T")

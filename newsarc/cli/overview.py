@@ -10,6 +10,7 @@ import typer
 
 from newsarc.cli.app import app
 from newsarc.cli.options import (
+    examples,
     ArchiveOpt,
     FromOpt,
     JsonOpt,
@@ -36,16 +37,17 @@ class TopicSort(str, Enum):
 
 
 @app.command(
-    epilog=(
-        "Examples: newsarc topics --archive examples | newsarc topics syria --sort first | "
-        "newsarc topics --sort last -n 10 --json"
+    epilog=examples(
+        "newsarc topics -a examples",
+        "newsarc topics syria --sort first -a examples",
+        "newsarc topics --sort last -n 10 --json -a examples",
     ),
 )
 def topics(
     filter_: Annotated[
         Optional[str],
         typer.Argument(
-            metavar="[filter]",
+            metavar="[WORDS]",
             help="Only topics whose name holds these words (case, accents and punctuation ignored).",
             show_default=False,
         ),
@@ -86,15 +88,17 @@ def topics(
 
 
 @app.command(
-    epilog=(
-        "Examples: newsarc timeline 'burkinabe coup' --archive examples | "
-        "newsarc timeline 'syrian civil war' --gap 90 | newsarc timeline harvey --json"
+    epilog=examples(
+        "newsarc timeline 'burkinabe coup' -a examples",
+        "newsarc timeline 'syrian civil war' --gap 90 -a examples",
+        "newsarc timeline harvey --json -a examples",
     ),
 )
 def timeline(
     topic: Annotated[
         str,
         typer.Argument(
+            metavar="TOPIC",
             help="A topic name; case, accents and punctuation are ignored and a few words are enough. "
             "Several matches are listed (exit 2); no match suggests the nearest names (exit 2).",
         ),
@@ -126,7 +130,11 @@ def timeline(
 
 
 @app.command(
-    epilog="Examples: newsarc stats --archive examples | newsarc stats --from 2016 --to 2016 | newsarc stats --json",
+    epilog=examples(
+        "newsarc stats -a examples",
+        "newsarc stats --from 2016 --to 2016 -a examples",
+        "newsarc stats --json -a examples",
+    ),
 )
 def stats(
     from_: FromOpt = None,

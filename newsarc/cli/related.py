@@ -10,6 +10,7 @@ import typer
 
 from newsarc.cli.app import app
 from newsarc.cli.options import (
+    examples,
     ArchiveOpt,
     FromOpt,
     JsonOpt,
@@ -33,14 +34,15 @@ class By(str, Enum):
 
 
 @app.command(
-    epilog=(
-        "Examples: newsarc related the-syrian-army-supported-by-russian-air-power --archive examples | "
-        "newsarc related syrian-government-forces-backed --depth 2 | newsarc related harvey-sets-a-record --timeline | "
-        "newsarc related harvey-sets-a-record --by text --json"
+    epilog=examples(
+        "newsarc related the-syrian-army-supported-by-russian-air-power -a examples",
+        "newsarc related syrian-government-forces-backed --depth 2 -a examples",
+        "newsarc related harvey-sets-a-record --timeline -a examples",
+        "newsarc related harvey-sets-a-record --by text --json -a examples",
     ),
 )
 def related(
-    event: Annotated[str, typer.Argument(help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
     by: Annotated[
         Optional[By],
         typer.Option(
@@ -52,13 +54,13 @@ def related(
     ] = None,
     limit: Annotated[
         Optional[int],
-        typer.Option("--limit", "-n", min=0, help="Show at most this many events. [default: 20; all with --depth]"),
+        typer.Option("--limit", "-n", min=0, metavar="N", help="Show at most this many events. [default: 20; all with --depth]"),
     ] = None,
     from_: FromOpt = None,
     to: ToOpt = None,
     depth: Annotated[
         Optional[int],
-        typer.Option("--depth", "-d", min=1, help="Follow links and backlinks this many steps; show them as a tree."),
+        typer.Option("--depth", "-d", min=1, metavar="N", help="Follow links and backlinks this many steps; show them as a tree."),
     ] = None,
     timeline: Annotated[
         bool, typer.Option("--timeline", help="Print the related events as a story line, oldest first, with this one marked.")

@@ -8,6 +8,7 @@ import typer
 
 from newsarc.cli.app import app
 from newsarc.cli.options import (
+    examples,
     ArchiveOpt,
     FromOpt,
     JsonOpt,
@@ -37,11 +38,13 @@ Count = Annotated[int, typer.Option(min=0, show_default=False)]
 
 
 @app.command(
-    epilog=(
-        "Examples: newsarc search \"Syria's\" --archive examples | newsarc search -i -w isil --on 2017-08 | "
-        "newsarc search --all eclipse Oregon --in all | newsarc search -l 'Deir ez-Zor' | xargs wc -l | "
-        "newsarc search --raw --in all -l '&#x27;'. "
-        "Patterns use RE2 syntax (like ripgrep's: no backreferences or lookaround); a match never spans lines."
+    epilog=examples(
+        "newsarc search \"Syria's\" -a examples",
+        "newsarc search -i -w isil --on 2017 -a examples",
+        "newsarc search --all eclipse Oregon --in all -a examples",
+        "newsarc search -c -i palmyra --sort path -a examples",
+        "newsarc search --raw --in all -l '&#x27;' -a examples",
+        note="Patterns use RE2 syntax (like ripgrep's: no backreferences or lookaround); a match never spans lines.",
     ),
 )
 def search(

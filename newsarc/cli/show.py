@@ -8,14 +8,18 @@ from typing import Annotated
 import typer
 
 from newsarc.cli.app import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, open_archive, report_diagnostics, settled, unread
+from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples, open_archive, report_diagnostics, settled, unread
 
 
 @app.command(
-    epilog="Examples: newsarc show a-syrian-army-commando --archive examples | newsarc show /news/2017/08/13/index.md"
+    epilog=examples(
+        "newsarc show soldiers-of-the-presidential-guard -a examples",
+        "newsarc show /news/2017/08/21/a-total-solar-eclipse-crosses-the-contiguous-united-states-from-oregon-to-south-carolina-the-first-coast-to-coast-totality-since-1918.md -a examples",
+        "newsarc show hurricane-harvey-makes -a examples --raw",
+    )
 )
 def show(
-    event: Annotated[str, typer.Argument(help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
+    event: Annotated[str, typer.Argument(metavar="EVENT", help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
     raw: Annotated[bool, typer.Option("--raw", help="Print the file exactly as it is.")] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
