@@ -798,6 +798,10 @@ class Archive:
         i = self._id(relpath)
         return i is not None and self.index().kinds[i] == store.DAY_PAGE
 
+    def event_paths(self) -> list[str]:
+        """Every event's path, in date order, without decoding an event."""
+        return self._event_paths()
+
     def _event_paths(self) -> list[str]:
         if not self._lazy():
             return [e.path for e in self.events]

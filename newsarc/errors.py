@@ -38,7 +38,11 @@ class BadDate(NewsarcError):
 
 
 class EventNotFound(NewsarcError):
-    """No event matches the reference the user gave."""
+    """No event matches the reference the user gave; `candidates` are close ones, if any."""
+
+    def __init__(self, message: str, candidates: list[str] | None = None, *, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.candidates = candidates or []
 
 
 class AmbiguousEvent(NewsarcError):

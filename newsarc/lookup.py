@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from newsarc.archive import Archive, Target, day_spellings, folder_day
 from newsarc.dates import DateSpan
 from newsarc.folding import with_topics
-from newsarc.model import Diagnostic, Event, Related
+from newsarc.errors import EventNotFound
+from newsarc.model import Diagnostic, Event, Related, slug_of
+from newsarc.suggest import close_slugs
 
 
 @dataclass(slots=True)
@@ -28,6 +30,22 @@ class EventDetail:
     event: Event
     related: list[RelatedTarget] = field(default_factory=list)
     backlinks: list[Event] = field(default_factory=list)
+
+
+def find(archive: Archive, ref: str) -> Event:
+    """`Archive.find`, with the closest slugs offered when nothing matches (as validate-links
+    offers them for a broken link): 150-character slugs are mistyped, not typed."""
+    try:
+        return archive.find(ref)
+    except EventNotFound as exc:
+        if exc.candidates:
+            raise
+        wanted = ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
+        paths = archive.event_paths()
+        close = close_slugs(wanted, paths, [slug_of(path) for path in paths]) if wanted else []
+        if not close:
+            raise
+        raise EventNotFound(f"no event matches '{ref}'; did you mean one of these?", close) from None
 
 
 def detail(archive: Archive, event: Event) -> EventDetail:

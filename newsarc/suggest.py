@@ -31,6 +31,28 @@ def close_names(name: str, listing: dict[str, bool]) -> list[str]:
     return [other for _, other in sorted(scored)]
 
 
+def close_slugs(wanted: str, paths: list[str], slugs: list[str], most: int = 5) -> list[str]:
+    """Paths of events whose slug is close to a slug (or slug prefix) that matched none.
+
+    Users type the start of a slug, so the slug's start (give or take a few
+    letters) is what is compared; events holding every word typed, in another
+    order, come next. Only slugs sharing four letters with a word typed are
+    measured at all: this runs over 100k slugs when a lookup fails."""
+    words = [w for w in wanted.split("-") if w]
+    pieces = {part for w in words if len(w) >= 4 for part in (w[:4], w[-4:])} or {wanted}
+    limit = max(1, min(4, len(wanted) // 6))
+    typos, reordered = [], []
+    for path, slug in zip(paths, slugs):
+        if not any(piece in slug for piece in pieces):
+            continue
+        distance = min(edit_distance(wanted, slug[:n], limit) for n in range(len(wanted) - limit, len(wanted) + limit + 1))
+        if distance <= limit:
+            typos.append((distance, path))
+        elif all(word in slug for word in words):
+            reordered.append(path)
+    return [path for _, path in sorted(typos)][:most] + reordered[: max(0, most - len(typos))]
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Levenshtein distance, or limit + 1 as soon as it must exceed `limit`.
 

@@ -6,7 +6,7 @@ import os
 import sys
 import traceback
 
-from newsarc.errors import AmbiguousEvent, ExitStatus, NewsarcError
+from newsarc.errors import AmbiguousEvent, EventNotFound, ExitStatus, NewsarcError
 
 
 def exit_status(exc: BaseException, debug: bool = False) -> int:
@@ -19,6 +19,11 @@ def exit_status(exc: BaseException, debug: bool = False) -> int:
         return ExitStatus.OK  # like ripgrep: the reader went away, nothing is wrong
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, EventNotFound) and exc.candidates:
+        _say(exc.message)
+        for candidate in exc.candidates:
+            sys.stderr.write(f"  {candidate}\n")
+        return exc.status
     if isinstance(exc, AmbiguousEvent):
         _say(exc.message)
         for candidate in exc.candidates[:20]:

@@ -71,7 +71,7 @@ def related(
     pretty: PrettyOpt = None,
 ) -> None:
     """Events to read with EVENT: what it links to, what links to it, shared topics and similar text, ranked, with reasons."""
-    from newsarc import dates
+    from newsarc import dates, lookup
     from newsarc import related as story
     from newsarc.output import related as render
     from newsarc.output.console import choose_mode
@@ -83,7 +83,7 @@ def related(
     site = open_archive(archive, root, text=source in (None, By.text.value))
 
     def answer():
-        found = site.find(event)  # the models read columns: no need to load every event
+        found = lookup.find(site, event)  # the models read columns: no need to load every event
         if depth:
             tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
             return found, tree, [node.item for node in tree.walk()]

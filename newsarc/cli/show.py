@@ -27,13 +27,14 @@ def show(
     pretty: PrettyOpt = None,
 ) -> None:
     """Show one event: date, headline, body, sources, related events and backlinks."""
+    from newsarc import lookup
     from newsarc.lookup import detail
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 
     site = open_archive(archive, root, text=False)  # bodies: only this event's; lookups read columns
     def answer():
-        found = site.with_text(site.find(event))
+        found = site.with_text(lookup.find(site, event))
         return found, None if raw else detail(site, found)
 
     try:
