@@ -77,7 +77,7 @@ def list_by_date(
     elif result.events:
         render.render(result, choose_mode(json_lines, pretty), site.root)
     if not result.events:
-        nothing_found(_hint(span, topic, result.nearest, dates))
+        nothing_found(_hint(span, topic, result.nearest, dates) + _scope_note(site))
     finish(0)
 
 
@@ -103,6 +103,14 @@ def _today() -> tuple[int, int]:
 
     today = dt.date.today()
     return today.month, today.day
+
+
+def _scope_note(site) -> str:
+    """Pointed at a folder inside the archive, only that folder was read: say so, or
+    'no events in 2016' from inside news/2017 reads as if the archive had none."""
+    if site.scope == site.root or site.scope == site.root / "news":
+        return ""
+    return f" (only {site.relpath(site.scope)}/ was read; pass --archive {site.root} for the whole archive)"
 
 
 def _hint(span, topic, nearest, dates) -> str:
