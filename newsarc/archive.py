@@ -696,6 +696,10 @@ class Archive:
                 found.extend(event.diagnostics)
         return found
 
+    def index_on_disk(self) -> bool:
+        """An index of this scope was written before (it may be stale): completions use it only then."""
+        return self.use_cache and self._cache_path().is_file()
+
     def _cache_path(self) -> Path:
         return cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)
 

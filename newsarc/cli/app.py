@@ -84,7 +84,7 @@ app = typer.Typer(
     help="Look up, search and link-check a news-event archive (Markdown files, one event per file).",
     epilog="Example: newsarc list-by-date 2017-08 --archive examples",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -112,6 +112,7 @@ def root(
         typer.Option(
             "--cache-dir",
             envvar="NEWSARC_CACHE_DIR",
+            metavar="DIR",
             help="Where the index cache lives. [default: the user cache dir]",
             show_default=False,
         ),

@@ -9,6 +9,7 @@ from typing import Annotated, Optional, TypeVar
 
 import typer
 
+from newsarc.cli.complete import topic_names
 from newsarc.errors import ExitStatus
 
 ArchiveOpt = Annotated[
@@ -39,7 +40,7 @@ LimitOpt = Annotated[Optional[int], typer.Option("--limit", "-n", min=0, metavar
 FromOpt = Annotated[Optional[str], typer.Option("--from", metavar="DATE", help="Earliest date (any date form).", show_default=False)]
 ToOpt = Annotated[Optional[str], typer.Option("--to", metavar="DATE", help="Latest date (any date form).", show_default=False)]
 TopicOpt = Annotated[
-    Optional[list[str]], typer.Option("--topic", "-t", metavar="TOPIC", help="Only events with this topic (repeatable).", show_default=False)
+    Optional[list[str]], typer.Option("--topic", "-t", metavar="TOPIC", autocompletion=topic_names, help="Only events with this topic (repeatable).", show_default=False)
 ]
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from newsarc.cli.app import app
+from newsarc.cli.complete import topic_names
 from newsarc.cli.options import (
     examples,
     ArchiveOpt,
@@ -99,6 +100,7 @@ def timeline(
         str,
         typer.Argument(
             metavar="TOPIC",
+            autocompletion=topic_names,
             help="A topic name; case, accents and punctuation are ignored and a few words are enough. "
             "Several matches are listed (exit 2); no match suggests the nearest names (exit 2).",
         ),

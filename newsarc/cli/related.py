@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from newsarc.cli.app import app
+from newsarc.cli.complete import event_slugs
 from newsarc.cli.options import (
     examples,
     ArchiveOpt,
@@ -42,7 +43,7 @@ class By(str, Enum):
     ),
 )
 def related(
-    event: Annotated[str, typer.Argument(metavar="EVENT", help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
+    event: Annotated[str, typer.Argument(metavar="EVENT", autocompletion=event_slugs, help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
     by: Annotated[
         Optional[By],
         typer.Option(

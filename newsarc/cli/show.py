@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from newsarc.cli.app import app
+from newsarc.cli.complete import event_slugs
 from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples, open_archive, report_diagnostics, settled, unread
 
 
@@ -19,7 +20,7 @@ from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, example
     )
 )
 def show(
-    event: Annotated[str, typer.Argument(metavar="EVENT", help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
+    event: Annotated[str, typer.Argument(metavar="EVENT", autocompletion=event_slugs, help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
     raw: Annotated[bool, typer.Option("--raw", help="Print the file exactly as it is.")] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
