@@ -82,6 +82,7 @@ import hashlib
 import marshal
 import mmap
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -146,6 +147,33 @@ class Piece(NamedTuple):
     sources: int  # how many sources it cites: list-by-date's column, without decoding its row
 
 
+class NotRegularFile(NewsarcError):
+    """Something other than a regular file (a FIFO, a socket, a device, a folder) at one of the
+    index's names. Opening a FIFO for reading blocks until a writer comes: every command hung.
+    newsarc neither reads it nor removes it (it did not make it); the caller goes on without
+    what it would have held."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path} is not a regular file; remove it (until then the index is built in memory on every run)")
+        self.path = path
+
+
+def open_regular(path) -> object:
+    """`path` opened for reading in binary, provided it is a regular file (NotRegularFile if not);
+    OSError as open() raises it. Never blocks: the file is opened non-blocking and looked at
+    through its descriptor, so what is checked is what is read."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(os.fspath(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 class IndexStale(NewsarcError):
     """Raised by a store read ahead of its freshness check (`Store.watch`) once the check found it
     stale: an answer from it would be thrown away, so it stops. options.settled catches it (as any
@@ -193,13 +221,14 @@ class Store:
 
     @classmethod
     def read(cls, path) -> Store | None:
-        """The store in `path`; None when missing, corrupt, or written by another version.
+        """The store in `path`; None when missing, corrupt, or written by another version;
+        NotRegularFile when the store, or the blob file it names, is not a regular file.
 
         A store can be replaced (and its blob file removed) between opening it
         and opening its blob file: then the store now in place is read."""
         for _ in range(3):
             try:
-                handle = open(path, "rb")
+                handle = open_regular(path)
             except OSError:
                 return None
             store, gone = None, False
@@ -207,6 +236,9 @@ class Store:
                 store = cls._open(handle, os.path.dirname(path))
             except FileNotFoundError:
                 gone = True
+            except NotRegularFile:
+                handle.close()
+                raise
             except (OSError, ValueError, EOFError, TypeError):
                 pass
             if store is not None:
@@ -230,7 +262,7 @@ class Store:
         name = marshal.loads(raw)[0]
         if not name or os.path.basename(name) != name:
             return None
-        blobs = open(os.path.join(folder, name), "rb")  # FileNotFoundError: replaced meanwhile
+        blobs = open_regular(os.path.join(folder, name))  # FileNotFoundError: replaced meanwhile
         found = None
         try:
             found = cls.parse(data, _File(blobs))
@@ -1324,13 +1356,13 @@ def _blob_name(path) -> str | None:
     """The blob file the store now at `path` uses (None: no store there, or none of ours). Whatever
     version of newsarc wrote that store, it is being replaced: its blob file is garbage."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             data = _File(handle)
             size = int.from_bytes(data[:_HEAD], "little")
             table = marshal.loads(data[_HEAD : _HEAD + size])[2]
             offset, length = table["blob-file"][:2]
             name = marshal.loads(data[offset : offset + length])[0]
-    except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError):
+    except (OSError, NotRegularFile, ValueError, EOFError, TypeError, IndexError, KeyError):
         return None
     key = os.path.basename(path).rpartition(".")[0]
     ours = isinstance(name, str) and name.startswith(key + ".") and name.endswith(".blobs") and os.path.basename(name) == name
@@ -1355,7 +1387,8 @@ def _sweep(folder: str, key: str, keep: str) -> None:
         return
     for name in names:
         try:
-            if os.stat(os.path.join(folder, name)).st_mtime < limit:
+            info = os.lstat(os.path.join(folder, name))
+            if stat.S_ISREG(info.st_mode) and info.st_mtime < limit:  # never what newsarc did not make
                 os.unlink(os.path.join(folder, name))
         except OSError:
             pass
@@ -1387,7 +1420,7 @@ class _lock:
     def __enter__(self):
         if _LOCKS:
             try:
-                self.fd = os.open(self.folder, os.O_RDONLY)
+                self.fd = os.open(self.folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NONBLOCK", 0))
                 fcntl.flock(self.fd, fcntl.LOCK_EX)
                 self.held = True
             except OSError:

@@ -72,3 +72,61 @@ def test_a_bit_flipped_in_a_stored_title_is_one_clear_error_then_the_right_answe
     )
     again = _show(site, env)
     assert again.returncode == 0 and json.loads(again.stdout)["title"] == TITLE
+
+
+# -- 7. something other than a file at an index path ------------------------------------------
+
+
+def _not_a_file(path: Path, kind: str) -> None:
+    """`path` replaced by a FIFO or a folder: opening a FIFO for reading waited for a writer, forever."""
+    if path.exists():
+        path.unlink()
+    os.mkfifo(path) if kind == "fifo" else path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+@pytest.mark.parametrize("name", ["store", "blobs"])
+def test_an_index_file_that_is_not_a_file_never_blocks_and_is_named(site, env, name, kind):
+    expected = _show(site, env)
+    assert expected.returncode == 0 and expected.stderr == ""
+    store_file = _store_file(env)
+    target = store_file if name == "store" else store_file.parent / Store.read(store_file).blob_file[0]
+    _not_a_file(target, kind)
+    said = f"newsarc: {target} is not a regular file; remove it (until then the index is built in memory on every run)\n"
+    for _ in range(2):  # answered each time, the same way; what the user made is left where it is
+        found = _show(site, env)
+        assert (found.returncode, found.stdout, found.stderr) == (0, expected.stdout, said)
+        assert target.is_fifo() if kind == "fifo" else target.is_dir()
+    target.rmdir() if kind == "folder" else target.unlink()
+    assert _show(site, env).stderr == ""  # and once removed, the index is written again
+    assert Store.read(_store_file(env)) is not None
+
+
+def test_a_fifo_at_the_store_name_before_any_index(site, env):
+    index = Path(env["NEWSARC_CACHE_DIR"]) / "index"
+    clean = _run("show", "floods-on-the-amazonas", "--json", "-a", str(site), env={**env, "NEWSARC_NO_CACHE": "1"})
+    assert not index.exists()
+    from newsarc import cache
+
+    store_file = cache.cache_file(Path(env["NEWSARC_CACHE_DIR"]), site.resolve(), site.resolve())
+    index.mkdir(parents=True)
+    os.mkfifo(store_file)
+    found = _show(site, env)
+    assert (found.returncode, found.stdout) == (0, clean.stdout)
+    assert found.stderr == f"newsarc: {store_file} is not a regular file; remove it (until then the index is built in memory on every run)\n"
+
+
+def test_a_fifo_at_a_memo_name_costs_the_work_and_nothing_else(site, env):
+    """Opening it waited for a writer, forever; a folder there was already skipped."""
+    kind = "fifo"
+    commands = [("stats", "--json"), ("topics", "--json"), ("validate-links", "--format", "json")]
+    expected = [_run(*command, "-a", str(site), env=env) for command in commands]
+    memos = sorted(_store_file(env).parent.glob("*.memo"))
+    assert len(memos) == 3  # stats, topics, validate-links' folders
+    for memo in memos:
+        _not_a_file(memo, kind)
+    for _ in range(2):
+        for command, before in zip(commands, expected):
+            found = _run(*command, "-a", str(site), env=env)
+            assert (found.returncode, found.stdout, found.stderr) == (before.returncode, before.stdout, before.stderr)
+    assert all(memo.is_fifo() if kind == "fifo" else memo.is_dir() for memo in memos)
