@@ -130,3 +130,67 @@ def test_a_fifo_at_a_memo_name_costs_the_work_and_nothing_else(site, env):
             found = _run(*command, "-a", str(site), env=env)
             assert (found.returncode, found.stdout, found.stderr) == (before.returncode, before.stdout, before.stderr)
     assert all(memo.is_fifo() if kind == "fifo" else memo.is_dir() for memo in memos)
+
+
+# -- 7. --on-this-day reads a calendar day or nothing; a range needs an end ---------------------
+
+import datetime as dt  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from newsarc import dates  # noqa: E402
+from newsarc.errors import BadDate  # noqa: E402
+
+FORMS = "use MM-DD such as 08-13, or a month and a day such as 'Aug 13' or '13 August'"
+
+
+@pytest.mark.parametrize(
+    ("given_", "said"),
+    [
+        ("99", f"cannot read '99' as a calendar day; {FORMS}"),
+        ("2017", f"cannot read '2017' as a calendar day; {FORMS}"),
+        ("5", f"cannot read '5' as a calendar day; {FORMS}"),
+        ("August", f"cannot read 'August' as a calendar day; {FORMS}"),
+        ("13-08", f"'13-08' is not a calendar day: 13 is not a month; {FORMS}"),
+        ("02-30", f"'02-30' is not a calendar day: February has no day 30; {FORMS}"),
+        ("June 31", f"'June 31' is not a calendar day: June has no day 31; {FORMS}"),
+    ],
+)
+def test_on_this_day_refuses_what_is_not_a_calendar_day(cli, site, given_, said):
+    """dateutil's defaults made '99', '2017' and '5' mean January 1st (exit 0 or 1, a wrong answer)."""
+    result = cli("list-by-date", "--on-this-day", given_, "-a", str(site))
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"newsarc: {said}\n")
+
+
+@pytest.mark.parametrize("given_", ["..", " .. ", "  ..  "])
+def test_a_range_with_neither_end_is_refused(cli, site, given_):
+    result = cli("list-by-date", given_, "-a", str(site))
+    said = f"newsarc: the range '{given_}' has neither end; give at least one end: 2017.. or ..2016-04\n"
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", said)
+
+
+DAYS_2000 = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2000, 12, 31))
+
+
+SPELLINGS = ["%m-%d", "%m/%d", "%b %d", "%B %d", "%d %B", "%d %b", "%b. %d", "%B %dth", "%dth of %b"]
+
+
+@settings(max_examples=500)
+@given(
+    st.one_of(st.text(max_size=12), st.from_regex(r"\A\d{1,4}([-/ ]\d{0,3})?\Z"), st.integers(0, 9999).map(str)),
+    DAYS_2000,
+    st.sampled_from(SPELLINGS),
+)
+def test_any_text_is_a_real_calendar_day_or_one_clear_refusal(text, day, spelling):
+    """Never a default filled in: what is accepted names both its month and its day, and every
+    calendar day (02-29 too) spelled any accepted way is that day."""
+    assert dates.parse_month_day(day.strftime(spelling)) == (day.month, day.day)
+    try:
+        month, day = dates.parse_month_day(text)
+    except BadDate as error:
+        assert error.message.endswith(FORMS)
+        return
+    dt.date(2000, month, day)
+    names = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+    assert str(day) in text and (str(month) in text or any(name in text.lower() for name in names))
