@@ -194,3 +194,55 @@ def test_any_text_is_a_real_calendar_day_or_one_clear_refusal(text, day, spellin
     dt.date(2000, month, day)
     names = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
     assert str(day) in text and (str(month) in text or any(name in text.lower() for name in names))
+
+
+# -- 8. fragments lychee accepts: HTML ids and names, heading ids ------------------------------
+
+TARGET_BODY = """The river rose overnight.
+
+<a id="explicit-fragment"></a>
+Residents left by boat <a name="named-anchor">here</a>, and <span id=span-id>there</span>.
+
+### Some heading {#custom-id}
+
+More text."""
+
+LINKS_BODY = """See [the anchor](/news/2017/08/13/floods-on-the-amazonas-displace-thousands.md#explicit-fragment),
+[the name](/news/2017/08/13/floods-on-the-amazonas-displace-thousands.md#named-anchor),
+[the span](/news/2017/08/13/floods-on-the-amazonas-displace-thousands.md#span-id),
+[the heading id](/news/2017/08/13/floods-on-the-amazonas-displace-thousands.md#custom-id),
+[the heading](/news/2017/08/13/floods-on-the-amazonas-displace-thousands.md#some-heading),
+[this anchor](#own-anchor) <a id="own-anchor"></a> and
+[a missing one](/news/2017/08/13/floods-on-the-amazonas-displace-thousands.md#some-heading-custom-id)."""
+
+
+@pytest.fixture
+def anchored(builder: ArchiveBuilder) -> Path:
+    builder.event("2017-08-13", TITLE, body=TARGET_BODY)
+    builder.event("2017-08-14", "Rains stop in the basin", body=LINKS_BODY)
+    return builder.root
+
+
+@pytest.mark.parametrize("cache", ["cache", "no cache"])
+def test_fragments_naming_html_anchors_and_heading_ids_are_found(cli, anchored, tmp_path, cache):
+    """They were all `missing-heading`; a heading's slug drops its `{#id}` block (`#some-heading`)."""
+    env = {"NEWSARC_CACHE_DIR": str(tmp_path / "c")} if cache == "cache" else {"NEWSARC_NO_CACHE": "1"}
+    for _ in range(2):  # cold, then from the index
+        result = cli("validate-links", "-a", str(anchored), "--format", "json", env=env)
+        found = [json.loads(line) for line in result.stdout.splitlines()]
+        assert [(f["kind"], f["message"]) for f in found if f.get("type") != "summary"] == [
+            ("missing-heading", "no heading '#some-heading-custom-id' in news/2017/08/13/floods-on-the-amazonas-displace-thousands.md")
+        ]
+        assert result.exit_code == 1
+
+
+def test_a_heading_with_an_id_reads_as_its_text_on_both_parse_paths(builder):
+    """quickparse hands a headline ending in `}` to the CommonMark walker, which drops an id block."""
+    from newsarc.parser import read_event
+
+    path = builder.event("2017-08-13", "Floods on the Amazonas {#floods}")
+    event = read_event(builder.root / path.lstrip("/"), path.lstrip("/"))
+    assert event.title == "Floods on the Amazonas"
+    assert [(h.text, h.anchor, h.id) for h in event.headings if h.level == 1] == [("Floods on the Amazonas", "floods-on-the-amazonas", "floods")]
+    kept = builder.event("2017-08-14", "Floods recede {sic}")
+    assert read_event(builder.root / kept.lstrip("/"), kept.lstrip("/")).title == "Floods recede {sic}"
