@@ -1487,8 +1487,9 @@ def _header(small: dict[str, bytes], written: float) -> bytes:
 
     Each section carries a CRC-32, checked when it is read (about 1 ms a MB):
     a store whose blocks were lost in a crash is rebuilt, not believed. The
-    blobs are read a row at a time, where a CRC cannot be checked; a row that
-    does not decode says the store is damaged (`IndexDamaged`)."""
+    blobs carry checksums of their own (each row and text piece its xxh3, the
+    other kinds one per stretch): damage there says the store is damaged
+    (`IndexDamaged`)."""
     relative, offset = {}, 0
     for name, data in small.items():
         relative[name] = (offset, len(data), zlib.crc32(data))
