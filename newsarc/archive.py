@@ -189,6 +189,9 @@ class Archive:
         self.upkeep = {"checks": 0, "folders read": 0}
         # Told (files parsed, files to parse) while a load parses; the CLI draws a bar from it.
         self.progress: Callable[[int, int], None] | None = None
+        # Told what is wrong with the cache itself (not the archive), once per message: the CLI prints it.
+        self.notice: Callable[[str], None] | None = None
+        self._said: set[str] = set()
 
     # -- opening ------------------------------------------------------------
 
@@ -330,7 +333,11 @@ class Archive:
         if self.use_cache:
             file = self._cache_path()
             if self._stale is None:
-                old = Store.read(file)
+                try:
+                    old = Store.read(file)
+                except store.NotRegularFile as problem:
+                    self._say(problem.message)
+                    file = None  # as with --no-cache: answered from an index in memory
                 try:
                     if old is not None and self._trust(old):
                         self.stats["cached"] = len(old) - len(self.unreadable)
@@ -399,9 +406,9 @@ class Archive:
             pending[0].watch(None)
         if pending is None or pending[1].ok():
             return True
-        progress, upkeep = self.progress, self.upkeep
+        progress, upkeep, notice, said = self.progress, self.upkeep, self.notice, self._said
         self.__init__(self.root, self.scope, self.cache_dir, self.use_cache, self.has_text)  # type: ignore[misc]
-        self.progress, self.upkeep = progress, upkeep
+        self.progress, self.upkeep, self.notice, self._said = progress, upkeep, notice, said
         self._stale = (pending[0], pending[1].changes())
         return False
 
@@ -699,6 +706,11 @@ class Archive:
     def index_on_disk(self) -> bool:
         """An index of this scope was written before (it may be stale): completions use it only then."""
         return self.use_cache and self._cache_path().is_file()
+
+    def _say(self, message: str) -> None:
+        if message not in self._said and self.notice is not None:
+            self._said.add(message)
+            self.notice(message)
 
     def _cache_path(self) -> Path:
         return cache.cache_file(self.cache_dir or cache.default_dir(), self.root, self.scope)

@@ -18,7 +18,7 @@ from typing import Any
 
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
-FORMAT = 7  # bump whenever the parser's output or the row layout changes
+FORMAT = 8  # bump whenever the parser's output or the row layout changes
 RACY_SECONDS = 2.0
 STORE_UNUSED_DAYS = 30  # prune: an index nobody has read or written for this long goes
 SCRATCH_HOURS = 24  # prune: a temporary file this old belonged to a writer that crashed
@@ -154,18 +154,19 @@ def encode(event: Event) -> tuple:
             (k.target, k.text, k.line, k.column, k.role, k.start, k.end, k.dest_start, k.dest_end, k.label)
             for k in event.links
         ),
-        tuple((h.level, h.text, h.anchor, h.line) for h in event.headings),
+        tuple((h.level, h.text, h.anchor, h.line, h.id) for h in event.headings),
         event.sections,
         _plain(event.meta),
         tuple((d.path, d.line, d.message, d.severity) for d in event.diagnostics),
         event.is_day_page,
         event.skipped,
+        tuple(event.anchors),
     )
 
 
 def decode(row: tuple) -> Event:
     (path, ordinal, date_source, title, body, body_raw, body_line, sources, cover, related, topics, links,
-     headings, sections, meta, diagnostics, is_day_page, skipped) = row  # fmt: skip
+     headings, sections, meta, diagnostics, is_day_page, skipped, anchors) = row  # fmt: skip
     return Event(
         path=path,
         date=dt.date.fromordinal(ordinal) if ordinal else None,
@@ -185,6 +186,7 @@ def decode(row: tuple) -> Event:
         diagnostics=[Diagnostic(*d) for d in diagnostics],
         is_day_page=is_day_page,
         skipped=skipped,
+        anchors=list(anchors),
     )
 
 

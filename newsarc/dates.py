@@ -26,7 +26,7 @@ _AGO = re.compile(r"^(\d+)\s+(day|week|month|year)s?\s+ago$")
 _LAST_N = re.compile(r"^(?:last|past)\s+(\d+)\s+(day|week|month|year)s?$")
 _NAMED = re.compile(r"^(this|last|next)\s+(week|month|year)$")
 _YEAR_PART = re.compile(r"(?<![\d:])\d{4}(?![\d:])")
-_MONTH_DAY = re.compile(r"^(\d{1,2})[-/](\d{1,2})$")
+_MONTH_DAY = re.compile(r"^([0-9]{1,2})[-/]([0-9]{1,2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,8 @@ def parse_when(expr: str, today: dt.date | None = None) -> DateSpan:
     text = " ".join(expr.strip().lower().split())
     if ".." in text:
         left, _, right = text.partition("..")
+        if not left.strip() and not right.strip():
+            raise BadDate(f"the range '{expr}' has neither end; give at least one end: 2017.. or ..2016-04")
         start = parse_when(left, today).start if left.strip() else None
         end = parse_when(right, today).end if right.strip() else None
         if start and end and start > end:
@@ -244,21 +246,51 @@ def date_from_path(path: str) -> dt.date | None:
     return date_from_parts(path.split("/")[:-1])
 
 
-def parse_month_day(text: str) -> tuple[int, int]:
-    """`--on-this-day` takes MM-DD (or 'Aug 13'); Feb 29 is allowed."""
-    match = _MONTH_DAY.match(text.strip())
-    if match:
-        month, day = int(match.group(1)), int(match.group(2))
-    else:
-        from dateutil import parser as dateparser
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")  # English whatever the locale: what the archive's pages are written in
+_NAME = r"([a-z]+)\.?"
+_DAY = r"([0-9]{1,2})(?:st|nd|rd|th)?"
+_NAME_DAY = re.compile(rf"^{_NAME},?\s*{_DAY}$")  # Aug 13, August 13th, Aug. 13
+_DAY_NAME = re.compile(rf"^{_DAY}\s*(?:of\s+)?{_NAME}$")  # 13 August, 13th of Aug
+MONTH_DAY_FORMS = "MM-DD such as 08-13, or a month and a day such as 'Aug 13' or '13 August'"
 
-        try:
-            parsed = dateparser.parse(text, default=dt.datetime(2000, 1, 1))
-        except (ValueError, OverflowError):
-            raise BadDate(f"cannot read '{text}' as a calendar day; use MM-DD such as 08-13") from None
-        month, day = parsed.month, parsed.day
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    """`--on-this-day` takes MM-DD, or a month's name with a day; Feb 29 is allowed.
+
+    Nothing else: dateutil read '99', '2017' and '5' with its defaults and
+    answered for January 1st. A calendar day needs both a month and a day."""
+    written = " ".join(text.strip().lower().split())
+    month, day = _month_and_day(written)
+    if month is None:
+        raise BadDate(f"cannot read '{text}' as a calendar day; use {MONTH_DAY_FORMS}")
+    if not 1 <= month <= 12:
+        raise BadDate(f"'{text}' is not a calendar day: {month} is not a month; use {MONTH_DAY_FORMS}")
     try:
         dt.date(2000, month, day)  # a leap year admits every real calendar day
     except ValueError:
-        raise BadDate(f"'{text}' is not a calendar day; use MM-DD such as 08-13") from None
+        raise BadDate(f"'{text}' is not a calendar day: {_MONTHS[month - 1].title()} has no day {day}; use {MONTH_DAY_FORMS}") from None
     return month, day
+
+
+def _month_and_day(text: str) -> tuple[int | None, int]:
+    """(month, day) as written (either may be out of range), (None, 0) when it is no accepted form."""
+    if match := _MONTH_DAY.match(text):
+        return int(match.group(1)), int(match.group(2))
+    if match := _NAME_DAY.match(text):
+        name, day = match.groups()
+    elif match := _DAY_NAME.match(text):
+        day, name = match.groups()
+    else:
+        return None, 0
+    month = _month_named(name)
+    return (month, int(day)) if month else (None, 0)
+
+
+def _month_named(name: str) -> int | None:
+    """1-12 for a month's English name or an abbreviation of at least three letters (Sept too)."""
+    if len(name) >= 3:
+        for number, full in enumerate(_MONTHS, 1):
+            if full.startswith(name):
+                return number
+    return None

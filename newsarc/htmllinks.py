@@ -1,4 +1,5 @@
-"""Links written as raw HTML inside Markdown: `<a href="...">`, `<img src="..." srcset="...">`.
+"""Links written as raw HTML inside Markdown: `<a href="...">`, `<img src="..." srcset="...">`,
+and the fragment targets it names (`<a id="x"></a>`, `<a name="x">`).
 
 CommonMark passes HTML through untouched, so pyromark hands it over as opaque
 chunks; lychee reads the links in them, and validate-links must not miss what
@@ -32,21 +33,33 @@ class HtmlLink(NamedTuple):
     verbatim: bool  # the value is written exactly as `target` (no entity, no padding): safe to rewrite
 
 
+# Attributes that name an element as a #fragment target: `id` on any element, and `name`, which
+# HTML 4 anchors (`<a name="x">`) and tools such as JavaDoc still write; lychee takes both.
+TARGETS = ("id", "name")
+
+
 def links_in(chunk: str) -> list[HtmlLink]:
     """The href and src values of every start tag in an HTML chunk, in order."""
+    return scan(chunk)[0]
+
+
+def scan(chunk: str) -> tuple[list[HtmlLink], list[str]]:
+    """The links of every start tag in an HTML chunk, in order, and the fragment targets its
+    elements name (TARGETS), in one parse."""
     finder = _Finder()
     try:
         finder.feed(chunk)
         finder.close()
     except (AssertionError, ValueError):  # very old Pythons raised on some malformed markup
         pass
-    return finder.found
+    return finder.found, finder.targets
 
 
 class _Finder(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.found: list[HtmlLink] = []
+        self.targets: list[str] = []
         self._line_starts: list[int] | None = None
 
     def feed(self, data: str) -> None:
@@ -58,6 +71,7 @@ class _Finder(HTMLParser):
         super().feed(data)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.targets.extend(value for name, value in attrs if name in TARGETS and value)
         wanted = [(name, value) for name, value in attrs if name in ATTRIBUTES and value is not None]
         if not wanted:
             return

@@ -492,17 +492,20 @@ class Site:
         return [d for d in (self.doc(f"{folder}/{n}" if folder else n) for n in sorted(names)) if d is not None]
 
     def anchors(self, path: str) -> set[str] | None:
-        """Heading anchors of a Markdown file, GitHub style (`a`, `a-1`...); None if unreadable."""
+        """The #fragment targets of a Markdown file: heading anchors GitHub style (`a`, `a-1`...), heading
+        ids (`{#id}`) and HTML ids and names, as lychee's fragment checker reads them; None if unreadable."""
         if path not in self._anchors:
             doc = self.doc(path, keep=False)  # its anchors are kept, not the event (1 GB of them at 100k)
             if doc is None:
                 return None
             seen: dict[str, int] = {}
-            names = set()
+            names = set(doc.anchors)  # ids and names in raw HTML: <a id="x"></a>, <a name="x">
             for heading in doc.headings:
                 n = seen.get(heading.anchor, 0)
                 names.add(heading.anchor if n == 0 else f"{heading.anchor}-{n}")
                 seen[heading.anchor] = n + 1
+                if heading.id:
+                    names.add(heading.id)  # `## Text {#custom-id}`: both, as lychee reads it
             self._anchors[path] = names
         return self._anchors[path]
 

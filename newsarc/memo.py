@@ -8,7 +8,9 @@ is written (`Store.id`), so an answer filed under that id is exact for as
 long as the store is: the freshness check that vouches for the store vouches
 for the memo. A memo of another store, of another version of newsarc, a
 damaged or unreadable one, is simply not used; a cache folder that cannot be
-written costs the next run the work, nothing more.
+written costs the next run the work, nothing more. Nor is anything but a
+regular file at a memo's name (a FIFO blocked every command): it is neither
+read nor replaced, and costs each run the work.
 
 A memo is one file beside the store, `<store file>.<name>.memo`, written
 atomically; cache.prune removes memos whose store is gone.
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import marshal
 import os
+import stat
 import tempfile
 import zlib
 from typing import Any
 
 from newsarc import __version__
-from newsarc.store import Store
+from newsarc.store import NotRegularFile, Store, open_regular
 
 _MAGIC = f"newsarc-memo/1/{__version__}"
 
@@ -34,20 +37,20 @@ def recall(store: Store, name: str) -> Any | None:
     if path is None:
         return None
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO there blocked every command
             data = handle.read()
         magic, store_id, crc, payload = marshal.loads(data)
         if magic != _MAGIC or store_id != store.id or zlib.crc32(payload) != crc:
             return None
         return marshal.loads(payload)
-    except (OSError, ValueError, EOFError, TypeError):
+    except (OSError, NotRegularFile, ValueError, EOFError, TypeError):
         return None
 
 
 def keep(store: Store, name: str, value: Any) -> None:
     """File `value` (plain values: marshal) for this store, replacing any older memo of that name."""
     path = _path(store, name)
-    if path is None:
+    if path is None or not _ours(path):
         return
     payload = marshal.dumps(value)
     data = marshal.dumps((_MAGIC, store.id, zlib.crc32(payload), payload))
@@ -65,6 +68,16 @@ def keep(store: Store, name: str, value: Any) -> None:
             os.unlink(scratch)
         except OSError:
             pass
+
+
+def _ours(path: str) -> bool:
+    """Nothing there, or a regular file: something else (a FIFO, a folder) is not newsarc's to replace."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def _path(store: Store, name: str) -> str | None:

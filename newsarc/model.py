@@ -103,9 +103,10 @@ class Related:
 @dataclass(slots=True)
 class Heading:
     level: int
-    text: str
+    text: str  # without an attribute block: `## Text {#custom-id}` is `Text`
     anchor: str
     line: int
+    id: str = ""  # the `{#custom-id}` it was given, a #fragment target besides its anchor
 
 
 @dataclass(slots=True)
@@ -125,6 +126,7 @@ class Event:
     topics: list[str] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     headings: list[Heading] = field(default_factory=list)
+    anchors: list[str] = field(default_factory=list)  # id and name values in raw HTML: #fragment targets too
     sections: dict[str, str] = field(default_factory=dict)  # sections we do not know, kept
     meta: dict[str, Any] = field(default_factory=dict)  # front matter, unknown keys included
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -370,7 +370,9 @@ class _Walker:
         def at(k: int) -> int:  # a character offset in the chunk as a byte offset in the file
             return start + (k if plain else len(chunk[:k].encode()))
 
-        for found in htmllinks.links_in(chunk):
+        links, anchors = htmllinks.scan(chunk)
+        self.event.anchors.extend(anchors)
+        for found in links:
             value_start = at(found.value_start)
             line, column = self.lines.position(value_start)
             link = Link(
@@ -403,12 +405,12 @@ class _Walker:
                 link.dest_start, link.dest_end = _destination(self.raw, close + 2, link.end)
 
     def _close_heading(self, level: int, start: int) -> None:
-        text = " ".join("".join(self.heading).split())
+        text, given = heading_id(" ".join("".join(self.heading).split()))
         links = self.heading_links
         self.heading = None
         line, _ = self.lines.position(start)
         event = self.event
-        event.headings.append(Heading(level, text, anchor(text), line))
+        event.headings.append(Heading(level, text, anchor(text), line, given))
         name = text.rstrip(":").strip().lower()
         if self.section == "head" and links and self.date_text is None and level >= 2:
             self.date_text = links[0].text or text
@@ -520,6 +522,25 @@ def _context(text: str) -> str:
     if colon and head.strip().lower() in ("context", "contexts"):
         return rest.strip().strip("_*")
     return ""
+
+
+_ATTRIBUTE_BLOCK = re.compile(r"\s*\{([^{}]*)\}$")
+_ATTRIBUTE_TOKEN = re.compile(r"#\S+|\.\S+|[^\s#.=]+(?:=\S*)?")
+
+
+def heading_id(text: str) -> tuple[str, str]:
+    """(text, id) of a heading that ends in an attribute block with an id, `Some heading {#custom-id}`
+    (pandoc, kramdown, pulldown-cmark's heading attributes, which lychee reads): the id is a
+    fragment target and the text is what precedes the block. Anything else is (text, "") as
+    written: a headline ending in `{sic}` keeps it."""
+    match = _ATTRIBUTE_BLOCK.search(text)
+    if match is None:
+        return text, ""
+    tokens = match.group(1).split()
+    if not tokens or not all(_ATTRIBUTE_TOKEN.fullmatch(token) for token in tokens):
+        return text, ""
+    ids = [token[1:] for token in tokens if token.startswith("#")]
+    return (text[: match.start()].rstrip(), ids[-1]) if ids else (text, "")
 
 
 def anchor(text: str) -> str:

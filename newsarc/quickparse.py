@@ -123,7 +123,7 @@ def _scan(lines: _Lines, first_line: int):
         heading = " ".join(text.split())
         headings.append(Heading(3, heading, _anchor(heading), i + first_line))
         i = _skip_blank(rows, i + 1)
-    if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith("#") or _INLINE.search(rows[i]):
+    if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith(("#", "}")) or _INLINE.search(rows[i]):
         return None
     title = decode_entities(rows[i][2:])
     title = " ".join(title.split()) if title else title  # after decoding: '&nbsp;' is whitespace too

@@ -48,7 +48,7 @@ def list_by_date(
     to: ToOpt = None,
     on_this_day: Annotated[
         Optional[str],
-        typer.Option("--on-this-day", metavar="MM-DD", help="A calendar day (MM-DD) in every year; alone, today's.", show_default=False),
+        typer.Option("--on-this-day", metavar="MM-DD", help="A calendar day in every year: MM-DD or a month and a day ('Aug 13'); alone, today's.", show_default=False),
     ] = None,
     topic: TopicOpt = None,
     limit: LimitOpt = None,

@@ -67,7 +67,13 @@ def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
         archive, root, cache_dir=SETTINGS["cache_dir"], use_cache=bool(SETTINGS["use_cache"]), text=text
     )
     site.progress = for_terminal()
+    site.notice = say
     return site
+
+
+def say(message: str) -> None:
+    """A problem beside the answer (the index cache's, not the archive's): stderr, one line."""
+    sys.stderr.write(f"newsarc: {message}\n")
 
 
 def settled(site, answer: Callable[[], T]) -> T:
