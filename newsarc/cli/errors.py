@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from newsarc.errors import AmbiguousEvent, ExitStatus, NewsarcError
+from newsarc.output.console import printable
 
 
 def exit_status(exc: BaseException, debug: bool = False) -> int:
@@ -22,7 +23,7 @@ def exit_status(exc: BaseException, debug: bool = False) -> int:
     if isinstance(exc, AmbiguousEvent):
         _say(exc.message)
         for candidate in exc.candidates[:20]:
-            sys.stderr.write(f"  {candidate}\n")
+            sys.stderr.write(f"  {printable(str(candidate))}\n")
         if len(exc.candidates) > 20:
             sys.stderr.write(f"  ... and {len(exc.candidates) - 20} more\n")
         return exc.status
@@ -41,8 +42,9 @@ def exit_status(exc: BaseException, debug: bool = False) -> int:
 
 
 def _say(message: str) -> None:
+    """One line on stderr; file names and event text in it shown `printable` (one line, no escapes)."""
     try:
-        sys.stderr.write(f"newsarc: {message}\n")
+        sys.stderr.write(f"newsarc: {printable(message)}\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass

@@ -10,6 +10,7 @@ from typing import Annotated, Optional, TypeVar
 import typer
 
 from newsarc.errors import ExitStatus
+from newsarc.output.console import printable
 
 ArchiveOpt = Annotated[
     Optional[Path],
@@ -90,7 +91,7 @@ def report_diagnostics(diagnostics, limit: int = 20) -> None:
     """Problems found while reading go to stderr, never mixed with results."""
     diagnostics = list(diagnostics)
     for diagnostic in diagnostics[:limit]:
-        sys.stderr.write(f"newsarc: {diagnostic}\n")
+        sys.stderr.write(f"newsarc: {printable(str(diagnostic))}\n")
     if len(diagnostics) > limit:
         sys.stderr.write(f"newsarc: ... and {len(diagnostics) - limit} more problems (see: newsarc validate-links)\n")
 
@@ -105,5 +106,5 @@ def unread(site) -> list:
 
 
 def nothing_found(message: str) -> None:
-    sys.stderr.write(f"newsarc: {message}\n")
+    sys.stderr.write(f"newsarc: {printable(message)}\n")
     finish(ExitStatus.NOTHING)
