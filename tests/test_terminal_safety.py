@@ -18,6 +18,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -53,6 +55,23 @@ COMMANDS = {
     "timeline": ["timeline", "loud bad"],
     "stats": ["stats"],
 }
+# Archive text each command shows, as it must show it on a terminal and when piped.
+SHOWN = {
+    "show": [printable(EVIL), "[link=http://evil.example/]x[/link]", printable(LINKED), "x\\x1b[2Jy"],
+    "show-backlink": [printable(LINKED), "[link=http://evil.example/]x[/link]"],
+    "list-by-date": [printable(EVIL), "[link=http://evil.example/]x[/link]"],
+    "search": [printable(EVIL), "Second\\x1b[2J paragraph", BYTE_NAME, "esc\\x1b[31mred.md", "new\\nline.md"],
+    "search-count": [BYTE_NAME, "esc\\x1b[31mred.md", "new\\nline.md"],
+    "search-paths": [BYTE_NAME, "esc\\x1b[31mred.md", "new\\nline.md"],
+    "related": [printable(LINKED), "[link=http://evil.example/]x[/link]"],
+    "related-depth": [printable(EVIL)],
+    "related-timeline": [printable(EVIL)],
+    "topics": ["[link=http://evil.example/]x[/link]", printable(LINKED)],
+    "timeline": [printable(EVIL)],
+    "stats": ["[link=http://evil.example/]x[/link]"],
+}
+
+
 @pytest.fixture
 def site(builder, monkeypatch):
     """A hostile event, an event that links to it and back, and three files with hostile names; cwd is the root."""
@@ -88,6 +107,18 @@ def assert_safe(result) -> str:
         assert raw not in out, (raw, out)
     assert not EVIL_LINK.search(out), out
     return out
+
+
+@pytest.mark.parametrize("mode", ["--pretty", "--plain"])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_shows_archive_text_escaped_and_never_as_markup(cli, site, command, mode):
+    result = run(cli, *COMMANDS[command], mode)
+    assert result.exit_code == 0, result.stderr
+    out = assert_safe(result)
+    for text in SHOWN[command]:
+        assert text in out, (text, out)
+    if mode == "--pretty":
+        assert "\x1b[" in result.stdout  # rich did style it: its own escapes are there, the archive's are not
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
@@ -126,6 +157,12 @@ def test_diagnostics_on_stderr_name_the_file_escaped(cli, site):
     assert result.stderr.startswith(
         "newsarc: news/2017/08/13/esc\\x1b[31mred.md:3: front matter is not valid YAML (did not find expected ',' or ']'); ignored\n"
     )
+
+
+def test_search_on_a_terminal_marks_the_match_after_escapes(cli, site):
+    result = run(cli, "search", "PWNED", "--pretty")
+    out = assert_safe(result)
+    assert "Title\\x1b[2J\\x1b]0;\x1b[1;31mPWNED\x1b[0m\\x07" in out
 
 
 # -- validate-links: every format valid, one finding per record, whatever the names -------------------
@@ -174,6 +211,16 @@ def test_rich_and_dump_show_the_names_escaped(cli, site):
     assert all(line.count("\t") == 4 for line in dump.stdout.splitlines())
     for line in run(cli, "validate-links", "--dump", "--json").stdout.splitlines():
         json.dumps(json.loads(line), ensure_ascii=False).encode("utf-8")
+
+
+def test_a_real_pipe_gets_utf8_and_no_control_bytes(site):
+    """As a subprocess: the bytes as a terminal or a CI log would get them."""
+    for args in (["validate-links"], ["list-by-date", "2017-08"], ["show", "hostile-town"], ["search", "town"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "newsarc", *args, "--archive", "."], cwd=site, capture_output=True, timeout=120
+        )
+        out = (done.stdout + done.stderr).decode("utf-8")  # strict: a raw 0xff fails here
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", out), (args, out)
 
 
 def test_printable():
