@@ -96,7 +96,8 @@ def _sources(console, detail: EventDetail) -> None:
         table.add_column("domain", style="green", no_wrap=True)
         table.add_column("url", style="dim", overflow="fold")
         for source in event.sources:
-            table.add_row(Text(f"  {printable(source.publisher)}"), Text(printable(source.domain)), Text(printable(source.url), style=linked("", source.url)))
+            url = Text(printable(source.url), style=linked("", source.url))
+            table.add_row(Text(f"  {printable(source.publisher)}"), Text(printable(source.domain)), url)
         console.print(table)
     if event.cover:
         console.print(Text.assemble(("Cover image ", "bold"), (printable(event.cover), linked("dim", event.cover))), overflow="fold")
