@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from newsarc.output.console import printable, printable_spans, write_json
-from tests.conftest import event_text
+from tests.conftest import event_text, run_newsarc
 
 DAY = "news/2017/08/13"
 EVIL = "Title\x1b[2J\x1b]0;PWNED\x07 c1\u009b6n \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \u202eright"
@@ -229,3 +229,66 @@ def test_printable():
     assert printable("Genève — 東京 ✓ \u00a0") == "Genève — 東京 ✓ \u00a0"
     assert printable_spans("a\x1bbc\tz", ((2, 3), (4, 6))) == ("a\\x1bbc\tz", ((5, 6), (7, 9)))
     assert printable_spans("plain", ((1, 2),)) == ("plain", ((1, 2),))
+
+
+# -- --fix --dry-run and show --raw: a patch and the file's bytes when piped, escaped on a terminal ----
+
+SOURCE = "### [2015-09-05](/news/2015/09/5/index.md)\n\n# Source event\n\nSee [alpha](/news/2015/09/04/alpha-event.md) and \x1b]0;PWNED\x07.\n"
+QUOTED = ['"a/news/2015/09/5/bad\\377.md"', '"a/news/2015/09/5/esc\\033[31mred.md"', '"a/news/2015/09/5/new\\nline.md"']
+
+
+@pytest.fixture
+def fixable(builder, monkeypatch):
+    """Three files with hostile names, each with a link --fix can mend (the other day spelling); cwd is the root."""
+    builder.event("2015-09-04", "Alpha event")
+    builder.event("2015-09-05", "Bravo event")
+    builder.write("news/2015/09/5/esc\x1b[31mred.md", SOURCE)
+    builder.write("news/2015/09/5/new\nline.md", SOURCE)
+    with open(os.fsencode(builder.root) + b"/news/2015/09/5/bad\xff.md", "wb") as out:
+        out.write(SOURCE.encode())
+    monkeypatch.chdir(builder.root)
+    return builder.root
+
+
+def test_dry_run_diff_names_files_as_git_quotes_them(cli, fixable):
+    result = run(cli, "validate-links", "--fix", "--dry-run")
+    headers = [line for line in result.stdout.splitlines() if line.startswith(("--- ", "+++ "))]
+    assert headers == [f"{sign} {name.replace('a/', side, 1)}" for name in QUOTED for sign, side in (("---", "a/"), ("+++", "b/"))]
+    assert result.stdout.count("\x1b]0;PWNED\x07") == 6  # piped, the content is the file's: the patch applies
+    assert "new\nline" not in result.stdout and "esc\x1b[31m" not in result.stdout
+
+
+def on_a_terminal(*args: str, cwd) -> str:
+    """What newsarc writes to a terminal (a pseudo-terminal), its line ends as the program wrote them."""
+    import pty
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "newsarc", *args]
+    proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.communicate(timeout=120)
+    os.close(master)
+    return b"".join(chunks).replace(b"\r\n", b"\n").decode("utf-8")
+
+
+def test_on_a_terminal_the_diff_shows_control_characters_escaped(fixable):
+    diff = on_a_terminal("validate-links", "--fix", "--dry-run", "--archive", ".", cwd=fixable)
+    assert "\x1b" not in diff and "\x07" not in diff
+    assert diff.count("and \\x1b]0;PWNED\\x07.") == 6 and diff.count('--- "a/news/2015/09/5/') == 3
+
+
+def test_show_raw_gives_the_bytes_to_a_pipe_and_escapes_them_on_a_terminal(fixable):
+    raw = on_a_terminal("show", "news/2015/09/5/esc\x1b[31mred.md", "--raw", "--archive", ".", cwd=fixable)
+    assert raw == SOURCE.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    piped = run_newsarc("show", "news/2015/09/5/esc\x1b[31mred.md", "--raw", "--archive", ".", cwd=fixable)
+    assert piped.stdout == SOURCE

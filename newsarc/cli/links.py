@@ -13,7 +13,7 @@ from typer.core import TyperCommand
 
 from newsarc.cli.app import app
 from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, finish, open_archive, settled
-from newsarc.output.console import printable
+from newsarc.output.console import isatty, printable, printable_lines
 
 
 class Format(str, Enum):
@@ -220,7 +220,7 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
         sys.stderr.write(f"newsarc: not fixing {printable(str(path))}: {printable(str(why))}\n")
     links_n, files_n = len(result.applied), len(result.files)
     if dry_run:
-        sys.stdout.write(result.diff)
+        sys.stdout.write(printable_lines(result.diff) if isatty(sys.stdout) else result.diff)  # piped: a patch to apply
         sys.stderr.write(f"newsarc: --fix would rewrite {links_n} links in {files_n} files (nothing changed)\n")
         return True
     fixed = {id(f) for f in result.applied}
