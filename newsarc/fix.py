@@ -151,11 +151,31 @@ def _lines(text: str) -> list[str]:
 def _diff(path: str, old: bytes, new: bytes) -> str:
     before, after = _lines(old.decode("utf-8")), _lines(new.decode("utf-8"))
     out = []
-    for line in difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"):
+    for line in difflib.unified_diff(before, after, git_quoted(f"a/{path}"), git_quoted(f"b/{path}")):
         if line.startswith(("---", "+++")):
             line = line.rstrip("\n") + "\n"
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
+
+
+_C_ESCAPES = {'"': '\\"', "\\": "\\\\", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+
+
+def git_quoted(name: str) -> str:
+    """A file name in a diff header as git writes one: in double quotes, C-escaped, when it holds a
+    control character, a quote or a backslash (git apply and GNU patch read it back). Raw, a newline
+    in the name broke the header and an escape reached the reader's terminal."""
+    if name.isprintable() and '"' not in name and "\\" not in name:
+        return name
+    out = []
+    for char in name:
+        if char in _C_ESCAPES:
+            out.append(_C_ESCAPES[char])
+        elif char.isprintable():
+            out.append(char)
+        else:  # other controls, bidi controls, and a byte that was not UTF-8 (a surrogate): octal bytes
+            out.extend(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
+    return '"' + "".join(out) + '"'
 
 
 def write_atomic(file: Path, data: bytes) -> None:

@@ -120,4 +120,4 @@ def test_a_real_pipe_gets_no_raw_control_characters(site):
 def test_printable():
     assert printable("nothing to do: é, ü, 東京, \\x00 as written") == "nothing to do: é, ü, 東京, \\x00 as written"
     assert printable("a\x00b\x07c\x1b[0m\x7f\x9b\t\n\r") == "a\\x00b\\x07c\\x1b[0m\\x7f\\x9b\\t\\n\\r"
-    assert printable("file\udcff\u2028name\x00") == "file\udcff\u2028name\\x00"  # only control characters change
+    assert printable("file\udcff\u2028name\x00") == "file\\xff\u2028name\\x00"  # a byte not UTF-8 as it was written

@@ -7,6 +7,7 @@ import sys
 import traceback
 
 from newsarc.errors import AmbiguousEvent, EventNotFound, ExitStatus, NewsarcError
+from newsarc.output.console import printable
 
 
 def exit_status(exc: BaseException, debug: bool = False) -> int:
@@ -22,12 +23,12 @@ def exit_status(exc: BaseException, debug: bool = False) -> int:
     if isinstance(exc, EventNotFound) and exc.candidates:
         _say(exc.message)
         for candidate in exc.candidates:
-            sys.stderr.write(f"  {candidate}\n")
+            sys.stderr.write(f"  {printable(str(candidate))}\n")
         return exc.status
     if isinstance(exc, AmbiguousEvent):
         _say(exc.message)
         for candidate in exc.candidates[:20]:
-            sys.stderr.write(f"  {candidate}\n")
+            sys.stderr.write(f"  {printable(str(candidate))}\n")
         if len(exc.candidates) > 20:
             sys.stderr.write(f"  ... and {len(exc.candidates) - 20} more\n")
         return exc.status
@@ -46,8 +47,9 @@ def exit_status(exc: BaseException, debug: bool = False) -> int:
 
 
 def _say(message: str) -> None:
+    """One line on stderr; file names and event text in it shown `printable` (one line, no escapes)."""
     try:
-        sys.stderr.write(f"newsarc: {message}\n")
+        sys.stderr.write(f"newsarc: {printable(message)}\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass

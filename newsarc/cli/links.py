@@ -13,6 +13,7 @@ from typer.core import TyperCommand
 
 from newsarc.cli.app import app
 from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_archive, settled
+from newsarc.output.console import isatty, printable, printable_lines
 
 
 class Format(str, Enum):
@@ -205,7 +206,7 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
     if chosen != "rich":
         sys.stderr.write(f"newsarc: {render.summary_line(report)}\n")
     if checked is not None:
-        sys.stderr.write(f"newsarc: {render.external_summary(checked)}\n")
+        sys.stderr.write(f"newsarc: {printable(render.external_summary(checked))}\n")
     if summary_file is not None:
         with open(summary_file, "a", encoding="utf-8") as out:
             out.write(render.markdown(report, render.Renderer(str(site.root))))
@@ -218,10 +219,10 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
 
     result = fixer.apply(site.root, report.findings, fuzzy=fuzzy, dry_run=dry_run)
     for path, why in result.refused.items():
-        sys.stderr.write(f"newsarc: not fixing {path}: {why}\n")
+        sys.stderr.write(f"newsarc: not fixing {printable(str(path))}: {printable(str(why))}\n")
     links_n, files_n = len(result.applied), len(result.files)
     if dry_run:
-        sys.stdout.write(result.diff)
+        sys.stdout.write(printable_lines(result.diff) if isatty(sys.stdout) else result.diff)  # piped: a patch to apply
         sys.stderr.write(f"newsarc: --fix would rewrite {links_n} links in {files_n} files (nothing changed)\n")
         return True
     fixed = {id(f) for f in result.applied}

@@ -11,6 +11,7 @@ import typer
 
 from newsarc.cli.complete import topic_names
 from newsarc.errors import ExitStatus
+from newsarc.output.console import printable
 
 ArchiveOpt = Annotated[
     Optional[Path],
@@ -105,7 +106,7 @@ def report_diagnostics(diagnostics, limit: int = 20) -> None:
     """Problems found while reading go to stderr, never mixed with results."""
     diagnostics = list(diagnostics)
     for diagnostic in diagnostics[:limit]:
-        sys.stderr.write(f"newsarc: {diagnostic}\n")
+        sys.stderr.write(f"newsarc: {printable(str(diagnostic))}\n")
     if len(diagnostics) > limit:
         sys.stderr.write(f"newsarc: ... and {len(diagnostics) - limit} more problems (see: newsarc validate-links)\n")
 
@@ -120,5 +121,5 @@ def unread(site) -> list:
 
 
 def nothing_found(message: str) -> None:
-    sys.stderr.write(f"newsarc: {message}\n")
+    sys.stderr.write(f"newsarc: {printable(message)}\n")
     finish(ExitStatus.NOTHING)

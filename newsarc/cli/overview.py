@@ -26,6 +26,7 @@ from newsarc.cli.options import (
     settled,
     unread,
 )
+from newsarc.output.console import printable
 
 
 class TopicSort(str, Enum):
@@ -123,7 +124,7 @@ def timeline(
     site = open_archive(archive, root, text=False)
     line = settled(site, lambda: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)))
     if overview.fold(topic) != line.topic.key:
-        sys.stderr.write(f"newsarc: showing topic '{line.topic.name}'\n")
+        sys.stderr.write(f"newsarc: showing topic '{printable(line.topic.name)}'\n")
     report_diagnostics([*unread(site), *site.diagnostics_of([step.event for step in line.steps])])
     if not line.steps:
         nothing_found(f"topic '{line.topic.name}' has no events in {line.span}")

@@ -21,7 +21,9 @@ from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, example
 )
 def show(
     event: Annotated[str, typer.Argument(metavar="EVENT", autocompletion=event_slugs, help="A file path, a /news/... link, a slug, or a unique slug prefix.")],
-    raw: Annotated[bool, typer.Option("--raw", help="Print the file exactly as it is.")] = False,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Print the file exactly as it is (on a terminal, control characters shown escaped).")
+    ] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
     json_lines: JsonOpt = False,
@@ -43,7 +45,17 @@ def show(
     finally:
         report_diagnostics(unread(site))  # backlinks from them are missing; the event may be one of them
     if shown is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write((site.root / found.path).read_bytes())
+        _raw((site.root / found.path).read_bytes())
         return
     render.render(shown, choose_mode(json_lines, pretty), str(site.root))
+
+
+def _raw(data: bytes) -> None:
+    """The file's bytes for a pipe; on a terminal, which would obey the escapes in them, shown printable."""
+    from newsarc.output.console import isatty, printable_lines
+
+    if isatty(sys.stdout):
+        sys.stdout.write(printable_lines(data.decode("utf-8", "surrogateescape").replace("\r\n", "\n")))
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sys
 from enum import Enum
 from functools import cache
@@ -94,30 +95,71 @@ def _columns(default: int = 100) -> int:
 def write_json(record: dict[str, Any], stream: IO[str] | None = None) -> None:
     """One JSON object per line: the stable machine interface of every command."""
     line = json.dumps(record, ensure_ascii=False)
-    if not line.isascii():
-        try:
-            line.encode("utf-8")
-        except UnicodeEncodeError:  # a file name that is not UTF-8 (os.fsdecode's surrogates)
-            line = json.dumps(record)  # \udcXX escapes: valid JSON; os.fsencode gives the bytes back
+    if not line.isascii() and _JSON_UNSAFE.search(line):
+        line = line.translate(_JSON_ESCAPES)
     (stream or sys.stdout).write(line + "\n")
 
 
 _ESCAPES = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}  # C0, DEL, C1
 _ESCAPES.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+# Bidi embeddings, overrides and isolates reorder what a terminal shows after them (Trojan Source).
+_ESCAPES.update({code: f"\\u{code:04x}" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+# Lone surrogates: os.fsdecode's stand-ins for the bytes of a name that is not UTF-8 (\udcff was
+# the byte 0xff), which no UTF-8 output can carry; and the two code points XML 1.0 forbids.
+_ESCAPES.update({code: f"\\x{code - 0xDC00:02x}" for code in range(0xDC80, 0xDD00)})
+_ESCAPES.update({code: f"\\u{code:04x}" for code in [*range(0xD800, 0xDC80), *range(0xDD00, 0xE000), 0xFFFE, 0xFFFF]})
+_LINES = {code: text for code, text in _ESCAPES.items() if code not in (ord("\t"), ord("\n"))}
+# json.dumps(ensure_ascii=False) writes C1 controls, bidi controls and line separators raw: escape
+# them JSON's way (the string is the same once parsed). A lone surrogate is no valid JSON: it becomes
+# the text printable() shows (`\\xff` for the byte 0xff of a name that is not UTF-8).
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in [*range(0x80, 0xA0), 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+_JSON_ESCAPES.update({code: text.replace("\\", "\\\\") for code, text in _ESCAPES.items() if 0xD800 <= code < 0xE000})
+_JSON_UNSAFE = re.compile("[\x80-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str) -> str:
-    """Control characters as Python writes them in a string (\\x00, \\x1b, \\n).
+    """A string from the archive (content or file name), safe to show: control characters as Python
+    writes them in a string (\\x00, \\x1b, \\n), a byte that was not UTF-8 as \\xff, bidi controls as \\u202e.
 
-    A link target written `%00`, `%0A` or `%1B` decodes to one: raw, it puts a
-    NUL in text output, cuts a one-line message in two, or drives the reader's
-    terminal. JSON escapes them itself and keeps the decoded text as it is."""
+    Raw, an escape drives the reader's terminal (clears it, sets its title, makes links), a newline
+    cuts a one-line record in two, and a lone surrogate cannot be written as UTF-8 or XML.
+    A backslash stays as it is, so `\\x1b` written in a title looks like an escaped ESC."""
     return text if text.isprintable() else text.translate(_ESCAPES)
 
 
+def printable_lines(text: str) -> str:
+    """`printable` for text shown as lines (a body, a paragraph): newlines and tabs kept."""
+    return text if text.isprintable() else text.translate(_LINES)
+
+
+def printable_spans(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """`printable_lines` for a line with marked spans (search matches): the spans moved to
+    where their characters are once the escapes before them have lengthened the line."""
+    if text.isprintable():
+        return text, spans
+    bounds = sorted({0, len(text), *(b for span in spans for b in span)})
+    moved, shown = {0: 0}, []
+    for a, b in zip(bounds, bounds[1:]):
+        shown.append(text[a:b].translate(_LINES))
+        moved[b] = moved[a] + len(shown[-1])
+    return "".join(shown), tuple((moved[a], moved[b]) for a, b in spans)
+
+
+def linked(style: str, url: str):
+    """A rich style linking to `url` (OSC 8), built from the URL as data: in a style string
+    (`f"bold link {url}"`) a space ended the URL, and control characters reached the terminal."""
+    from urllib.parse import quote
+
+    from rich.style import Style
+
+    if not url.isprintable() or " " in url:
+        url = quote(url, safe="".join(map(chr, range(0x21, 0x7F))), errors="surrogateescape")
+    return Style.parse(style) + Style(link=url) if style else Style(link=url)
+
+
 def plain_field(text: str) -> str:
-    """Tabs and newlines would break tab-separated output; fold them to spaces."""
-    return " ".join(str(text).split())
+    """Tabs and newlines would break tab-separated output: fold them to spaces; escape the rest."""
+    return printable(" ".join(str(text).split()))
 
 
 def local_path(root, relpath: str) -> str:

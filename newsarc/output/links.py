@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from newsarc.links import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
-from newsarc.output.console import isatty, make_console, printable, write_json
+from newsarc.output.console import isatty, linked, make_console, printable, write_json
 
 FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
 MARKDOWN_ROWS = 1000  # $GITHUB_STEP_SUMMARY holds 1 MiB
@@ -29,9 +29,13 @@ class Renderer:
         self.out = stream or sys.stdout
 
     def file(self, path: str) -> str:
-        """A site path as the user can open it from `base`."""
+        """A site path as the user can open it from `base` (JSON's; the other formats show it `printable`)."""
         full = os.path.join(self.root, *path.split("/")) if path else self.root
         return os.path.relpath(full, self.base)
+
+    def shown(self, path: str) -> str:
+        """`file`, safe in a line of text, XML or a terminal, whatever the file's name."""
+        return printable(self.file(path))
 
     def url(self, path: str) -> str:
         full = os.path.join(self.root, *path.split("/")) if path else self.root
@@ -81,7 +85,7 @@ def _plural(n: int, noun: str) -> str:
 
 
 def _where(renderer: Renderer, place: Location) -> str:
-    name = renderer.file(place.path)
+    name = renderer.shown(place.path)
     return f"{name}:{place.line}:{place.column}" if place.line else name
 
 
@@ -138,7 +142,7 @@ def _github(report: Report, renderer: Renderer) -> None:
 
 
 def _annotation(renderer: Renderer, finding: Finding, place: Location) -> str:
-    props = [f"file={_escape_property(renderer.file(place.path))}"]
+    props = [f"file={_escape_property(renderer.shown(place.path))}"]
     if place.line:
         props += [f"line={place.line}", f"col={place.column}"]
     props.append(f"title={_escape_property(finding.kind)}")
@@ -185,7 +189,7 @@ def _junit_case(ET, suite, finding: Finding, renderer: Renderer) -> int:
     """A test case per problem: a failure when it is an error, a passing case with output otherwise."""
     place = finding.locations[0]
     case = ET.SubElement(suite, "testcase", name=f"{_where(renderer, place)} {finding.kind}", classname=finding.check)
-    case.set("file", renderer.file(place.path))
+    case.set("file", renderer.shown(place.path))
     if place.line:
         case.set("line", str(place.line))
     details = "\n".join([describe(finding), *(f"also at {_where(renderer, p)}" for p in finding.also)])
@@ -206,7 +210,7 @@ def _cell(text: str) -> str:
 
 
 def _code(text: str) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text.split()).replace("|", "\\|")  # a | ends a table cell, even in code
     fence = "``" if "`" in text else "`"
     return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
 
@@ -233,7 +237,7 @@ def markdown(report: Report, renderer: Renderer) -> str:
             where = f"{place.line}:{place.column}" if place.line else ""
             hint = "<br>".join(f"{_code(printable(s.link))} ({_cell(s.reason)})" for s in finding.suggestions[:3])
             lines.append(
-                f"| {_code(renderer.file(place.path))} | {where} | {finding.severity} | {_cell(printable(finding.message))} | {hint} |"
+                f"| {_code(renderer.shown(place.path))} | {where} | {finding.severity} | {_cell(printable(finding.message))} | {hint} |"
             )
         if len(rows) > MARKDOWN_ROWS:
             lines += ["", f"… and {len(rows) - MARKDOWN_ROWS:,} more (run `newsarc validate-links` for all)."]
@@ -275,7 +279,7 @@ def _rich(report: Report, renderer: Renderer) -> None:
         console.print(table)
     for path, findings in _by_file(report.findings):
         console.print()
-        console.print(Text(renderer.file(path), style=f"bold link {renderer.url(path)}"))
+        console.print(Text(renderer.shown(path), style=linked("bold", renderer.url(path))))
         for finding in findings:
             console.print(_rich_row(Text, finding))
     console.print()
@@ -295,7 +299,7 @@ def _rich_row(Text, finding: Finding):
     if finding.fix is not None:
         row.append("  (" + ("--fix-fuzzy" if finding.fix.fuzzy else "--fix") + " rewrites it)", style="dim")
     for place in finding.also:
-        row.append(f"\n{' ' * 20}also at {place.path}:{place.line}:{place.column}", style="dim")
+        row.append(f"\n{' ' * 20}also at {printable(place.path)}:{place.line}:{place.column}", style="dim")
     return row
 
 

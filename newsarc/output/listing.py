@@ -7,7 +7,7 @@ from itertools import groupby
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, write_json
+from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, printable, write_json
 
 
 def render(result: Listing, mode: Mode, root) -> None:
@@ -34,8 +34,8 @@ def _plain(result: Listing, root) -> None:
     out, local = sys.stdout, LocalPaths(root)
     for event in result.events:
         day = event.date.isoformat() if event.date else ""
-        topics = "; ".join(event.topics)
-        out.write(f"{day}\t{local(event.path)}\t{plain_field(event.title)}\t{topics}\t{event.source_count}\n")
+        topics = plain_field("; ".join(event.topics))
+        out.write(f"{day}\t{printable(local(event.path))}\t{plain_field(event.title)}\t{topics}\t{event.source_count}\n")
 
 
 def _rich(result: Listing, root) -> None:
@@ -54,7 +54,7 @@ def _rich(result: Listing, root) -> None:
         table.add_column("sources", justify="right", style="green", no_wrap=True)
         for event in events:
             sources = f"{event.source_count} src"
-            title = Text(event.title or event.path)
-            table.add_row(title, "; ".join(event.topics), sources)
+            title = Text(printable(event.title or event.path))
+            table.add_row(title, Text(printable("; ".join(event.topics))), sources)
         console.print(table)
         console.print()

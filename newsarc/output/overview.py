@@ -12,7 +12,7 @@ import sys
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, write_json
+from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, printable, write_json
 from newsarc.overview import Stats, Step, Timeline, Topic
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def _rich_topics(topics: list[Topic]) -> None:
     table.add_column("Last", style="cyan", no_wrap=True, min_width=10)
     for topic in topics:
         bars = [bar(topic.count, largest, bar_width)] if bar_width > 0 else []
-        table.add_row(Text(topic.name), str(topic.count), *bars, _iso(topic.first), _iso(topic.last))
+        table.add_row(Text(printable(topic.name)), str(topic.count), *bars, _iso(topic.first), _iso(topic.last))
     console.print(table)
 
 
@@ -131,7 +131,7 @@ def _plain_timeline(line: Timeline, root) -> None:
     for step in line.steps:
         event = step.event
         gap = str(step.gap_days) if step.gap else ""
-        sys.stdout.write(f"{_iso(event.date)}\t{local(event.path)}\t{plain_field(event.title)}\t{gap}\n")
+        sys.stdout.write(f"{_iso(event.date)}\t{printable(local(event.path))}\t{plain_field(event.title)}\t{gap}\n")
 
 
 def _rich_timeline(line: Timeline, root) -> None:
@@ -157,7 +157,7 @@ def _timeline_head(line: Timeline) -> Text:
 
     topic = line.topic
     dates = [s.event.date for s in line.steps if s.event.date]
-    head = Text(topic.name, style="bold cyan", end="")
+    head = Text(printable(topic.name), style="bold cyan", end="")
     head = Text.assemble(head)
     head.append(f"  {_count(len(line.steps), 'event')}", style="dim")
     if dates:
@@ -171,7 +171,7 @@ def _print_step(console, step: Step, width: int) -> None:
 
     event = step.event
     when = f"{event.date:%a} {event.date.day:>2}" if event.date else "—"
-    lines = Text(event.title or event.path).wrap(console, width)
+    lines = Text(printable(event.title or event.path)).wrap(console, width)
     for i, text in enumerate(lines):
         rail = Text("  ● ", style="cyan") if i == 0 else Text("  │ ", style="cyan")
         console.print(Text.assemble(rail, (when if i == 0 else "", "cyan"), " " * (9 - (len(when) if i == 0 else 0)), text))
@@ -245,7 +245,7 @@ def _plain_stats(result: Stats) -> None:
     rows += [("day", d.isoformat(), n) for d, n in result.busiest_days]
     rows += [("topic", plain_field(t), n) for t, n in result.top_topics]
     rows += [("publisher", plain_field(p), n) for p, n in result.top_publishers]
-    rows += [("domain", d, n) for d, n in result.top_domains]
+    rows += [("domain", plain_field(d), n) for d, n in result.top_domains]
     sys.stdout.write("".join("\t".join(str(v) for v in row) + "\n" for row in rows))
 
 
@@ -315,7 +315,7 @@ def _bars(console, rows: list[tuple[str, int]]) -> Table:
     table.add_column(style="green", no_wrap=True)
     table.add_column(justify="right")
     for name, n in rows:
-        table.add_row(Text(f"  {name}"), bar(n, largest, width), str(n))
+        table.add_row(Text(f"  {printable(name)}"), bar(n, largest, width), str(n))
     return table
 
 
@@ -373,7 +373,7 @@ def _ranking(title: str, rows: list[tuple[str, int]]) -> Group:
     table.add_column(no_wrap=True, overflow="ellipsis", max_width=32)
     table.add_column(justify="right", style="green")
     for name, n in rows:
-        table.add_row(f"  {name}", str(n))
+        table.add_row(Text(f"  {printable(name)}"), str(n))
     if not rows:
         table.add_row("  none", "")
     return Group(Text(title, style="bold underline"), table)

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from newsarc.model import Event
-from newsarc.output.console import Mode, local_path, make_console, plain_field, write_json
+from newsarc.output.console import Mode, local_path, make_console, plain_field, printable, write_json
 from newsarc.related import BOTH, IN, OUT, Item, Moment, Node
 
 if TYPE_CHECKING:
@@ -30,8 +30,8 @@ def _day(item: Item) -> str:
 def _shown_path(root, path: str) -> str:
     """Paths as the user's shell sees them, like list-by-date; links that leave the archive as written."""
     if not path or "://" in path or path.startswith(("/", "..", "#")):
-        return path
-    return local_path(root, path)
+        return printable(path)
+    return printable(local_path(root, path))
 
 
 def record(item: Item) -> dict:
@@ -60,10 +60,10 @@ def record(item: Item) -> dict:
 def _headline(item: Item) -> Text:
     from rich.text import Text
 
-    text = Text(item.title or item.path)
+    text = Text(printable(item.title or item.path))
     if item.missing:
-        hint = f" (exists as /{item.exists_as})" if item.exists_as else ""
-        text.append(f"\nmissing: {item.target}{hint}", style="red")
+        hint = f" (exists as /{printable(item.exists_as)})" if item.exists_as else ""
+        text.append(f"\nmissing: {printable(item.target)}{hint}", style="red")
     return text
 
 
@@ -94,7 +94,7 @@ def _heading(console, event: Event, what: str) -> None:
     from rich.text import Text
 
     when = event.date.isoformat() if event.date else "undated"
-    console.print(Text.assemble((what, "bold"), " ", (when, "cyan"), "  ", (event.title or event.path, "bold")))
+    console.print(Text.assemble((what, "bold"), " ", (when, "cyan"), "  ", (printable(event.title or event.path), "bold")))
 
 
 def _rich(event: Event, items: list[Item], root) -> None:
@@ -116,7 +116,7 @@ def _described(item: Item) -> Text:
     text = _headline(item)
     reasons = [r for r in item.reasons if not r.startswith("missing")]
     if reasons:
-        text.append("\n" + " · ".join(reasons), style="dim")
+        text.append("\n" + printable(" · ".join(reasons)), style="dim")
     return text
 
 
@@ -155,10 +155,10 @@ def _tree_label(node: Node) -> Text:
 
     item = node.item
     label = Text.assemble((ARROWS.get(node.direction, "") + " ", "bold"), (_day(item) or "undated", "cyan"), "  ")
-    label.append(item.title or item.path, style="red" if item.missing else "")
+    label.append(printable(item.title or item.path), style="red" if item.missing else "")
     if item.missing:
-        hint = f" (exists as /{item.exists_as})" if item.exists_as else ""
-        label.append(f"  missing: {item.target}{hint}", style="red")
+        hint = f" (exists as /{printable(item.exists_as)})" if item.exists_as else ""
+        label.append(f"  missing: {printable(item.target)}{hint}", style="red")
     label.append(f"  {item.score:.2f}", style="dim")
     return label
 
@@ -169,7 +169,7 @@ def _tree_rich(root_node: Node, root) -> None:
 
     console = make_console()
     event = root_node.item
-    tree = Tree(Text.assemble((_day(event) or "undated", "bold cyan"), "  ", (event.title or event.path, "bold")))
+    tree = Tree(Text.assemble((_day(event) or "undated", "bold cyan"), "  ", (printable(event.title or event.path), "bold")))
     _grow(tree, root_node)
     console.print(tree)
     count = sum(1 for _ in root_node.walk())
@@ -220,7 +220,7 @@ def _line_rich(moments: list[Moment], root) -> None:
     for moment in moments:
         item = moment.item
         if moment.this:
-            table.add_row(Text(_day(item), style="bold cyan"), Text("▶", style="bold yellow"), Text(item.title, style="bold yellow"))
+            table.add_row(Text(_day(item), style="bold cyan"), Text("▶", style="bold yellow"), Text(printable(item.title), style="bold yellow"))
         else:
             table.add_row(_day(item) or "undated", Text("│", style="dim"), _described(item))
     console.print(table)

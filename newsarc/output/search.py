@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from newsarc.model import Event
-from newsarc.output.console import LocalPaths, Mode, make_console, write_json
+from newsarc.output.console import LocalPaths, Mode, make_console, printable, printable_lines, printable_spans, write_json
 from newsarc.search import Found, Line, Result
 
 if TYPE_CHECKING:
@@ -70,15 +70,15 @@ def _plain(result: Result, paths: LocalPaths, view: str) -> None:
     write = sys.stdout.write
     if view == "count":
         for found in result.found:
-            write(f"{paths(found.event.path)}:{found.count}\n")
+            write(f"{printable(paths(found.event.path))}:{found.count}\n")
         return
     if view != "lines":
         for found in result.found:
-            write(paths(found.event.path) + "\n")
+            write(printable(paths(found.event.path)) + "\n")
         return
     grouped = result.context  # as grep and rg: with context asked for, "--" between events too
     for n, found in enumerate(result.found):
-        path = paths(found.event.path)
+        path = printable(paths(found.event.path))
         if grouped and n:
             write("--\n")
         for line in found.lines:
@@ -88,7 +88,7 @@ def _plain(result: Result, paths: LocalPaths, view: str) -> None:
 
 
 def _plain_line(path: str, line: Line) -> str:
-    text = line.text.rstrip("\r")
+    text = printable_lines(line.text.rstrip("\r"))
     if line.context:
         return f"{path}-{line.line}-{text}\n"
     return f"{path}:{line.line}:{line.column}:{text}\n"
@@ -103,7 +103,7 @@ def _rich(result: Result, paths: LocalPaths, view: str) -> None:
     console = make_console()
     if view == "paths":
         for found in result.found:
-            console.print(Text(paths(found.event.path), style="magenta"))
+            console.print(Text(printable(paths(found.event.path)), style="magenta"))
     else:
         for found in result.found:
             console.print(_heading(found, paths, view))
@@ -118,11 +118,11 @@ def _heading(found: Found, paths: LocalPaths, view: str) -> Text:
 
     event = found.event
     when = event.date.isoformat() if event.date else "undated"
-    heading = Text.assemble((when, "bold cyan"), "  ", (event.title or "(no headline)", "bold"))
+    heading = Text.assemble((when, "bold cyan"), "  ", (printable(event.title) or "(no headline)", "bold"))
     if view == "count":
         noun = "line" if found.count == 1 else "lines"
         heading.append(f"  {found.count} matching {noun}", style="green")
-    heading.append("\n" + paths(event.path), style="magenta")
+    heading.append("\n" + printable(paths(event.path)), style="magenta")
     return heading
 
 
@@ -138,8 +138,14 @@ def _lines_table(found: Found) -> Table:
     for line in found.lines:
         if line.gap:
             table.add_row("", "", Text("⋮", style="dim"))
-        table.add_row(str(line.line), line.field, _shown(line))
+        table.add_row(str(line.line), line.field, _shown(_printable(line)))
     return table
+
+
+def _printable(line: Line) -> Line:
+    """The line as `printable_lines` shows it, its matches still marked."""
+    text, spans = printable_spans(line.text.rstrip("\r"), line.spans)
+    return line if text is line.text else Line(line.field, line.line, text, spans, line.context, line.gap)
 
 
 MAX_SHOWN = 1000  # characters of one line on a terminal (ripgrep's --max-columns-preview, roughly)

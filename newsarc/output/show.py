@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
-from newsarc.output.console import Mode, make_console, plain_field, write_json
+from newsarc.output.console import Mode, linked, make_console, plain_field, printable, printable_lines, write_json
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -29,29 +29,29 @@ def _json(detail: EventDetail, root: str) -> None:
 
 
 def _topics(topics: list[str]) -> str:
-    return "; ".join(topics)  # topic names may contain commas
+    return plain_field("; ".join(topics))  # topic names may contain commas
 
 
 def _plain(detail: EventDetail, root: str) -> None:
     event, out = detail.event, sys.stdout
     lines = [
-        f"path: {event.path}",
+        f"path: {printable(event.path)}",
         f"date: {event.date.isoformat() if event.date else ''}",
         f"title: {plain_field(event.title)}",
         f"topics: {_topics(event.topics)}",
     ]
-    lines += [f"source: {plain_field(s.publisher)} <{s.url}>" for s in event.sources]
+    lines += [f"source: {plain_field(s.publisher)} <{printable(s.url)}>" for s in event.sources]
     if event.cover:
-        lines.append(f"cover: {event.cover}")
+        lines.append(f"cover: {printable(event.cover)}")
     for item in detail.related:
         state = "exists" if item.exists else "missing"
-        lines.append(f"related: {item.entry.target}\t{state}\t{plain_field(item.entry.title)}\t{_topics(item.entry.topics)}")
-    lines += [f"linked-from: {e.path}" for e in detail.backlinks]
-    lines += [f"meta.{key}: {plain_field(jsonable(value))}" for key, value in event.meta.items()]
-    lines += [f"diagnostic: {d}" for d in event.diagnostics]
-    out.write("\n".join(lines) + "\n\n" + event.body + "\n")
+        lines.append(f"related: {printable(item.entry.target)}\t{state}\t{plain_field(item.entry.title)}\t{_topics(item.entry.topics)}")
+    lines += [f"linked-from: {printable(e.path)}" for e in detail.backlinks]
+    lines += [f"meta.{plain_field(key)}: {plain_field(jsonable(value))}" for key, value in event.meta.items()]
+    lines += [f"diagnostic: {printable(str(d))}" for d in event.diagnostics]
+    out.write("\n".join(lines) + "\n\n" + printable_lines(event.body) + "\n")
     for name, text in event.sections.items():
-        out.write(f"\n{name}:\n{text}\n")
+        out.write(f"\n{printable(name)}:\n{printable_lines(text)}\n")
 
 
 def _rich(detail: EventDetail, root: str) -> None:
@@ -61,27 +61,27 @@ def _rich(detail: EventDetail, root: str) -> None:
     event = detail.event
     console = make_console()
     when = event.date.strftime("%A, %-d %B %Y") if event.date else "undated"
-    head = Text.assemble((when, "bold cyan"), "  ", (event.path, "dim"))
+    head = Text.assemble((when, "bold cyan"), "  ", (printable(event.path), "dim"))
     console.print(head)
-    console.print(Text(event.title or "(no headline)", style="bold"))
+    console.print(Text(printable(event.title) or "(no headline)", style="bold"))
     if event.topics:
         console.print(Text.assemble(("Topics: ", "dim"), _topics(event.topics)))
     console.print()
     if event.body:
         for paragraph in event.body.split("\n\n"):
-            console.print(Padding(Text(paragraph), (0, 0, 1, 0)))
+            console.print(Padding(Text(printable_lines(paragraph)), (0, 0, 1, 0)))
     for name, text in event.sections.items():
-        console.print(Text(name, style="bold underline"))
-        console.print(Padding(Text(text), (0, 0, 1, 2)))
+        console.print(Text(printable(name), style="bold underline"))
+        console.print(Padding(Text(printable_lines(text)), (0, 0, 1, 2)))
     _sources(console, detail)
     _related(console, detail)
     _backlinks(console, detail)
     if event.meta:
         console.print(Text("Front matter", style="bold underline"))
         for key, value in event.meta.items():
-            console.print(Text.assemble("  ", (f"{key}: ", "dim"), str(jsonable(value))))
+            console.print(Text.assemble("  ", (f"{printable(str(key))}: ", "dim"), printable_lines(str(jsonable(value)))))
     for diagnostic in event.diagnostics:
-        console.print(Text(f"! {diagnostic}", style="yellow"))
+        console.print(Text(f"! {printable(str(diagnostic))}", style="yellow"))
 
 
 def _sources(console, detail: EventDetail) -> None:
@@ -96,10 +96,11 @@ def _sources(console, detail: EventDetail) -> None:
         table.add_column("domain", style="green", no_wrap=True)
         table.add_column("url", style="dim", overflow="fold")
         for source in event.sources:
-            table.add_row(f"  {source.publisher}", source.domain, Text(source.url, style=f"link {source.url}"))
+            url = Text(printable(source.url), style=linked("", source.url))
+            table.add_row(Text(f"  {printable(source.publisher)}"), Text(printable(source.domain)), url)
         console.print(table)
     if event.cover:
-        console.print(Text.assemble(("Cover image ", "bold"), (event.cover, f"dim link {event.cover}")), overflow="fold")
+        console.print(Text.assemble(("Cover image ", "bold"), (printable(event.cover), linked("dim", event.cover))), overflow="fold")
     if event.sources or event.cover:
         console.print()
 
@@ -124,16 +125,16 @@ def _related(console, detail: EventDetail) -> None:
     console.print()
 
 
-def _related_row(item: RelatedTarget) -> tuple[Text, str, Text, str]:
+def _related_row(item: RelatedTarget) -> tuple[Text, str, Text, Text]:
     from rich.text import Text
 
     mark = Text("  ✓", style="green") if item.exists else Text("  ✗", style="red")
     when = item.event.date.isoformat() if item.event and item.event.date else ""
-    headline = Text(item.entry.title or item.entry.target)
+    headline = Text(printable(item.entry.title or item.entry.target))
     if not item.exists:
-        hint = f" (exists as /{item.other_spelling})" if item.other_spelling else ""
-        headline.append(f"\nmissing: {item.entry.target}{hint}", style="red")
-    return mark, when, headline, _topics(item.entry.topics)
+        hint = f" (exists as /{printable(item.other_spelling)})" if item.other_spelling else ""
+        headline.append(f"\nmissing: {printable(item.entry.target)}{hint}", style="red")
+    return mark, when, headline, Text(_topics(item.entry.topics))
 
 
 def _backlinks(console, detail: EventDetail) -> None:
@@ -148,5 +149,5 @@ def _backlinks(console, detail: EventDetail) -> None:
     table.add_column("date", style="cyan", no_wrap=True, width=10)
     table.add_column("headline")
     for event in detail.backlinks:
-        table.add_row("", event.date.isoformat() if event.date else "", event.title)
+        table.add_row("", event.date.isoformat() if event.date else "", Text(printable(event.title)))
     console.print(table)
