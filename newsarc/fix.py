@@ -242,8 +242,6 @@ def _replace(fd: int, name: str, data: bytes, read: os.stat_result, attrs: dict[
         _check_unchanged(fd, name, read)
         os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
         temp = ""
-        with contextlib.suppress(OSError):
-            os.fsync(fd)  # the rename itself survives a crash
     except OSError as exc:
         raise _Refused(f"cannot write it: {exc.strerror or exc}; left alone") from None
     finally:
