@@ -3,21 +3,33 @@
 Edits are byte-exact at the link destination the parser located
 (`Link.dest_start/dest_end`), so every other byte of the file survives: line
 endings, trailing spaces, front matter, a BOM. A file is written atomically
-(temp file in the same folder, then os.replace) with its permissions kept.
+(temp file in the same folder, then os.replace) with its permissions, owner
+and extended attributes kept.
 Nothing is applied that is not certain: fuzzy fixes only on request, never
 two different edits at one place, never a file that did not decode cleanly
 (the parser's offsets would not match its bytes), never a span whose bytes
 are not the link as the parser read it.
+
+An archive may be hostile, or change while it is fixed: the file written is
+the file that was read and checked, never what a path points to later
+(see `_fix_file`). Files a rewrite would damage are left alone and reported:
+one with hard links (the other names would keep the old text), one its owner
+made read-only (as `sed -i` would not rewrite it either), a symbolic link out
+of the root. A symlink to an event inside the root is that event: its fixes
+are the event's, counted once, so `--dry-run` and `--fix` agree.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import os
+import re
+import secrets
 import stat
-import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,42 +69,258 @@ def _without_conflicts(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if (f.fix.start, f.fix.end) not in bad]
 
 
+class _Refused(Exception):
+    """Why a file is left alone: the end of the sentence `not fixing PATH: ...`."""
+
+
+# Called after the file is read and its new text written to the temp file, just before the
+# check that the name is still that file: tests swap the file here, at the worst moment.
+_before_replace: Callable[[], None] | None = None
+
+
 def apply(root: Path, findings: Iterable[Finding], *, fuzzy: bool = False, dry_run: bool = False) -> FixResult:
     """Rewrite each file with its chosen fixes (or only diff them with `dry_run`)."""
     result = FixResult()
-    for path, chosen in sorted(choose(findings, fuzzy).items()):
-        file = root / path
-        if not _inside(root, file):
-            result.refused[path] = "it is now a symbolic link out of the archive root; left alone"
-            continue
+    top = os.path.realpath(root)
+    cleaned: set[str] = set()
+    for real, (paths, chosen) in sorted(_by_real_file(root, top, choose(findings, fuzzy), result).items()):
         try:
-            data = file.read_bytes()
-        except OSError as exc:
-            result.refused[path] = f"cannot read: {exc.strerror or exc}"
-            continue
-        why = _unclean(data)
-        if why:
-            result.refused[path] = why
-            continue
-        offset = len(_BOM) if data.startswith(_BOM) else 0
-        usable = [f for f in chosen if data[offset + f.fix.start : offset + f.fix.end] == f.fix.old.encode()]
-        if len(usable) < len(chosen):
-            result.refused[path] = "the file changed since it was read, or a link is written with escapes; left alone"
-            continue
-        new = _edit(data, offset, _unique_fixes(usable))
-        result.diff += _diff(path, data, new)
-        result.moves[path] = _moves(data, offset, _unique_fixes(usable))
-        if not dry_run:
-            write_atomic(file, new)
-        result.applied.extend(usable)
-        result.files.append(path)
+            _fix_file(top, real, paths, chosen, result, dry_run, cleaned)
+        except _Refused as why:
+            result.refused[real] = str(why)
     return result
 
 
-def _inside(root: Path, file: Path) -> bool:
-    """The scan never follows a symlink out of the root; this catches a file swapped for one since."""
-    real, top = os.path.realpath(file), os.path.realpath(root)
-    return real.startswith(top.rstrip(os.sep) + os.sep)
+def _by_real_file(root: Path, top: str, plan: dict[str, list[Finding]], result: FixResult) -> dict[str, tuple[list[str], list[Finding]]]:
+    """The files to fix, by the file each path really is (relative to the real root).
+
+    The scan reads a symlink inside the root as an event of its own; fixing
+    both names would edit one file twice (the second edit finds its bytes
+    moved). A path that leads out of the root now is refused here.
+    """
+    groups: dict[str, tuple[list[str], list[Finding]]] = {}
+    for path, chosen in plan.items():
+        try:
+            real = os.path.realpath(root / path)
+        except OSError as exc:  # a symlink on the way changing as we look
+            result.refused[path] = f"cannot read: {exc.strerror or exc}"
+            continue
+        if not real.startswith(top.rstrip(os.sep) + os.sep):
+            result.refused[path] = "it is now a symbolic link out of the archive root; left alone"
+            continue
+        paths, found = groups.setdefault(Path(os.path.relpath(real, top)).as_posix(), ([], []))
+        paths.append(path)
+        found.extend(chosen)
+    return {real: (paths, kept) for real, (paths, found) in groups.items() if (kept := _without_conflicts(found))}
+
+
+def _fix_file(top: str, real: str, paths: list[str], chosen: list[Finding], result: FixResult, dry_run: bool, cleaned: set[str]) -> None:
+    """Check, edit and replace one file, every step relative to its folder's descriptor.
+
+    The folder is opened once by walking down from the root without following
+    a symlink, the file with O_NOFOLLOW; just before os.replace the name must
+    still be the inode that was read. A file or folder swapped for a symlink
+    at any moment can then neither be read through nor send the write outside
+    the root.
+    """
+    folder, _, name = real.rpartition("/")
+    with _open_folder(top, folder) as fd, _read(fd, name) as (data, info, attrs):
+        why = _unclean(data)
+        if why:
+            raise _Refused(why)
+        offset = len(_BOM) if data.startswith(_BOM) else 0
+        usable = [f for f in chosen if data[offset + f.fix.start : offset + f.fix.end] == f.fix.old.encode()]
+        if len(usable) < len(chosen):
+            raise _Refused("the file changed since it was read, or a link is written with escapes; left alone")
+        fixes = _unique_fixes(usable)
+        new = _edit(data, offset, fixes)
+        if not dry_run:
+            if folder not in cleaned:
+                cleaned.add(folder)
+                _remove_stale_temps(fd)
+            _replace(fd, name, new, info, attrs)
+    result.diff += _diff(real, data, new)
+    for path in paths:
+        result.moves[path] = _moves(data, offset, fixes)
+    result.applied.extend(usable)
+    result.files.append(real)
+
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+@contextlib.contextmanager
+def _open_folder(top: str, folder: str) -> Iterator[int]:
+    """A descriptor of `folder` (relative to the real root), no component followed if a symlink."""
+    try:
+        fd = os.open(top, _DIR)
+    except OSError as exc:
+        raise _Refused(f"cannot open the archive root: {exc.strerror or exc}") from None
+    try:
+        for part in folder.split("/") if folder else ():
+            try:
+                inner = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                raise _Refused(f"its folder {part} changed while being fixed ({exc.strerror}); left alone") from None
+            os.close(fd)
+            fd = inner
+        yield fd
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _read(fd: int, name: str) -> Iterator[tuple[bytes, os.stat_result, dict[str, bytes]]]:
+    """The file's bytes, what it was when read, and its extended attributes; or why not to touch it.
+
+    The file stays open until the fix is done: its inode cannot be freed and
+    given to something swapped in under its name (ext4 reuses one at once).
+    """
+    handle = _open(fd, name)
+    with os.fdopen(handle, "rb") as file:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused("it is no longer a regular file; left alone")
+        if info.st_nlink > 1:
+            raise _Refused(f"it has {info.st_nlink} hard links; fixing it would break them; left alone")
+        if not info.st_mode & stat.S_IWUSR:  # root may open it for writing: its owner said no
+            raise _Refused("it is read-only; left alone")
+        try:
+            data, attrs = file.read(), _xattrs(handle)
+        except OSError as exc:
+            raise _Refused(f"cannot read: {exc.strerror or exc}") from None
+        yield data, info, attrs
+
+
+def _open(fd: int, name: str) -> int:
+    """`name` opened for reading and writing (so a file we may not write is known as such, with no
+    second look at the name); never through a symlink, never waiting on a FIFO swapped in."""
+    flags = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        return os.open(name, os.O_RDWR | flags, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise _Refused("it is now a symbolic link; left alone") from None
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise _Refused(f"cannot read: {exc.strerror or exc}") from None
+    try:
+        os.close(os.open(name, os.O_RDONLY | flags, dir_fd=fd))
+    except OSError as exc:
+        raise _Refused(f"cannot read: {exc.strerror or exc}") from None
+    raise _Refused("it is read-only; left alone")
+
+
+def _xattrs(handle: int) -> dict[str, bytes]:
+    """Extended attributes to copy to the new version (ACLs, labels, user notes), where the platform has them."""
+    if not hasattr(os, "listxattr"):
+        return {}
+    try:
+        names = os.listxattr(handle)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return {}
+        raise
+    return {attr: os.getxattr(handle, attr) for attr in names}
+
+
+def _replace(fd: int, name: str, data: bytes, read: os.stat_result, attrs: dict[str, bytes]) -> None:
+    """Put `data` in place of `name` in folder `fd` atomically, keeping owner, mode and attributes."""
+    temp = ""
+    try:
+        temp, handle = _new_temp(fd)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            with contextlib.suppress(OSError):
+                if (read.st_uid, read.st_gid) != (os.getuid(), os.getgid()):
+                    os.fchown(handle, read.st_uid, read.st_gid)
+            os.fchmod(handle, stat.S_IMODE(read.st_mode))
+            _copy_xattrs(handle, attrs)
+            os.fsync(handle)
+        if _before_replace is not None:
+            _before_replace()
+        _check_unchanged(fd, name, read)
+        os.replace(temp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        temp = ""
+    except OSError as exc:
+        raise _Refused(f"cannot write it: {exc.strerror or exc}; left alone") from None
+    finally:
+        if temp:
+            with contextlib.suppress(OSError):
+                os.unlink(temp, dir_fd=fd)
+
+
+_TEMP = ".newsarc-fix-{pid}-{token}.tmp"
+_OURS = re.compile(r"\.newsarc-fix-(\d+)-[0-9a-f]{8}\.tmp")
+_LEGACY = re.compile(r"\.newsarc-fix-[a-z0-9_]{8}\.tmp")  # tempfile.mkstemp's names, before the pid was in them
+
+
+def _new_temp(fd: int) -> tuple[str, int]:
+    """A new temp file in folder `fd`, named so a later run can tell whose it was (`_remove_stale_temps`)."""
+    for _ in range(100):
+        # A short name: the file's own may already be 255 bytes, all a name may have.
+        temp = _TEMP.format(pid=os.getpid(), token=secrets.token_hex(4))
+        try:
+            return temp, os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temp file name")
+
+
+def _copy_xattrs(handle: int, attrs: dict[str, bytes]) -> None:
+    for attr, value in attrs.items():
+        with contextlib.suppress(OSError):
+            if os.getxattr(handle, attr) == value:
+                continue  # already there (a label or default ACL the folder gives new files)
+        try:
+            os.setxattr(handle, attr, value)
+        except OSError as exc:
+            raise _Refused(f"cannot keep its extended attribute {attr} ({exc.strerror}); left alone") from None
+
+
+def _check_unchanged(fd: int, name: str, read: os.stat_result) -> None:
+    """Refuse unless `name` is still the file that was read: os.replace would replace whatever is there now."""
+    try:
+        now = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        raise _Refused("it was removed while being fixed; left alone") from None
+    if (now.st_dev, now.st_ino, stat.S_IFMT(now.st_mode)) != (read.st_dev, read.st_ino, stat.S_IFMT(read.st_mode)):
+        raise _Refused("it was replaced while being fixed; left alone")
+    if (now.st_size, now.st_mtime_ns) != (read.st_size, read.st_mtime_ns):
+        raise _Refused("it changed while being fixed; left alone")
+
+
+def _remove_stale_temps(fd: int) -> None:
+    """Delete the temp files a killed newsarc left in this folder (kill -9 runs no cleanup).
+
+    Only ours by name, owned by us, of a process that is gone and over a
+    minute old: a pid can be reused, and a newsarc on another machine sharing
+    the folder has a pid we cannot check, so a dead pid alone proves nothing;
+    writing a temp file takes milliseconds, so a minute is long dead. Names
+    from before the pid was in them: over an hour old.
+    """
+    now = time.time()
+    for entry in os.listdir(fd):
+        ours, legacy = _OURS.fullmatch(entry), _LEGACY.fullmatch(entry)
+        if not (ours or legacy):
+            continue
+        with contextlib.suppress(OSError):
+            info = os.stat(entry, dir_fd=fd, follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+                continue
+            age = now - info.st_mtime
+            if (ours and age > 60 and not _alive(int(ours[1]))) or (legacy and age > 3600):
+                os.unlink(entry, dir_fd=fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process; or a pid no system has: leave it
+    return True
 
 
 def _unclean(data: bytes) -> str:
@@ -177,24 +405,3 @@ def git_quoted(name: str) -> str:
             out.extend(f"\\{byte:03o}" for byte in char.encode("utf-8", "surrogateescape"))
     return '"' + "".join(out) + '"'
 
-
-def write_atomic(file: Path, data: bytes) -> None:
-    """Replace `file` by a complete new version, never a half-written one; keep its mode."""
-    real = Path(os.path.realpath(file))
-    info = real.stat()
-    # A short fixed prefix: the file's own name may already be 255 bytes, all a name may have.
-    handle, temp = tempfile.mkstemp(dir=real.parent, prefix=".newsarc-fix-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, stat.S_IMODE(info.st_mode))
-        with contextlib.suppress(OSError):
-            if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
-                os.chown(temp, info.st_uid, info.st_gid)
-        os.replace(temp, real)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise

@@ -672,7 +672,7 @@ class Checker:
     def _report(self, doc: Event, link: Link, problems: list) -> None:
         for kind, message, target_path, suggestions in problems:
             line, column, span = self._where(doc.path, link)
-            fix = self._fix(link, span, suggestions, kind)
+            fix = self._fix(doc.path, link, span, suggestions, kind)
             self.add(doc.path, line, column, link.target, kind, message, target=target_path, suggestions=suggestions, fix=fix)
 
     def _judge(self, doc: Event, link: Link, target: Target) -> list[tuple[str, str, str, list[Suggestion]]]:
@@ -690,11 +690,11 @@ class Checker:
 
     def _judge_fragment(self, doc: Event, link: Link, path: str, fragment: str) -> list:
         anchors = self.site.anchors(path) or set()
-        name = unquote(fragment)
-        if fragment in anchors or name in anchors or name.lower() in anchors or name.lower() == "top":
+        if _has_anchor(anchors, fragment):
             return []
         import difflib
 
+        name = unquote(fragment)
         close = difflib.get_close_matches(name.lower(), sorted(anchors), n=3, cutoff=0.75)
         base = link.target[: len(link.target) - len(fragment) - 1]
         suggestions = [Suggestion(f"{base}#{a}", "close heading") for a in close]
@@ -709,12 +709,23 @@ class Checker:
         found = _locate_front_matter(self.site.root / path, link.target)
         return found or (1, 1, None)
 
-    def _fix(self, link: Link, span, suggestions: list[Suggestion], kind: str) -> Fix | None:
-        """A fix only when there is exactly one candidate and we know where the link is written."""
+    def _fix(self, source: str, link: Link, span, suggestions: list[Suggestion], kind: str) -> Fix | None:
+        """A fix only when there is exactly one candidate, we know where the link is written,
+        and the link it leaves validates (a close slug without the link's #heading is no fix)."""
         if span is None or len(suggestions) != 1 or kind not in (MISSING, HEADING):
             return None
         only = suggestions[0]
+        if not self._valid(source, only.link):
+            return None
         return Fix(span[0], span[1], link.target, only.link, fuzzy=only.reason != SPELLING)
+
+    def _valid(self, source: str, written: str) -> bool:
+        """Whether `written`, in file `source`, names an existing file and (if any) one of its headings."""
+        target = resolve_written(source, written)
+        if target is None or target.outside or not self.site.exists(target.path):
+            return False
+        anchors = self.site.anchors(target.path) if target.fragment else None
+        return anchors is None or _has_anchor(anchors, target.fragment)
 
     # -- suggestions -------------------------------------------------------------
 
@@ -1012,6 +1023,12 @@ def _day_folder(folder: str) -> tuple[int, Any] | None:
         return None
     found = dates.date_from_parts([year, month, day])
     return (len(parts) - 3, found) if found else None
+
+
+def _has_anchor(anchors: set[str], fragment: str) -> bool:
+    """Whether `#fragment` names a heading (written encoded or not, any case; `#top` always does)."""
+    name = unquote(fragment)
+    return fragment in anchors or name in anchors or name.lower() in anchors or name.lower() == "top"
 
 
 def _restyle(source: str, written: str, new_path: str) -> str:
