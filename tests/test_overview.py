@@ -166,15 +166,19 @@ def test_timeline_rich_story_line(cli, site):
         "\n"
         "September 2015  2 events\n"
         "  ● Wed 16   Guard detains the president\n"
+        "  │          guard-detains-the-president\n"
         "  ● Wed 23   Kafando is reinstated\n"
+        "  │          kafando-is-reinstated\n"
         "  ┆\n"
         "  ┆ 67 days without events\n"
         "\n"
         "November 2015  1 event\n"
         "  ● Sun 29   Burkina Faso votes\n"
+        "  │          burkina-faso-votes\n"
         "\n"
         "Undated  1 event\n"
         "  ● —        Draft about Burkina\n"
+        "  │          burkina-draft\n"
     )
 
 

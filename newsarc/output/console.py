@@ -145,6 +145,11 @@ def printable_spans(text: str, spans: tuple[tuple[int, int], ...]) -> tuple[str,
     return "".join(shown), tuple((moved[a], moved[b]) for a, b in spans)
 
 
+def file_url(root, relpath: str) -> str:
+    """The file:// URL of an archive file, for OSC 8 links (a click opens the event)."""
+    return "file://" + os.path.abspath(os.path.join(str(root), *relpath.split("/")))
+
+
 def linked(style: str, url: str):
     """A rich style linking to `url` (OSC 8), built from the URL as data: in a style string
     (`f"bold link {url}"`) a space ended the URL, and control characters reached the terminal."""

@@ -7,7 +7,7 @@ from itertools import groupby
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, printable, write_json
+from newsarc.output.console import LocalPaths, Mode, file_url, linked, make_console, plain_field, printable, write_json
 
 
 def render(result: Listing, mode: Mode, root) -> None:
@@ -39,22 +39,57 @@ def _plain(result: Listing, root) -> None:
 
 
 def _rich(result: Listing, root) -> None:
-    from rich.table import Table
+    """Each event: its headline (a link to the file), its slug for `show` and `related`, its topics
+    and how many sources it cites. Below 90 columns the topics go under the headline: a column
+    of its own shrank to a word a line."""
     from rich.text import Text
 
     console = make_console()
+    narrow = console.width < 90
     for day, group in groupby(result.events, key=lambda e: e.date):
         events = list(group)
         when = day.strftime("%A, %-d %B %Y") if day else "undated"
         noun = "event" if len(events) == 1 else "events"
         console.print(Text.assemble((when, "bold cyan"), (f"  {len(events)} {noun}", "dim")))
-        table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
-        table.add_column("title", ratio=3)
-        table.add_column("topics", ratio=2, style="dim")
-        table.add_column("sources", justify="right", style="green", no_wrap=True)
-        for event in events:
-            sources = f"{event.source_count} src"
-            title = Text(printable(event.title or event.path))
-            table.add_row(title, Text(printable("; ".join(event.topics))), sources)
-        console.print(table)
+        console.print(_narrow(events, root) if narrow else _table(events, root))
         console.print()
+
+
+def _headline(event: Event, root):
+    """The headline, linked to its file, over the slug to pass on (cropped, never wrapped: a
+    slug's start is enough for `show`)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    title = Text(printable(event.title or event.path), style=linked("", file_url(root, event.path)))
+    return Group(title, Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop"))
+
+
+def _sources(event: Event) -> str:
+    return f"{event.source_count} source" if event.source_count == 1 else f"{event.source_count} sources"
+
+
+def _table(events: list[Event], root):
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
+    table.add_column("title", ratio=3)
+    table.add_column("topics", ratio=2, style="dim")
+    table.add_column("sources", justify="right", style="green", no_wrap=True)
+    for event in events:
+        table.add_row(_headline(event, root), Text(printable("; ".join(event.topics))), _sources(event))
+    return table
+
+
+def _narrow(events: list[Event], root):
+    from rich.console import Group
+    from rich.padding import Padding
+    from rich.text import Text
+
+    rows = []
+    for event in events:
+        facts = Text(printable("; ".join(event.topics)), style="dim")
+        facts.append(("  " if event.topics else "") + _sources(event), style="green")
+        rows.append(Padding(Group(_headline(event, root), facts), (0, 0, 0, 1)))
+    return Group(*rows)

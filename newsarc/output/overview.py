@@ -12,7 +12,7 @@ import sys
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, printable, write_json
+from newsarc.output.console import LocalPaths, Mode, file_url, linked, make_console, plain_field, printable, write_json
 from newsarc.overview import Stats, Step, Timeline, Topic
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def _rich_timeline(line: Timeline, root) -> None:
         for step in steps:
             if step is not steps[0] and step.gap:
                 _print_gap(console, step.gap_days)
-            _print_step(console, step, width)
+            _print_step(console, step, width, root)
 
 
 def _timeline_head(line: Timeline) -> Text:
@@ -166,13 +166,15 @@ def _timeline_head(line: Timeline) -> Text:
     return head
 
 
-def _print_step(console, step: Step, width: int) -> None:
+def _print_step(console, step: Step, width: int, root) -> None:
     from rich.text import Text
 
     event = step.event
     when = f"{event.date:%a} {event.date.day:>2}" if event.date else "—"
-    lines = Text(printable(event.title or event.path)).wrap(console, width)
-    for i, text in enumerate(lines):
+    lines = Text(printable(event.title or event.path), style=linked("", file_url(root, event.path))).wrap(console, width)
+    slug = Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop")
+    slug.truncate(width)
+    for i, text in enumerate([*lines, slug]):  # the slug last: what show and related take
         rail = Text("  ● ", style="cyan") if i == 0 else Text("  │ ", style="cyan")
         console.print(Text.assemble(rail, (when if i == 0 else "", "cyan"), " " * (9 - (len(when) if i == 0 else 0)), text))
 

@@ -1,0 +1,60 @@
+"""Rich screens at 60, 100 and 160 columns: each event leads on (its slug is shown, its headline
+links to its file) and nothing that must stay whole wraps."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+OSC8 = re.compile(r"\x1b\]8;[^;]*;([^\x1b]*)\x1b\\")
+ECLIPSE = "a-total-solar-eclipse-crosses-the-contiguous-united-states-from-oregon-to-south-carolina-the-first-coast-to-coast-totality-since-1918"
+HARVEY = "hurricane-harvey-makes-landfall-near-rockport-texas-as-a-category-4-storm-the-strongest-to-hit-the-united-states-since-2004"
+
+
+def screen(cli, width: int, *args: str) -> tuple[list[str], list[str]]:
+    """The lines as a terminal shows them, and the OSC 8 link targets in them."""
+    out = cli(*args, "--pretty", "-a", str(EXAMPLES), env={"COLUMNS": str(width)}).stdout
+    links = [url for url in OSC8.findall(out) if url]
+    return ANSI.sub("", OSC8.sub("", out)).splitlines(), links
+
+
+def slug_lines(lines: list[str], slug: str) -> list[str]:
+    return [line for line in lines if slug[:30] in line]
+
+
+@pytest.mark.parametrize("width", [60, 100, 160])
+def test_list_by_date_shows_slugs_and_links_headlines(cli, width):
+    lines, links = screen(cli, width, "list-by-date", "2017-08-21")
+    shown = slug_lines(lines, ECLIPSE)
+    assert len(shown) == 1  # cropped, never wrapped onto a second line
+    start = shown[0].strip().split()[0]
+    assert ECLIPSE.startswith(start) and len(start) >= min(40, width // 3)
+    assert any(url.endswith(f"/news/2017/08/21/{ECLIPSE}.md") and url.startswith("file:///") for url in links)
+    assert all(len(line) <= width for line in lines)
+    assert any("3 sources" in line for line in lines)
+
+
+@pytest.mark.parametrize("width", [60, 100, 160])
+def test_timeline_shows_slugs_and_links_headlines(cli, width):
+    lines, links = screen(cli, width, "timeline", "harvey")
+    shown = slug_lines(lines, HARVEY)
+    assert len(shown) == 1
+    assert HARVEY.startswith(shown[0].split("│")[-1].strip())
+    assert any(url.endswith(f"{HARVEY}.md") for url in links)
+    assert all(len(line) <= width for line in lines)
+
+
+def test_narrow_list_keeps_topics_whole(cli):
+    """At 60 columns a topics column of its own shrank to a word a line."""
+    lines, _ = screen(cli, 60, "list-by-date", "2017-08-21")
+    assert any("Solar eclipse of August 21, 2017; United States" in line for line in lines)
+
+
+def test_no_color_means_no_links_either(cli):
+    out = cli("list-by-date", "2017-08-21", "--pretty", "-a", str(EXAMPLES), env={"NO_COLOR": "1"}).stdout
+    assert "\x1b" not in out
+    assert ECLIPSE[:40] in out
