@@ -37,6 +37,8 @@ DEFAULT_LIMIT = 20
 SHOWN_TOPICS = 3  # topics named in a reason; the rest are counted
 SHOWN_TERMS = 3  # words named in a "similar:" reason
 TEXT_FLOOR = 0.05  # text similarity below this (a common word or two in common) is not counted
+RELATIVE_FLOOR = 0.1  # ranked: an event under this share of the best one's score is left out
+COMMON_SHARE = 0.2  # ranked: a topic this share of the archive carries is no reason on its own
 OUT, IN, BOTH = "out", "in", "both"  # how a tree node is linked with its parent
 
 
@@ -259,7 +261,7 @@ class Scorer:
         self.backlinks: set[str] = set()
         if BACKLINKS in self.sources:
             self.backlinks = {e.path for e in linking_to(archive, event)}
-        topic_model = TopicModel(archive) if TOPICS in self.sources else None
+        topic_model = self.topic_model = TopicModel(archive) if TOPICS in self.sources else None
         self.topics = topic_model.scores(event) if topic_model else {}
         self.text_model = TextModel(archive) if TEXT in self.sources else None
         self.query, self.text = self.text_model.scores(event) if self.text_model else (None, {})
@@ -305,6 +307,15 @@ class Scorer:
         return item
 
 
+@dataclass(slots=True)
+class Ranking:
+    """The events to read with one event, and how many weaker ones the cut-off left out."""
+
+    items: list[Item]
+    weaker: int = 0  # left out: under `floor`, or only a topic a large share of the archive carries
+    floor: float = 0.0
+
+
 def related(
     archive: Archive,
     event: Event,
@@ -313,15 +324,55 @@ def related(
     limit: int | None = DEFAULT_LIMIT,
     span: DateSpan | None = None,
 ) -> list[Item]:
-    """The events to read with `event`, best first, from all sources or only `by`."""
+    """The events to read with `event`, best first, from all sources or only `by`; no cut-off."""
+    return ranked(archive, event, by=by, limit=limit, span=span, everything=True).items
+
+
+def ranked(
+    archive: Archive,
+    event: Event,
+    *,
+    by: str | None = None,
+    limit: int | None = DEFAULT_LIMIT,
+    span: DateSpan | None = None,
+    everything: bool = False,
+) -> Ranking:
+    """`related`, stopping where the scores fall away unless `everything`.
+
+    Below a tenth of the best score an event is noise beside the best ones (Harvey's
+    own events score 0.42-3.13, an Olympic swimmer sharing only "United States" 0.16),
+    and a topic that a large share of the archive carries says nothing on its own."""
     scorer = Scorer(archive, event, (by,) if by else SOURCES)
     keys = []
     for path in scorer.paths():
         date = scorer.date(path)
         if span is None or date in span:
             keys.append((-scorer.score(path), date or dt.date.min, path))
+    floor, weaker = 0.0, 0
+    if not everything and keys:
+        floor = round(-min(keys)[0] * RELATIVE_FLOOR, 2)
+        common = _common_topics(scorer)
+        kept = [key for key in keys if -key[0] >= floor and not _only_common(scorer, key[2], common)]
+        weaker, keys = len(keys) - len(kept), kept
     best = heapq.nsmallest(limit, keys) if limit is not None else sorted(keys)
-    return [scorer.item(path) for _, _, path in best]
+    return Ranking([scorer.item(path) for _, _, path in best], weaker, floor)
+
+
+def _common_topics(scorer: Scorer) -> set[str]:
+    """Spellings (as the event writes them) of its topics carried by COMMON_SHARE of the archive."""
+    model = scorer.topic_model
+    if model is None or not scorer.topics:
+        return set()
+    total = len(model.events)
+    return {name for key, name in model.keys(scorer.event).items() if len(model.members(key)) >= COMMON_SHARE * total}
+
+
+def _only_common(scorer: Scorer, path: str, common: set[str]) -> bool:
+    """Related through shared topics alone, every one of them common."""
+    if path in scorer.links or path in scorer.backlinks or path in scorer.text:
+        return False
+    topic = scorer.topics.get(path)
+    return bool(topic) and all(name in common for name in topic[1])
 
 
 # -- following links -----------------------------------------------------------

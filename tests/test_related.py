@@ -280,8 +280,17 @@ def test_cli_nothing_found_and_bad_options(site, cli):
 
 
 def test_cli_window(site, cli):
-    result = cli("related", path(A), "--from", "2016-03", "--to", "2016-04", "--archive", str(site))
-    assert [line.split("\t")[2] for line in result.stdout.splitlines()] == [path(C), path(E3), path(E2)]
+    """E2 and E3 share only Syrian Army, which 6 of the 10 events carry: no reason on its own."""
+    args = ("related", path(A), "--from", "2016-03", "--to", "2016-04", "--archive", str(site))
+    result = cli(*args)
+    assert [line.split("\t")[2] for line in result.stdout.splitlines()] == [path(C)]
+    assert result.stderr == (
+        "newsarc: 2 weaker related events left out (scores under 0.18,"
+        " or only a topic a fifth of the archive carries); --all shows them\n"
+    )
+    everything = cli(*args, "--all")
+    assert [line.split("\t")[2] for line in everything.stdout.splitlines()] == [path(C), path(E3), path(E2)]
+    assert everything.stderr == ""
 
 
 def test_subprocess_on_examples():
@@ -464,3 +473,20 @@ def test_topics_that_fold_alike_are_shared(builder):
     one = site.find("one")
     assert model.keys(one) == {"syrian army": "Syrian Army"}
     assert [model.events[k].title for k in model.members("syrian army")] == ["One", "Two"]
+
+
+def test_related_stops_where_the_scores_fall_away_on_examples():
+    """Harvey's own story, then nothing: no Olympic swimmer sharing only "United States"."""
+    root = Path(__file__).resolve().parent.parent
+    result = run_newsarc("related", "harvey-sets-a-record", "--archive", "examples", cwd=root)
+    assert result.returncode == 0
+    shown = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [float(score) for score, *_ in shown] == [3.13, 2.89, 2.88, 0.94, 0.69, 0.42]
+    assert all("harvey" in row[2] or "houston" in row[2] or "arkema" in row[2] for row in shown)
+    assert "lochte" not in result.stdout
+    assert result.stderr == (
+        "newsarc: 10 weaker related events left out (scores under 0.31,"
+        " or only a topic a fifth of the archive carries); --all shows them\n"
+    )
+    everything = run_newsarc("related", "harvey-sets-a-record", "--all", "--archive", "examples", cwd=root)
+    assert len(everything.stdout.splitlines()) == 16 and "lochte" in everything.stdout

@@ -66,6 +66,9 @@ def related(
     timeline: Annotated[
         bool, typer.Option("--timeline", help="Print the related events as a story line, oldest first, with this one marked.")
     ] = False,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also the weaker ones the cut-off leaves out (scores under a tenth of the best).")
+    ] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
     json_lines: JsonOpt = False,
@@ -89,10 +92,12 @@ def related(
             tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
             return found, tree, [node.item for node in tree.walk()]
         count = story.DEFAULT_LIMIT if limit is None else limit
-        return found, None, story.related(site, found, by=source, limit=count, span=span)
+        ranking = story.ranked(site, found, by=source, limit=count, span=span, everything=everything)
+        return found, ranking, ranking.items
 
     try:
         found, tree, items = settled(site, answer)
+        ranking, tree = (tree, None) if isinstance(tree, story.Ranking) else (None, tree)
     finally:
         report_diagnostics(unread(site))  # events related through them are missing
     mode = choose_mode(json_lines, pretty)
@@ -107,9 +112,19 @@ def related(
         elif items:
             render.render(found, items, mode, site.root)
     _report_missing(items)
+    if ranking is not None and ranking.weaker:
+        _report_weaker(ranking)
     if not items:
         nothing_found(_nothing(found, source, span))
     finish(0)
+
+
+def _report_weaker(ranking) -> None:
+    noun = "event" if ranking.weaker == 1 else "events"
+    sys.stderr.write(
+        f"newsarc: {ranking.weaker} weaker related {noun} left out (scores under {ranking.floor:.2f},"
+        " or only a topic a fifth of the archive carries); --all shows them\n"
+    )
 
 
 def _report_missing(items) -> None:
