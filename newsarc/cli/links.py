@@ -122,13 +122,13 @@ def validate_links(
     ] = None,
     cache_file: Annotated[
         Optional[Path],
-        typer.Option("--cache-file", help="With --external: the result cache. [default: links.json in the user cache dir]", show_default=False),
+        typer.Option("--cache-file", help="With --external: the result cache. [default: links.json in the cache dir (newsarc --cache-dir)]", show_default=False),
     ] = None,
     max_cache_age: Annotated[
         Optional[str],
         typer.Option("--max-cache-age", help="With --external: re-check cached successes older than this (1d, 12h, 30m, 0). [default: 1d]", show_default=False),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-url-cache", help="With --external: neither read nor write the URL result cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-url-cache", help="With --external: neither read nor write the URL result cache (newsarc --no-cache does the same).")] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
 ) -> None:
@@ -277,11 +277,10 @@ def _external(site, paths, report, ext: _External, strict: bool):
     Returns newsarc.external's report (for the summary and the exit status).
     """
     from newsarc import external, links
-    from newsarc.linkcache import LinkCache
     from newsarc.output.links import external_progress
 
     urls = external.collect(links.sources(site, paths or None).docs)
-    cache = None if ext.no_cache else LinkCache.load(ext.cache_file, ext.max_age)
+    cache = _link_cache(ext)
     with external_progress() as progress:
         result = external.check(urls, ext.options, cache=cache, progress=progress)
     if cache is not None:
@@ -293,6 +292,16 @@ def _external(site, paths, report, ext: _External, strict: bool):
     report.skipped.pop("external", None)
     report.external = 0  # every external link was considered; the summary line says which were not requested
     return result
+
+
+def _link_cache(ext: _External):
+    """links.json follows the index cache: --cache-dir/NEWSARC_CACHE_DIR, and --no-cache turns both off."""
+    from newsarc.cli.options import SETTINGS
+    from newsarc.linkcache import LinkCache, default_path
+
+    if ext.no_cache or not SETTINGS["use_cache"]:
+        return None
+    return LinkCache.load(ext.cache_file or default_path(SETTINGS["cache_dir"]), ext.max_age)
 
 
 def _url_findings(result, warn: bool, strict: bool) -> list:
