@@ -34,10 +34,18 @@ from newsarc.model import BODY, COVER, IMAGE, RELATED, SOURCE, Event
 # Result kinds, worst first (renderers sort and count by them).
 DEAD = "dead"
 MALFORMED = "malformed"
+RATE_LIMITED = "rate-limited"  # the server asked to wait longer than we wait: says nothing about the link
 WARNING = "warning"
+UNCHECKED = "unchecked"  # no answer sought or awaited: host rate-limited, or --max-time reached
 OK = "ok"
 SKIPPED = "skipped"
-KINDS = (DEAD, MALFORMED, WARNING, OK, SKIPPED)
+KINDS = (DEAD, MALFORMED, RATE_LIMITED, WARNING, UNCHECKED, OK, SKIPPED)
+
+# Why an UNCHECKED URL was not checked: its reason, and the short label summaries count it under.
+TIMED_OUT = "not checked (--max-time reached)"
+HOST_LIMITED = "not checked: host rate-limited"
+_UNCHECKED_LABELS = {TIMED_OUT: "--max-time reached", HOST_LIMITED: "host rate-limited"}
+_RATE_LIMIT_STATUSES = frozenset({429, 503})  # where RFC 9110 gives Retry-After its meaning
 
 ROLES = (SOURCE, COVER, BODY, IMAGE, RELATED)  # date and front-matter links are internal
 USER_AGENT = f"newsarc/{__version__} (news archive link checker)"
@@ -107,7 +115,8 @@ class Report:
     """Every URL found, in first-use order.
 
     After an interruption, URLs that were still unanswered are left out:
-    `checked < total` and `interrupted` say so.
+    `checked < total` and `interrupted` say so. When --max-time ran out
+    (`timed_out`), they are in, as UNCHECKED: a deadline is part of the plan.
     """
 
     results: list[UrlResult] = field(default_factory=list)
@@ -115,7 +124,9 @@ class Report:
     checked: int = 0
     cached: int = 0
     interrupted: bool = False
+    timed_out: bool = False
     skipped_schemes: Counter = field(default_factory=Counter)  # "mailto" -> 3
+    unchecked: Counter = field(default_factory=Counter)  # "host rate-limited" -> 11, "--max-time reached" -> 2
 
     def counts(self) -> dict[str, int]:
         found = Counter(r.kind for r in self.results)
@@ -190,6 +201,8 @@ class CheckOptions:
     retries: int = 2  # after the first try, for timeouts, connection errors, 429 and 5xx
     backoff: float = 1.0  # first wait between tries; doubles each time
     max_retry_wait: float = 30.0  # cap on backoff and on a server's Retry-After
+    rate_limit_after: float = 30.0  # a 429/503 Retry-After longer than this: rate-limited, not waited for
+    max_time: float | None = None  # seconds for the whole check (--max-time); then the rest is UNCHECKED
     max_redirects: int = 10
     host_give_up: int = 5  # after this many URLs of a host in a row fail without an answer, fail its others unasked; 0: never
     accept: StatusRanges = DEFAULT_ACCEPT
@@ -205,6 +218,8 @@ class CheckOptions:
             raise NewsarcError("--timeout must be more than 0 seconds")
         if min(self.retries, self.max_redirects, self.backoff, self.max_retry_wait, self.host_give_up) < 0:
             raise NewsarcError("retries, redirects and waits cannot be negative")
+        if self.max_time is not None and not self.max_time > 0:
+            raise NewsarcError("--max-time must be more than 0 seconds")
 
 
 class UrlFilter:
@@ -413,6 +428,7 @@ class LinkChecker:
         self._checked = 0
         self._total = 0
         self._interrupted = False
+        self._timed_out = False
 
     # -- public -------------------------------------------------------------
 
@@ -473,8 +489,10 @@ class LinkChecker:
             result = self._result(url, list(locations))
             if result is not None:
                 report.results.append(result)
+                if result.kind == UNCHECKED:
+                    report.unchecked[_unchecked_label(result.reason)] += 1
         report.total, report.checked, report.cached = self._total, self._checked, len(self._cached)
-        report.interrupted = self._interrupted
+        report.interrupted, report.timed_out = self._interrupted, self._timed_out
         return report
 
     def _result(self, url: str, locations: list[Location]) -> UrlResult | None:
@@ -488,6 +506,8 @@ class LinkChecker:
                 url, entry["kind"], entry.get("status"), entry.get("reason", ""), entry.get("final_url"), locations, True
             )
         outcome = self._outcomes.get(key)
+        if outcome is None and self._timed_out:
+            return UrlResult(url, UNCHECKED, reason=TIMED_OUT, locations=locations)
         if outcome is None:
             return None  # interrupted before an answer
         return UrlResult(url, outcome.kind, outcome.status, outcome.reason, outcome.final_url, locations)
@@ -525,9 +545,12 @@ class LinkChecker:
             try:
                 if self._stop_requested:
                     raise asyncio.CancelledError
-                await asyncio.gather(*workers)
+                await asyncio.wait_for(asyncio.gather(*workers), options.max_time)
+            except asyncio.TimeoutError:  # --max-time: requests in flight are dropped, their URLs UNCHECKED
+                self._timed_out = True
             except asyncio.CancelledError:  # stop() or Ctrl-C: keep what is in
                 self._interrupted = True
+            finally:
                 for worker in workers:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
@@ -544,8 +567,9 @@ class LinkChecker:
         if self.cache is not None:
             if outcome.kind in (OK, WARNING):
                 self.cache.put(key, outcome.as_cache())
-            else:
+            elif outcome.kind in (DEAD, MALFORMED):
                 self.cache.forget(key)  # an old success must not outlive a failure
+            # RATE_LIMITED, UNCHECKED: nothing learnt about the link; an old success stays
         self._checked += 1
         if self.progress:
             self.progress(self._checked, self._total)
@@ -562,6 +586,7 @@ class _Session:
         self.get_only: set[str] = set()  # hosts that refused HEAD once
         self.failures: dict[str, int] = {}  # host -> URLs in a row that got no answer at all
         self.given_up: dict[str, str] = {}  # host -> the failure its remaining URLs are reported with
+        self.rate_limited: dict[str, float] = {}  # host -> the seconds it asked us to wait
 
     async def check(self, url: str) -> _Outcome:
         """Follow `url` to an answer, trying again after transient failures.
@@ -626,13 +651,28 @@ class _Session:
         return _Outcome(DEAD, reply.status, reply.phrase, final_url, retry, wait)
 
     async def fetch(self, url: str) -> _Reply | _Outcome:
-        """One hop: HEAD, or GET when the host refuses HEAD. Errors become outcomes."""
+        """One hop: HEAD, or GET when the host refuses HEAD. Errors become outcomes.
+
+        A host that asked for a long pause (Retry-After beyond rate_limit_after)
+        is not asked again in this run: at 3,600 s, waiting and retrying would
+        cost hours and prove nothing about the links."""
+        host = host_key(url)
+        reply = await self._request(host, url)
+        if isinstance(reply, _Reply) and reply.status in _RATE_LIMIT_STATUSES and reply.status not in self.options.accept:
+            wait = parse_retry_after(reply.retry_after)
+            if wait is not None and wait > self.options.rate_limit_after:
+                self.rate_limited.setdefault(host, wait)
+                return _Outcome(RATE_LIMITED, reply.status, f"{reply.phrase}; {_later(wait)}")
+        return reply
+
+    async def _request(self, host: str, url: str) -> _Reply | _Outcome:
         import httpx
 
-        host = host_key(url)
         limit = self.hosts.setdefault(host, asyncio.Semaphore(self.options.host_concurrency))
         try:
             async with limit, self.slots:
+                if host in self.rate_limited:  # asked while this request waited for its slot
+                    return _Outcome(UNCHECKED, None, f"{HOST_LIMITED} ({_later(self.rate_limited[host])})")
                 if host not in self.get_only:
                     reply = await self._send("HEAD", url)
                     if reply.status not in _HEAD_REFUSED:
@@ -657,6 +697,14 @@ class _Session:
             return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
         finally:
             await response.aclose()
+
+
+def _unchecked_label(reason: str) -> str:
+    return next((label for start, label in _UNCHECKED_LABELS.items() if reason.startswith(start)), reason)
+
+
+def _later(wait: float) -> str:
+    return f"the server asks to wait {wait:.0f} s; run again later"
 
 
 @functools.lru_cache(maxsize=1)

@@ -157,7 +157,7 @@ def test_statuses_and_reasons(server):
         (DEAD, "410 Gone"),
     ]
     assert got[server.url("/404")].status == 404
-    assert report.counts() == {DEAD: 2, MALFORMED: 0, WARNING: 0, OK: 1, SKIPPED: 0}
+    assert report.counts() == {DEAD: 2, MALFORMED: 0, "rate-limited": 0, WARNING: 0, "unchecked": 0, OK: 1, SKIPPED: 0}
     assert [r.url for r in report.problems] == [server.url("/404"), server.url("/410")]
     assert all(m == "HEAD" for m, _ in server.requests())  # 4xx are answers, not retried
     assert len(server.log) == 3

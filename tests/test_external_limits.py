@@ -7,13 +7,19 @@ test depends on a DNS server or sends anything beyond 127.0.0.1.
 
 from __future__ import annotations
 
+import email.utils
 import json
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from newsarc.external import OK, RATE_LIMITED, UNCHECKED, CheckOptions, Location, check
+from newsarc.linkcache import LinkCache
 from tests.conftest import run_newsarc
-from tests.test_external import server  # noqa: F401 - `server` is a fixture
+from tests.test_external import FAST, Handler, Server, server  # noqa: F401 - `server` is a fixture
 
 
 @pytest.fixture
@@ -66,3 +72,154 @@ def test_no_cache_reads_and_writes_no_links_json(cli, one_url_archive, server, t
     assert (chosen / "links.json").stat().st_mtime_ns == stamp
     assert _written(tmp_path / "home") == [] and _written(tmp_path / "xdg") == []
 
+
+
+# -- servers that ask for a long pause, or never answer ------------------------------------------------
+
+
+class HostileHandler(Handler):
+    """test_external's answers, and: /limited/N always 429 with Retry-After: N; /hang waits until released."""
+
+    def _answer(self, method: str, path: str, seen: int):
+        part = path.split("?")[0].strip("/").split("/")
+        if part[0] == "limited":
+            return 429, {"Retry-After": part[1]}
+        if part[0] == "hang":
+            self.server.release.wait(60)
+            return 200, {}
+        return super()._answer(method, path, seen)
+
+
+@pytest.fixture
+def hostile():
+    httpd = Server()
+    httpd.RequestHandlerClass = HostileHandler
+    httpd.release = threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def _spots(urls):
+    return {u: [Location("a.md", i + 1, 4)] for i, u in enumerate(urls)}
+
+
+def test_long_retry_after_is_rate_limited_and_the_host_is_asked_once(hostile):
+    urls = [hostile.url(f"/limited/3600?n={i}") for i in range(12)]
+    report = check(_spots(urls), CheckOptions(**FAST, host_concurrency=1))
+    assert hostile.requests() == [("HEAD", "/limited/3600?n=0")]  # not 3 tries, not 12 URLs
+    first, *rest = report.results
+    assert (first.kind, first.status, first.reason) == (
+        RATE_LIMITED, 429, "429 Too Many Requests; the server asks to wait 3600 s; run again later"
+    )
+    assert {(r.kind, r.reason) for r in rest} == {
+        (UNCHECKED, "not checked: host rate-limited (the server asks to wait 3600 s; run again later)")
+    }
+    assert report.problems == [] and report.unchecked == {"host rate-limited": 11}
+
+
+def test_retry_after_as_a_date_far_ahead_is_rate_limited_too(hostile):
+    class DateHandler(HostileHandler):
+        def _answer(self, method, path, seen):
+            return 503, {"Retry-After": email.utils.formatdate(time.time() + 7200, usegmt=True)}
+
+    hostile.RequestHandlerClass = DateHandler
+    report = check(_spots([hostile.url("/a"), hostile.url("/b")]), CheckOptions(**FAST, host_concurrency=1))
+    assert [r.kind for r in report.results] == [RATE_LIMITED, UNCHECKED]
+    assert report.results[0].reason.startswith("503 Service Unavailable; the server asks to wait 7")
+    assert len(hostile.log) == 1
+
+
+def test_short_retry_after_is_still_waited_for(hostile):
+    report = check(_spots([hostile.url("/busy/1")]), CheckOptions(**FAST, rate_limit_after=2))
+    assert [r.kind for r in report.results] == [OK]
+    assert len(hostile.log) == 2
+
+
+def test_rate_limited_and_unchecked_are_not_cached(hostile, tmp_path):
+    limited, old = hostile.url("/limited/3600?n=1"), hostile.url("/limited/3600?n=2")
+    cache = LinkCache(tmp_path / "links.json", max_age=0)  # every entry stale: each URL is requested
+    cache.put(old, {"kind": OK, "status": 200, "reason": "200 OK", "final_url": None})
+    report = check(_spots([limited, old, hostile.url("/hang")]), CheckOptions(**FAST, host_concurrency=1, max_time=5), cache=cache)
+    assert [r.kind for r in report.results] == [RATE_LIMITED, UNCHECKED, UNCHECKED]
+    assert cache.save()
+    stored = json.loads((tmp_path / "links.json").read_text())["entries"]
+    assert list(stored) == [old] and stored[old]["result"]["kind"] == OK  # the last real answer stays
+
+
+def test_max_time_reports_what_was_not_answered_as_unchecked(hostile):
+    urls = [hostile.url("/ok"), *(hostile.url(f"/hang?n={i}") for i in range(3))]
+    report = check(_spots(urls), CheckOptions(**FAST, max_time=0.5))
+    assert [(r.kind, r.reason) for r in report.results] == [(OK, "200 OK")] + [
+        (UNCHECKED, "not checked (--max-time reached)")
+    ] * 3
+    assert report.timed_out and not report.interrupted
+    assert (report.checked, report.total) == (1, 4) and report.unchecked == {"--max-time reached": 3}
+
+
+# -- the command -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_archive(builder, hostile):
+    """12 events citing a host that asks for an hour's pause, and one citing another host (localhost)."""
+    for i in range(12):
+        builder.event(f"2017-09-{i + 1:02d}", f"Busy {i}", sources=[("Busy", hostile.url(f"/limited/3600?n={i}"))])
+    port = hostile.server_address[1]
+    builder.event("2017-08-01", "Other", sources=[("Other", f"http://localhost:{port}/ok")])
+    return builder.root
+
+
+def test_cli_rate_limited_host_is_warned_about_not_hammered(limited_archive, hostile, tmp_path):
+    cache = tmp_path / "links.json"
+    args = ("validate-links", "-a", str(limited_archive), "--external", "--cache-file", str(cache), "--format", "text")
+    result = run_newsarc(*args, cwd=limited_archive)
+    assert result.returncode == 0, result.stderr  # rate-limited and not checked are warnings
+    hits = Counter(p for _, p in hostile.requests() if p.startswith("/limited/"))
+    assert set(hits.values()) == {1} and len(hits) <= 4  # each URL once at most, and only those in flight at the first 429
+    lines = result.stdout.splitlines()
+    assert len(lines) == 12 and all(": warning: " in line for line in lines)
+    limited = [line for line in lines if line.endswith("[rate-limited-url]")]
+    assert len(limited) == len(hits)
+    assert limited[0].endswith(
+        "rate-limited: 429 Too Many Requests; the server asks to wait 3600 s; run again later [rate-limited-url]"
+    )
+    assert lines[-1] == (  # sorted by path: 2017/09/9 comes after 2017/09/12
+        f"news/2017/09/9/busy-8.md:10:4: warning: {hostile.url('/limited/3600?n=8')} not checked: host rate-limited "
+        "(the server asks to wait 3600 s; run again later) [unchecked-url]"
+    )
+    assert result.stderr.splitlines()[-1] == (
+        f"newsarc: external: 13 URLs: 0 dead, 0 malformed, 0 moved permanently, 1 ok, {len(hits)} rate-limited; "
+        f"{12 - len(hits)} not checked (host rate-limited: {12 - len(hits)})"
+    )
+    assert list(json.loads(cache.read_text())["entries"]) == [f"http://localhost:{hostile.server_address[1]}/ok"]
+    strict = run_newsarc(*args, "--strict", "--no-url-cache", cwd=limited_archive)
+    assert strict.returncode == 1
+
+
+def test_cli_max_time_bounds_the_run(builder, hostile, tmp_path):
+    builder.event("2017-08-01", "Fine", sources=[("Fine", hostile.url("/ok"))])
+    for i in range(3):
+        builder.event(f"2017-08-{i + 2:02d}", f"Stuck {i}", sources=[("Stuck", hostile.url(f"/hang?n={i}"))])
+    args = ("validate-links", "-a", str(builder.root), "--external", "--no-url-cache", "--max-time", "1", "--format", "text")
+    result = run_newsarc(*args, "--timeout", "50", cwd=builder.root)  # ends only if --max-time does: /hang holds 60 s
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"news/2017/08/{i + 2}/stuck-{i}.md:10:4: warning: {hostile.url(f'/hang?n={i}')} not checked (--max-time reached) "
+        "[unchecked-url]"
+        for i in range(3)
+    ]
+    assert result.stderr.splitlines()[-1] == (
+        "newsarc: external: 4 URLs: 0 dead, 0 malformed, 0 moved permanently, 1 ok; 3 not checked (--max-time reached: 3)"
+    )
+    assert run_newsarc(*args, "--strict", cwd=builder.root).returncode == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_cli_bad_max_time(cli, one_url_archive, server, value):  # noqa: F811
+    result = cli("validate-links", "-a", str(one_url_archive), "--external", "--max-time", value)
+    assert result.exit_code == 2 and "--max-time" in result.stderr
+    assert server.log == []

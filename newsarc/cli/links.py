@@ -108,6 +108,16 @@ def validate_links(
         Optional[float],
         typer.Option("--timeout", min=0.001, help="With --external: seconds to wait for a server. [default: 10]", show_default=False),
     ] = None,
+    max_time: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-time",
+            min=0.001,
+            help="With --external: seconds for all requests (like curl's); URLs not answered by then are "
+            "reported as not checked (warnings). [default: no limit]",
+            show_default=False,
+        ),
+    ] = None,
     accept: Annotated[
         Optional[str],
         typer.Option("--accept", help="With --external: accepted statuses, lychee's syntax. [default: 200..=299]", show_default=False),
@@ -137,7 +147,8 @@ def validate_links(
     With --external, also request every http(s) link (the only time newsarc uses the network).
 
     Exit status: 0 clean (warnings allowed), 1 when an error was found, 2 for usage or runtime errors,
-    130 when Ctrl-C stopped --external (what was checked is still reported).
+    130 when Ctrl-C stopped --external (what was checked is still reported). URLs not checked (a server
+    asking to wait longer than 30 s, --max-time reached) are warnings: exit 1 only with --strict.
     """
     from newsarc.errors import NewsarcError
     from newsarc.output.console import Mode, choose_mode
@@ -148,6 +159,7 @@ def validate_links(
     _check_usage(chosen, fix, dry_run, dump, NewsarcError)
     given = {
         "--max-concurrency": max_concurrency, "--host-concurrency": host_concurrency, "--timeout": timeout,
+        "--max-time": max_time,
         "--accept": accept, "--include": include, "--exclude": exclude, "--cache-file": cache_file,
         "--max-cache-age": max_cache_age, "--no-url-cache": no_cache,
     }  # fmt: skip
@@ -231,7 +243,10 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
 # -- --external ------------------------------------------------------------------------------
 
 # Finding kinds for URLs, by the verdict of newsarc.external.
-_URL_KINDS = {"dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url"}
+_URL_KINDS = {
+    "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
+    "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -262,6 +277,7 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
         max_concurrency=given["--max-concurrency"] or defaults.max_concurrency,
         host_concurrency=given["--host-concurrency"] or defaults.host_concurrency,
         timeout=given["--timeout"] or defaults.timeout,
+        max_time=given["--max-time"],
         accept=ext.parse_accept(given["--accept"]) if given["--accept"] is not None else defaults.accept,
         include=tuple(given["--include"] or ()),
         exclude=tuple(given["--exclude"] or ()),
@@ -310,9 +326,9 @@ def _url_findings(result, warn: bool, strict: bool) -> list:
     from newsarc.links import ERROR, WARNING, Finding, Location, Suggestion
 
     found = []
-    for item in result.of_kind(external.DEAD, external.MALFORMED, external.WARNING):
+    for item in result.of_kind(*_URL_KINDS):
         first, *rest = item.locations
-        serious = item.kind != external.WARNING and not warn
+        serious = item.kind in (external.DEAD, external.MALFORMED) and not warn
         moved = item.kind == external.WARNING and item.final_url
         found.append(
             Finding(
@@ -336,5 +352,9 @@ def _url_message(item) -> str:
         return f"malformed URL {item.url}: {item.reason}"
     if item.kind == "warning":
         return f"{item.url} moved: {item.reason}"
+    if item.kind == "rate-limited":
+        return f"{item.url} rate-limited: {item.reason}"
+    if item.kind == "unchecked":
+        return f"{item.url} {item.reason}"
     after = f" (after redirects to {item.final_url})" if item.final_url else ""
     return f"dead link {item.url}: {item.reason}{after}"
