@@ -205,6 +205,7 @@ class CheckOptions:
     max_time: float | None = None  # seconds for the whole check (--max-time); then the rest is UNCHECKED
     max_redirects: int = 10
     host_give_up: int = 5  # after this many URLs of a host in a row fail without an answer, fail its others unasked; 0: never
+    unreachable_after: int = 8  # this many hosts (all, if fewer; 2 at least) failing to connect, none answering: no network; 0: never
     accept: StatusRanges = DEFAULT_ACCEPT
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -254,6 +255,10 @@ def _compile(pattern: str, option: str):
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise BadPattern(f"bad {option} pattern '{pattern}': {detail}") from None
+
+
+class NetworkUnreachable(NewsarcError):
+    """Not one host could be reached: the network is down, not the links (exit 2, one message)."""
 
 
 class ResultCache(Protocol):
@@ -349,6 +354,7 @@ class _Outcome:
     final_url: str | None = None
     retry: bool = False
     wait: float | None = None
+    unreached: bool = False  # no server was reached: the name did not resolve, or the connection failed
 
     def as_cache(self) -> dict[str, Any]:
         return {"kind": self.kind, "status": self.status, "reason": self.reason, "final_url": self.final_url}
@@ -536,7 +542,7 @@ class LinkChecker:
             limits=httpx.Limits(max_connections=options.max_concurrency * 2, max_keepalive_connections=options.max_concurrency),
             follow_redirects=False,  # followed by hand: loops, permanence and per-host limits
         ) as client:
-            session = _Session(client, options)
+            session = _Session(client, options, hosts=len(pending))
             workers = [
                 asyncio.create_task(self._worker(session, queue))
                 for queue in (deque(keys) for keys in pending.values())
@@ -578,9 +584,14 @@ class LinkChecker:
 class _Session:
     """One client and its limits: what a single URL's check needs."""
 
-    def __init__(self, client: Any, options: CheckOptions):
+    def __init__(self, client: Any, options: CheckOptions, hosts: int = 0):
         self.client = client
         self.options = options
+        # hosts that must fail to connect, none answering, before the network is blamed (one host down is a dead link)
+        self.probe = min(options.unreachable_after, hosts) if hosts >= 2 else 0
+        self.answered = False  # a server replied (any status): the network works
+        self.tried: set[str] = set()  # hosts a request was sent to
+        self.unreached: dict[str, str] = {}  # host -> why a request failed without reaching a server
         self.slots = asyncio.Semaphore(options.max_concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
         self.get_only: set[str] = set()  # hosts that refused HEAD once
@@ -618,6 +629,22 @@ class _Session:
                 self.given_up.setdefault(host, outcome.reason)
         else:
             self.failures[host] = 0
+
+    def _watch(self, host: str, outcome: _Outcome) -> None:
+        """Without a network every host fails to resolve or connect, and retries and slow lookups
+        make that minutes of identical 'dead link' lines. When at least `probe` hosts failed so,
+        every host tried so far among them and no server answered, end the check with one error.
+
+        A first attempt is enough: with a network, hosts that are gone fail fast too, but the live
+        ones tried beside them are still pending (so not every host tried has failed), then answer."""
+        if not outcome.unreached or self.answered or not self.probe:
+            return
+        self.unreached.setdefault(host, outcome.reason)
+        if len(self.unreached) >= self.probe and self.tried <= self.unreached.keys():
+            n, first = len(self.unreached), next(iter(self.unreached.values()))
+            raise NetworkUnreachable(
+                f"cannot reach any host ({n} of {n} failed: {first}); check the network, or run without --external"
+            )
 
     async def follow(self, url: str) -> _Outcome:
         """Redirects by hand: each hop honours the limits of its own host."""
@@ -658,6 +685,8 @@ class _Session:
         cost hours and prove nothing about the links."""
         host = host_key(url)
         reply = await self._request(host, url)
+        if isinstance(reply, _Outcome):
+            self._watch(host, reply)
         if isinstance(reply, _Reply) and reply.status in _RATE_LIMIT_STATUSES and reply.status not in self.options.accept:
             wait = parse_retry_after(reply.retry_after)
             if wait is not None and wait > self.options.rate_limit_after:
@@ -668,35 +697,64 @@ class _Session:
     async def _request(self, host: str, url: str) -> _Reply | _Outcome:
         import httpx
 
+        if _never_resolves(host):
+            self.tried.add(host)
+            return _Outcome(DEAD, None, "host not found", unreached=True)
         limit = self.hosts.setdefault(host, asyncio.Semaphore(self.options.host_concurrency))
         try:
             async with limit, self.slots:
                 if host in self.rate_limited:  # asked while this request waited for its slot
                     return _Outcome(UNCHECKED, None, f"{HOST_LIMITED} ({_later(self.rate_limited[host])})")
+                self.tried.add(host)
                 if host not in self.get_only:
                     reply = await self._send("HEAD", url)
                     if reply.status not in _HEAD_REFUSED:
                         return reply
                     self.get_only.add(host)
                 return await self._send("GET", url)
-        except (httpx.TimeoutException, asyncio.TimeoutError):
-            return _Outcome(DEAD, None, f"timeout after {self.options.timeout:g} s", retry=True)
+        except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
+            reason = f"timeout after {self.options.timeout:g} s"
+            return _Outcome(DEAD, None, reason, retry=True, unreached=isinstance(exc, httpx.ConnectTimeout))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             return _Outcome(MALFORMED, None, f"cannot request: {exc}")
         except httpx.TransportError as exc:
             reason, retry = describe_error(exc)
-            return _Outcome(DEAD, None, reason, retry=retry)
+            return _Outcome(DEAD, None, reason, retry=retry, unreached=_connect_failed(exc))
 
     async def _send(self, method: str, url: str) -> _Reply:
         """Headers only: a GET's body is never read (closing drops that connection)."""
         deadline = self.options.timeout * 2  # a server dripping bytes cannot hold us forever
         response = await asyncio.wait_for(self.client.send(self.client.build_request(method, url), stream=True), deadline)
+        self.answered = True
         try:
             if method == "HEAD":
                 await asyncio.wait_for(response.aread(), deadline)  # empty; lets the connection be reused
             return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
         finally:
             await response.aclose()
+
+
+def _never_resolves(host: str) -> bool:
+    """RFC 6761: resolvers should answer `.invalid` names 'no such name' at once; we do, without asking DNS."""
+    host = host.rstrip(".")
+    return host == "invalid" or host.endswith(".invalid")
+
+
+def _connect_failed(exc: BaseException) -> bool:
+    """No server was reached: a resolve or connect error, not a TLS handshake (a server answered that)."""
+    import ssl
+
+    import httpx
+
+    if not isinstance(exc, httpx.ConnectError):
+        return False
+    seen, cause = set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return True
 
 
 def _unchecked_label(reason: str) -> str:
@@ -734,6 +792,8 @@ def describe_error(exc: BaseException) -> tuple[str, bool]:
             return "connection refused", True
         if isinstance(cause, ConnectionResetError):
             return "connection reset", True
+        if getattr(cause, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable" if cause.errno == errno.ENETUNREACH else "no route to host", True
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
     if "without sending a response" in text or "disconnected" in text.lower():

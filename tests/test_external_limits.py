@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from newsarc.external import OK, RATE_LIMITED, UNCHECKED, CheckOptions, Location, check
+from newsarc.external import DEAD, OK, RATE_LIMITED, UNCHECKED, CheckOptions, Location, NetworkUnreachable, check
 from newsarc.linkcache import LinkCache
 from tests.conftest import run_newsarc
-from tests.test_external import FAST, Handler, Server, server  # noqa: F401 - `server` is a fixture
+from tests.test_external import FAST, Handler, Server, closed_port, server  # noqa: F401 - `server` is a fixture
 
 
 @pytest.fixture
@@ -221,5 +221,87 @@ def test_cli_max_time_bounds_the_run(builder, hostile, tmp_path):
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
 def test_cli_bad_max_time(cli, one_url_archive, server, value):  # noqa: F811
     result = cli("validate-links", "-a", str(one_url_archive), "--external", "--max-time", value)
-    assert result.exit_code == 2 and "--max-time" in result.stderr
+    assert result.exit_code == 2 and "Invalid value for '--max-time'" in result.stderr
     assert server.log == []
+
+
+# -- no network: one error, not a dead link per URL -------------------------------------------------------
+
+
+def _refused(host: str) -> str:
+    """A URL on a loopback address (127/8 is all local) with nothing listening: connection refused."""
+    return f"http://{host}:{closed_port()}/x"
+
+
+def test_every_host_failing_to_resolve_is_one_error():
+    urls = [f"https://site{i}.invalid/page/{j}" for i in range(3) for j in range(4)]
+    with pytest.raises(NetworkUnreachable) as caught:
+        check(_spots(urls), CheckOptions(**FAST))
+    assert caught.value.message == (
+        "cannot reach any host (3 of 3 failed: host not found); check the network, or run without --external"
+    )
+    assert caught.value.status == 2
+
+
+def test_refused_connections_count_as_unreachable_but_one_host_down_is_a_dead_link():
+    with pytest.raises(NetworkUnreachable, match=r"^cannot reach any host \(2 of 2 failed: connection refused\)"):
+        check(_spots([_refused("127.0.0.2"), _refused("127.0.0.3")]), CheckOptions(**FAST))
+    url = _refused("127.0.0.2")
+    report = check(_spots([url, url + "/2"]), CheckOptions(**FAST))  # one host says nothing about the network
+    assert [r.reason for r in report.results] == ["connection refused"] * 2
+
+
+def test_eight_hosts_are_enough_to_tell():
+    urls = [f"https://site{i}.invalid/" for i in range(20)]
+    with pytest.raises(NetworkUnreachable, match=r"\(8 of 8 failed: host not found\)"):
+        check(_spots(urls), CheckOptions(**FAST))
+
+
+def test_one_host_answering_keeps_the_others_dead_one_by_one(server):  # noqa: F811
+    cut_off = ["https://a.invalid/", _refused("127.0.0.2"), "https://b.invalid/x"]
+    with pytest.raises(NetworkUnreachable):
+        check(_spots(cut_off), CheckOptions(**FAST))
+    report = check(_spots([server.url("/ok"), *cut_off]), CheckOptions(**FAST))
+    assert [(r.kind, r.reason) for r in report.results] == [
+        (OK, "200 OK"),
+        (DEAD, "host not found"),
+        (DEAD, "connection refused"),
+        (DEAD, "host not found"),
+    ]
+    report = check(_spots([server.url("/404"), *cut_off]), CheckOptions(**FAST))  # an HTTP error is an answer too
+    assert [r.reason for r in report.results] == ["404 Not Found", "host not found", "connection refused", "host not found"]
+
+
+def test_cli_without_network_says_so_once(builder, tmp_path):
+    for i in range(6):
+        builder.event(f"2017-08-{i + 1:02d}", f"Cut off {i}", sources=[("Gone", f"https://news{i % 3}.invalid/{i}")])
+    builder.event("2017-08-09", "Refused", sources=[("Local", _refused("127.0.0.2"))])
+    for args in (("--external",), ("--external=warn",)):
+        result = run_newsarc("validate-links", "-a", str(builder.root), *args, "--no-url-cache", "--format", "text")
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr == (
+            "newsarc: cannot reach any host (4 of 4 failed: host not found); check the network, or run without --external\n"
+        )
+
+
+# -- --external warn (a space, not =) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["warn", "error"])
+def test_cli_external_space_mode_suggests_the_equals_form(cli, one_url_archive, server, mode, monkeypatch):  # noqa: F811
+    monkeypatch.chdir(one_url_archive)
+    result = cli("validate-links", "-a", str(one_url_archive), "--external", mode)
+    assert result.exit_code == 2
+    assert result.stderr == f"newsarc: '{mode}' is not a file or folder; did you mean --external={mode}?\n"
+    assert server.log == []
+    (one_url_archive / mode).mkdir()  # now it is a folder: a PATH like any other
+    result = cli("validate-links", "-a", str(one_url_archive), "--external", mode)
+    assert "did you mean" not in result.stderr
+    assert server.log == []  # the folder holds no event, so no URL
+
+
+def test_cli_external_space_mode_as_a_subprocess_without_archive_option(one_url_archive, server):  # noqa: F811
+    result = run_newsarc("validate-links", "--external", "warn", cwd=one_url_archive)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "newsarc: 'warn' is not a file or folder; did you mean --external=warn?\n"

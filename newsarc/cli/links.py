@@ -34,6 +34,9 @@ class _LinksCommand(TyperCommand):
         return super().parse_args(ctx, _split_external(args))
 
 
+_EXTERNAL_MODES = ("warn", "error")
+
+
 def _split_external(args: list[str]) -> list[str]:
     out: list[str] = []
     for i, arg in enumerate(args):
@@ -42,8 +45,18 @@ def _split_external(args: list[str]) -> list[str]:
         if arg.startswith("--external="):
             out += ["--external", "--external-mode", arg.partition("=")[2]]
         else:
+            _mode_as_path(arg, args[i - 1] if i else "")
             out.append(arg)
     return out
+
+
+def _mode_as_path(arg: str, before: str) -> None:
+    """`--external warn` makes `warn` a PATH (the flag takes no value): say what was meant,
+    where validate-links would only say that no file `warn` exists."""
+    from newsarc.errors import NewsarcError
+
+    if before == "--external" and arg in _EXTERNAL_MODES and not Path(arg).expanduser().exists():
+        raise NewsarcError(f"'{arg}' is not a file or folder; did you mean --external={arg}?")
 
 
 @app.command(
