@@ -15,6 +15,7 @@ skipped, excluded or fresh in the cache) and returns a `Report`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import errno
 import functools
@@ -541,7 +542,7 @@ class LinkChecker:
             timeout=httpx.Timeout(options.timeout),
             limits=httpx.Limits(max_connections=options.max_concurrency * 2, max_keepalive_connections=options.max_concurrency),
             follow_redirects=False,  # followed by hand: loops, permanence and per-host limits
-        ) as client:
+        ) as client, _lookup_threads(self._loop, options.max_concurrency):
             session = _Session(client, options, hosts=len(pending))
             workers = [
                 asyncio.create_task(self._worker(session, queue))
@@ -732,6 +733,23 @@ class _Session:
             return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
         finally:
             await response.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _lookup_threads(loop: asyncio.AbstractEventLoop, count: int):
+    """Host names are looked up in the loop's default executor, a handful of threads (6 on two
+    cores): behind one resolver that stalls (5 s, without a network) the other lookups queued in
+    waves. One thread per request slot; and at the end the threads are left, not waited for, so
+    a lookup stuck in the resolver cannot hold up the end of the check."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="newsarc-lookup")
+    loop.set_default_executor(threads)
+    try:
+        yield
+    finally:
+        threads.shutdown(wait=False, cancel_futures=True)
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # never used: asyncio.run closes it at once
 
 
 def _never_resolves(host: str) -> bool:

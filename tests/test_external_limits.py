@@ -305,3 +305,31 @@ def test_cli_external_space_mode_as_a_subprocess_without_archive_option(one_url_
     result = run_newsarc("validate-links", "--external", "warn", cwd=one_url_archive)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == "newsarc: 'warn' is not a file or folder; did you mean --external=warn?\n"
+
+
+STUCK_RESOLVER = """
+import json, os, socket, sys, threading
+real = socket.getaddrinfo
+def lookup(host, *args, **kw):  # a resolver that never answers for one name (a DNS server gone silent)
+    if host in ("stuck.test", b"stuck.test"):  # anyio passes the IDNA-encoded bytes
+        threading.Event().wait()
+    if host not in ("127.0.0.1", b"127.0.0.1"):
+        raise socket.gaierror(socket.EAI_NONAME, "not in this test")  # no query leaves the machine
+    return real(host, *args, **kw)
+socket.getaddrinfo = lookup
+from newsarc.external import CheckOptions, Location, check
+urls = {u: [Location("a.md", 1, 1)] for u in sys.argv[1:]}
+report = check(urls, CheckOptions(timeout=30, max_time=float(0.5)))
+print(json.dumps([[r.kind, r.reason] for r in report.results]), flush=True)
+os._exit(0)  # as newsarc's main() does: the stuck thread is not joined at exit either
+"""
+
+
+def test_a_lookup_stuck_in_the_resolver_does_not_hold_up_the_end(server):  # noqa: F811
+    """Ends only if the check leaves a stuck lookup thread behind instead of joining it."""
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-c", STUCK_RESOLVER, "http://stuck.test/", server.url("/ok")]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout) == [["unchecked", "not checked (--max-time reached)"], ["ok", "200 OK"]]
