@@ -15,6 +15,7 @@ skipped, excluded or fresh in the cache) and returns a `Report`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import errno
 import functools
@@ -34,10 +35,18 @@ from newsarc.model import BODY, COVER, IMAGE, RELATED, SOURCE, Event
 # Result kinds, worst first (renderers sort and count by them).
 DEAD = "dead"
 MALFORMED = "malformed"
+RATE_LIMITED = "rate-limited"  # the server asked to wait longer than we wait: says nothing about the link
 WARNING = "warning"
+UNCHECKED = "unchecked"  # no answer sought or awaited: host rate-limited, or --max-time reached
 OK = "ok"
 SKIPPED = "skipped"
-KINDS = (DEAD, MALFORMED, WARNING, OK, SKIPPED)
+KINDS = (DEAD, MALFORMED, RATE_LIMITED, WARNING, UNCHECKED, OK, SKIPPED)
+
+# Why an UNCHECKED URL was not checked: its reason, and the short label summaries count it under.
+TIMED_OUT = "not checked (--max-time reached)"
+HOST_LIMITED = "not checked: host rate-limited"
+_UNCHECKED_LABELS = {TIMED_OUT: "--max-time reached", HOST_LIMITED: "host rate-limited"}
+_RATE_LIMIT_STATUSES = frozenset({429, 503})  # where RFC 9110 gives Retry-After its meaning
 
 ROLES = (SOURCE, COVER, BODY, IMAGE, RELATED)  # date and front-matter links are internal
 USER_AGENT = f"newsarc/{__version__} (news archive link checker)"
@@ -107,7 +116,8 @@ class Report:
     """Every URL found, in first-use order.
 
     After an interruption, URLs that were still unanswered are left out:
-    `checked < total` and `interrupted` say so.
+    `checked < total` and `interrupted` say so. When --max-time ran out
+    (`timed_out`), they are in, as UNCHECKED: a deadline is part of the plan.
     """
 
     results: list[UrlResult] = field(default_factory=list)
@@ -115,7 +125,9 @@ class Report:
     checked: int = 0
     cached: int = 0
     interrupted: bool = False
+    timed_out: bool = False
     skipped_schemes: Counter = field(default_factory=Counter)  # "mailto" -> 3
+    unchecked: Counter = field(default_factory=Counter)  # "host rate-limited" -> 11, "--max-time reached" -> 2
 
     def counts(self) -> dict[str, int]:
         found = Counter(r.kind for r in self.results)
@@ -190,8 +202,11 @@ class CheckOptions:
     retries: int = 2  # after the first try, for timeouts, connection errors, 429 and 5xx
     backoff: float = 1.0  # first wait between tries; doubles each time
     max_retry_wait: float = 30.0  # cap on backoff and on a server's Retry-After
+    rate_limit_after: float = 30.0  # a 429/503 Retry-After longer than this: rate-limited, not waited for
+    max_time: float | None = None  # seconds for the whole check (--max-time); then the rest is UNCHECKED
     max_redirects: int = 10
     host_give_up: int = 5  # after this many URLs of a host in a row fail without an answer, fail its others unasked; 0: never
+    unreachable_after: int = 8  # this many hosts (all, if fewer; 2 at least) failing to connect, none answering: no network; 0: never
     accept: StatusRanges = DEFAULT_ACCEPT
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -205,6 +220,8 @@ class CheckOptions:
             raise NewsarcError("--timeout must be more than 0 seconds")
         if min(self.retries, self.max_redirects, self.backoff, self.max_retry_wait, self.host_give_up) < 0:
             raise NewsarcError("retries, redirects and waits cannot be negative")
+        if self.max_time is not None and not self.max_time > 0:
+            raise NewsarcError("--max-time must be more than 0 seconds")
 
 
 class UrlFilter:
@@ -239,6 +256,10 @@ def _compile(pattern: str, option: str):
     except re2.error as exc:
         detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise BadPattern(f"bad {option} pattern '{pattern}': {detail}") from None
+
+
+class NetworkUnreachable(NewsarcError):
+    """Not one host could be reached: the network is down, not the links (exit 2, one message)."""
 
 
 class ResultCache(Protocol):
@@ -334,6 +355,7 @@ class _Outcome:
     final_url: str | None = None
     retry: bool = False
     wait: float | None = None
+    unreached: bool = False  # no server was reached: the name did not resolve, or the connection failed
 
     def as_cache(self) -> dict[str, Any]:
         return {"kind": self.kind, "status": self.status, "reason": self.reason, "final_url": self.final_url}
@@ -413,6 +435,7 @@ class LinkChecker:
         self._checked = 0
         self._total = 0
         self._interrupted = False
+        self._timed_out = False
 
     # -- public -------------------------------------------------------------
 
@@ -473,8 +496,10 @@ class LinkChecker:
             result = self._result(url, list(locations))
             if result is not None:
                 report.results.append(result)
+                if result.kind == UNCHECKED:
+                    report.unchecked[_unchecked_label(result.reason)] += 1
         report.total, report.checked, report.cached = self._total, self._checked, len(self._cached)
-        report.interrupted = self._interrupted
+        report.interrupted, report.timed_out = self._interrupted, self._timed_out
         return report
 
     def _result(self, url: str, locations: list[Location]) -> UrlResult | None:
@@ -488,6 +513,8 @@ class LinkChecker:
                 url, entry["kind"], entry.get("status"), entry.get("reason", ""), entry.get("final_url"), locations, True
             )
         outcome = self._outcomes.get(key)
+        if outcome is None and self._timed_out:
+            return UrlResult(url, UNCHECKED, reason=TIMED_OUT, locations=locations)
         if outcome is None:
             return None  # interrupted before an answer
         return UrlResult(url, outcome.kind, outcome.status, outcome.reason, outcome.final_url, locations)
@@ -515,8 +542,8 @@ class LinkChecker:
             timeout=httpx.Timeout(options.timeout),
             limits=httpx.Limits(max_connections=options.max_concurrency * 2, max_keepalive_connections=options.max_concurrency),
             follow_redirects=False,  # followed by hand: loops, permanence and per-host limits
-        ) as client:
-            session = _Session(client, options)
+        ) as client, _lookup_threads(self._loop, options.max_concurrency):
+            session = _Session(client, options, hosts=len(pending))
             workers = [
                 asyncio.create_task(self._worker(session, queue))
                 for queue in (deque(keys) for keys in pending.values())
@@ -525,9 +552,12 @@ class LinkChecker:
             try:
                 if self._stop_requested:
                     raise asyncio.CancelledError
-                await asyncio.gather(*workers)
+                await asyncio.wait_for(asyncio.gather(*workers), options.max_time)
+            except asyncio.TimeoutError:  # --max-time: requests in flight are dropped, their URLs UNCHECKED
+                self._timed_out = True
             except asyncio.CancelledError:  # stop() or Ctrl-C: keep what is in
                 self._interrupted = True
+            finally:
                 for worker in workers:
                     worker.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
@@ -544,8 +574,9 @@ class LinkChecker:
         if self.cache is not None:
             if outcome.kind in (OK, WARNING):
                 self.cache.put(key, outcome.as_cache())
-            else:
+            elif outcome.kind in (DEAD, MALFORMED):
                 self.cache.forget(key)  # an old success must not outlive a failure
+            # RATE_LIMITED, UNCHECKED: nothing learnt about the link; an old success stays
         self._checked += 1
         if self.progress:
             self.progress(self._checked, self._total)
@@ -554,14 +585,20 @@ class LinkChecker:
 class _Session:
     """One client and its limits: what a single URL's check needs."""
 
-    def __init__(self, client: Any, options: CheckOptions):
+    def __init__(self, client: Any, options: CheckOptions, hosts: int = 0):
         self.client = client
         self.options = options
+        # hosts that must fail to connect, none answering, before the network is blamed (one host down is a dead link)
+        self.probe = min(options.unreachable_after, hosts) if hosts >= 2 else 0
+        self.answered = False  # a server replied (any status): the network works
+        self.tried: set[str] = set()  # hosts a request was sent to
+        self.unreached: dict[str, str] = {}  # host -> why a request failed without reaching a server
         self.slots = asyncio.Semaphore(options.max_concurrency)
         self.hosts: dict[str, asyncio.Semaphore] = {}
         self.get_only: set[str] = set()  # hosts that refused HEAD once
         self.failures: dict[str, int] = {}  # host -> URLs in a row that got no answer at all
         self.given_up: dict[str, str] = {}  # host -> the failure its remaining URLs are reported with
+        self.rate_limited: dict[str, float] = {}  # host -> the seconds it asked us to wait
 
     async def check(self, url: str) -> _Outcome:
         """Follow `url` to an answer, trying again after transient failures.
@@ -593,6 +630,22 @@ class _Session:
                 self.given_up.setdefault(host, outcome.reason)
         else:
             self.failures[host] = 0
+
+    def _watch(self, host: str, outcome: _Outcome) -> None:
+        """Without a network every host fails to resolve or connect, and retries and slow lookups
+        make that minutes of identical 'dead link' lines. When at least `probe` hosts failed so,
+        every host tried so far among them and no server answered, end the check with one error.
+
+        A first attempt is enough: with a network, hosts that are gone fail fast too, but the live
+        ones tried beside them are still pending (so not every host tried has failed), then answer."""
+        if not outcome.unreached or self.answered or not self.probe:
+            return
+        self.unreached.setdefault(host, outcome.reason)
+        if len(self.unreached) >= self.probe and self.tried <= self.unreached.keys():
+            n, first = len(self.unreached), next(iter(self.unreached.values()))
+            raise NetworkUnreachable(
+                f"cannot reach any host ({n} of {n} failed: {first}); check the network, or run without --external"
+            )
 
     async def follow(self, url: str) -> _Outcome:
         """Redirects by hand: each hop honours the limits of its own host."""
@@ -626,37 +679,108 @@ class _Session:
         return _Outcome(DEAD, reply.status, reply.phrase, final_url, retry, wait)
 
     async def fetch(self, url: str) -> _Reply | _Outcome:
-        """One hop: HEAD, or GET when the host refuses HEAD. Errors become outcomes."""
+        """One hop: HEAD, or GET when the host refuses HEAD. Errors become outcomes.
+
+        A host that asked for a long pause (Retry-After beyond rate_limit_after)
+        is not asked again in this run: at 3,600 s, waiting and retrying would
+        cost hours and prove nothing about the links."""
+        host = host_key(url)
+        reply = await self._request(host, url)
+        if isinstance(reply, _Outcome):
+            self._watch(host, reply)
+        if isinstance(reply, _Reply) and reply.status in _RATE_LIMIT_STATUSES and reply.status not in self.options.accept:
+            wait = parse_retry_after(reply.retry_after)
+            if wait is not None and wait > self.options.rate_limit_after:
+                self.rate_limited.setdefault(host, wait)
+                return _Outcome(RATE_LIMITED, reply.status, f"{reply.phrase}; {_later(wait)}")
+        return reply
+
+    async def _request(self, host: str, url: str) -> _Reply | _Outcome:
         import httpx
 
-        host = host_key(url)
+        if _never_resolves(host):
+            self.tried.add(host)
+            return _Outcome(DEAD, None, "host not found", unreached=True)
         limit = self.hosts.setdefault(host, asyncio.Semaphore(self.options.host_concurrency))
         try:
             async with limit, self.slots:
+                if host in self.rate_limited:  # asked while this request waited for its slot
+                    return _Outcome(UNCHECKED, None, f"{HOST_LIMITED} ({_later(self.rate_limited[host])})")
+                self.tried.add(host)
                 if host not in self.get_only:
                     reply = await self._send("HEAD", url)
                     if reply.status not in _HEAD_REFUSED:
                         return reply
                     self.get_only.add(host)
                 return await self._send("GET", url)
-        except (httpx.TimeoutException, asyncio.TimeoutError):
-            return _Outcome(DEAD, None, f"timeout after {self.options.timeout:g} s", retry=True)
+        except (httpx.TimeoutException, asyncio.TimeoutError) as exc:
+            reason = f"timeout after {self.options.timeout:g} s"
+            return _Outcome(DEAD, None, reason, retry=True, unreached=isinstance(exc, httpx.ConnectTimeout))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             return _Outcome(MALFORMED, None, f"cannot request: {exc}")
         except httpx.TransportError as exc:
             reason, retry = describe_error(exc)
-            return _Outcome(DEAD, None, reason, retry=retry)
+            return _Outcome(DEAD, None, reason, retry=retry, unreached=_connect_failed(exc))
 
     async def _send(self, method: str, url: str) -> _Reply:
         """Headers only: a GET's body is never read (closing drops that connection)."""
         deadline = self.options.timeout * 2  # a server dripping bytes cannot hold us forever
         response = await asyncio.wait_for(self.client.send(self.client.build_request(method, url), stream=True), deadline)
+        self.answered = True
         try:
             if method == "HEAD":
                 await asyncio.wait_for(response.aread(), deadline)  # empty; lets the connection be reused
             return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
         finally:
             await response.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _lookup_threads(loop: asyncio.AbstractEventLoop, count: int):
+    """Host names are looked up in the loop's default executor, a handful of threads (6 on two
+    cores): behind one resolver that stalls (5 s, without a network) the other lookups queued in
+    waves. One thread per request slot; and at the end the threads are left, not waited for, so
+    a lookup stuck in the resolver cannot hold up the end of the check."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = ThreadPoolExecutor(max_workers=count, thread_name_prefix="newsarc-lookup")
+    loop.set_default_executor(threads)
+    try:
+        yield
+    finally:
+        threads.shutdown(wait=False, cancel_futures=True)
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=1))  # never used: asyncio.run closes it at once
+
+
+def _never_resolves(host: str) -> bool:
+    """RFC 6761: resolvers should answer `.invalid` names 'no such name' at once; we do, without asking DNS."""
+    host = host.rstrip(".")
+    return host == "invalid" or host.endswith(".invalid")
+
+
+def _connect_failed(exc: BaseException) -> bool:
+    """No server was reached: a resolve or connect error, not a TLS handshake (a server answered that)."""
+    import ssl
+
+    import httpx
+
+    if not isinstance(exc, httpx.ConnectError):
+        return False
+    seen, cause = set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLError):
+            return False
+        cause = cause.__cause__ or cause.__context__
+    return True
+
+
+def _unchecked_label(reason: str) -> str:
+    return next((label for start, label in _UNCHECKED_LABELS.items() if reason.startswith(start)), reason)
+
+
+def _later(wait: float) -> str:
+    return f"the server asks to wait {wait:.0f} s; run again later"
 
 
 @functools.lru_cache(maxsize=1)
@@ -686,6 +810,8 @@ def describe_error(exc: BaseException) -> tuple[str, bool]:
             return "connection refused", True
         if isinstance(cause, ConnectionResetError):
             return "connection reset", True
+        if getattr(cause, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable" if cause.errno == errno.ENETUNREACH else "no route to host", True
         cause = cause.__cause__ or cause.__context__
     text = str(exc)
     if "without sending a response" in text or "disconnected" in text.lower():

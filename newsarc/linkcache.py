@@ -1,8 +1,8 @@
 """The on-disk memory of external link checks.
 
 A daily CI run over a large archive should request only what it has not
-seen succeed lately. The cache lives outside the archive (the user's cache
-folder by default), holds successes only (a failure is always re-checked, and
+seen succeed lately. The cache lives outside the archive (in the index's
+cache folder: --cache-dir, NEWSARC_CACHE_DIR or the user's cache folder), holds successes only (a failure is always re-checked, and
 erases an older success), and is one JSON file written atomically so a killed
 run never leaves half a file. A file that cannot be read, or was written by
 another version, is ignored and rebuilt: a cache may be lost, never trusted
@@ -32,10 +32,11 @@ _AGE_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def default_path() -> Path:
-    import platformdirs
+def default_path(cache_dir: str | Path | None = None) -> Path:
+    """links.json beside the index: `cache_dir` (--cache-dir), else NEWSARC_CACHE_DIR, else the user cache dir."""
+    from newsarc.cache import default_dir
 
-    return Path(platformdirs.user_cache_dir("newsarc")) / FILE_NAME
+    return (Path(cache_dir).expanduser() if cache_dir else default_dir()) / FILE_NAME
 
 
 def parse_age(text: str) -> float:

@@ -78,6 +78,8 @@ KINDS: dict[str, Kind] = {
     "dead-url": Kind("external", True, "dead URL"),
     "malformed-url": Kind("external", True, "malformed URL"),
     "moved-url": Kind("external", False, "moved permanently"),
+    "rate-limited-url": Kind("external", False, "rate-limited"),
+    "unchecked-url": Kind("external", False, "not checked"),
 }
 
 # What each check covers, in the order summaries list them.

@@ -157,7 +157,7 @@ def test_statuses_and_reasons(server):
         (DEAD, "410 Gone"),
     ]
     assert got[server.url("/404")].status == 404
-    assert report.counts() == {DEAD: 2, MALFORMED: 0, WARNING: 0, OK: 1, SKIPPED: 0}
+    assert report.counts() == {DEAD: 2, MALFORMED: 0, "rate-limited": 0, WARNING: 0, "unchecked": 0, OK: 1, SKIPPED: 0}
     assert [r.url for r in report.problems] == [server.url("/404"), server.url("/410")]
     assert all(m == "HEAD" for m, _ in server.requests())  # 4xx are answers, not retried
     assert len(server.log) == 3
@@ -529,6 +529,7 @@ def test_unwritable_cache_is_reported_not_raised(tmp_path):
 
 
 def test_default_cache_lives_in_the_user_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("NEWSARC_CACHE_DIR")  # set for every test (conftest); links.json follows it like the index
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert str(LinkCache().path).startswith(str(tmp_path / "xdg" / "newsarc"))
 
@@ -651,10 +652,11 @@ def test_cli_cache_skips_fresh_successes(cli, web_archive, server, tmp_path):
 
 
 def test_cli_no_cache_writes_nothing(cli, web_archive, server, tmp_path, monkeypatch):
+    monkeypatch.delenv("NEWSARC_CACHE_DIR")  # set for every test (conftest); links.json follows it like the index
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     result = cli("validate-links", "--archive", str(web_archive), "--external", "--no-url-cache", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert result.exit_code == 1
-    assert not (tmp_path / "xdg").exists()
+    assert not (tmp_path / "xdg" / "newsarc" / "links.json").exists()  # the index is there, as without --external
     result = cli("validate-links", "--archive", str(web_archive), "--external", env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert (tmp_path / "xdg" / "newsarc" / "links.json").is_file()
 

@@ -35,6 +35,9 @@ class _LinksCommand(TyperCommand):
         return super().parse_args(ctx, _split_external(args))
 
 
+_EXTERNAL_MODES = ("warn", "error")
+
+
 def _split_external(args: list[str]) -> list[str]:
     out: list[str] = []
     for i, arg in enumerate(args):
@@ -43,8 +46,18 @@ def _split_external(args: list[str]) -> list[str]:
         if arg.startswith("--external="):
             out += ["--external", "--external-mode", arg.partition("=")[2]]
         else:
+            _mode_as_path(arg, args[i - 1] if i else "")
             out.append(arg)
     return out
+
+
+def _mode_as_path(arg: str, before: str) -> None:
+    """`--external warn` makes `warn` a PATH (the flag takes no value): say what was meant,
+    where validate-links would only say that no file `warn` exists."""
+    from newsarc.errors import NewsarcError
+
+    if before == "--external" and arg in _EXTERNAL_MODES and not Path(arg).expanduser().exists():
+        raise NewsarcError(f"'{arg}' is not a file or folder; did you mean --external={arg}?")
 
 
 @app.command(
@@ -111,6 +124,17 @@ def validate_links(
         Optional[float],
         typer.Option("--timeout", min=0.001, metavar="SECONDS", help="With --external: seconds to wait for a server. [default: 10]", show_default=False),
     ] = None,
+    max_time: Annotated[
+        Optional[float],
+        typer.Option(
+            "--max-time",
+            min=0.001,
+            metavar="SECONDS",
+            help="With --external: seconds for all requests (like curl's); URLs not answered by then are "
+            "reported as not checked (warnings). [default: no limit]",
+            show_default=False,
+        ),
+    ] = None,
     accept: Annotated[
         Optional[str],
         typer.Option("--accept", metavar="STATUSES", help="With --external: accepted statuses, lychee's syntax. [default: 200..=299]", show_default=False),
@@ -125,13 +149,13 @@ def validate_links(
     ] = None,
     cache_file: Annotated[
         Optional[Path],
-        typer.Option("--cache-file", metavar="FILE", help="With --external: the result cache. [default: links.json in the user cache dir]", show_default=False),
+        typer.Option("--cache-file", metavar="FILE", help="With --external: the result cache. [default: links.json in the cache dir (newsarc --cache-dir)]", show_default=False),
     ] = None,
     max_cache_age: Annotated[
         Optional[str],
         typer.Option("--max-cache-age", metavar="AGE", help="With --external: re-check cached successes older than this (1d, 12h, 30m, 0). [default: 1d]", show_default=False),
     ] = None,
-    no_cache: Annotated[bool, typer.Option("--no-url-cache", help="With --external: neither read nor write the URL result cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-url-cache", help="With --external: neither read nor write the URL result cache (newsarc --no-cache does the same).")] = False,
     archive: ArchiveOpt = None,
     root: RootOpt = None,
 ) -> None:
@@ -140,7 +164,8 @@ def validate_links(
     With --external, also request every http(s) link (the only time newsarc uses the network).
 
     Exit status: 0 clean (warnings allowed), 1 when an error was found, 2 for usage or runtime errors,
-    130 when Ctrl-C stopped --external (what was checked is still reported).
+    130 when Ctrl-C stopped --external (what was checked is still reported). URLs not checked (a server
+    asking to wait longer than 30 s, --max-time reached) are warnings: exit 1 only with --strict.
     """
     from newsarc.errors import NewsarcError
     from newsarc.output.console import Mode, choose_mode
@@ -151,6 +176,7 @@ def validate_links(
     _check_usage(chosen, fix, dry_run, dump, NewsarcError)
     given = {
         "--max-concurrency": max_concurrency, "--host-concurrency": host_concurrency, "--timeout": timeout,
+        "--max-time": max_time,
         "--accept": accept, "--include": include, "--exclude": exclude, "--cache-file": cache_file,
         "--max-cache-age": max_cache_age, "--no-url-cache": no_cache,
     }  # fmt: skip
@@ -234,7 +260,10 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
 # -- --external ------------------------------------------------------------------------------
 
 # Finding kinds for URLs, by the verdict of newsarc.external.
-_URL_KINDS = {"dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url"}
+_URL_KINDS = {
+    "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
+    "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -265,6 +294,7 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
         max_concurrency=given["--max-concurrency"] or defaults.max_concurrency,
         host_concurrency=given["--host-concurrency"] or defaults.host_concurrency,
         timeout=given["--timeout"] or defaults.timeout,
+        max_time=given["--max-time"],
         accept=ext.parse_accept(given["--accept"]) if given["--accept"] is not None else defaults.accept,
         include=tuple(given["--include"] or ()),
         exclude=tuple(given["--exclude"] or ()),
@@ -280,11 +310,10 @@ def _external(site, paths, report, ext: _External, strict: bool):
     Returns newsarc.external's report (for the summary and the exit status).
     """
     from newsarc import external, links
-    from newsarc.linkcache import LinkCache
     from newsarc.output.links import external_progress
 
     urls = external.collect(links.sources(site, paths or None).docs)
-    cache = None if ext.no_cache else LinkCache.load(ext.cache_file, ext.max_age)
+    cache = _link_cache(ext)
     with external_progress() as progress:
         result = external.check(urls, ext.options, cache=cache, progress=progress)
     if cache is not None:
@@ -298,15 +327,25 @@ def _external(site, paths, report, ext: _External, strict: bool):
     return result
 
 
+def _link_cache(ext: _External):
+    """links.json follows the index cache: --cache-dir/NEWSARC_CACHE_DIR, and --no-cache turns both off."""
+    from newsarc.cli.options import SETTINGS
+    from newsarc.linkcache import LinkCache, default_path
+
+    if ext.no_cache or not SETTINGS["use_cache"]:
+        return None
+    return LinkCache.load(ext.cache_file or default_path(SETTINGS["cache_dir"]), ext.max_age)
+
+
 def _url_findings(result, warn: bool, strict: bool) -> list:
     """One finding per bad URL, at its first use, with every other use in `also`."""
     from newsarc import external
     from newsarc.links import ERROR, WARNING, Finding, Location, Suggestion
 
     found = []
-    for item in result.of_kind(external.DEAD, external.MALFORMED, external.WARNING):
+    for item in result.of_kind(*_URL_KINDS):
         first, *rest = item.locations
-        serious = item.kind != external.WARNING and not warn
+        serious = item.kind in (external.DEAD, external.MALFORMED) and not warn
         moved = item.kind == external.WARNING and item.final_url
         found.append(
             Finding(
@@ -330,5 +369,9 @@ def _url_message(item) -> str:
         return f"malformed URL {item.url}: {item.reason}"
     if item.kind == "warning":
         return f"{item.url} moved: {item.reason}"
+    if item.kind == "rate-limited":
+        return f"{item.url} rate-limited: {item.reason}"
+    if item.kind == "unchecked":
+        return f"{item.url} {item.reason}"
     after = f" (after redirects to {item.final_url})" if item.final_url else ""
     return f"dead link {item.url}: {item.reason}{after}"

@@ -399,12 +399,15 @@ def external_summary(result) -> str:
         f"{counts[external.WARNING]:,} moved permanently",
         f"{counts[external.OK]:,} ok",
     ]
+    parts += [f"{counts[external.RATE_LIMITED]:,} rate-limited"] if counts[external.RATE_LIMITED] else []
     line = f"external: {_plural(len(result.results), 'URL')}{cached}: {', '.join(parts)}"
-    if counts[external.SKIPPED]:
+    unchecked = counts[external.SKIPPED] + counts[external.UNCHECKED]
+    if unchecked:
         why = [f"{scheme}: {n:,}" for scheme, n in sorted(result.skipped_schemes.items())]
         excluded = counts[external.SKIPPED] - sum(result.skipped_schemes.values())
         why += [f"filtered out: {excluded:,}"] if excluded else []
-        line += f"; {counts[external.SKIPPED]:,} not checked ({', '.join(why)})"
+        why += [f"{label}: {n:,}" for label, n in result.unchecked.items()]
+        line += f"; {unchecked:,} not checked ({', '.join(why)})"
     if result.interrupted:
         line += f"; interrupted with {result.checked:,} of {result.total:,} URLs answered"
     return line
