@@ -622,8 +622,9 @@ class Checker:
         self.external += http
         return self.columns.pick(loud)
 
-    def add(self, path: str, line: int, column: int, link: str, kind: str, message: str, **extra) -> Finding:
-        severity = ERROR if KINDS[kind].error or self.options.strict else WARNING
+    def add(self, path: str, line: int, column: int, link: str, kind: str, message: str, *, error: bool = False, **extra) -> Finding:
+        """`error`: an error whatever the kind's default (a file nobody could check)."""
+        severity = ERROR if error or KINDS[kind].error or self.options.strict else WARNING
         finding = Finding(path, line, column, link, kind, message, severity, **extra)
         self.findings.append(finding)
         return finding
@@ -972,10 +973,12 @@ class Checker:
                 self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
 
     def check_files(self) -> None:
-        """Files not read; a file with diagnostics is never skipped (`_to_read`), so check_parsed sees it."""
+        """Files not read: an error, so CI does not pass over links nobody checked. A file with
+        diagnostics is never skipped (`_to_read`), so check_parsed sees it. Notes of the scan
+        (symbolic links not followed, by design) stay warnings."""
         for doc in self.src.unreadable:
             reason = doc.diagnostics[0].message if doc.diagnostics else "unreadable"
-            self.add(doc.path, 0, 0, "", UNREADABLE, f"links not checked: {reason}")
+            self.add(doc.path, 0, 0, "", UNREADABLE, f"cannot check links: {reason.removesuffix('; skipped')}", error=True)
         for note in self.src.notes:
             self.add(note.path, 0, 0, "", UNREADABLE, note.message)
 

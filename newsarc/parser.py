@@ -74,8 +74,10 @@ def decode(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> str | No
         diagnostics.append(Diagnostic(relpath, 0, "file is UTF-16; read it, but save it as UTF-8"))
         return text
     if b"\x00" in data:
-        diagnostics.append(Diagnostic(relpath, 0, "binary file (contains NUL bytes); skipped", "error"))
-        return None
+        if _binary(data):
+            diagnostics.append(Diagnostic(relpath, 0, "binary file (contains NUL bytes); skipped", "error"))
+            return None
+        data = _without_nul(data, relpath, diagnostics)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,6 +91,27 @@ def decode(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> str | No
             )
         )
         return data.decode("utf-8", "replace")
+
+
+def _binary(data: bytes) -> bool:
+    """NUL bytes in what is not UTF-8 text, or more than one byte in a hundred (UTF-16 or -32
+    without a byte order mark): not a text file with a stray NUL, whose links can still be read."""
+    if data.count(b"\x00") * 100 > len(data):
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _without_nul(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> bytes:
+    """CommonMark's rule: U+0000 is read as U+FFFD (byte offsets after it move by two, as after
+    invalid UTF-8; --fix refuses such a file)."""
+    line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+    count = data.count(b"\x00")
+    diagnostics.append(Diagnostic(relpath, line, f"text contains NUL bytes ({count}); read as U+FFFD", "error"))
+    return data.replace(b"\x00", "\ufffd".encode())
 
 
 def parse_bytes(data: bytes, relpath: str) -> Event:
