@@ -1202,13 +1202,12 @@ def _steps(seen: list[tuple[str, str, cache.Stamp]], plan: list[int | None], res
 
 
 def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:
-    from newsarc.parser import parse_bytes
+    from newsarc.parser import parse_bytes, read_limited
 
-    try:
-        with open(item[0], "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return piece_of(read_event(Path(item[0]), item[1]), item[2], store.NO_DIGEST)  # says why
+    diagnostics: list[Diagnostic] = []
+    data = read_limited(item[0], item[1], diagnostics)
+    if data is None:  # unreadable or over the size limit: recorded as skipped, looked at again every run
+        return piece_of(Event(path=item[1], diagnostics=diagnostics, skipped=True), item[2], store.NO_DIGEST)
     return piece_of(parse_bytes(data, item[1]), item[2], store.digest(data))
 
 

@@ -30,7 +30,7 @@ from newsarc import dates, memo, store
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
-from newsarc.parser import DAY_PAGE, read_event
+from newsarc.parser import DAY_PAGE, CannotStream, max_file_size, read_event, stream_links
 from newsarc.store import EventView
 from newsarc.suggest import close_names
 
@@ -94,6 +94,7 @@ CHECKS: dict[str, str] = {
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_\-./~]*")
 _FRONT_MATTER_DATE = re.compile(rb"^date[ \t]*:", re.M)
+_HEAD_BYTES = 256 << 10  # what _text_bytes reads: the front matter and more
 
 
 @dataclass(frozen=True, slots=True)
@@ -973,14 +974,34 @@ class Checker:
                 self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
 
     def check_files(self) -> None:
-        """Files not read: an error, so CI does not pass over links nobody checked. A file with
-        diagnostics is never skipped (`_to_read`), so check_parsed sees it. Notes of the scan
-        (symbolic links not followed, by design) stay warnings."""
+        """Files not read: an error (CI must not pass over links nobody checked), but for a file over
+        the size limit whose links a streaming pass could read. A file with diagnostics is never
+        skipped (`_to_read`), so check_parsed sees it. Notes of the scan (symbolic links not
+        followed, by design) stay warnings."""
         for doc in self.src.unreadable:
             reason = doc.diagnostics[0].message if doc.diagnostics else "unreadable"
-            self.add(doc.path, 0, 0, "", UNREADABLE, f"cannot check links: {reason.removesuffix('; skipped')}", error=True)
+            problem = self._stream(doc, reason)
+            if problem:
+                self.add(doc.path, 0, 0, "", UNREADABLE, f"cannot check links: {problem.removesuffix('; skipped')}", error=True)
         for note in self.src.notes:
             self.add(note.path, 0, 0, "", UNREADABLE, note.message)
+
+    def _stream(self, doc: Event, reason: str) -> str:
+        """Check the links of a file over the size limit a part at a time; "" when done, else why not
+        (`reason` for a file that is not over the limit)."""
+        file = self.site.root / doc.path
+        limit = max_file_size()
+        try:
+            if not limit or os.stat(file).st_size <= limit:
+                return reason
+            for part in stream_links(file, doc.path, _part_size(limit)):
+                self.check_links(Event(path=doc.path, links=part))
+        except OSError as exc:
+            return f"cannot read file: {exc.strerror or exc}"
+        except CannotStream as exc:
+            return str(exc)
+        self.add(doc.path, 0, 0, "", UNPARSED, f"{reason}; its links were checked a part at a time")
+        return ""
 
 
 SPELLING = "other day spelling"
@@ -989,6 +1010,11 @@ _DATES_CHECK = ("date line ", "date mismatch", "front matter date ", "no date")
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
 _RELATED_ROLES = (RELATED, FRONT_MATTER)  # the links --reciprocal expects to be returned
 _FOLDER_MEMO = "links-folders-1"  # bump when check_folders' findings change for the same index
+
+
+def _part_size(limit: int) -> int:
+    """How much of a file over the size limit is parsed at a time: a quarter of the limit, at most 1 MB."""
+    return max(4096, min(1 << 20, limit // 4))
 
 
 def _relative_key(source: str, written: str) -> str:
@@ -1064,8 +1090,11 @@ def _front_matter_date_line(file: Path) -> int:
 
 
 def _text_bytes(file: Path) -> bytes | None:
+    """The head of a file, where its front matter is (at most 64 KB: parser._MAX_FRONT_MATTER);
+    never all of a file that may be too big to read."""
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as handle:
+            data = handle.read(_HEAD_BYTES)
     except OSError:
         return None
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data

@@ -9,14 +9,17 @@ pass over its events builds the whole record, so a file is parsed once.
 
 from __future__ import annotations
 
+import os
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyromark
 
 from newsarc import dates, htmllinks, quickparse
+from newsarc.errors import NewsarcError
 from newsarc.model import (
     BODY,
     COVER,
@@ -43,16 +46,71 @@ _MAX_FRONT_MATTER = 64 * 1024  # bigger blocks are not metadata; refusing them b
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")  # archive.resolve_written's rule: a link out of the archive
 
 DAY_PAGE = "index.md"
+DEFAULT_MAX_FILE_SIZE = 16 << 20
+SIZE_VARIABLE = "NEWSARC_MAX_FILE_SIZE"
+_SIZE = re.compile(r"(\d+)\s*([kKmMgG]?)(?:i?[bB])?")
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+_chosen_size: int | None = None  # --max-file-size, which wins over the variable
 
 
-def read_event(file: Path, relpath: str) -> Event | None:
-    """Read and parse a file; None (with the reason in `diagnostics`) when unreadable."""
-    diagnostics: list[Diagnostic] = []
+def parse_size(text: str, name: str = SIZE_VARIABLE) -> int:
+    """`16M`, `512k`, `1G` or bytes (`0`: no limit); NewsarcError naming `name` otherwise."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise NewsarcError(f"{name} '{text}' is not a size; write bytes or a number with k, M or G (such as 16M)")
+    return int(match.group(1)) * _UNITS[match.group(2).lower()]
+
+
+def choose_max_file_size(size: int | None) -> None:
+    """The CLI's --max-file-size for this run (None: the variable or the default decides)."""
+    global _chosen_size
+    _chosen_size = size
+
+
+def max_file_size() -> int:
+    """Files larger than this many bytes are not parsed (0: no limit). Parsing costs 20 to 75
+    times a file's size in memory, and one stray 200 MB file should not take a run down."""
+    if _chosen_size is not None:
+        return _chosen_size
+    raw = os.environ.get(SIZE_VARIABLE)
+    return DEFAULT_MAX_FILE_SIZE if raw is None or not raw.strip() else parse_size(raw)
+
+
+def human_size(size: int) -> str:
+    if size >= 1 << 20:
+        return f"{size >> 20} MB" if size % (1 << 20) == 0 else f"{size / (1 << 20):.1f} MB"
+    if size >= 1 << 10:
+        return f"{size >> 10} KB" if size % (1 << 10) == 0 else f"{size / (1 << 10):.1f} KB"
+    return f"{size} bytes"
+
+
+def too_big(relpath: str, size: int, limit: int) -> Diagnostic:
+    shown = f"{size / (1 << 20):.1f} MB"
+    return Diagnostic(
+        relpath, 0, f"file is {shown}, over the {human_size(limit)} limit; its content is skipped (set {SIZE_VARIABLE} to read it)"
+    )
+
+
+def read_limited(file: Path | str, relpath: str, diagnostics: list[Diagnostic]) -> bytes | None:
+    """A file's bytes; None, with the reason in `diagnostics`, when it cannot be read or is over the size limit."""
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as handle:
+            size, limit = os.fstat(handle.fileno()).st_size, max_file_size()
+            if limit and size > limit:
+                diagnostics.append(too_big(relpath, size, limit))
+                return None
+            return handle.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         diagnostics.append(Diagnostic(relpath, 0, f"cannot read file: {reason}; skipped", "error"))
+        return None
+
+
+def read_event(file: Path, relpath: str) -> Event | None:
+    """Read and parse a file; a skipped Event (with the reason in `diagnostics`) when unreadable."""
+    diagnostics: list[Diagnostic] = []
+    data = read_limited(file, relpath, diagnostics)
+    if data is None:
         return _skipped(relpath, diagnostics)
     return parse_bytes(data, relpath)
 
@@ -150,6 +208,98 @@ def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
     if not event.title and not event.is_day_page:
         event.diagnostics.append(Diagnostic(relpath, 0, "no headline ('# ...' line)"))
     return event
+
+
+class CannotStream(Exception):
+    """Why a file over the size limit could not have its links read a part at a time."""
+
+
+_FRONT_MATTER_BYTES = re.compile(rb"\A---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def stream_links(file: Path | str, relpath: str, chunk: int = 1 << 20) -> Iterator[list[Link]]:
+    """The links of a file too big to parse whole, a list per part of about `chunk` bytes.
+
+    Parts are cut at blank lines (else at line ends), which no CommonMark link
+    spans, and the front matter stays in the first part; so each part parses
+    as it would inside the file, and memory stays a few times `chunk`. What a
+    part cannot know is lost: a reference link whose definition is in another
+    part, and a code block with blank lines cut in two (its second half is read
+    as text). Links carry no destination span: --fix leaves such a file alone.
+    Raises OSError, or CannotStream for a file that is not UTF-8 text."""
+    with open(file, "rb") as handle:
+        head = handle.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise CannotStream("UTF-16 file over the size limit")
+        skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # positions count from after a BOM, as parse_bytes'
+        handle.seek(skip)
+        first = True
+        for offset, line, data in _parts(handle, chunk):
+            if b"\x00" in data and _binary(data):
+                raise CannotStream("binary file (contains NUL bytes)")
+            text = data.replace(b"\x00", "\ufffd".encode()).decode("utf-8", "replace")
+            yield _part_links(text, relpath, first, offset, line)
+            first = False
+
+
+def _parts(handle, chunk: int) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, first line, bytes) of each part of a file, cut by `_cut`."""
+    pending, offset, line, least = b"", 0, 1, 0
+    while True:
+        block = handle.read(chunk)
+        data = pending + block if pending else block
+        if not block:
+            if data:
+                yield offset, line, data
+            return
+        if offset == 0 and data.startswith(b"---"):
+            match = _FRONT_MATTER_BYTES.match(data[: _MAX_FRONT_MATTER + 1024])
+            least = match.end() if match else 0
+        cut = _cut(data, chunk, least - offset)
+        if cut == 0:
+            pending = data
+            continue
+        part, pending = data[:cut], data[cut:]
+        yield offset, line, part
+        offset += cut
+        line += part.count(b"\n")
+
+
+def _cut(data: bytes, chunk: int, least: int) -> int:
+    """Where to end a part: after the last blank line, else the last line end; 0 to read on. A line
+    longer than four parts is cut where a UTF-8 character starts (a link across it is lost)."""
+    blank = max(data.rfind(b"\n\n"), data.rfind(b"\n\r\n"))
+    if blank >= least and blank > 0:
+        return blank + 1
+    end = data.rfind(b"\n")
+    if end >= least and end >= 0:
+        return end + 1
+    if len(data) < 4 * chunk:
+        return 0
+    cut = len(data) - 1
+    while cut > 1 and data[cut] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
+        cut -= 1
+    return cut
+
+
+def _part_links(text: str, relpath: str, first: bool, offset: int, line: int) -> list[Link]:
+    """One part's links, placed in the whole file: the first part is parsed as a file (its front
+    matter too), the others as Markdown only."""
+    if first:
+        links = parse_text(text, relpath).links
+    else:
+        event = Event(path=relpath)
+        raw = text.encode()
+        walker = _Walker(event, raw, 0, _LineIndex(raw))
+        walker.run(text)
+        links = event.links
+    for link in links:
+        if link.line:
+            link.line += line - 1
+        link.start += offset
+        link.end += offset
+        link.dest_start = link.dest_end = -1
+    return links
 
 
 class _LineIndex:

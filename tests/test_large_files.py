@@ -84,3 +84,88 @@ def test_binary_file_exit_status_as_a_process(site):
     done = run_newsarc("validate-links", "-a", str(site.root))
     assert done.returncode == 1, done.stderr
     assert "picture.md: error: cannot check links: binary file (contains NUL bytes)" in done.stdout
+
+
+# -- item 6: huge files ---------------------------------------------------------------------
+
+
+def huge_text(paragraphs: int = 3000) -> tuple[str, int]:
+    """An event of about 250 KB (four times a 64 KB limit), a broken link far down; returns it and that line."""
+    head = event_text("2017-08-13", "Huge town", body="Start.").split("\n### Source:")[0]
+    filler = "\n".join(f"Paragraph {k} of a long report on the town, [fine](/news/2017/08/12/rebels-leave-the-town.md).\n" for k in range(paragraphs))
+    text = head + filler + "\nSee [the gone page](/news/2017/08/13/gone.md) here.\n"
+    return text, text.count("\n")
+
+
+def test_huge_file_links_are_still_checked(site, cli):
+    text, line = huge_text()
+    site.write(BIG, text)
+    result = links(cli, site.root, "--format", "text", env=LIMIT)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert f"{BIG}:{line}:5: error: missing file: /news/2017/08/13/gone.md [missing-file]" in result.stdout.splitlines()
+    assert "over the 64 KB limit" in result.stdout
+
+
+def test_huge_file_every_link_counted_once(site, monkeypatch):
+    """Chunks are cut at blank lines: every one of the 3,000 links (and the broken one) is read once."""
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "64k")
+    text, line = huge_text()
+    site.write(BIG, text)
+    report = validate(Archive.open(site.root, use_cache=False), narrow=False)
+    missing = [(f.path, f.line, f.column) for f in report.findings if f.kind == "missing-file"]
+    assert missing == [(BIG, line, 5)]
+    assert [f.message for f in report.findings if f.path == BIG and f.kind == "unparsed"] == [
+        "file is 0.3 MB, over the 64 KB limit; its content is skipped (set NEWSARC_MAX_FILE_SIZE to read it);"
+        " its links were checked a part at a time"
+    ]
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "16M")
+    whole = validate(Archive.open(site.root, use_cache=False), narrow=False)
+    assert report.links == whole.links  # the same links as a parse of the whole file
+
+
+def test_huge_file_is_skipped_and_named_by_other_commands(site, cli):
+    text, _ = huge_text()
+    site.write(BIG, text)
+    message = f"{BIG}: file is 0.3 MB, over the 64 KB limit; its content is skipped (set NEWSARC_MAX_FILE_SIZE to read it)"
+    listed = cli("list-by-date", "2017-08-13", "-a", str(site.root), "--json", env=LIMIT)
+    assert listed.exit_code == 0
+    assert [json.loads(line)["title"] for line in listed.stdout.splitlines()] == ["Army retakes the town"]
+    assert message in listed.stderr
+    found = cli("search", "Paragraph", "-a", str(site.root), env=LIMIT)
+    assert found.exit_code == 1 and found.stdout == ""
+    read = cli("list-by-date", "2017-08-13", "-a", str(site.root), "--json")  # the default limit: read
+    assert "Huge town" in read.stdout and "over the" not in read.stderr
+
+
+def test_max_file_size_option(site, cli):
+    text, _ = huge_text()
+    site.write(BIG, text)
+    listed = cli("--max-file-size", "100k", "list-by-date", "2017-08-13", "-a", str(site.root), "--json")
+    assert "over the 100 KB limit" in listed.stderr and "Huge town" not in listed.stdout
+    listed = cli("--max-file-size", "1M", "list-by-date", "2017-08-13", "-a", str(site.root), "--json", env=LIMIT)
+    assert "Huge town" in listed.stdout  # the option wins over the variable
+
+
+@pytest.mark.parametrize("value", ["lots", "-5", "16Q"])
+def test_bad_size_is_a_usage_error(site, cli, value):
+    result = cli("list-by-date", "2017-08-13", "-a", str(site.root), env={"NEWSARC_MAX_FILE_SIZE": value})
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"newsarc: NEWSARC_MAX_FILE_SIZE '{value}' is not a size; write bytes or a number with k, M or G (such as 16M)\n"
+    )
+    option = cli("--max-file-size", value, "stats", "-a", str(site.root))
+    assert option.exit_code == 2 and "--max-file-size" in option.stderr
+
+
+def test_huge_file_in_the_index_is_not_read_again(site, cli, monkeypatch):
+    """The index records the skipped file; later runs only stat it, and trust the index."""
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "64k")
+    text, _ = huge_text()
+    site.write(BIG, text)
+    assert links(cli, site.root).exit_code == 1
+    archive = Archive.open(site.root)
+    archive.index()
+    assert archive.stats["cached"] >= 4  # the index was trusted, not rebuilt
+    assert [d.message for doc in archive.unreadable for d in doc.diagnostics] == [
+        "file is 0.3 MB, over the 64 KB limit; its content is skipped (set NEWSARC_MAX_FILE_SIZE to read it)"
+    ]
