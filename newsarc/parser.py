@@ -408,6 +408,7 @@ class _Walker:
         self.item: dict[str, Any] | None = None  # list item being read
         self.paragraphs: list[str] = []
         self.block: list[str] | None = None
+        self.joined = 0  # pieces of `block` before this index are joined runs (see _text)
         self.body_start = -1
         self.body_end = -1
         self.definitions: dict[str, Any] | None = None
@@ -451,8 +452,12 @@ class _Walker:
             self.heading.append(value)
         elif self.item is not None:
             self.item["text"].append(value) if self.link is None else None
-        elif self.block is not None:
-            self.block.append(value)
+        elif (block := self.block) is not None:
+            block.append(value)
+            if len(block) - self.joined >= 4096:
+                # Text events are not merged: 15 MB of `*a ` (each `*` a piece) kept 10 million strings.
+                block[self.joined :] = ["".join(block[self.joined :])]
+                self.joined += 1
 
     def _start(self, value: Any, start: int, end: int) -> None:
         tag = value if isinstance(value, str) else next(iter(value))
@@ -472,6 +477,7 @@ class _Walker:
         elif tag in ("Paragraph", "BlockQuote") and self.heading is None and self.item is None:
             if self.block is None:
                 self.block = []
+                self.joined = 0
             self._mark_body(start, end)
         elif tag == "CodeBlock":
             self._mark_body(start, end)

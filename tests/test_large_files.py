@@ -169,3 +169,21 @@ def test_huge_file_in_the_index_is_not_read_again(site, cli, monkeypatch):
     assert [d.message for doc in archive.unreadable for d in doc.diagnostics] == [
         "file is 0.3 MB, over the 64 KB limit; its content is skipped (set NEWSARC_MAX_FILE_SIZE to read it)"
     ]
+
+
+def test_a_paragraph_of_many_pieces_is_kept_joined():
+    """pyromark hands over `*a ` as two text pieces each: the paragraph's text is joined as it grows,
+    so Python objects stay a few times the text (they were 25 times it: a string object per piece)."""
+    import tracemalloc
+
+    from newsarc.parser import parse_text
+
+    text = "# T\n\n" + "*a " * 100_000 + "\n"
+    tracemalloc.start()
+    try:
+        event = parse_text(text, "news/2017/08/13/t.md", quick=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert event.body == ("*a " * 100_000).strip()
+    assert peak < 8 * len(text)
