@@ -222,10 +222,12 @@ def stream_links(file: Path | str, relpath: str, chunk: int = 1 << 20) -> Iterat
 
     Parts are cut at blank lines (else at line ends), which no CommonMark link
     spans, and the front matter stays in the first part; so each part parses
-    as it would inside the file, and memory stays a few times `chunk`. What a
-    part cannot know is lost: a reference link whose definition is in another
-    part, and a code block with blank lines cut in two (its second half is read
-    as text). Links carry no destination span: --fix leaves such a file alone.
+    as it would inside the file, and memory stays a few times `chunk`. Reference
+    definitions are gathered by a first pass, and each part gets those of other
+    parts it names (after its text: nothing in it moves). What is lost: a code
+    block with blank lines cut in two (its second half is read as text), and a
+    `[label]: url` line inside a paragraph is taken for a definition. Links carry
+    no destination span: --fix leaves such a file alone.
     Raises OSError, or CannotStream for a file that is not UTF-8 text."""
     with open(file, "rb") as handle:
         head = handle.read(4)
@@ -233,13 +235,50 @@ def stream_links(file: Path | str, relpath: str, chunk: int = 1 << 20) -> Iterat
             raise CannotStream("UTF-16 file over the size limit")
         skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # positions count from after a BOM, as parse_bytes'
         handle.seek(skip)
+        definitions = _definitions(handle, chunk)
+        handle.seek(skip)
         first = True
         for offset, line, data in _parts(handle, chunk):
             if b"\x00" in data and _binary(data):
                 raise CannotStream("binary file (contains NUL bytes)")
+            data += _borrowed(data, definitions)
             text = data.replace(b"\x00", "\ufffd".encode()).decode("utf-8", "replace")
             yield _part_links(text, relpath, first, offset, line)
             first = False
+
+
+_DEFINITION = re.compile(rb"^ {0,3}\[([^\]\n]{1,999})\]:[^\n]*", re.M)
+_BRACKETED = re.compile(rb"\[([^\]\n]{1,999})\]")
+_MAX_DEFINITIONS = 100_000  # kept in memory for the second pass; more are not looked for in other parts
+
+
+def _label(raw: bytes) -> str:
+    """CommonMark's label matching: case folded, runs of whitespace as one space."""
+    return " ".join(raw.decode("utf-8", "replace").casefold().split())
+
+
+def _definitions(handle, chunk: int) -> dict[str, bytes]:
+    """label -> the line that defines it (the first), over the whole file, a part at a time."""
+    found: dict[str, bytes] = {}
+    for _, _, data in _parts(handle, chunk):
+        for match in _DEFINITION.finditer(data):
+            key = _label(match.group(1))
+            if key and key not in found and len(found) < _MAX_DEFINITIONS:
+                found[key] = match.group(0)
+    return found
+
+
+def _borrowed(data: bytes, definitions: dict[str, bytes]) -> bytes:
+    """The definitions of other parts that this part names, as lines to put after it."""
+    if not definitions:
+        return b""
+    own = {_label(match.group(1)) for match in _DEFINITION.finditer(data)}
+    wanted: dict[str, bytes] = {}
+    for match in _BRACKETED.finditer(data):
+        key = _label(match.group(1))
+        if key in definitions and key not in own:
+            wanted.setdefault(key, definitions[key])
+    return b"\n\n" + b"\n".join(wanted.values()) + b"\n" if wanted else b""
 
 
 def _parts(handle, chunk: int) -> Iterator[tuple[int, int, bytes]]:

@@ -187,3 +187,18 @@ def test_a_paragraph_of_many_pieces_is_kept_joined():
         tracemalloc.stop()
     assert event.body == ("*a " * 100_000).strip()
     assert peak < 8 * len(text)
+
+
+def test_huge_file_reference_links_find_definitions_in_other_parts(site, monkeypatch):
+    """A first pass gathers `[label]: url` lines, so a reference link far from its definition is still checked."""
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "64k")
+    text, _ = huge_text()
+    head, _, rest = text.partition("Paragraph 0 ")
+    text = head + "See [the report][Far Away] and [fine][near].\n\nParagraph 0 " + rest
+    text += "\n[far  away]: /news/2017/08/13/far-gone.md\n[near]: /news/2017/08/12/rebels-leave-the-town.md\n"
+    site.write(BIG, text)
+    report = validate(Archive.open(site.root, use_cache=False))
+    missing = [(f.line, f.column, f.link) for f in report.findings if f.kind == "missing-file"]
+    use = text[: text.index("[the report]")].count("\n") + 1
+    gone = text[: text.index("[the gone page]")].count("\n") + 1
+    assert missing == [(use, 5, "/news/2017/08/13/far-gone.md"), (gone, 5, "/news/2017/08/13/gone.md")]
