@@ -19,6 +19,7 @@ import os
 import posixpath
 import re
 import sys
+from itertools import chain
 from operator import attrgetter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -989,13 +990,12 @@ class Checker:
     def _stream(self, doc: Event, reason: str) -> str:
         """Check the links of a file over the size limit a part at a time; "" when done, else why not
         (`reason` for a file that is not over the limit)."""
-        file = self.site.root / doc.path
-        limit = max_file_size()
         try:
-            if not limit or os.stat(file).st_size <= limit:
+            parts = _parts_over_limit(self.site.root, doc.path)
+            if parts is None:
                 return reason
-            for part in stream_links(file, doc.path, _part_size(limit)):
-                self.check_links(Event(path=doc.path, links=part))
+            for part in parts:
+                self.check_links(part)
         except OSError as exc:
             return f"cannot read file: {exc.strerror or exc}"
         except CannotStream as exc:
@@ -1010,6 +1010,26 @@ _DATES_CHECK = ("date line ", "date mismatch", "front matter date ", "no date")
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
 _RELATED_ROLES = (RELATED, FRONT_MATTER)  # the links --reciprocal expects to be returned
 _FOLDER_MEMO = "links-folders-1"  # bump when check_folders' findings change for the same index
+
+
+def _parts_over_limit(root: Path, path: str) -> Iterator[Event] | None:
+    """A file over the size limit as events holding the links of one part each (parser.stream_links);
+    None when the file is not over the limit. Raises OSError or CannotStream."""
+    limit = max_file_size()
+    file = root / path
+    if not limit or os.stat(file).st_size <= limit:
+        return None
+    return (Event(path=path, links=part) for part in stream_links(file, path, _part_size(limit)))
+
+
+def streamed(root: Path, unreadable: Iterable[Event]) -> Iterator[Event]:
+    """The parts of the skipped files that are over the size limit (for --dump and --external);
+    those that cannot be streamed are left out: the checker reports them."""
+    for doc in unreadable:
+        try:
+            yield from _parts_over_limit(root, doc.path) or ()
+        except (OSError, CannotStream):
+            continue
 
 
 def _part_size(limit: int) -> int:
@@ -1113,7 +1133,7 @@ def _front_matter_end(data: bytes) -> int:
 def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[LinkRecord]:
     """Every link of every file, resolved but not judged."""
     src = sources(archive, paths)
-    for doc in src.docs:
+    for doc in chain(src.docs, streamed(archive.root, src.unreadable)):
         for link in doc.links:
             target = resolve_written(doc.path, link.target)
             if target is None:

@@ -17,6 +17,7 @@ import pytest
 from newsarc.archive import Archive
 from newsarc.links import validate
 from tests.conftest import event_text, run_newsarc
+from tests.test_external import server  # noqa: F401 - the HTTP server fixture
 
 DAY = "news/2017/08/13"
 BIG = f"{DAY}/huge-town.md"
@@ -202,3 +203,24 @@ def test_huge_file_reference_links_find_definitions_in_other_parts(site, monkeyp
     use = text[: text.index("[the report]")].count("\n") + 1
     gone = text[: text.index("[the gone page]")].count("\n") + 1
     assert missing == [(use, 5, "/news/2017/08/13/far-gone.md"), (gone, 5, "/news/2017/08/13/gone.md")]
+
+
+def test_huge_file_links_are_dumped(site, cli):
+    text, line = huge_text()
+    site.write(BIG, text)
+    dumped = [json.loads(r) for r in links(cli, site.root, "--dump", "--format", "json", env=LIMIT).stdout.splitlines()]
+    mine = [(r["line"], r["link"]) for r in dumped if r["path"] == BIG]
+    assert len(mine) == 3001 + 1  # the date line, 3,000 paragraphs' links and the broken one
+    assert mine[-1] == (line, "/news/2017/08/13/gone.md")
+
+
+def test_huge_file_external_links_are_checked(site, cli, server):
+    text, _ = huge_text()
+    dead = server.url("/404")
+    text += f"\nFrom [the wire]({dead}).\n"
+    site.write(BIG, text)
+    only = ("--include", r"^http://127\.0\.0\.1")  # the events' other sources are not fetched
+    result = links(cli, site.root, "--external", "--no-url-cache", *only, "--format", "json", env=LIMIT)
+    assert result.exit_code == 1
+    found = [json.loads(r) for r in result.stdout.splitlines()]
+    assert [(r["path"], r["line"], r["link"]) for r in found if r.get("kind") == "dead-url"] == [(BIG, text.count("\n"), dead)]

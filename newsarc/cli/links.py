@@ -276,11 +276,14 @@ def _external(site, paths, report, ext: _External, strict: bool):
 
     Returns newsarc.external's report (for the summary and the exit status).
     """
+    from itertools import chain
+
     from newsarc import external, links
     from newsarc.linkcache import LinkCache
     from newsarc.output.links import external_progress
 
-    urls = external.collect(links.sources(site, paths or None).docs)
+    src = links.sources(site, paths or None)
+    urls = external.collect(chain(src.docs, links.streamed(site.root, src.unreadable)))
     cache = None if ext.no_cache else LinkCache.load(ext.cache_file, ext.max_age)
     with external_progress() as progress:
         result = external.check(urls, ext.options, cache=cache, progress=progress)
