@@ -305,20 +305,52 @@ def _parts(handle, chunk: int) -> Iterator[tuple[int, int, bytes]]:
 
 
 def _cut(data: bytes, chunk: int, least: int) -> int:
-    """Where to end a part: after the last blank line, else the last line end; 0 to read on. A line
-    longer than four parts is cut where a UTF-8 character starts (a link across it is lost)."""
-    blank = max(data.rfind(b"\n\n"), data.rfind(b"\n\r\n"))
-    if blank >= least and blank > 0:
-        return blank + 1
-    end = data.rfind(b"\n")
-    if end >= least and end >= 0:
-        return end + 1
+    """Where to end a part: after the last blank line, else the last line end, but never inside a
+    fenced code block (before its opening line instead); 0 to read on. A line or a code block
+    longer than four parts is cut anyway, a line where a UTF-8 character starts (what spans the
+    cut is lost)."""
+    cut = _line_cut(data, least)
+    if cut:
+        fence = _open_fence(data, cut)
+        if fence < 0:
+            return cut
+        if fence > max(least, 0):
+            return fence
     if len(data) < 4 * chunk:
         return 0
+    if cut:
+        return cut
     cut = len(data) - 1
     while cut > 1 and data[cut] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
         cut -= 1
     return cut
+
+
+def _line_cut(data: bytes, least: int) -> int:
+    blank = max(data.rfind(b"\n\n"), data.rfind(b"\n\r\n"))
+    if blank >= least and blank > 0:
+        return blank + 1
+    end = data.rfind(b"\n")
+    return end + 1 if end >= least and end >= 0 else 0
+
+
+_FENCE = re.compile(rb"^ {0,3}(`{3,}|~{3,})([^\n]*)", re.M)
+
+
+def _open_fence(data: bytes, cut: int) -> int:
+    """Where the fenced code block open at `cut` starts (its opening line); -1 when none is.
+    CommonMark's rules for top-level fences: a closing fence is the same character, at least as
+    long, with nothing after it; a backtick fence's info string has no backtick."""
+    start, opener = -1, b""
+    for match in _FENCE.finditer(data, 0, cut):
+        marks, rest = match.group(1), match.group(2)
+        if not opener:
+            if marks[:1] == b"`" and b"`" in rest:
+                continue
+            start, opener = match.start(), marks
+        elif marks[:1] == opener[:1] and len(marks) >= len(opener) and not rest.strip():
+            start, opener = -1, b""
+    return start
 
 
 def _part_links(text: str, relpath: str, first: bool, offset: int, line: int) -> list[Link]:

@@ -224,3 +224,20 @@ def test_huge_file_external_links_are_checked(site, cli, server):
     assert result.exit_code == 1
     found = [json.loads(r) for r in result.stdout.splitlines()]
     assert [(r["path"], r["line"], r["link"]) for r in found if r.get("kind") == "dead-url"] == [(BIG, text.count("\n"), dead)]
+
+
+def test_huge_file_is_not_cut_inside_a_fenced_code_block(site, monkeypatch):
+    """A code block with blank lines in it stays in one part: its links are not links, and the text
+    after it is not read as code."""
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "64k")
+    text, _ = huge_text(200)
+    code = "\n\n".join(f"code line {k} [not a link](/news/nowhere-{k}.md)" for k in range(900))
+    text += f"\n```\n{code}\n```\n\nAfter the code, [a real one](/news/2017/08/13/after-gone.md).\n"
+    text += huge_text(1500)[0].partition("Start.")[2]  # more prose, so the code is mid-file
+    site.write(BIG, text)
+    report = validate(Archive.open(site.root, use_cache=False))
+    missing = [(f.line, f.link) for f in report.findings if f.kind == "missing-file"]
+    after = text[: text.index("After the code")].count("\n") + 1
+    first = text[: text.index("[the gone page]")].count("\n") + 1  # huge_text's own broken link, twice
+    gone = "/news/2017/08/13/gone.md"
+    assert missing == [(first, gone), (after, "/news/2017/08/13/after-gone.md"), (text.count("\n"), gone)]
