@@ -31,7 +31,8 @@ from newsarc import dates, memo, store
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
-from newsarc.parser import DAY_PAGE, CannotStream, max_file_size, read_event, stream_links
+from newsarc.limits import max_file_size
+from newsarc.parser import DAY_PAGE, CannotStream, read_event, stream_links
 from newsarc.store import EventView
 from newsarc.suggest import close_names
 

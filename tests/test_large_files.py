@@ -241,3 +241,12 @@ def test_huge_file_is_not_cut_inside_a_fenced_code_block(site, monkeypatch):
     first = text[: text.index("[the gone page]")].count("\n") + 1  # huge_text's own broken link, twice
     gone = "/news/2017/08/13/gone.md"
     assert missing == [(first, gone), (after, "/news/2017/08/13/after-gone.md"), (text.count("\n"), gone)]
+
+
+def test_reading_the_size_limit_does_not_import_the_parser(site):
+    """Every command reads the limit at start; a warm `stats` parses nothing, so it must not pay for
+    the parser's imports (pyromark, PyYAML: about 45 ms)."""
+    assert run_newsarc("stats", "-a", str(site.root)).returncode == 0  # builds the index
+    warm = run_newsarc("--max-file-size", "1M", "stats", "-a", str(site.root), env={"PYTHONPROFILEIMPORTTIME": "1"})
+    names = [line.rsplit("|", 1)[1].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")]
+    assert "newsarc.limits" in names and "newsarc.parser" not in names and "pyromark" not in names

@@ -109,10 +109,10 @@ def root(
 
 def _size_limit(option: str | None) -> None:
     """Read the size limit once, before any file is: a bad value is a usage error, not one per file."""
-    from newsarc import parser
+    from newsarc import limits
 
-    parser.choose_max_file_size(None if option is None else parser.parse_size(option, "--max-file-size"))
-    parser.max_file_size()
+    limits.choose_max_file_size(None if option is None else limits.parse_size(option, "--max-file-size"))
+    limits.max_file_size()
 
 
 # Each module registers its commands on `app` when imported, in the order --help lists them.
