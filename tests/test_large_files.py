@@ -250,3 +250,17 @@ def test_reading_the_size_limit_does_not_import_the_parser(site):
     warm = run_newsarc("--max-file-size", "1M", "stats", "-a", str(site.root), env={"PYTHONPROFILEIMPORTTIME": "1"})
     names = [line.rsplit("|", 1)[1].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")]
     assert "newsarc.limits" in names and "newsarc.parser" not in names and "pyromark" not in names
+
+
+def test_a_lower_limit_applies_to_a_file_the_index_read(site, monkeypatch):
+    """The index was built under a higher limit: a lower one makes that file skipped, not kept."""
+    text, _ = huge_text()
+    site.write(BIG, text)
+    assert "Huge town" in [e.title for e in Archive.open(site.root).load().events]
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "64k")
+    archive = Archive.open(site.root).load()
+    assert "Huge town" not in [e.title for e in archive.events]
+    assert [doc.path for doc in archive.unreadable] == [BIG]
+    assert archive.stats["parsed"] == 1  # that file alone: the others' entries are kept
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", "1M")
+    assert "Huge town" in [e.title for e in Archive.open(site.root).load().events]
