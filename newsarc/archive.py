@@ -36,6 +36,7 @@ from newsarc import cache, dates, forks, memo, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import group_names, with_topics
+from newsarc.limits import max_file_size
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
@@ -379,7 +380,7 @@ class Archive:
         tells anyone what it found. A check that fails leaves what it found
         in `_stale`, for the update that follows."""
         self._stale = None
-        if _worth_renewing(old):
+        if _worth_renewing(old) or _read_over_limit(old):
             return False
         check = old.start_check(str(self.root), background=self.speculate)
         self.upkeep["checks"] += 1
@@ -575,12 +576,13 @@ class Archive:
         for the `changed` ids in them ({id: (stamp, bytes known to differ)}); a file whose stamp
         changed is kept if its size and bytes did not (read and hashed), else parsed."""
         kinds, paths, stamps, limit = old.kinds, old.paths, old.stamps, old._limit()
+        too_big = max_file_size()
         ids = sorted(changed)
         steps: list = []
         pending: list[tuple[int, tuple, int]] = []  # (position in steps, item, old id): read and hashed
 
         def look(item: tuple, i: int | None, differs: bool) -> None:
-            if i is None or differs or kinds[i] == store.SKIPPED or stamps[4 * i] != item[2][0]:
+            if i is None or differs or kinds[i] == store.SKIPPED or stamps[4 * i] != item[2][0] or 0 < too_big < item[2][0]:
                 steps.append((None, item))
             elif old.stamp(i) == item[2] and stamps[4 * i + 1] < limit:
                 steps.append((i, i + 1, None))
@@ -1137,6 +1139,17 @@ def _give_back_memory() -> None:
 YOUNG_SHARE, YOUNG_MIN = 8, 1000  # a store whose young files are 1/8 of all (and 1,000) is renewed once they age
 
 
+def _read_over_limit(old: Store) -> bool:
+    """The index holds a file read whole that is over the size limit now (the limit was lowered):
+    it is parsed again, to be skipped as the limit says (a look at the size column: milliseconds)."""
+    limit = max_file_size()
+    sizes = old.stamps[0::4]
+    if not limit or max(sizes, default=0) <= limit:
+        return False
+    kinds = old.kinds
+    return any(size > limit and kinds[i] != store.SKIPPED for i, size in enumerate(sizes))
+
+
 def _worth_renewing(old: Store) -> bool:
     """Rewrite a store written while many files were young (a fresh clone, a restored CI cache, a
     `touch` of everything) once they have aged: its young files are checked by their bytes on
@@ -1155,17 +1168,17 @@ def _reuse_plan(seen: list[tuple[str, str, cache.Stamp]], old: Store | None) -> 
     restored in CI) are read and hashed, on every core, not parsed."""
     if old is None:
         return [None] * len(seen), set()
-    reusable, known = old.reusable(), old.known()
+    reusable, known, limit = old.reusable(), old.known(), max_file_size()
     plan: list[int | None] = []
     recheck: list[int] = []  # positions in `seen` worth a digest: same path and size as a piece of `old`
     for k, (_, relpath, stamp) in enumerate(seen):
         i = reusable.get(relpath)
-        if i is not None and old.stamp(i) == stamp:
+        if i is not None and old.stamp(i) == stamp and not (limit and stamp[0] > limit):
             plan.append(i)
             continue
         plan.append(None)
         i = known.get(relpath)
-        if i is not None and old.stamps[4 * i] == stamp[0]:
+        if i is not None and old.stamps[4 * i] == stamp[0] and not (limit and stamp[0] > limit):
             recheck.append(k)
     same = _same_bytes(old, [seen[k] for k in recheck], [known[seen[k][1]] for k in recheck])
     restamped = set()
@@ -1234,13 +1247,12 @@ def _steps(seen: list[tuple[str, str, cache.Stamp]], plan: list[int | None], res
 
 
 def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:
-    from newsarc.parser import parse_bytes
+    from newsarc.parser import parse_bytes, read_limited
 
-    try:
-        with open(item[0], "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return piece_of(read_event(Path(item[0]), item[1]), item[2], store.NO_DIGEST)  # says why
+    diagnostics: list[Diagnostic] = []
+    data = read_limited(item[0], item[1], diagnostics)
+    if data is None:  # unreadable or over the size limit: recorded as skipped, looked at again every run
+        return piece_of(Event(path=item[1], diagnostics=diagnostics, skipped=True), item[2], store.NO_DIGEST)
     return piece_of(parse_bytes(data, item[1]), item[2], store.digest(data))
 
 

@@ -19,6 +19,7 @@ import os
 import posixpath
 import re
 import sys
+from itertools import chain
 from operator import attrgetter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from newsarc import dates, memo, store
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
-from newsarc.parser import DAY_PAGE, read_event
+from newsarc.limits import max_file_size
+from newsarc.parser import DAY_PAGE, CannotStream, read_event, stream_links
 from newsarc.store import EventView
 from newsarc.suggest import close_names
 
@@ -96,6 +98,7 @@ CHECKS: dict[str, str] = {
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_\-./~]*")
 _FRONT_MATTER_DATE = re.compile(rb"^date[ \t]*:", re.M)
+_HEAD_BYTES = 256 << 10  # what _text_bytes reads: the front matter and more
 
 
 @dataclass(frozen=True, slots=True)
@@ -627,8 +630,9 @@ class Checker:
         self.external += http
         return self.columns.pick(loud)
 
-    def add(self, path: str, line: int, column: int, link: str, kind: str, message: str, **extra) -> Finding:
-        severity = ERROR if KINDS[kind].error or self.options.strict else WARNING
+    def add(self, path: str, line: int, column: int, link: str, kind: str, message: str, *, error: bool = False, **extra) -> Finding:
+        """`error`: an error whatever the kind's default (a file nobody could check)."""
+        severity = ERROR if error or KINDS[kind].error or self.options.strict else WARNING
         finding = Finding(path, line, column, link, kind, message, severity, **extra)
         self.findings.append(finding)
         return finding
@@ -988,12 +992,33 @@ class Checker:
                 self.add(doc.path, problem.line, 1 if problem.line else 0, "", UNPARSED, problem.message)
 
     def check_files(self) -> None:
-        """Files not read; a file with diagnostics is never skipped (`_to_read`), so check_parsed sees it."""
+        """Files not read: an error (CI must not pass over links nobody checked), but for a file over
+        the size limit whose links a streaming pass could read. A file with diagnostics is never
+        skipped (`_to_read`), so check_parsed sees it. Notes of the scan (symbolic links not
+        followed, by design) stay warnings."""
         for doc in self.src.unreadable:
             reason = doc.diagnostics[0].message if doc.diagnostics else "unreadable"
-            self.add(doc.path, 0, 0, "", UNREADABLE, f"links not checked: {reason}")
+            problem = self._stream(doc, reason)
+            if problem:
+                self.add(doc.path, 0, 0, "", UNREADABLE, f"cannot check links: {problem.removesuffix('; skipped')}", error=True)
         for note in self.src.notes:
             self.add(note.path, 0, 0, "", UNREADABLE, note.message)
+
+    def _stream(self, doc: Event, reason: str) -> str:
+        """Check the links of a file over the size limit a part at a time; "" when done, else why not
+        (`reason` for a file that is not over the limit)."""
+        try:
+            parts = _parts_over_limit(self.site.root, doc.path)
+            if parts is None:
+                return reason
+            for part in parts:
+                self.check_links(part)
+        except OSError as exc:
+            return f"cannot read file: {exc.strerror or exc}"
+        except CannotStream as exc:
+            return str(exc)
+        self.add(doc.path, 0, 0, "", UNPARSED, f"{reason}; its links were checked a part at a time")
+        return ""
 
 
 SPELLING = "other day spelling"
@@ -1002,6 +1027,31 @@ _DATES_CHECK = ("date line ", "date mismatch", "front matter date ", "no date")
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
 _RELATED_ROLES = (RELATED, FRONT_MATTER)  # the links --reciprocal expects to be returned
 _FOLDER_MEMO = "links-folders-1"  # bump when check_folders' findings change for the same index
+
+
+def _parts_over_limit(root: Path, path: str) -> Iterator[Event] | None:
+    """A file over the size limit as events holding the links of one part each (parser.stream_links);
+    None when the file is not over the limit. Raises OSError or CannotStream."""
+    limit = max_file_size()
+    file = root / path
+    if not limit or os.stat(file).st_size <= limit:
+        return None
+    return (Event(path=path, links=part) for part in stream_links(file, path, _part_size(limit)))
+
+
+def streamed(root: Path, unreadable: Iterable[Event]) -> Iterator[Event]:
+    """The parts of the skipped files that are over the size limit (for --dump and --external);
+    those that cannot be streamed are left out: the checker reports them."""
+    for doc in unreadable:
+        try:
+            yield from _parts_over_limit(root, doc.path) or ()
+        except (OSError, CannotStream):
+            continue
+
+
+def _part_size(limit: int) -> int:
+    """How much of a file over the size limit is parsed at a time: a quarter of the limit, at most 1 MB."""
+    return max(4096, min(1 << 20, limit // 4))
 
 
 def _relative_key(source: str, written: str) -> str:
@@ -1083,8 +1133,11 @@ def _front_matter_date_line(file: Path) -> int:
 
 
 def _text_bytes(file: Path) -> bytes | None:
+    """The head of a file, where its front matter is (at most 64 KB: parser._MAX_FRONT_MATTER);
+    never all of a file that may be too big to read."""
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as handle:
+            data = handle.read(_HEAD_BYTES)
     except OSError:
         return None
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
@@ -1103,7 +1156,7 @@ def _front_matter_end(data: bytes) -> int:
 def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[LinkRecord]:
     """Every link of every file, resolved but not judged."""
     src = sources(archive, paths)
-    for doc in src.docs:
+    for doc in chain(src.docs, streamed(archive.root, src.unreadable)):
         for link in doc.links:
             target = resolve_written(doc.path, link.target)
             if target is None:

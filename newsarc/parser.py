@@ -10,14 +10,17 @@ pass over its events builds the whole record, so a file is parsed once.
 from __future__ import annotations
 
 import html
+import os
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyromark
 
 from newsarc import dates, htmllinks, quickparse
+from newsarc.limits import SIZE_VARIABLE, human_size, max_file_size
 from newsarc.model import (
     BODY,
     COVER,
@@ -44,16 +47,33 @@ _MAX_FRONT_MATTER = 64 * 1024  # bigger blocks are not metadata; refusing them b
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")  # archive.resolve_written's rule: a link out of the archive
 
 DAY_PAGE = "index.md"
+def too_big(relpath: str, size: int, limit: int) -> Diagnostic:
+    shown = f"{size / (1 << 20):.1f} MB"
+    return Diagnostic(
+        relpath, 0, f"file is {shown}, over the {human_size(limit)} limit; its content is skipped (set {SIZE_VARIABLE} to read it)"
+    )
 
 
-def read_event(file: Path, relpath: str) -> Event | None:
-    """Read and parse a file; None (with the reason in `diagnostics`) when unreadable."""
-    diagnostics: list[Diagnostic] = []
+def read_limited(file: Path | str, relpath: str, diagnostics: list[Diagnostic]) -> bytes | None:
+    """A file's bytes; None, with the reason in `diagnostics`, when it cannot be read or is over the size limit."""
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as handle:
+            size, limit = os.fstat(handle.fileno()).st_size, max_file_size()
+            if limit and size > limit:
+                diagnostics.append(too_big(relpath, size, limit))
+                return None
+            return handle.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
         diagnostics.append(Diagnostic(relpath, 0, f"cannot read file: {reason}; skipped", "error"))
+        return None
+
+
+def read_event(file: Path, relpath: str) -> Event | None:
+    """Read and parse a file; a skipped Event (with the reason in `diagnostics`) when unreadable."""
+    diagnostics: list[Diagnostic] = []
+    data = read_limited(file, relpath, diagnostics)
+    if data is None:
         return _skipped(relpath, diagnostics)
     return parse_bytes(data, relpath)
 
@@ -75,8 +95,10 @@ def decode(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> str | No
         diagnostics.append(Diagnostic(relpath, 0, "file is UTF-16; read it, but save it as UTF-8"))
         return text
     if b"\x00" in data:
-        diagnostics.append(Diagnostic(relpath, 0, "binary file (contains NUL bytes); skipped", "error"))
-        return None
+        if _binary(data):
+            diagnostics.append(Diagnostic(relpath, 0, "binary file (contains NUL bytes); skipped", "error"))
+            return None
+        data = _without_nul(data, relpath, diagnostics)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -90,6 +112,27 @@ def decode(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> str | No
             )
         )
         return data.decode("utf-8", "replace")
+
+
+def _binary(data: bytes) -> bool:
+    """NUL bytes in what is not UTF-8 text, or more than one byte in a hundred (UTF-16 or -32
+    without a byte order mark): not a text file with a stray NUL, whose links can still be read."""
+    if data.count(b"\x00") * 100 > len(data):
+        return True
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _without_nul(data: bytes, relpath: str, diagnostics: list[Diagnostic]) -> bytes:
+    """CommonMark's rule: U+0000 is read as U+FFFD (byte offsets after it move by two, as after
+    invalid UTF-8; --fix refuses such a file)."""
+    line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+    count = data.count(b"\x00")
+    diagnostics.append(Diagnostic(relpath, line, f"text contains NUL bytes ({count}); read as U+FFFD", "error"))
+    return data.replace(b"\x00", "\ufffd".encode())
 
 
 def parse_bytes(data: bytes, relpath: str) -> Event:
@@ -128,6 +171,169 @@ def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
     if not event.title and not event.is_day_page:
         event.diagnostics.append(Diagnostic(relpath, 0, "no headline ('# ...' line)"))
     return event
+
+
+class CannotStream(Exception):
+    """Why a file over the size limit could not have its links read a part at a time."""
+
+
+_FRONT_MATTER_BYTES = re.compile(rb"\A---[ \t]*\r?\n(?:.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+def stream_links(file: Path | str, relpath: str, chunk: int = 1 << 20) -> Iterator[list[Link]]:
+    """The links of a file too big to parse whole, a list per part of about `chunk` bytes.
+
+    Parts are cut at blank lines (else at line ends), which no CommonMark link
+    spans, and the front matter stays in the first part; so each part parses
+    as it would inside the file, and memory stays a few times `chunk`. Reference
+    definitions are gathered by a first pass, and each part gets those of other
+    parts it names (after its text: nothing in it moves). What is lost: a code
+    block with blank lines cut in two (its second half is read as text), and a
+    `[label]: url` line inside a paragraph is taken for a definition. Links carry
+    no destination span: --fix leaves such a file alone.
+    Raises OSError, or CannotStream for a file that is not UTF-8 text."""
+    with open(file, "rb") as handle:
+        head = handle.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise CannotStream("UTF-16 file over the size limit")
+        skip = 3 if head.startswith(b"\xef\xbb\xbf") else 0  # positions count from after a BOM, as parse_bytes'
+        handle.seek(skip)
+        definitions = _definitions(handle, chunk)
+        handle.seek(skip)
+        first = True
+        for offset, line, data in _parts(handle, chunk):
+            if b"\x00" in data and _binary(data):
+                raise CannotStream("binary file (contains NUL bytes)")
+            data += _borrowed(data, definitions)
+            text = data.replace(b"\x00", "\ufffd".encode()).decode("utf-8", "replace")
+            yield _part_links(text, relpath, first, offset, line)
+            first = False
+
+
+_DEFINITION = re.compile(rb"^ {0,3}\[([^\]\n]{1,999})\]:[^\n]*", re.M)
+_BRACKETED = re.compile(rb"\[([^\]\n]{1,999})\]")
+_MAX_DEFINITIONS = 100_000  # kept in memory for the second pass; more are not looked for in other parts
+
+
+def _label(raw: bytes) -> str:
+    """CommonMark's label matching: case folded, runs of whitespace as one space."""
+    return " ".join(raw.decode("utf-8", "replace").casefold().split())
+
+
+def _definitions(handle, chunk: int) -> dict[str, bytes]:
+    """label -> the line that defines it (the first), over the whole file, a part at a time."""
+    found: dict[str, bytes] = {}
+    for _, _, data in _parts(handle, chunk):
+        for match in _DEFINITION.finditer(data):
+            key = _label(match.group(1))
+            if key and key not in found and len(found) < _MAX_DEFINITIONS:
+                found[key] = match.group(0)
+    return found
+
+
+def _borrowed(data: bytes, definitions: dict[str, bytes]) -> bytes:
+    """The definitions of other parts that this part names, as lines to put after it."""
+    if not definitions:
+        return b""
+    own = {_label(match.group(1)) for match in _DEFINITION.finditer(data)}
+    wanted: dict[str, bytes] = {}
+    for match in _BRACKETED.finditer(data):
+        key = _label(match.group(1))
+        if key in definitions and key not in own:
+            wanted.setdefault(key, definitions[key])
+    return b"\n\n" + b"\n".join(wanted.values()) + b"\n" if wanted else b""
+
+
+def _parts(handle, chunk: int) -> Iterator[tuple[int, int, bytes]]:
+    """(byte offset, first line, bytes) of each part of a file, cut by `_cut`."""
+    pending, offset, line, least = b"", 0, 1, 0
+    while True:
+        block = handle.read(chunk)
+        data = pending + block if pending else block
+        if not block:
+            if data:
+                yield offset, line, data
+            return
+        if offset == 0 and data.startswith(b"---"):
+            match = _FRONT_MATTER_BYTES.match(data[: _MAX_FRONT_MATTER + 1024])
+            least = match.end() if match else 0
+        cut = _cut(data, chunk, least - offset)
+        if cut == 0:
+            pending = data
+            continue
+        part, pending = data[:cut], data[cut:]
+        yield offset, line, part
+        offset += cut
+        line += part.count(b"\n")
+
+
+def _cut(data: bytes, chunk: int, least: int) -> int:
+    """Where to end a part: after the last blank line, else the last line end, but never inside a
+    fenced code block (before its opening line instead); 0 to read on. A line or a code block
+    longer than four parts is cut anyway, a line where a UTF-8 character starts (what spans the
+    cut is lost)."""
+    cut = _line_cut(data, least)
+    if cut:
+        fence = _open_fence(data, cut)
+        if fence < 0:
+            return cut
+        if fence > max(least, 0):
+            return fence
+    if len(data) < 4 * chunk:
+        return 0
+    if cut:
+        return cut
+    cut = len(data) - 1
+    while cut > 1 and data[cut] & 0xC0 == 0x80:  # a continuation byte: the character starts earlier
+        cut -= 1
+    return cut
+
+
+def _line_cut(data: bytes, least: int) -> int:
+    blank = max(data.rfind(b"\n\n"), data.rfind(b"\n\r\n"))
+    if blank >= least and blank > 0:
+        return blank + 1
+    end = data.rfind(b"\n")
+    return end + 1 if end >= least and end >= 0 else 0
+
+
+_FENCE = re.compile(rb"^ {0,3}(`{3,}|~{3,})([^\n]*)", re.M)
+
+
+def _open_fence(data: bytes, cut: int) -> int:
+    """Where the fenced code block open at `cut` starts (its opening line); -1 when none is.
+    CommonMark's rules for top-level fences: a closing fence is the same character, at least as
+    long, with nothing after it; a backtick fence's info string has no backtick."""
+    start, opener = -1, b""
+    for match in _FENCE.finditer(data, 0, cut):
+        marks, rest = match.group(1), match.group(2)
+        if not opener:
+            if marks[:1] == b"`" and b"`" in rest:
+                continue
+            start, opener = match.start(), marks
+        elif marks[:1] == opener[:1] and len(marks) >= len(opener) and not rest.strip():
+            start, opener = -1, b""
+    return start
+
+
+def _part_links(text: str, relpath: str, first: bool, offset: int, line: int) -> list[Link]:
+    """One part's links, placed in the whole file: the first part is parsed as a file (its front
+    matter too), the others as Markdown only."""
+    if first:
+        links = parse_text(text, relpath).links
+    else:
+        event = Event(path=relpath)
+        raw = text.encode()
+        walker = _Walker(event, raw, 0, _LineIndex(raw))
+        walker.run(text)
+        links = event.links
+    for link in links:
+        if link.line:
+            link.line += line - 1
+        link.start += offset
+        link.end += offset
+        link.dest_start = link.dest_end = -1
+    return links
 
 
 class _LineIndex:
@@ -236,6 +442,7 @@ class _Walker:
         self.item: dict[str, Any] | None = None  # list item being read
         self.paragraphs: list[str] = []
         self.block: list[str] | None = None
+        self.joined = 0  # pieces of `block` before this index are joined runs (see _text)
         self.body_start = -1
         self.body_end = -1
         self.definitions: dict[str, Any] | None = None
@@ -279,8 +486,12 @@ class _Walker:
             self.heading.append(value)
         elif self.item is not None:
             self.item["text"].append(value) if self.link is None else None
-        elif self.block is not None:
-            self.block.append(value)
+        elif (block := self.block) is not None:
+            block.append(value)
+            if len(block) - self.joined >= 4096:
+                # Text events are not merged: 15 MB of `*a ` (each `*` a piece) kept 10 million strings.
+                block[self.joined :] = ["".join(block[self.joined :])]
+                self.joined += 1
 
     def _start(self, value: Any, start: int, end: int) -> None:
         tag = value if isinstance(value, str) else next(iter(value))
@@ -300,6 +511,7 @@ class _Walker:
         elif tag in ("Paragraph", "BlockQuote") and self.heading is None and self.item is None:
             if self.block is None:
                 self.block = []
+                self.joined = 0
             self._mark_body(start, end)
         elif tag == "CodeBlock":
             self._mark_body(start, end)

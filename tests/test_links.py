@@ -150,7 +150,7 @@ def test_suggestions_and_fixes(fixture_root):
 def test_severities_and_strict(fixture_root):
     report = validate(Archive.open(fixture_root))
     warnings = {f.kind for f in report.findings if f.severity == "warning"}
-    assert warnings == {"unlisted", "no-day-page", "mixed-padding", "duplicate", "unreadable"}
+    assert warnings == {"unlisted", "no-day-page", "mixed-padding", "duplicate"}  # a binary file is an error (unreadable)
     strict = validate(Archive.open(fixture_root), options=Options(strict=True))
     assert {f.severity for f in strict.findings} == {"error"}
     assert keys(strict) == EXPECTED
@@ -274,7 +274,7 @@ def test_cli_json_round_trip(cli, fixture_root, monkeypatch):
     findings = [r for r in records if r["type"] == "finding"]
     assert {(r["path"], r["line"], r["column"], r["kind"]) for r in findings} == EXPECTED
     summary = records[-1]
-    assert summary["type"] == "summary" and summary["errors"] == 15 and summary["warnings"] == 6
+    assert summary["type"] == "summary" and summary["errors"] == 16 and summary["warnings"] == 5
     assert summary["checks"] == ["links", "fragments", "dates", "day-pages", "padding", "duplicates", "files"]
     assert set(summary["skipped_checks"]) == {"reciprocal", "external"}
     padding = next(r for r in findings if r["line"] == 14 and r["path"] == F_CHARLIE)
@@ -301,7 +301,7 @@ def test_cli_text_is_compiler_style(cli, fixture_root, monkeypatch):
         "2015/09/6/charlie-event.md:14:4: error: missing file: /news/2015/09/04/alpha-event.md; "
         f"did you mean {A} (other day spelling)? [missing-file]"
     ) in result.stdout.splitlines()
-    assert result.stderr.startswith("newsarc: 15 errors, 6 warnings in 18 files, 38 internal links (checks: links, fragments, dates, day-pages, padding, duplicates, files; off: reciprocal, external)\n")
+    assert result.stderr.startswith("newsarc: 16 errors, 5 warnings in 18 files, 38 internal links (checks: links, fragments, dates, day-pages, padding, duplicates, files; off: reciprocal, external)\n")
 
 
 GITHUB = re.compile(r"^::(?P<level>error|warning) (?P<props>[^:]*)::(?P<message>.*)$")
@@ -322,7 +322,7 @@ def test_cli_github_annotations(cli, fixture_root, monkeypatch):
         props = dict(_unescape_pair(p) for p in match["props"].split(","))
         assert set(props) <= {"file", "line", "col", "title"} and "\n" not in _unescape(match["message"])
         parsed.add((props["file"], int(props.get("line", 0)), int(props.get("col", 0)), props["title"]))
-        assert (match["level"] == "warning") == (props["title"] in {"unlisted", "no-day-page", "mixed-padding", "duplicate", "unreadable"})
+        assert (match["level"] == "warning") == (props["title"] in {"unlisted", "no-day-page", "mixed-padding", "duplicate"})
     assert parsed == EXPECTED
 
 
@@ -336,11 +336,11 @@ def test_cli_junit_parses(cli, fixture_root, monkeypatch):
     result = cli("validate-links", "--format", "junit")
     assert result.exit_code == 1
     root = ET.fromstring(result.stdout)
-    assert root.tag == "testsuites" and root.get("failures") == "15"
+    assert root.tag == "testsuites" and root.get("failures") == "16"
     suites = {s.get("name"): s for s in root.findall("testsuite")}
     assert list(suites) == ["links", "fragments", "dates", "day-pages", "padding", "duplicates", "files"]
     failures = [(c.get("file"), c.find("failure").get("type")) for c in root.iter("testcase") if c.find("failure") is not None]
-    assert sorted(failures) == sorted((p, k) for p, _, _, k in EXPECTED if k not in {"unlisted", "no-day-page", "mixed-padding", "duplicate", "unreadable"})
+    assert sorted(failures) == sorted((p, k) for p, _, _, k in EXPECTED if k not in {"unlisted", "no-day-page", "mixed-padding", "duplicate"})
     assert suites["links"].get("failures") == "10" and suites["fragments"].get("failures") == "2"
 
 
@@ -351,7 +351,7 @@ def test_cli_markdown_and_summary_file(cli, fixture_root, monkeypatch, tmp_path)
     result = cli("validate-links", "--format", "markdown", "--summary-file", str(summary))
     assert result.exit_code == 1
     text = result.stdout
-    assert text.startswith("## ❌ newsarc validate-links: 15 errors, 6 warnings\n")
+    assert text.startswith("## ❌ newsarc validate-links: 16 errors, 5 warnings\n")
     assert "| missing file | `missing-file` | 9 | 0 |" in text
     assert f"| `{F_CHARLIE}` | 14:4 | error | missing file: /news/2015/09/04/alpha-event.md | `{A}` (other day spelling) |" in text
     assert summary.read_text() == "# earlier step\n" + text
@@ -362,7 +362,7 @@ def test_cli_rich_summary(cli, fixture_root):
     assert result.exit_code == 1
     out = result.stdout
     assert "checks: links, fragments, dates, day-pages, padding, duplicates, files" in out
-    assert "missing file" in out and "✗ 15 errors, 6 warnings" in out
+    assert "missing file" in out and "✗ 16 errors, 5 warnings" in out
     assert out.index("charlie-event.md") < out.index("14:4")
 
 

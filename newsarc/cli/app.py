@@ -117,10 +117,29 @@ def root(
             show_default=False,
         ),
     ] = None,
+    max_file_size: Annotated[
+        Optional[str],
+        typer.Option(
+            "--max-file-size",
+            metavar="SIZE",
+            help="Skip the content of files larger than this (16M, 512k, bytes; 0: no limit); validate-links "
+            "still checks their links. Also NEWSARC_MAX_FILE_SIZE. [default: 16M]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Look up, search and link-check a news-event archive (Markdown files, one event per file)."""
     ctx.meta["newsarc.debug"] = debug
     SETTINGS.update(use_cache=not no_cache, cache_dir=cache_dir)
+    _size_limit(max_file_size)
+
+
+def _size_limit(option: str | None) -> None:
+    """Read the size limit once, before any file is: a bad value is a usage error, not one per file."""
+    from newsarc import limits
+
+    limits.choose_max_file_size(None if option is None else limits.parse_size(option, "--max-file-size"))
+    limits.max_file_size()
 
 
 # Each module registers its commands on `app` when imported, in the order --help lists them.

@@ -309,10 +309,13 @@ def _external(site, paths, report, ext: _External, strict: bool):
 
     Returns newsarc.external's report (for the summary and the exit status).
     """
+    from itertools import chain
+
     from newsarc import external, links
     from newsarc.output.links import external_progress
 
-    urls = external.collect(links.sources(site, paths or None).docs)
+    src = links.sources(site, paths or None)
+    urls = external.collect(chain(src.docs, links.streamed(site.root, src.unreadable)))
     cache = _link_cache(ext)
     with external_progress() as progress:
         result = external.check(urls, ext.options, cache=cache, progress=progress)
