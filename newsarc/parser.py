@@ -152,8 +152,9 @@ def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
     tests use as the reference the fast path must agree with."""
     event = Event(path=relpath, is_day_page=relpath.rsplit("/", 1)[-1] == DAY_PAGE)
     if not text.strip():
+        # No date from its folder either: an empty file is no event, and a dated one was
+        # listed by list-by-date and timeline with a blank headline.
         event.diagnostics.append(Diagnostic(relpath, 0, "empty file"))
-        _settle_date(event, None, 0)
         return event
     raw = text.encode()
     lines = _LineIndex(raw)

@@ -99,7 +99,7 @@ from newsarc import __version__, cache, forks
 from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
-FORMAT = 23  # bump whenever a section's layout or the parser's output changes
+FORMAT = 24  # bump whenever a section's layout or the parser's output changes
 _MAGIC = f"newsarc-store/{FORMAT}/{cache.FORMAT}/{__version__}/{sys.version_info[:2]}"
 _HEAD = 8
 

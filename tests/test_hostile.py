@@ -199,8 +199,8 @@ PERCENT = (
 FEB30 = event_text("2017-02-28", "February town").replace("2017-02-28", "2017-02-30").replace("/02/28/", "/02/30/")
 
 CASES: dict[str, Case] = {
-    "empty": Case(_file("empty.md", b""), "empty file", events=1),
-    "whitespace": Case(_file("blank.md", b"  \n\t\n \r\n"), "empty file", events=1),
+    "empty": Case(_file("empty.md", b""), "empty file", events=1, not_named_by=frozenset({"list-by-date"})),  # undated: not listed
+    "whitespace": Case(_file("blank.md", b"  \n\t\n \r\n"), "empty file", events=1, not_named_by=frozenset({"list-by-date"})),
     "binary": Case(_file("binary.md", b"\x89PNG\r\n\x1a\n\x00\x00town"), "binary file (contains NUL bytes); skipped", unread=True, links_exit=1, says="cannot check links: binary file (contains NUL bytes)"),
     "invalid-utf8": Case(
         _file("invalid-utf8.md", ev("Caf\udce9 town").encode("utf-8", "surrogateescape")),
