@@ -32,7 +32,11 @@ class Diagnostic:
     severity: str = "warning"
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
+        return self.shown(self.path)
+
+    def shown(self, path: str) -> str:
+        """`path:line: message` with the path as given (the CLI's: relative to the current folder)."""
+        where = f"{path}:{self.line}" if self.line else path
         return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:

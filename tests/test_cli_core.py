@@ -142,7 +142,8 @@ def test_missing_archive_is_exit_2(cli, tmp_path):
     assert "does not exist" in result.stderr
 
 
-def test_show_plain(cli, site):
+def test_show_plain(cli, site, monkeypatch):
+    monkeypatch.chdir(site)  # paths print relative to the current folder
     result = cli("show", "army-retakes", "--archive", str(site))
     assert result.exit_code == 0
     assert result.stdout == (
@@ -174,7 +175,8 @@ def test_show_json(cli, site):
     assert record["diagnostics"] == []
 
 
-def test_show_rich(cli, site):
+def test_show_rich(cli, site, monkeypatch):
+    monkeypatch.chdir(site)
     result = cli("show", "army-retakes", "--pretty", "--archive", str(site), env={"NO_COLOR": "1"})
     text = result.stdout
     assert "\x1b" not in text
@@ -184,6 +186,14 @@ def test_show_rich(cli, site):
     assert "Related (2, 1 missing)" in text
     assert "missing: /news/2016/04/6/gone.md" in text
     assert "Linked from 2 events" in text
+    assert re.search(r"\n +siege-ends *\n", text)  # each related event's slug, to pass on
+
+
+def test_show_front_matter_reads_as_written(cli, builder):
+    builder.event("2015-09-16", "Coup", front_matter="tags: [Burkina Faso, Coups]\nextra: {a: 1}")
+    text = cli("show", "coup", "--pretty", "--archive", str(builder.root), env={"NO_COLOR": "1"}).stdout
+    assert "  tags: Burkina Faso, Coups\n" in text and "['Burkina Faso'" not in text
+    assert '  extra: {"a": 1}\n' in text
 
 
 def test_show_raw_is_byte_exact(cli, site):

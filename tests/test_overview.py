@@ -24,8 +24,9 @@ def link(date: str, title: str) -> str:
 
 
 @pytest.fixture
-def site(builder):
-    """9 dated events, 1 undated draft, 1 binary file; 2 broken internal links."""
+def site(builder, monkeypatch):
+    """9 dated events, 1 undated draft, 1 binary file; 2 broken internal links. Commands run from its
+    root, so the paths on stderr read as they are pinned (relative to the current folder)."""
     b = builder
     faroe = ["Faroese general election, 2015", "Faroe Islands"]
     b.event("2015-09-01", "Social Democrats win", sources=[("Reuters", "https://www.reuters.com/a")],
@@ -51,6 +52,7 @@ def site(builder):
             related=[("Strike on airbase", link("2017-04-07", "Strike on airbase"), ["Syrian Civil War"])])
     b.write("news/drafts/burkina-draft.md", "---\ntags: [Burkina Faso]\n---\n# Draft about Burkina\n\nNotes.\n")
     b.write("news/2016/01/2/broken.md", b"\x00\x01binary\x00")
+    monkeypatch.chdir(b.root)
     return b.root
 
 

@@ -68,7 +68,7 @@ def list_by_date(
     span, calendar_day = _period(when, from_, to, on_this_day)
     site = open_archive(archive, root, text=False)
     result = listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit)
-    report_diagnostics([*within(unread(site), span), *site.diagnostics_of(result.events)])
+    report_diagnostics([*within(unread(site), span), *site.diagnostics_of(result.events)], site.root)
     if count:
         if json_lines:
             write_json({"count": len(result.events)})

@@ -102,11 +102,14 @@ def finish(status: int) -> None:
         raise typer.Exit(int(status))
 
 
-def report_diagnostics(diagnostics, limit: int = 20) -> None:
-    """Problems found while reading go to stderr, never mixed with results."""
-    diagnostics = list(diagnostics)
+def report_diagnostics(diagnostics, root, limit: int = 20) -> None:
+    """Problems found while reading go to stderr, never mixed with results; their paths are
+    relative to the current folder, as the results' are (one rule for every path shown)."""
+    from newsarc.output.console import LocalPaths
+
+    diagnostics, local = list(diagnostics), LocalPaths(root)
     for diagnostic in diagnostics[:limit]:
-        sys.stderr.write(f"newsarc: {printable(str(diagnostic))}\n")
+        sys.stderr.write(f"newsarc: {printable(diagnostic.shown(local(diagnostic.path)))}\n")
     if len(diagnostics) > limit:
         sys.stderr.write(f"newsarc: ... and {len(diagnostics) - limit} more problems (see: newsarc validate-links)\n")
 

@@ -78,7 +78,7 @@ def topics(
     site = open_archive(archive, root, text=False)
     span = dates.window(from_, to)
     found = settled(site, lambda: overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit))
-    report_diagnostics(unread(site))
+    report_diagnostics(unread(site), site.root)
     if found:
         render.render_topics(found, choose_mode(json_lines, pretty))
         return finish(0)
@@ -125,7 +125,7 @@ def timeline(
     line = settled(site, lambda: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{printable(line.topic.name)}'\n")
-    report_diagnostics([*unread(site), *site.diagnostics_of([step.event for step in line.steps])])
+    report_diagnostics([*unread(site), *site.diagnostics_of([step.event for step in line.steps])], site.root)
     if not line.steps:
         nothing_found(f"topic '{line.topic.name}' has no events in {line.span}")
     render.render_timeline(line, choose_mode(json_lines, pretty), site.root)
@@ -156,7 +156,7 @@ def stats(
     site = open_archive(archive, root, text=False)
     span = dates.window(from_, to)
     result = settled(site, lambda: overview.stats(site, span, top=top))
-    report_diagnostics(unread(site))
+    report_diagnostics(unread(site), site.root)
     render.render_stats(result, choose_mode(json_lines, pretty))
     if not result.events:
         nothing_found("no events" + (f" in {span}" if span else " in this archive"))

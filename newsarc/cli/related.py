@@ -99,7 +99,7 @@ def related(
         found, tree, items = settled(site, answer)
         ranking, tree = (tree, None) if isinstance(tree, story.Ranking) else (None, tree)
     finally:
-        report_diagnostics(unread(site))  # events related through them are missing
+        report_diagnostics(unread(site), site.root)  # events related through them are missing
     mode = choose_mode(json_lines, pretty)
     if tree is not None:
         if items and timeline:

@@ -160,7 +160,7 @@ def search(
     site = open_archive(archive, root)
     result = settled(site, lambda: core.search(site, query))
     if not quiet:
-        report_diagnostics(unread(site))  # files not searched
+        report_diagnostics(unread(site), site.root)  # files not searched
         render.render(result, mode, site.root, view)
     if not result.found:
         if quiet:

@@ -43,7 +43,7 @@ def show(
     try:
         found, shown = settled(site, answer)
     finally:
-        report_diagnostics(unread(site))  # backlinks from them are missing; the event may be one of them
+        report_diagnostics(unread(site), site.root)  # backlinks from them are missing; the event may be one of them
     if shown is None:
         _raw((site.root / found.path).read_bytes())
         return

@@ -181,8 +181,17 @@ class LocalPaths:
     (os.path.relpath for each of 100k lines was a sixth of a whole-archive listing)."""
 
     def __init__(self, root):
+        self.root = root
         self.prefix = local_path(root, "")
         self.here = self.prefix in ("", ".")
+        self.inside = ""  # the current folder, relative to the root, when it is inside the archive
+        if not self.here and set(self.prefix.split(os.sep)) == {".."}:
+            self.inside = os.path.relpath(os.getcwd(), str(root)).replace(os.sep, "/") + "/"
 
     def __call__(self, relpath: str) -> str:
-        return relpath if self.here else os.path.join(self.prefix, relpath)
+        """From inside `news/`, `2017/08/x.md`, not `../news/2017/08/x.md`."""
+        if self.here:
+            return relpath
+        if self.inside:
+            return relpath[len(self.inside) :] if relpath.startswith(self.inside) else local_path(self.root, relpath)
+        return os.path.join(self.prefix, relpath)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import TYPE_CHECKING
 
 from newsarc.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
-from newsarc.output.console import Mode, linked, make_console, plain_field, printable, printable_lines, write_json
+from newsarc.output.console import LocalPaths, Mode, file_url, linked, make_console, plain_field, printable, printable_lines, write_json
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -33,9 +34,9 @@ def _topics(topics: list[str]) -> str:
 
 
 def _plain(detail: EventDetail, root: str) -> None:
-    event, out = detail.event, sys.stdout
+    event, out, local = detail.event, sys.stdout, LocalPaths(root)
     lines = [
-        f"path: {printable(event.path)}",
+        f"path: {printable(local(event.path))}",
         f"date: {event.date.isoformat() if event.date else ''}",
         f"title: {plain_field(event.title)}",
         f"topics: {_topics(event.topics)}",
@@ -46,9 +47,9 @@ def _plain(detail: EventDetail, root: str) -> None:
     for item in detail.related:
         state = "exists" if item.exists else "missing"
         lines.append(f"related: {printable(item.entry.target)}\t{state}\t{plain_field(item.entry.title)}\t{_topics(item.entry.topics)}")
-    lines += [f"linked-from: {printable(e.path)}" for e in detail.backlinks]
+    lines += [f"linked-from: {printable(local(e.path))}" for e in detail.backlinks]
     lines += [f"meta.{plain_field(key)}: {plain_field(jsonable(value))}" for key, value in event.meta.items()]
-    lines += [f"diagnostic: {printable(str(d))}" for d in event.diagnostics]
+    lines += [f"diagnostic: {printable(d.shown(local(d.path)))}" for d in event.diagnostics]
     out.write("\n".join(lines) + "\n\n" + printable_lines(event.body) + "\n")
     for name, text in event.sections.items():
         out.write(f"\n{printable(name)}:\n{printable_lines(text)}\n")
@@ -61,7 +62,8 @@ def _rich(detail: EventDetail, root: str) -> None:
     event = detail.event
     console = make_console()
     when = event.date.strftime("%A, %-d %B %Y") if event.date else "undated"
-    head = Text.assemble((when, "bold cyan"), "  ", (printable(event.path), "dim"))
+    local = LocalPaths(root)
+    head = Text.assemble((when, "bold cyan"), "  ", (printable(local(event.path)), linked("dim", file_url(root, event.path))))
     console.print(head)
     console.print(Text(printable(event.title) or "(no headline)", style="bold"))
     if event.topics:
@@ -74,14 +76,24 @@ def _rich(detail: EventDetail, root: str) -> None:
         console.print(Text(printable(name), style="bold underline"))
         console.print(Padding(Text(printable_lines(text)), (0, 0, 1, 2)))
     _sources(console, detail)
-    _related(console, detail)
-    _backlinks(console, detail)
+    _related(console, detail, root)
+    _backlinks(console, detail, root)
     if event.meta:
         console.print(Text("Front matter", style="bold underline"))
         for key, value in event.meta.items():
-            console.print(Text.assemble("  ", (f"{printable(str(key))}: ", "dim"), printable_lines(str(jsonable(value)))))
+            console.print(Text.assemble("  ", (f"{printable(str(key))}: ", "dim"), printable_lines(_meta_value(value))))
     for diagnostic in event.diagnostics:
-        console.print(Text(f"! {printable(str(diagnostic))}", style="yellow"))
+        console.print(Text(f"! {printable(diagnostic.shown(local(diagnostic.path)))}", style="yellow"))
+
+
+def _meta_value(value) -> str:
+    """A front matter value as a reader writes it: a list as `a, b`, not Python's `['a', 'b']`."""
+    value = jsonable(value)
+    if isinstance(value, list) and all(not isinstance(v, (list, dict)) for v in value):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _sources(console, detail: EventDetail) -> None:
@@ -105,7 +117,8 @@ def _sources(console, detail: EventDetail) -> None:
         console.print()
 
 
-def _related(console, detail: EventDetail) -> None:
+def _related(console, detail: EventDetail, root: str) -> None:
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
@@ -114,30 +127,46 @@ def _related(console, detail: EventDetail) -> None:
     missing = sum(not r.exists for r in detail.related)
     title = f"Related ({len(detail.related)}" + (f", {missing} missing)" if missing else ")")
     console.print(Text(title, style="bold underline"))
+    narrow = console.width < 90  # a topics column of its own shrank to a word a line
     table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=True)
     table.add_column("ok", no_wrap=True, width=3)
     table.add_column("date", style="cyan", no_wrap=True, width=10)
     table.add_column("headline", ratio=3)
-    table.add_column("topics", style="dim", ratio=1)
+    if not narrow:
+        table.add_column("topics", style="dim", ratio=1)
     for item in detail.related:
-        table.add_row(*_related_row(item))
+        mark, when, headline, topics = _related_row(item, root)
+        table.add_row(mark, when, Group(headline, topics) if narrow else headline, *([] if narrow else [topics]))
     console.print(table)
     console.print()
 
 
-def _related_row(item: RelatedTarget) -> tuple[Text, str, Text, Text]:
+def _related_row(item: RelatedTarget, root: str):
+    """✓ or ✗, date, the headline (a link to the file, its slug under it for `show`), topics."""
     from rich.text import Text
 
     mark = Text("  ✓", style="green") if item.exists else Text("  ✗", style="red")
     when = item.event.date.isoformat() if item.event and item.event.date else ""
-    headline = Text(printable(item.entry.title or item.entry.target))
+    headline = _headline(item.entry.title or item.entry.target, item.event, root)
     if not item.exists:
         hint = f" (exists as /{printable(item.other_spelling)})" if item.other_spelling else ""
+        headline = Text(printable(item.entry.title or item.entry.target))
         headline.append(f"\nmissing: {printable(item.entry.target)}{hint}", style="red")
-    return mark, when, headline, Text(_topics(item.entry.topics))
+    return mark, when, headline, Text(_topics(item.entry.topics), style="dim")
 
 
-def _backlinks(console, detail: EventDetail) -> None:
+def _headline(title: str, event, root: str):
+    """A headline linked to its event's file, with the slug to pass on (cropped, never wrapped)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    if event is None:
+        return Text(printable(title))
+    shown = Text(printable(title or event.path), style=linked("", file_url(root, event.path)))
+    return Group(shown, Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop"))
+
+
+def _backlinks(console, detail: EventDetail, root: str) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -149,5 +178,5 @@ def _backlinks(console, detail: EventDetail) -> None:
     table.add_column("date", style="cyan", no_wrap=True, width=10)
     table.add_column("headline")
     for event in detail.backlinks:
-        table.add_row("", event.date.isoformat() if event.date else "", Text(printable(event.title)))
+        table.add_row("", event.date.isoformat() if event.date else "", _headline(event.title, event, root))
     console.print(table)
