@@ -135,6 +135,7 @@ class _LineIndex:
     def __init__(self, raw: bytes):
         self.raw = raw
         self.starts = [0]
+        self._last = (0, 0, 0)  # (line, offset, characters before it on that line) of the last call
         find = raw.find
         i = find(b"\n")
         while i != -1:
@@ -142,10 +143,16 @@ class _LineIndex:
             i = find(b"\n", i + 1)
 
     def position(self, offset: int) -> tuple[int, int]:
+        """Counting from where the last call on the same line stopped when it stopped before
+        `offset` (links come in order): 160k links on one line no longer re-count its prefix each."""
         line = bisect_right(self.starts, offset)
-        start = self.starts[line - 1]
+        start, column = self.starts[line - 1], 0
+        last = self._last
+        if last[0] == line and last[1] <= offset:
+            start, column = last[1], last[2]
         chunk = self.raw[start:offset]
-        column = len(chunk) if chunk.isascii() else len(chunk.decode("utf-8", "replace"))
+        column += len(chunk) if chunk.isascii() else len(chunk.decode("utf-8", "replace"))
+        self._last = (line, offset, column)
         return line, column + 1
 
 

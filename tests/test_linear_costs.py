@@ -1,0 +1,30 @@
+"""Costs linear in the input: item 5 of the "Hostile archives" issue.
+
+Each test feeds one hostile input at a size that takes about a second when the
+cost is linear and minutes when it is quadratic (as it was), and checks the
+exact answer. No test times anything: a quadratic cost shows as a test that
+does not finish. bench/scaling.py measures the same inputs at 1x and 10x.
+"""
+
+from __future__ import annotations
+
+from newsarc.model import BODY
+from newsarc.parser import parse_text
+
+HEAD = "### [2017-08-01](/news/2017/08/1/index.md)\n\n"
+
+
+def test_many_links_on_one_line_get_their_columns_in_linear_time():
+    """250k links on one line: each column was counted from the line's start (quadratic)."""
+    n = 250_000
+    links = [f"[lien {i}](/news/2017/08/1/e{i}.md)" for i in range(n)]
+    event = parse_text(f"{HEAD}# Été\n\nÉté: " + " ".join(links) + "\n", "news/2017/08/1/x.md")
+    body = [link for link in event.links if link.role == BODY]
+    assert len(body) == n
+    columns = [link.column for link in body]
+    expected, column = [], len("Été: ") + 1
+    for written in links:
+        expected.append(column)
+        column += len(written) + 1
+    assert columns == expected
+    assert {link.line for link in body} == {5}
