@@ -1247,24 +1247,24 @@ def piece_of(doc: Event, stamp: cache.Stamp, digest: bytes) -> Piece:
 
 def link_targets(doc: Event) -> list[str]:
     """The files `doc` links to (its date line aside), each once, itself excluded: what backlinks count."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered like a list, found in O(1): 50k links were 10 s as a list
     for link in doc.links:
         if link.role == DATE:
             continue
         target = resolve_link(doc.path, link.target)
-        if target.path and target.path != doc.path and target.path not in found:
-            found.append(target.path)
-    return found
+        if target.path and target.path != doc.path:
+            found[target.path] = None
+    return list(found)
 
 
 def day_page_targets(doc: Event) -> list[str]:
     """Every file a day page's links point at (what validate-links checks its folder's events against)."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # as in link_targets
     for link in doc.links:
         target = resolve_written(doc.path, link.target)
-        if target is not None and target.path and not target.outside and target.path not in found:
-            found.append(target.path)
-    return found
+        if target is not None and target.path and not target.outside:
+            found[target.path] = None
+    return list(found)
 
 
 def link_facts(doc: Event) -> tuple[int, int, str, bool]:

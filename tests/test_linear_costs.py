@@ -8,7 +8,8 @@ does not finish. bench/scaling.py measures the same inputs at 1x and 10x.
 
 from __future__ import annotations
 
-from newsarc.model import BODY
+from newsarc.archive import day_page_targets, link_targets
+from newsarc.model import BODY, DATE, RELATED, Event, Link
 from newsarc.parser import parse_text
 
 HEAD = "### [2017-08-01](/news/2017/08/1/index.md)\n\n"
@@ -28,3 +29,24 @@ def test_many_links_on_one_line_get_their_columns_in_linear_time():
         column += len(written) + 1
     assert columns == expected
     assert {link.line for link in body} == {5}
+
+
+def _links(targets: list[str], role: str) -> list[Link]:
+    return [Link(target, "t", 1 + k, 1, role) for k, target in enumerate(targets)]
+
+
+def test_an_event_with_many_distinct_links_lists_its_targets_in_linear_time():
+    """100k distinct links (each written twice, one to itself): a list's `in` made this quadratic."""
+    n = 100_000
+    targets = [f"/news/2017/08/1/e{i}.md" for i in range(n)]
+    doc = Event(path="news/2017/08/1/x.md")
+    doc.links = _links(["/news/2017/08/1/index.md"], DATE) + _links(targets + ["/news/2017/08/1/x.md"] + targets, RELATED)
+    assert link_targets(doc) == [t[1:] for t in targets]
+
+
+def test_a_day_page_with_many_distinct_links_lists_its_targets_in_linear_time():
+    n = 100_000
+    targets = [f"e{i}.md" for i in range(n)]  # relative to the day folder
+    doc = Event(path="news/2017/08/1/index.md", is_day_page=True)
+    doc.links = _links(targets + targets[::-1], BODY)
+    assert day_page_targets(doc) == [f"news/2017/08/1/{t}" for t in targets]
