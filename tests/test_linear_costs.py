@@ -50,3 +50,40 @@ def test_a_day_page_with_many_distinct_links_lists_its_targets_in_linear_time():
     doc = Event(path="news/2017/08/1/index.md", is_day_page=True)
     doc.links = _links(targets + targets[::-1], BODY)
     assert day_page_targets(doc) == [f"news/2017/08/1/{t}" for t in targets]
+
+
+def _paragraphs(builder, n: int, title: str = "Long") -> str:
+    """An event of n body paragraphs 'aaa K'; returns its path as search prints it (from the site root)."""
+    link = builder.event("2017-08-01", title, body="\n\n".join(f"aaa {k}" for k in range(n)))
+    return link.lstrip("/")
+
+
+def _every_line(path: str, n: int, first: int = 5) -> str:
+    """Each body line, matches and the blank lines between them as context: what -C n prints."""
+    lines = []
+    for k in range(n):
+        if k:
+            lines.append(f"{path}-{first + 2 * k - 1}-\n")
+        lines.append(f"{path}:{first + 2 * k}:1:aaa {k}\n")
+    return "".join(lines)
+
+
+def test_a_huge_context_costs_what_it_shows(cli, builder, monkeypatch):
+    """-C 1000000000 made a range of 2 billion numbers per match; it prints what -C 1000 prints."""
+    path = _paragraphs(builder, 3)
+    monkeypatch.chdir(builder.root)
+    huge = cli("search", "-C", "1000000000", "aaa", "--archive", ".")
+    assert huge.exit_code == 0
+    assert huge.stdout == _every_line(path, 3)
+    assert huge.stdout == cli("search", "-C", "1000", "aaa", "--archive", ".").stdout
+    after = cli("search", "-A", "1000000000", "-B", "0", "aaa 1", "--archive", ".")
+    assert after.stdout == f"{path}:7:1:aaa 1\n{path}-8-\n{path}-9-aaa 2\n"
+
+
+def test_context_around_many_matches_is_linear_in_the_lines(cli, builder, monkeypatch):
+    """20k matching lines, each one's context the whole field: 20k ranges of 80k lines before."""
+    n = 20_000
+    path = _paragraphs(builder, n)
+    monkeypatch.chdir(builder.root)
+    result = cli("search", "-C", str(2 * n), "aaa", "--archive", ".")
+    assert result.stdout == _every_line(path, n)
