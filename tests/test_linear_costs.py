@@ -87,3 +87,19 @@ def test_context_around_many_matches_is_linear_in_the_lines(cli, builder, monkey
     monkeypatch.chdir(builder.root)
     result = cli("search", "-C", str(2 * n), "aaa", "--archive", ".")
     assert result.stdout == _every_line(path, n)
+
+
+def test_show_on_a_terminal_lays_out_at_most_a_screenful_of_a_huge_paragraph(cli, builder):
+    """A 10M-character paragraph (9,999,999 once stripped): rich's layout of one Text is quadratic in it (46 s). A terminal shows
+    the first 100,000 characters and says how many more --plain prints."""
+    n = 10_000_000
+    builder.event("2017-08-01", "Huge", body=("aaa " * (n // 4))[:n].rstrip())
+    root = str(builder.root)
+    shown = cli("show", "huge", "--archive", root, "--pretty", env={"NO_COLOR": "1"})
+    assert shown.exit_code == 0
+    words = shown.stdout.split()
+    cut = words.index("…")
+    assert words[cut - 25_000 : cut] == ["aaa"] * 25_000 and words[cut - 25_001] != "aaa"
+    assert " ".join(words[cut:]).startswith("… [9,899,999 more characters: --plain shows the whole paragraph] Sources (1)")
+    plain = cli("show", "huge", "--archive", root, "--plain")
+    assert plain.stdout.count("aaa") == n // 4
