@@ -103,3 +103,68 @@ def test_show_on_a_terminal_lays_out_at_most_a_screenful_of_a_huge_paragraph(cli
     assert " ".join(words[cut:]).startswith("… [9,899,999 more characters: --plain shows the whole paragraph] Sources (1)")
     plain = cli("show", "huge", "--archive", root, "--plain")
     assert plain.stdout.count("aaa") == n // 4
+
+
+def _chain(builder, n: int) -> None:
+    """n events c0 -> c1 -> ... in one day folder, each linking to the next, and their day page."""
+    head = "### [2017-08-01](/news/2017/08/1/index.md)\n\n"
+    for k in range(n):
+        link = f"\n### Related:\n\n1. [C {k + 1}](/news/2017/08/1/c{k + 1}.md) _Context: Chain_\n" if k + 1 < n else ""
+        builder.write(f"news/2017/08/1/c{k}.md", f"{head}# C {k}\n\nText.\n{link}")
+    items = "".join(f"1. [C {k}](/news/2017/08/1/c{k}.md)\n" for k in range(n))
+    builder.write("news/2017/08/1/index.md", f"# 2017-08-01\n\n{items}")
+
+
+def _tree_rows(stdout: str) -> list[tuple[str, str, str, str]]:
+    """(depth, direction, path, parent) of each --plain tree line."""
+    rows = [line.split("\t") for line in stdout.splitlines()]
+    return [(r[0], r[1], r[4].rsplit("/", 1)[-1], r[7].rsplit("/", 1)[-1]) for r in rows]
+
+
+def test_a_deep_tree_is_walked_without_recursion(cli, builder):
+    """A chain of 2,000 events followed to its end: Node.walk recursed once per level (RecursionError)."""
+    n = 2_000
+    _chain(builder, n)
+    result = cli("related", "c0", "--depth", str(n), "--limit", str(n), "--archive", str(builder.root), "--plain")
+    assert result.exit_code == 0, result.output
+    assert _tree_rows(result.stdout) == [(str(k), "out", f"c{k}.md", f"c{k - 1}.md") for k in range(1, n)]
+    assert "more" not in result.stderr
+
+
+def test_a_depth_tree_shows_50_events_and_counts_the_rest(cli, builder):
+    """--depth printed the whole connected component (19,901 lines at 20k events): now 50, and how many
+    more there are within the depth, with the --limit that shows them all."""
+    _chain(builder, 300)
+    root = str(builder.root)
+    result = cli("related", "c0", "--depth", "1000", "--archive", root, "--plain")
+    assert result.exit_code == 0
+    assert _tree_rows(result.stdout) == [(str(k), "out", f"c{k}.md", f"c{k - 1}.md") for k in range(1, 51)]
+    assert result.stderr == "newsarc: 249 more events within depth 1000; use --limit 299 to see them\n"
+    middle = cli("related", "c150", "--depth", "3", "--limit", "4", "--archive", root, "--plain")
+    assert _tree_rows(middle.stdout) == [("1", "in", "c149.md", "c150.md"), ("2", "in", "c148.md", "c149.md"),
+                                         ("1", "out", "c151.md", "c150.md"), ("2", "out", "c152.md", "c151.md")]  # fmt: skip
+    assert middle.stderr == "newsarc: 2 more events within depth 3; use --limit 6 to see them\n"
+    one = cli("related", "c0", "--depth", "2", "--limit", "1", "--archive", root, "--plain")
+    assert one.stderr == "newsarc: 1 more event within depth 2; use --limit 2 to see them\n"
+    pretty = cli("related", "c0", "--depth", "1000", "--archive", root, "--pretty", env={"NO_COLOR": "1"})
+    assert pretty.stdout.splitlines()[-1] == "50 linked events; → its parent links to it, ← it links to its parent, ↔ both"
+    assert pretty.stderr == result.stderr
+
+
+def test_backlinks_from_the_map_are_the_backlinks_from_the_scans(builder):
+    """After BACKLINK_SCANS lookups the store's links are read into a map: same answers."""
+    from newsarc import archive as module
+    from newsarc.archive import Archive
+
+    _chain(builder, 30)
+    builder.write("news/2017/08/2/x.md", f"{HEAD}# X\n\n[c3](/news/2017/08/1/c3.md) [c3 again](../1/c3.md) [self](x.md)\n")
+    site = Archive.open(builder.root)
+    index = site.index()
+    paths = [index.paths[i] for i in range(len(index))] + ["news/2017/08/9/none.md"]
+    assert {p: ids for p, ids in index.linked_from().items()} == {p: index.linking_to(p) for p in paths if index.linking_to(p)}
+    scanned = [[e.path for e in site.backlinks(site.get(p))] for p in index.paths if site.get(p)]
+    assert 0 < site._backlink_scans < module.BACKLINK_SCANS and site._linked_from is None
+    site._backlink_scans = module.BACKLINK_SCANS
+    mapped = [[e.path for e in site.backlinks(site.get(p))] for p in index.paths if site.get(p)]
+    assert mapped == scanned and site._linked_from is not None
+    assert site.backlinks(site.get("news/2017/08/1/c3.md")) == [site.get("news/2017/08/1/c2.md"), site.get("news/2017/08/2/x.md")]
