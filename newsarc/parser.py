@@ -234,6 +234,7 @@ class _Walker:
         self.lines = lines
         self.section = "head"
         self.section_name = ""
+        self.topics_seen: set[str] = set()  # event.topics as a set: 100k distinct topics made a list's `in` quadratic
         self.heading: list[str] | None = None  # text of the heading being read
         self.heading_links: list[Link] = []
         self.link: dict[str, Any] | None = None  # link being read
@@ -468,7 +469,8 @@ class _Walker:
         topics = split_topics(_context(after))
         self.event.related.append(Related(link.text, link.target, topics, link.line, link.column))
         for topic in topics:
-            if topic not in self.event.topics:
+            if topic not in self.topics_seen:
+                self.topics_seen.add(topic)
                 self.event.topics.append(topic)
 
     def _mark_body(self, start: int, end: int) -> None:
@@ -560,9 +562,11 @@ def _apply_front_matter(event: Event, block: str, lines: _LineIndex) -> None:
     title = meta.get("title")
     if isinstance(title, str) and title.strip():
         event.title = " ".join(title.split())
+    seen = set(event.topics)
     for key in ("tags", "contexts", "topics"):
         for topic in _as_list(meta.get(key)):
-            if topic not in event.topics:
+            if topic not in seen:
+                seen.add(topic)
                 event.topics.append(topic)
     if isinstance(meta.get("sources"), list):
         _front_matter_sources(event, meta["sources"], block, lines)

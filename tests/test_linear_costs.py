@@ -168,3 +168,15 @@ def test_backlinks_from_the_map_are_the_backlinks_from_the_scans(builder):
     mapped = [[e.path for e in site.backlinks(site.get(p))] for p in index.paths if site.get(p)]
     assert mapped == scanned and site._linked_from is not None
     assert site.backlinks(site.get("news/2017/08/1/c3.md")) == [site.get("news/2017/08/1/c2.md"), site.get("news/2017/08/2/x.md")]
+
+
+def test_an_event_with_many_distinct_topics_collects_them_in_linear_time():
+    """Related items each with its own topic and one shared: both parsers searched the topic list
+    (100k for the fast path, 50k for the full parser, which costs more per item)."""
+    for n, quick in ((100_000, True), (50_000, False)):
+        items = "".join(f"{k}. [E {k}](/news/2017/08/1/e{k}.md) _Context: Topic {k}, Shared_\n" for k in range(1, n + 1))
+        event = parse_text(f"{HEAD}# Many topics\n\nText.\n\n### Related:\n\n{items}", "news/2017/08/1/x.md", quick=quick)
+        expected = [f"Topic {k}" for k in range(1, n + 1)]
+        expected.insert(1, "Shared")
+        assert event.topics == expected
+        assert len(event.related) == n
