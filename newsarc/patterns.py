@@ -361,8 +361,21 @@ def _line_match(data: bytes, starts: list[int], index: int, spans: list[tuple[in
     if line.isascii():
         chars = tuple((s - start, e - start) for s, e in spans)
         return LineMatch(index, line.decode(), chars)
-    width = lambda b: len(line[: b - start].decode("utf-8", "replace"))  # noqa: E731
-    return LineMatch(index, line.decode("utf-8", "replace"), tuple((width(s), width(e)) for s, e in spans))
+    chars = _char_offsets(line, [b - start for span in spans for b in span])
+    return LineMatch(index, line.decode("utf-8", "replace"), tuple(zip(chars[::2], chars[1::2])))
+
+
+def _char_offsets(line: bytes, offsets: list[int]) -> list[int]:
+    """Byte offsets into a line as character offsets, each counted on from the one before (they
+    ascend: matches do not overlap), so many matches on one long line cost its length once."""
+    found, at, chars = [], 0, 0
+    for offset in offsets:
+        if offset < at:
+            at = chars = 0
+        chars += len(line[at:offset].decode("utf-8", "replace"))
+        at = offset
+        found.append(chars)
+    return found
 
 
 def compile_patterns(

@@ -180,3 +180,15 @@ def test_an_event_with_many_distinct_topics_collects_them_in_linear_time():
         expected.insert(1, "Shared")
         assert event.topics == expected
         assert len(event.related) == n
+
+
+def test_many_matches_on_one_non_ascii_line_get_their_columns_in_linear_time(cli, builder):
+    """600k matches on one line that is not ASCII: each match's column decoded the line up to it."""
+    import json
+
+    n = 600_000
+    builder.event("2017-08-01", "Huge", body="Été " + "aaa " * n)
+    result = cli("search", "aaa", "--archive", str(builder.root), "--json")
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (record["line"], record["column"]) == (5, 5)
+    assert [m["column"] for m in record["matches"]] == [5 + 4 * k for k in range(n)]
