@@ -52,6 +52,7 @@ class Query:
     details: bool = True  # False: only which events (for -l and -q)
     count_rest: bool = False  # with --limit, still count every match (costs a full scan)
     every_match: bool = True  # False: each line's first match only (grep lines show no more)
+    span_window: int | None = None  # with every_match: only matches this many bytes after a line's first
 
 
 @dataclass(slots=True)
@@ -244,7 +245,7 @@ def _collect(archive: Archive, item: Found, query: Query) -> None:
             break
         if not f.text:
             continue
-        matches = query.matcher.lines(f.text, budget, query.every_match)
+        matches = query.matcher.lines(f.text, budget, query.every_match, query.span_window)
         if not matches:
             continue
         item.count += len(matches)

@@ -192,3 +192,23 @@ def test_many_matches_on_one_non_ascii_line_get_their_columns_in_linear_time(cli
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert (record["line"], record["column"]) == (5, 5)
     assert [m["column"] for m in record["matches"]] == [5 + 4 * k for k in range(n)]
+
+
+def test_a_terminal_gets_the_matches_it_can_show_of_a_huge_line(cli, builder):
+    """A terminal shows 1,000 characters of a line from its first match, so the search finds the
+    matches within 4,000 bytes of it and moves on to the next line: 2.5M spans of a 10 MB line held
+    600 MB. Each line keeps its own window; --json still gets every match."""
+    from newsarc.output.search import MAX_SHOWN, SHOWN_BYTES
+    from newsarc.patterns import compile_patterns
+
+    matcher = compile_patterns(["aaa"])
+    text = "x" * 10 + "aaa " * 2_500_000 + "\n" + "é aaa" * 3 + "\n" + "aaa " * 2000
+    first, second, third = matcher.lines(text, window=SHOWN_BYTES)
+    assert first.spans == tuple((10 + 4 * k, 13 + 4 * k) for k in range(1001))
+    assert second.spans == ((2, 5), (7, 10), (12, 15))
+    assert third.spans == tuple((4 * k, 4 * k + 3) for k in range(1001))
+    assert len(matcher.lines(text)[0].spans) == 2_500_000
+    builder.event("2017-08-01", "Huge", body="aaa " * 2_500_000)
+    shown = cli("search", "aaa", "--archive", str(builder.root), "--pretty", env={"NO_COLOR": "1"})
+    assert shown.stdout.split().count("aaa") == MAX_SHOWN // 4
+    assert "… [9,998,999 more characters: --plain shows the whole line]" in " ".join(shown.stdout.split())

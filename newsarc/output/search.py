@@ -143,6 +143,7 @@ def _lines_table(found: Found) -> Table:
 
 
 MAX_SHOWN = 1000  # characters of one line on a terminal (ripgrep's --max-columns-preview, roughly)
+SHOWN_BYTES = 4 * MAX_SHOWN  # what _shown can mark after a line's first match, in UTF-8 bytes at most
 
 
 def _shown(line: Line) -> Text:
