@@ -89,6 +89,12 @@ def show_paragraph(root: Path, n: int) -> None:
     _day_page(root, ["huge"])
 
 
+def matches_one_line(root: Path, n: int) -> None:
+    """An event whose one paragraph is 'Été' and n words 'aaa' (searched with --json: every match)."""
+    _write(root, f"{DAY}/matches.md", _event("Many matches", "Été " + "aaa " * n))
+    _day_page(root, ["matches"])
+
+
 def related_tree(root: Path, n: int) -> None:
     """n events, event k linking to events 2k+1 and 2k+2: one component, depth about log2(n)."""
     slugs = [f"c{k}" for k in range(n)]
@@ -116,6 +122,7 @@ CASES = [
     Case("search-context", search_context, 20_000, "matching lines, -C that many", lambda n: ["search", "-C", str(n), "aaa"]),
     Case("show-paragraph", show_paragraph, 1_000_000, "characters in one paragraph", lambda n: ["show", "huge"], True),
     Case("search-paragraph", show_paragraph, 1_000_000, "characters in one paragraph", lambda n: ["search", "aaa"], True),
+    Case("search-json-matches", matches_one_line, 50_000, "matches on one non-ASCII line", lambda n: ["search", "aaa", "--json"]),
     Case("related-depth", related_tree, 2_000, "events reached by --depth 30, all shown",
          lambda n: ["related", "c0", "--depth", "30", "--limit", str(n)]),
     Case("related-depth-count", related_tree, 2_000, "events reached by --depth 30, 50 shown",
