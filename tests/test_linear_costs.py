@@ -212,3 +212,21 @@ def test_a_terminal_gets_the_matches_it_can_show_of_a_huge_line(cli, builder):
     shown = cli("search", "aaa", "--archive", str(builder.root), "--pretty", env={"NO_COLOR": "1"})
     assert shown.stdout.split().count("aaa") == MAX_SHOWN // 4
     assert "… [9,998,999 more characters: --plain shows the whole line]" in " ".join(shown.stdout.split())
+
+
+def test_list_by_date_on_a_terminal_lays_out_at_most_100k_characters_of_a_headline(cli, builder):
+    """A 16M-character headline in list-by-date's table: rich's layout of a cell is quadratic in its
+    text (8M took 23 s); a terminal gets 100,000 characters and the count of the rest."""
+    n = 4_000_000
+    builder.write("news/2017/08/1/huge.md", f"{HEAD}# {'aaa ' * n}\n\nText.\n")
+    builder.write("news/2017/08/1/index.md", "# 2017-08-01\n\n1. [Huge](/news/2017/08/1/huge.md)\n")
+    root = str(builder.root)
+    shown = cli("list-by-date", "2017-08-01", "--archive", root, "--pretty", env={"NO_COLOR": "1"})
+    assert shown.exit_code == 0
+    words = shown.stdout.split()
+    cut = words.index("…")
+    assert words[:cut].count("aaa") == 25_000 and words[cut - 1] == "aaa"  # the sources column shares the first line
+    more = 4 * n - 1 - 100_000  # the headline is stripped of its last space
+    assert " ".join(words[cut:]).startswith(f"… [{more:,} more characters: --plain shows the whole headline]")
+    plain = cli("list-by-date", "2017-08-01", "--archive", root, "--plain")
+    assert plain.stdout.split("\t")[2] == ("aaa " * n).strip()

@@ -7,7 +7,7 @@ from itertools import groupby
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import LocalPaths, Mode, make_console, plain_field, write_json
+from newsarc.output.console import LocalPaths, Mode, capped, make_console, plain_field, write_json
 
 
 def render(result: Listing, mode: Mode, root) -> None:
@@ -54,7 +54,6 @@ def _rich(result: Listing, root) -> None:
         table.add_column("sources", justify="right", style="green", no_wrap=True)
         for event in events:
             sources = f"{event.source_count} src"
-            title = Text(event.title or event.path)
-            table.add_row(title, "; ".join(event.topics), sources)
+            table.add_row(capped(event.title or event.path, "headline"), capped("; ".join(event.topics), "topic list"), sources)
         console.print(table)
         console.print()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
-from newsarc.output.console import Mode, make_console, plain_field, write_json
+from newsarc.output.console import Mode, capped, make_console, plain_field, write_json
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -69,10 +69,10 @@ def _rich(detail: EventDetail, root: str) -> None:
     console.print()
     if event.body:
         for paragraph in event.body.split("\n\n"):
-            console.print(Padding(_capped(paragraph), (0, 0, 1, 0)))
+            console.print(Padding(capped(paragraph, "paragraph"), (0, 0, 1, 0)))
     for name, text in event.sections.items():
         console.print(Text(name, style="bold underline"))
-        console.print(Padding(_capped(text), (0, 0, 1, 2)))
+        console.print(Padding(capped(text, "section"), (0, 0, 1, 2)))
     _sources(console, detail)
     _related(console, detail)
     _backlinks(console, detail)
@@ -82,20 +82,6 @@ def _rich(detail: EventDetail, root: str) -> None:
             console.print(Text.assemble("  ", (f"{key}: ", "dim"), str(jsonable(value))))
     for diagnostic in event.diagnostics:
         console.print(Text(f"! {diagnostic}", style="yellow"))
-
-
-MAX_PARAGRAPH = 100_000  # characters of one paragraph on a terminal
-
-
-def _capped(paragraph: str) -> Text:
-    """A paragraph as rich lays it out, at most MAX_PARAGRAPH characters of it: rich's cost of
-    one Text grows with its length times its lines (a 10M-character paragraph took 46 s)."""
-    from rich.text import Text
-
-    if len(paragraph) <= MAX_PARAGRAPH:
-        return Text(paragraph)
-    more = len(paragraph) - MAX_PARAGRAPH
-    return Text.assemble(paragraph[:MAX_PARAGRAPH], (f"… [{more:,} more characters: --plain shows the whole paragraph]", "dim"))
 
 
 def _sources(console, detail: EventDetail) -> None:
