@@ -95,6 +95,13 @@ def matches_one_line(root: Path, n: int) -> None:
     _day_page(root, ["matches"])
 
 
+def huge_headline(root: Path, n: int) -> None:
+    """An event whose headline is n characters, words of 'aaa'."""
+    title = ("aaa " * (n // 4 + 1))[:n].rstrip()
+    _write(root, f"{DAY}/huge.md", f"{HEAD}# {title}\n\nText.\n\n### Source:\n\n1. [Reuters](https://www.reuters.com/a)\n")
+    _day_page(root, ["huge"])
+
+
 def related_tree(root: Path, n: int) -> None:
     """n events, event k linking to events 2k+1 and 2k+2: one component, depth about log2(n)."""
     slugs = [f"c{k}" for k in range(n)]
@@ -122,6 +129,7 @@ CASES = [
     Case("search-context", search_context, 20_000, "matching lines, -C that many", lambda n: ["search", "-C", str(n), "aaa"]),
     Case("show-paragraph", show_paragraph, 1_000_000, "characters in one paragraph", lambda n: ["show", "huge"], True),
     Case("search-paragraph", show_paragraph, 1_000_000, "characters in one paragraph", lambda n: ["search", "aaa"], True),
+    Case("list-headline", huge_headline, 1_000_000, "characters in one headline", lambda n: ["list-by-date", "2017-08-01"], True),
     Case("search-json-matches", matches_one_line, 50_000, "matches on one non-ASCII line", lambda n: ["search", "aaa", "--json"]),
     Case("related-depth", related_tree, 2_000, "events reached by --depth 30, all shown",
          lambda n: ["related", "c0", "--depth", "30", "--limit", str(n)]),
