@@ -343,6 +343,7 @@ class _LineIndex:
     def __init__(self, raw: bytes):
         self.raw = raw
         self.starts = [0]
+        self._last = (0, 0, 0)  # (line, offset, characters before it on that line) of the last call
         find = raw.find
         i = find(b"\n")
         while i != -1:
@@ -350,10 +351,16 @@ class _LineIndex:
             i = find(b"\n", i + 1)
 
     def position(self, offset: int) -> tuple[int, int]:
+        """Counting from where the last call on the same line stopped when it stopped before
+        `offset` (links come in order): 160k links on one line no longer re-count its prefix each."""
         line = bisect_right(self.starts, offset)
-        start = self.starts[line - 1]
+        start, column = self.starts[line - 1], 0
+        last = self._last
+        if last[0] == line and last[1] <= offset:
+            start, column = last[1], last[2]
         chunk = self.raw[start:offset]
-        column = len(chunk) if chunk.isascii() else len(chunk.decode("utf-8", "replace"))
+        column += len(chunk) if chunk.isascii() else len(chunk.decode("utf-8", "replace"))
+        self._last = (line, offset, column)
         return line, column + 1
 
 
@@ -435,6 +442,7 @@ class _Walker:
         self.lines = lines
         self.section = "head"
         self.section_name = ""
+        self.topics_seen: set[str] = set()  # event.topics as a set: 100k distinct topics made a list's `in` quadratic
         self.heading: list[str] | None = None  # text of the heading being read
         self.heading_links: list[Link] = []
         self.link: dict[str, Any] | None = None  # link being read
@@ -677,7 +685,8 @@ class _Walker:
         topics = split_topics(_context(after))
         self.event.related.append(Related(link.text, link.target, topics, link.line, link.column))
         for topic in topics:
-            if topic not in self.event.topics:
+            if topic not in self.topics_seen:
+                self.topics_seen.add(topic)
                 self.event.topics.append(topic)
 
     def _mark_body(self, start: int, end: int) -> None:
@@ -788,9 +797,11 @@ def _apply_front_matter(event: Event, block: str, lines: _LineIndex) -> None:
     title = meta.get("title")
     if isinstance(title, str) and title.strip():
         event.title = " ".join(html.unescape(title).split())  # written as in the body: Syria&#x27;s
+    seen = set(event.topics)
     for key in ("tags", "contexts", "topics"):
         for topic in _as_list(meta.get(key)):
-            if topic not in event.topics:
+            if topic not in seen:
+                seen.add(topic)
                 event.topics.append(topic)
     if isinstance(meta.get("sources"), list):
         _front_matter_sources(event, meta["sources"], block, lines)

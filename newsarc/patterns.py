@@ -252,18 +252,24 @@ class Matcher:
 
     # -- where they match ---------------------------------------------------
 
-    def lines(self, text: str, limit: int | None = None, every: bool = True) -> list[LineMatch]:
+    def lines(self, text: str, limit: int | None = None, every: bool = True, window: int | None = None) -> list[LineMatch]:
         """The matching lines of `text`, in order, at most `limit` of them (an empty text has none);
-        each with the span of every match in it, or with `every=False` of its first match only.
+        each with the span of every match in it, or with `every=False` of its first match only, or
+        with `window` of those starting at most that many bytes after its first.
 
         Grep lines show only where a line's first match is, and finding the
-        others cost most of a search for a common word."""
+        others cost most of a search for a common word; a terminal shows a
+        window of a long line (2.5M spans of a 10 MB line took 600 MB)."""
         if not text:
             return []
         data = text.encode()
         starts = _line_starts(data)
         found: dict[int, list[tuple[int, int]]] = {}
-        for start, end in self._byte_spans(data) if every else self._first_spans(data, starts):
+        if not every:
+            spans = self._first_spans(data, starts)
+        else:
+            spans = self._byte_spans(data) if window is None else self._window_spans(data, starts, window)
+        for start, end in spans:
             index = bisect_right(starts, start) - 1
             if index not in found:
                 if limit is not None and len(found) >= limit:
@@ -278,6 +284,27 @@ class Matcher:
             spans = match(self._anchor, data, pos, end)
             if spans[0][0] < 0:
                 return
+            start, stop = spans[group]
+            yield start, stop
+            pos = stop if stop > pos else _next_char(data, pos)
+
+    def _window_spans(self, data: bytes, starts: list[int], window: int) -> Iterator[tuple[int, int]]:
+        """Each match starting within `window` bytes of its line's first; then on to the next line."""
+        pos, end, match, group, last = 0, len(data), self._spans.Match, 1 if self.word else 0, len(starts) - 1
+        until = line_end = 0  # the window's end, and where the next line starts
+        while pos <= end:
+            spans = match(self._anchor, data, pos, end)
+            at = spans[0][0]
+            if at < 0:
+                return
+            if at >= line_end:  # a line's first match
+                index = bisect_right(starts, at) - 1
+                until, line_end = at + window, starts[index + 1] if index < last else end + 1
+            elif at > until:  # past the window: the rest of this line is not shown
+                if line_end > end:
+                    return
+                pos = line_end
+                continue
             start, stop = spans[group]
             yield start, stop
             pos = stop if stop > pos else _next_char(data, pos)
@@ -361,8 +388,21 @@ def _line_match(data: bytes, starts: list[int], index: int, spans: list[tuple[in
     if line.isascii():
         chars = tuple((s - start, e - start) for s, e in spans)
         return LineMatch(index, line.decode(), chars)
-    width = lambda b: len(line[: b - start].decode("utf-8", "replace"))  # noqa: E731
-    return LineMatch(index, line.decode("utf-8", "replace"), tuple((width(s), width(e)) for s, e in spans))
+    chars = _char_offsets(line, [b - start for span in spans for b in span])
+    return LineMatch(index, line.decode("utf-8", "replace"), tuple(zip(chars[::2], chars[1::2])))
+
+
+def _char_offsets(line: bytes, offsets: list[int]) -> list[int]:
+    """Byte offsets into a line as character offsets, each counted on from the one before (they
+    ascend: matches do not overlap), so many matches on one long line cost its length once."""
+    found, at, chars = [], 0, 0
+    for offset in offsets:
+        if offset < at:
+            at = chars = 0
+        chars += len(line[at:offset].decode("utf-8", "replace"))
+        at = offset
+        found.append(chars)
+    return found
 
 
 def compile_patterns(

@@ -139,6 +139,7 @@ def _scan(lines: _Lines, first_line: int):
     topics: list[str] = []
     cover = None
     seen: set[str] = set()
+    topics_seen: set[str] = set()  # `topics` as a set: a list's `in` is quadratic in distinct topics
     while i < n:
         section = _SECTION.get(rows[i].rstrip(" "))
         if section is None or section in seen:
@@ -168,7 +169,10 @@ def _scan(lines: _Lines, first_line: int):
                 if found is None:
                     return None
                 related.append(Related(link.text, link.target, found, link.line, link.column))
-                topics.extend(t for t in found if t not in topics)
+                for topic in found:
+                    if topic not in topics_seen:
+                        topics_seen.add(topic)
+                        topics.append(topic)
             i = _skip_blank(rows, i + 1)
     return links, headings, title, paragraphs, body_span, sources, cover, related, topics, date_text
 

@@ -387,12 +387,16 @@ class Node:
     via: str | None = None  # the parent's path
     direction: str = ""  # OUT: the parent links to it; IN: it links to the parent; BOTH
     children: list[Node] = field(default_factory=list)
+    more: int = 0  # on the root: events within the depth that the limit left out of the tree
 
     def walk(self):
-        """Every node below this one, parents before children."""
-        for child in self.children:
-            yield child
-            yield from child.walk()
+        """Every node below this one, parents before children (a stack, not recursion: a chain
+        of 2,000 links is 2,000 levels deep)."""
+        stack = self.children[::-1]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(reversed(node.children))
 
 
 def follow(
@@ -408,7 +412,9 @@ def follow(
 
     Breadth first, so every event appears once, at its shortest distance; a
     cycle (A -> B -> A) stops where it meets an event already shown. Missing
-    targets are leaves. Scores and reasons are relative to `event`.
+    targets are leaves. Scores and reasons are relative to `event`. The tree
+    holds at most `limit` events; the walk goes on to count the others in
+    `root.more` (unscored, out of the tree), so the user learns what was cut.
     """
     directions = (by,) if by in (LINKS, BACKLINKS) else (LINKS, BACKLINKS)
     scorer = Scorer(archive, event, (by,) if by else SOURCES)
@@ -422,9 +428,11 @@ def follow(
             for item, direction in neighbours(archive, node.item.event, directions):
                 if item.path in seen or (span is not None and item.date not in span):
                     continue
-                if limit is not None and count >= limit:
-                    return root
                 seen.add(item.path)
+                if limit is not None and count >= limit:
+                    root.more += 1
+                    following.append(Node(item, step))
+                    continue
                 count += 1
                 child = Node(scorer.item(item.path, item), step, node.item.path, direction)
                 node.children.append(child)

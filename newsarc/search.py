@@ -52,6 +52,7 @@ class Query:
     details: bool = True  # False: only which events (for -l and -q)
     count_rest: bool = False  # with --limit, still count every match (costs a full scan)
     every_match: bool = True  # False: each line's first match only (grep lines show no more)
+    span_window: int | None = None  # with every_match: only matches this many bytes after a line's first
 
 
 @dataclass(slots=True)
@@ -244,7 +245,7 @@ def _collect(archive: Archive, item: Found, query: Query) -> None:
             break
         if not f.text:
             continue
-        matches = query.matcher.lines(f.text, budget, query.every_match)
+        matches = query.matcher.lines(f.text, budget, query.every_match, query.span_window)
         if not matches:
             continue
         item.count += len(matches)
@@ -259,15 +260,24 @@ def _with_context(f: Field, matches: list[LineMatch], before: int, after: int) -
         return [Line(f.name, f.line_number(m.index), m.text, m.spans) for m in matches]
     texts = f.text.split("\n")
     by_index = {m.index: m for m in matches}
-    wanted = sorted({i for m in matches for i in range(m.index - before, m.index + after + 1) if 0 <= i < len(texts)})
     lines, previous = [], None
-    for i in wanted:
+    for i in _context_indexes(sorted(by_index), before, after, len(texts)):
         m = by_index.get(i)
         line = Line(f.name, f.line_number(i), texts[i], m.spans if m else (), context=m is None)
         line.gap = previous is not None and i != previous + 1
         lines.append(line)
         previous = i
     return lines
+
+
+def _context_indexes(hits: list[int], before: int, after: int, count: int) -> Iterator[int]:
+    """Each line within `before`/`after` of a hit, in order, once: the merged windows, so the
+    cost is the lines shown, whatever -C says (a range per match made -C 1000000000 hang)."""
+    end = 0  # lines before this one are done
+    for hit in hits:
+        start = max(hit - before, end, 0)
+        end = max(end, min(hit + after + 1, count))
+        yield from range(start, end)
 
 
 # BM25's usual constants: term-frequency saturation and length normalisation.

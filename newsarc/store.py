@@ -485,6 +485,15 @@ class Store:
         no row decoded (reading the 70 MB section at 100k cost 40 ms of show's time)."""
         return self.holding("outgoing", b"\0" + path.encode("utf-8", "surrogateescape") + b"\0")
 
+    def linked_from(self) -> dict[str, list[int]]:
+        """`linking_to` of every path at once (path -> ids, in id order), from one pass over the
+        outgoing column: for callers asking about many paths, as each linking_to reads it whole."""
+        found: dict[str, list[int]] = {}
+        for i in range(len(self)):
+            for path in self.listed(i):
+                found.setdefault(path, []).append(i)
+        return found
+
     @property
     def order(self) -> array:
         """Ids of the events (not day pages, not skipped files) by date, then path."""

@@ -27,6 +27,9 @@ from newsarc.cli.options import (
 )
 
 
+DEPTH_LIMIT = 50  # events in a --depth tree: in a well-linked archive depth 6 reaches nearly every event
+
+
 class By(str, Enum):
     links = "links"
     backlinks = "backlinks"
@@ -55,7 +58,7 @@ def related(
     ] = None,
     limit: Annotated[
         Optional[int],
-        typer.Option("--limit", "-n", min=0, metavar="N", help="Show at most this many events. [default: 20; all with --depth]"),
+        typer.Option("--limit", "-n", min=0, metavar="N", help="Show at most this many events. [default: 20; 50 with --depth]"),
     ] = None,
     from_: FromOpt = None,
     to: ToOpt = None,
@@ -89,7 +92,8 @@ def related(
     def answer():
         found = lookup.find(site, event)  # the models read columns: no need to load every event
         if depth:
-            tree = story.follow(site, found, depth, by=source, limit=limit, span=span)
+            count = DEPTH_LIMIT if limit is None else limit
+            tree = story.follow(site, found, depth, by=source, limit=count, span=span)
             return found, tree, [node.item for node in tree.walk()]
         count = story.DEFAULT_LIMIT if limit is None else limit
         ranking = story.ranked(site, found, by=source, limit=count, span=span, everything=everything)
@@ -114,6 +118,9 @@ def related(
     _report_missing(items)
     if ranking is not None and ranking.weaker:
         _report_weaker(ranking)
+    if tree is not None and tree.more:
+        noun = "event" if tree.more == 1 else "events"
+        sys.stderr.write(f"newsarc: {tree.more} more {noun} within depth {depth}; use --limit {len(items) + tree.more} to see them\n")
     if not items:
         nothing_found(_nothing(found, source, span))
     finish(0)

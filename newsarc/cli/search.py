@@ -156,6 +156,7 @@ def search(
         details=not quiet and view in ("lines", "count"),
         count_rest=mode.value == "rich" and not quiet,
         every_match=view == "lines" and mode.value != "plain",  # rich and JSON mark every match; grep lines, the first
+        span_window=render.SHOWN_BYTES if mode.value == "rich" else None,
     )
     site = open_archive(archive, root)
     result = settled(site, lambda: core.search(site, query))

@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 
 class Mode(str, Enum):
@@ -195,3 +196,18 @@ class LocalPaths:
         if self.inside:
             return relpath[len(self.inside) :] if relpath.startswith(self.inside) else local_path(self.root, relpath)
         return os.path.join(self.prefix, relpath)
+
+
+MAX_LAID_OUT = 100_000  # characters of one text rich lays out in a table cell or a padding
+
+
+def capped(text: str, what: str) -> Text:
+    """`text` as rich Text, at most MAX_LAID_OUT characters of it and then how many more: rich lays
+    out a Text in a table cell or a Padding at a cost of its length times its lines (Segment.
+    split_and_crop_lines cuts the rest of the text at each line break): 10M characters took 46 s."""
+    from rich.text import Text
+
+    if len(text) <= MAX_LAID_OUT:
+        return Text(text)
+    more = len(text) - MAX_LAID_OUT
+    return Text.assemble(text[:MAX_LAID_OUT], (f"… [{more:,} more characters: --plain shows the whole {what}]", "dim"))

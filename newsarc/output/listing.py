@@ -7,7 +7,7 @@ from itertools import groupby
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import LocalPaths, Mode, file_url, linked, make_console, plain_field, printable, write_json
+from newsarc.output.console import LocalPaths, Mode, capped, file_url, linked, make_console, plain_field, printable, write_json
 
 
 def render(result: Listing, mode: Mode, root) -> None:
@@ -61,7 +61,8 @@ def _headline(event: Event, root):
     from rich.console import Group
     from rich.text import Text
 
-    title = Text(printable(event.title or event.path), style=linked("", file_url(root, event.path)))
+    title = capped(printable(event.title or event.path), "headline")
+    title.stylize(linked("", file_url(root, event.path)))
     return Group(title, Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop"))
 
 
@@ -78,7 +79,7 @@ def _table(events: list[Event], root):
     table.add_column("topics", ratio=2, style="dim")
     table.add_column("sources", justify="right", style="green", no_wrap=True)
     for event in events:
-        table.add_row(_headline(event, root), Text(printable("; ".join(event.topics))), _sources(event))
+        table.add_row(_headline(event, root), capped(printable("; ".join(event.topics)), "topic list"), _sources(event))
     return table
 
 
@@ -89,7 +90,8 @@ def _narrow(events: list[Event], root):
 
     rows = []
     for event in events:
-        facts = Text(printable("; ".join(event.topics)), style="dim")
+        facts = capped(printable("; ".join(event.topics)), "topic list")
+        facts.stylize("dim")
         facts.append(("  " if event.topics else "") + _sources(event), style="green")
         rows.append(Padding(Group(_headline(event, root), facts), (0, 0, 0, 1)))
     return Group(*rows)

@@ -177,9 +177,12 @@ def _tree_rich(root_node: Node, root) -> None:
     console.print(Text(f"{count} linked {noun}; → its parent links to it, ← it links to its parent, ↔ both", style="dim"))
 
 
-def _grow(branch: Tree, node: Node) -> None:
-    for child in node.children:
-        _grow(branch.add(_tree_label(child)), child)
+def _grow(tree: Tree, root_node: Node) -> None:
+    """Each node's branch under its parent's (a stack, not recursion: see Node.walk)."""
+    stack = [(tree, root_node)]
+    while stack:
+        branch, node = stack.pop()
+        stack.extend((branch.add(_tree_label(child)), child) for child in node.children)
 
 
 # -- story line (--timeline) ---------------------------------------------------

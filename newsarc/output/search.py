@@ -149,6 +149,7 @@ def _printable(line: Line) -> Line:
 
 
 MAX_SHOWN = 1000  # characters of one line on a terminal (ripgrep's --max-columns-preview, roughly)
+SHOWN_BYTES = 4 * MAX_SHOWN  # what _shown can mark after a line's first match, in UTF-8 bytes at most
 
 
 def _shown(line: Line) -> Text:

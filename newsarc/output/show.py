@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
-from newsarc.output.console import LocalPaths, Mode, file_url, linked, make_console, plain_field, printable, printable_lines, write_json
+from newsarc.output.console import LocalPaths, Mode, capped, file_url, linked, make_console, plain_field, printable, printable_lines, write_json
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -71,10 +71,10 @@ def _rich(detail: EventDetail, root: str) -> None:
     console.print()
     if event.body:
         for paragraph in event.body.split("\n\n"):
-            console.print(Padding(Text(printable_lines(paragraph)), (0, 0, 1, 0)))
+            console.print(Padding(capped(printable_lines(paragraph), "paragraph"), (0, 0, 1, 0)))
     for name, text in event.sections.items():
         console.print(Text(printable(name), style="bold underline"))
-        console.print(Padding(Text(printable_lines(text)), (0, 0, 1, 2)))
+        console.print(Padding(capped(printable_lines(text), "section"), (0, 0, 1, 2)))
     _sources(console, detail)
     _related(console, detail, root)
     _backlinks(console, detail, root)
