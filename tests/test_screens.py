@@ -58,3 +58,17 @@ def test_no_color_means_no_links_either(cli):
     out = cli("list-by-date", "2017-08-21", "--pretty", "-a", str(EXAMPLES), env={"NO_COLOR": "1"}).stdout
     assert "\x1b" not in out
     assert ECLIPSE[:40] in out
+
+
+@pytest.mark.parametrize("width", [60, 100, 160])
+def test_validate_links_suggestion_is_never_an_arrow_alone(cli, builder, width):
+    builder.event("2017-08-21", "California's grid operator handles a sharp drop in solar output without disruptions")
+    builder.event("2017-08-22", "Eclipse seen", body="See [it](/news/2017/08/21/california-s-grid-operator-handles-a-sharp-drop-in-solar-output-without-disruption.md).")
+    out = cli("validate-links", "--format", "rich", "--archive", str(builder.root), env={"COLUMNS": str(width)}).stdout
+    lines = ANSI.sub("", OSC8.sub("", out)).splitlines()
+    arrows = [line for line in lines if "→" in line]
+    assert len(arrows) == 1 and arrows[0].strip().startswith("→ /news/2017/08/21/california-s-grid")
+    indent = len(arrows[0]) - len(arrows[0].lstrip())
+    assert indent >= 12  # under the message, not back at the margin
+    assert all(len(line) <= width for line in lines)
+    assert "close slug" in " ".join(line.strip() for line in lines)

@@ -288,19 +288,50 @@ def _rich(report: Report, renderer: Renderer) -> None:
 
 
 def _rich_row(Text, finding: Finding):
+    """Where and how bad in a column of their own, the message and each suggestion in the next:
+    a 150-character link wraps inside its column instead of back to the margin, the arrow is
+    never alone on a line, and a suggestion shows in bold what differs from the link as written."""
+    from rich.console import Group
+    from rich.table import Table
+
     colour = "red" if finding.severity == ERROR else "yellow"
     where = f"{finding.line}:{finding.column}" if finding.line else ""
-    row = Text.assemble("  ", (f"{where:>8}", "cyan"), "  ", (f"{finding.severity:<7}", colour), " ", printable(finding.message))
-    row.append(f"  [{finding.kind}]", style="dim")
+    message = Text(printable(finding.message))
+    message.append(f"  [{finding.kind}]", style="dim")
+    lines = [message]
     for suggestion in finding.suggestions[:3]:
-        row.append("\n" + " " * 20 + "→ ")
-        row.append(printable(suggestion.link), style="green")
-        row.append(f"  {suggestion.reason}", style="dim")
-    if finding.fix is not None:
-        row.append("  (" + ("--fix-fuzzy" if finding.fix.fuzzy else "--fix") + " rewrites it)", style="dim")
+        line = _differing(Text, finding.link, suggestion.link)
+        line.append(f"  {suggestion.reason}", style="dim")
+        if finding.fix is not None and finding.fix.new == suggestion.link:
+            line.append("  (" + ("--fix-fuzzy" if finding.fix.fuzzy else "--fix") + " rewrites it)", style="dim")
+        lines.append(_hanging(Table, Text("→", style="green"), line))
     for place in finding.also:
-        row.append(f"\n{' ' * 20}also at {printable(place.path)}:{place.line}:{place.column}", style="dim")
-    return row
+        lines.append(Text(f"also at {printable(place.path)}:{place.line}:{place.column}", style="dim"))
+    head = Text.assemble("  ", (f"{where:>8}", "cyan"), "  ", (f"{finding.severity:<7}", colour))
+    return _hanging(Table, head, Group(*lines))
+
+
+def _hanging(Table, left, right):
+    """`right` wrapped beside `left`, its lines indented under its first."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(left, right)
+    return grid
+
+
+def _differing(Text, written: str, suggested: str):
+    """`suggested` in green, the part that differs from `written` in bold."""
+    start = 0
+    while start < min(len(written), len(suggested)) and written[start] == suggested[start]:
+        start += 1
+    end = 0
+    while end < min(len(written), len(suggested)) - start and written[-1 - end] == suggested[-1 - end]:
+        end += 1
+    cut = len(suggested) - end
+    return Text.assemble(
+        (printable(suggested[:start]), "green"), (printable(suggested[start:cut]), "bold green underline"), (printable(suggested[cut:]), "green")
+    )
 
 
 def _by_file(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
