@@ -244,15 +244,18 @@ def test_cli_rich_table_tree_and_timeline(site, cli):
     assert f"linked from here · links here · topics: {HOMS}, {ARMY}" in table
     assert "missing: " + GHOST in table
     tree = ANSI.sub("", cli("related", path(A), "--depth", "2", "--pretty", "--archive", str(site)).stdout)
-    assert tree.splitlines()[:4] == [
+    assert tree.splitlines()[:7] == [  # score, date, headline: the ranked list's order; the slug under
         f"2016-01-10  {A[1]}",
-        f"├── → 2015-05-05  Ghost convoy ambushed  missing: {GHOST}  1.00",
-        "├── ↔ 2016-02-01  Rebels regroup near Palmyra  3.00",
-        "└── ← 2016-03-01  Observers report shelling near the border  1.79",
+        "├── → 1.00 2015-05-05  Ghost convoy ambushed",
+        f"│   missing: {GHOST}",
+        "├── ↔ 3.00 2016-02-01  Rebels regroup near Palmyra",
+        "│   rebels-regroup-near-palmyra",
+        "└── ← 1.79 2016-03-01  Observers report shelling near the border",
+        "    observers-report-shelling-near-the-border",
     ]
     line = ANSI.sub("", cli("related", path(A), "--by", "links", "--timeline", "--pretty", "--archive", str(site)).stdout)
-    assert [row.split()[:2] for row in line.splitlines() if row[:1].isdigit()] == [
-        ["2015-05-05", "│"], ["2016-01-10", "▶"], ["2016-02-01", "│"],
+    assert [row.split()[:3] for row in line.splitlines() if "│" in row[:25] or "▶" in row[:25]] == [
+        ["1.00", "2015-05-05", "│"], ["2016-01-10", "▶", "Syrian"], ["1.00", "2016-02-01", "│"],  # --by links: 1.00 each
     ]
 
 

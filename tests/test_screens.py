@@ -72,3 +72,18 @@ def test_validate_links_suggestion_is_never_an_arrow_alone(cli, builder, width):
     assert indent >= 12  # under the message, not back at the margin
     assert all(len(line) <= width for line in lines)
     assert "close slug" in " ".join(line.strip() for line in lines)
+
+
+RECORD = "harvey-sets-a-record-for-rainfall-from-a-single-storm-in-the-continental-united-states-with-more-than-51-inches-measured-near-housto"
+FLOOD = "catastrophic-flooding-inundates-houston-as-harvey-stalls-over-southeast-texas-thousands-of-people-are-rescued-from-rooftops-and-flooded-homes"
+
+
+@pytest.mark.parametrize("width", [60, 100, 160])
+@pytest.mark.parametrize("view", [[], ["--timeline"], ["--depth", "1"]], ids=["ranked", "timeline", "depth"])
+def test_related_views_show_slugs_scores_first_and_link_headlines(cli, width, view):
+    lines, links = screen(cli, width, "related", "harvey-sets-a-record", *view)
+    assert len(slug_lines(lines, FLOOD)) == 1
+    assert any(url.endswith(f"{FLOOD}.md") for url in links)
+    flood = next(i for i, line in enumerate(lines) if "Catastrophic flooding" in line)
+    assert "3.13" in lines[flood] and lines[flood].index("3.13") < lines[flood].index("2017-08-27")  # score, then date
+    assert all(len(line) <= width for line in lines)

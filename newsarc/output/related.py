@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from newsarc.model import Event
-from newsarc.output.console import Mode, local_path, make_console, plain_field, printable, write_json
+from newsarc.output.console import Mode, file_url, linked, local_path, make_console, plain_field, printable, write_json
 from newsarc.related import BOTH, IN, OUT, Item, Moment, Node
 
 if TYPE_CHECKING:
@@ -57,14 +57,26 @@ def record(item: Item) -> dict:
     return found
 
 
-def _headline(item: Item) -> Text:
+def _headline(item: Item, root) -> Text:
+    """The headline, a link to the event's file (when there is one)."""
     from rich.text import Text
 
     text = Text(printable(item.title or item.path))
+    if item.event is not None:
+        text.stylize(linked("", file_url(root, item.path)))
     if item.missing:
         hint = f" (exists as /{printable(item.exists_as)})" if item.exists_as else ""
         text.append(f"\nmissing: {printable(item.target)}{hint}", style="red")
     return text
+
+
+def _slug(item: Item):
+    """The event's slug on a dim line of its own, cropped (its start is what `show` takes)."""
+    from rich.text import Text
+
+    if item.event is None:
+        return None
+    return Text(printable(item.event.slug), style="dim", no_wrap=True, overflow="crop")
 
 
 def _reasons(item: Item) -> str:
@@ -107,17 +119,20 @@ def _rich(event: Event, items: list[Item], root) -> None:
     table.add_column("date", style="cyan", no_wrap=True, width=10)
     table.add_column("headline · why", ratio=1)
     for item in items:
-        table.add_row(f"{item.score:.2f}", _day(item), _described(item))
+        table.add_row(f"{item.score:.2f}", _day(item), _described(item, root))
     console.print(table)
 
 
-def _described(item: Item) -> Text:
-    """The headline, then the reasons on a dim line of their own."""
-    text = _headline(item)
+def _described(item: Item, root):
+    """The headline, its slug, then the reasons on a dim line of their own."""
+    from rich.console import Group
+    from rich.text import Text
+
+    parts = [_headline(item, root), _slug(item)]
     reasons = [r for r in item.reasons if not r.startswith("missing")]
     if reasons:
-        text.append("\n" + printable(" · ".join(reasons)), style="dim")
-    return text
+        parts.append(Text(printable(" · ".join(reasons)), style="dim"))
+    return Group(*(part for part in parts if part is not None))
 
 
 # -- tree (--depth) ------------------------------------------------------------
@@ -149,18 +164,21 @@ def _tree_plain(root_node: Node, root) -> None:
         out.write("\t".join(fields) + "\n")
 
 
-def _tree_label(node: Node) -> Text:
-    """Arrow, date, headline and score: the reasons are in --plain and --json."""
+def _tree_label(node: Node, root):
+    """Arrow, score, date and headline (the ranked list's order), the slug under them: the
+    reasons are in --plain and --json. The score leads, so a narrow terminal cannot wrap it
+    onto a line of its own."""
+    from rich.console import Group
     from rich.text import Text
 
     item = node.item
-    label = Text.assemble((ARROWS.get(node.direction, "") + " ", "bold"), (_day(item) or "undated", "cyan"), "  ")
-    label.append(printable(item.title or item.path), style="red" if item.missing else "")
+    label = Text.assemble((ARROWS.get(node.direction, "") + " ", "bold"), (f"{item.score:.2f} ", "dim"), (_day(item) or "undated", "cyan"), "  ")
+    headline = _headline(item, root)
     if item.missing:
-        hint = f" (exists as /{printable(item.exists_as)})" if item.exists_as else ""
-        label.append(f"  missing: {printable(item.target)}{hint}", style="red")
-    label.append(f"  {item.score:.2f}", style="dim")
-    return label
+        headline.stylize("red")
+    label.append_text(headline)
+    slug = _slug(item)
+    return Group(label, slug) if slug is not None else label
 
 
 def _tree_rich(root_node: Node, root) -> None:
@@ -170,19 +188,19 @@ def _tree_rich(root_node: Node, root) -> None:
     console = make_console()
     event = root_node.item
     tree = Tree(Text.assemble((_day(event) or "undated", "bold cyan"), "  ", (printable(event.title or event.path), "bold")))
-    _grow(tree, root_node)
+    _grow(tree, root_node, root)
     console.print(tree)
     count = sum(1 for _ in root_node.walk())
     noun = "event" if count == 1 else "events"
     console.print(Text(f"{count} linked {noun}; → its parent links to it, ← it links to its parent, ↔ both", style="dim"))
 
 
-def _grow(tree: Tree, root_node: Node) -> None:
+def _grow(tree: Tree, root_node: Node, root) -> None:
     """Each node's branch under its parent's (a stack, not recursion: see Node.walk)."""
     stack = [(tree, root_node)]
     while stack:
         branch, node = stack.pop()
-        stack.extend((branch.add(_tree_label(child)), child) for child in node.children)
+        stack.extend((branch.add(_tree_label(child, root)), child) for child in node.children)
 
 
 # -- story line (--timeline) ---------------------------------------------------
@@ -217,13 +235,14 @@ def _line_rich(moments: list[Moment], root) -> None:
 
     console = make_console()
     table = Table(box=None, padding=(0, 1), pad_edge=False, expand=True, show_header=False)
+    table.add_column("score", justify="right", style="bold", no_wrap=True, width=5)  # the ranked list's order
     table.add_column("date", style="cyan", no_wrap=True, width=10)
     table.add_column("mark", no_wrap=True, width=1)
     table.add_column("headline", ratio=1)
     for moment in moments:
         item = moment.item
         if moment.this:
-            table.add_row(Text(_day(item), style="bold cyan"), Text("▶", style="bold yellow"), Text(printable(item.title), style="bold yellow"))
+            table.add_row("", Text(_day(item), style="bold cyan"), Text("▶", style="bold yellow"), Text(printable(item.title), style="bold yellow"))
         else:
-            table.add_row(_day(item) or "undated", Text("│", style="dim"), _described(item))
+            table.add_row(f"{item.score:.2f}", _day(item) or "undated", Text("│", style="dim"), _described(item, root))
     console.print(table)
