@@ -192,8 +192,8 @@ def test_show_rich(cli, site, monkeypatch):
 def test_show_front_matter_reads_as_written(cli, builder):
     builder.event("2015-09-16", "Coup", front_matter="tags: [Burkina Faso, Coups]\nextra: {a: 1}")
     text = cli("show", "coup", "--pretty", "--archive", str(builder.root), env={"NO_COLOR": "1"}).stdout
-    assert "  tags: Burkina Faso, Coups\n" in text and "['Burkina Faso'" not in text
-    assert '  extra: {"a": 1}\n' in text
+    assert "  tags:  Burkina Faso, Coups\n" in text and "['Burkina Faso'" not in text
+    assert re.search(r'\n  extra: \{"a": 1\} *\n', text)
 
 
 def test_show_raw_is_byte_exact(cli, site):

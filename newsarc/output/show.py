@@ -57,6 +57,7 @@ def _plain(detail: EventDetail, root: str) -> None:
 
 def _rich(detail: EventDetail, root: str) -> None:
     from rich.padding import Padding
+    from rich.table import Table
     from rich.text import Text
 
     event = detail.event
@@ -80,8 +81,12 @@ def _rich(detail: EventDetail, root: str) -> None:
     _backlinks(console, detail, root)
     if event.meta:
         console.print(Text("Front matter", style="bold underline"))
+        table = Table.grid(padding=(0, 1))  # a long value wraps under itself, not back to the margin
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column(overflow="fold")
         for key, value in event.meta.items():
-            console.print(Text.assemble("  ", (f"{printable(str(key))}: ", "dim"), printable_lines(_meta_value(value))))
+            table.add_row(Text(f"  {printable(str(key))}:"), capped(printable_lines(_meta_value(value)), "value"))
+        console.print(table)
     for diagnostic in event.diagnostics:
         console.print(Text(f"! {printable(diagnostic.shown(local(diagnostic.path)))}", style="yellow"))
 
