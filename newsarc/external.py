@@ -207,6 +207,7 @@ class CheckOptions:
     max_redirects: int = 10
     host_give_up: int = 5  # after this many URLs of a host in a row fail without an answer, fail its others unasked; 0: never
     unreachable_after: int = 8  # this many hosts (all, if fewer; 2 at least) failing to connect, none answering: no network; 0: never
+    resolve_deadline: float = 3.0  # ... or none of them resolving in this many seconds
     accept: StatusRanges = DEFAULT_ACCEPT
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -544,6 +545,8 @@ class LinkChecker:
             follow_redirects=False,  # followed by hand: loops, permanence and per-host limits
         ) as client, _lookup_threads(self._loop, options.max_concurrency):
             session = _Session(client, options, hosts=len(pending))
+            if session.probe:  # as many names as requests go out at once: one live host among them says "network"
+                await _probe_names(list(pending)[: max(session.probe, options.max_concurrency)], options.resolve_deadline)
             workers = [
                 asyncio.create_task(self._worker(session, queue))
                 for queue in (deque(keys) for keys in pending.values())
@@ -733,6 +736,46 @@ class _Session:
             return _Reply(response.status_code, response.headers.get("location"), response.headers.get("retry-after"))
         finally:
             await response.aclose()
+
+
+async def _probe_names(hosts: list[str], deadline: float) -> None:
+    """Raise NetworkUnreachable when not one of `hosts` resolves within `deadline` seconds.
+
+    Without a network a resolver can take 10 s to say a name is not found (two tries of
+    5 s), so waiting for the requests' own lookups to fail took that long; with one, a
+    name resolves in milliseconds. An IP address needs no lookup and counts as resolved."""
+    import ipaddress
+    import socket
+
+    if not hosts:
+        return
+    loop = asyncio.get_running_loop()
+
+    async def resolves(host: str) -> str:
+        """"" when `host` resolved, else why not."""
+        with contextlib.suppress(ValueError):
+            ipaddress.ip_address(host.strip("[]"))
+            return ""
+        if _never_resolves(host):
+            return "host not found"
+        try:
+            await asyncio.wait_for(loop.getaddrinfo(host, None, type=socket.SOCK_STREAM), deadline)
+        except asyncio.TimeoutError:
+            return f"no name resolved in {deadline:g} s"
+        except OSError:
+            return "host not found"
+        return ""
+
+    tasks = [asyncio.ensure_future(resolves(host)) for host in hosts]
+    try:
+        for done in asyncio.as_completed(tasks):
+            if not await done:
+                return  # one name resolved: the network is there, the requests go ahead at once
+    finally:
+        for task in tasks:
+            task.cancel()
+    n, first = len(hosts), tasks[0].result()
+    raise NetworkUnreachable(f"cannot reach any host ({n} of {n} failed: {first}); check the network, or run without --external")
 
 
 @contextlib.asynccontextmanager

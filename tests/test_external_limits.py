@@ -251,10 +251,38 @@ def test_refused_connections_count_as_unreachable_but_one_host_down_is_a_dead_li
     assert [r.reason for r in report.results] == ["connection refused"] * 2
 
 
-def test_eight_hosts_are_enough_to_tell():
-    urls = [f"https://site{i}.invalid/" for i in range(20)]
-    with pytest.raises(NetworkUnreachable, match=r"\(8 of 8 failed: host not found\)"):
+def test_the_names_of_one_round_of_requests_are_enough_to_tell():
+    """Before any request, the names of as many hosts as go out at once (32) are looked up: not one
+    resolving is no network, told at once (a resolver may take 10 s to say 'not found')."""
+    urls = [f"https://site{i}.invalid/" for i in range(40)]
+    with pytest.raises(NetworkUnreachable, match=r"\(32 of 32 failed: host not found\)"):
         check(_spots(urls), CheckOptions(**FAST))
+
+
+SILENT_RESOLVER = """
+import json, os, socket, sys, threading
+def lookup(host, *args, **kw):  # a name server that never answers (no network, DNS packets dropped)
+    threading.Event().wait()
+socket.getaddrinfo = lookup
+from newsarc.external import CheckOptions, Location, NetworkUnreachable, check
+urls = {f"https://site{i}.example/": [Location("a.md", 1, 1)] for i in range(5)}
+try:
+    check(urls, CheckOptions(timeout=30, resolve_deadline=0.5))
+except NetworkUnreachable as exc:
+    print(json.dumps(exc.message), flush=True)
+os._exit(0)
+"""
+
+
+def test_a_silent_name_server_is_no_network_after_the_deadline():
+    """Without the deadline each request waits out its 30 s timeout, retried: past the 60 s below."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", SILENT_RESOLVER], capture_output=True, text=True, timeout=60)
+    assert json.loads(done.stdout) == (
+        "cannot reach any host (5 of 5 failed: no name resolved in 0.5 s); check the network, or run without --external"
+    )
 
 
 def test_one_host_answering_keeps_the_others_dead_one_by_one(server):  # noqa: F811
