@@ -41,6 +41,9 @@ def find(archive: Archive, ref: str) -> Event:
         if exc.candidates:
             raise
         wanted = ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
+        unread = [d for doc in archive.unreadable if slug_of(doc.path).lower() == wanted for d in doc.diagnostics]
+        if unread:  # the event is there, but could not be read (over the size limit, binary, ...)
+            raise EventNotFound(f"'{ref}' is {unread[0].path}, which was not read (the reason is on the line above)") from None
         paths = archive.event_paths()
         close = close_slugs(wanted, paths, [slug_of(path) for path in paths]) if wanted else []
         if not close:

@@ -46,3 +46,17 @@ def test_close_slugs_ranks_typos_first_and_caps():
     paths = [f"news/{s}.md" for s in slugs]
     assert close_slugs("palmyra-falls", paths, slugs) == ["news/palmira-falls.md"]
     assert len(close_slugs("palmyra-syrian", paths, slugs)) == 5
+
+
+def test_an_event_skipped_for_its_size_is_named_not_missing(builder):
+    from tests.conftest import run_newsarc
+
+    builder.event("2017-08-21", "A total solar eclipse")
+    builder.write("news/2017/08/21/huge-event.md", "### [2017-08-21](/news/2017/08/21/index.md)\n\n# Huge\n\n" + "word " * 30000)
+    done = run_newsarc("show", "huge-event", env={"NEWSARC_MAX_FILE_SIZE": "64k"}, cwd=builder.root)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "newsarc: news/2017/08/21/huge-event.md: file is 0.1 MB, over the 64 KB limit; its content is skipped"
+        " (set NEWSARC_MAX_FILE_SIZE to read it)",
+        "newsarc: 'huge-event' is news/2017/08/21/huge-event.md, which was not read (the reason is on the line above)",
+    ]
