@@ -1,5 +1,5 @@
 """The size limit on files read: settings that every command reads before any file, kept out of
-parser.py so that reading them does not import the parser (pyromark, PyYAML: 45 ms)."""
+parser.py so that reading them does not import the parser (pyromark, PyYAML) in commands that parse nothing."""
 
 from __future__ import annotations
 

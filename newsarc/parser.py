@@ -498,7 +498,7 @@ class _Walker:
         elif (block := self.block) is not None:
             block.append(value)
             if len(block) - self.joined >= 4096:
-                # Text events are not merged: 15 MB of `*a ` (each `*` a piece) kept 10 million strings.
+                # Text events are not merged: in pathological emphasis (`*a *a ...`) each `*` is a piece of its own.
                 block[self.joined :] = ["".join(block[self.joined :])]
                 self.joined += 1
 

@@ -259,7 +259,7 @@ class Matcher:
 
         Grep lines show only where a line's first match is, and finding the
         others cost most of a search for a common word; a terminal shows a
-        window of a long line (2.5M spans of a 10 MB line took 600 MB)."""
+        window of a long line (a span per match of a megabyte-long line is memory nobody sees)."""
         if not text:
             return []
         data = text.encode()

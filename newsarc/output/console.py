@@ -204,7 +204,7 @@ MAX_LAID_OUT = 100_000  # characters of one text rich lays out in a table cell o
 def capped(text: str, what: str) -> Text:
     """`text` as rich Text, at most MAX_LAID_OUT characters of it and then how many more: rich lays
     out a Text in a table cell or a Padding at a cost of its length times its lines (Segment.
-    split_and_crop_lines cuts the rest of the text at each line break): 10M characters took 46 s."""
+    split_and_crop_lines cuts the rest of the text at each line break): quadratic in a huge paragraph."""
     from rich.text import Text
 
     if len(text) <= MAX_LAID_OUT:
