@@ -11,7 +11,6 @@ from newsarc.dates import DateSpan
 from newsarc.folding import with_topics
 from newsarc.errors import EventNotFound
 from newsarc.model import Diagnostic, Event, Related, slug_of
-from newsarc.suggest import close_slugs
 
 
 @dataclass(slots=True)
@@ -44,6 +43,8 @@ def find(archive: Archive, ref: str) -> Event:
         unread = [d for doc in archive.unreadable if slug_of(doc.path).lower() == wanted for d in doc.diagnostics]
         if unread:  # the event is there, but could not be read (over the size limit, binary, ...)
             raise EventNotFound(f"'{ref}' is {unread[0].path}, which was not read (the reason is on the line above)") from None
+        from newsarc.suggest import close_slugs  # imports the parser: only when a lookup failed
+
         paths = archive.event_paths()
         close = close_slugs(wanted, paths, [slug_of(path) for path in paths]) if wanted else []
         if not close:
