@@ -169,3 +169,14 @@ def test_external_progress_asks_rich_only_when_it_might_draw(force_color, bar):
         [sys.executable, "-c", script], capture_output=True, text=True, env={**env, "FORCE_COLOR": force_color}, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_warm_show_does_not_import_the_parser(tmp_path):
+    """show reads one event from the index; the close-slug search (which needs the parser) runs only
+    when a lookup fails, so a lookup that succeeds must not pay for pyromark and PyYAML."""
+    cache = {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")}
+    assert run_newsarc("stats", *ARCHIVE, env=cache).returncode == 0  # builds the index
+    result = run_newsarc("show", EVENT, *ARCHIVE, "--plain", env={**cache, "PYTHONPROFILEIMPORTTIME": "1"})
+    names = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert result.returncode == 0
+    assert "newsarc.lookup" in names and "newsarc.parser" not in names and "pyromark" not in names
