@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsarc.errors import NewsarcError
 from newsarc.links import Finding, Fix
 
 _BOM = b"\xef\xbb\xbf"
@@ -69,6 +70,17 @@ def _without_conflicts(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if (f.fix.start, f.fix.end) not in bad]
 
 
+def _need_folder_descriptors() -> None:
+    """Every step works relative to a folder's descriptor, never following a symlink: without
+    those (Windows) a fix could be sent outside the archive, so there is none."""
+    needed = {os.open, os.rename, os.stat, os.unlink}  # os.replace makes os.rename's call
+    if not hasattr(os, "O_NOFOLLOW") or not hasattr(os, "O_DIRECTORY") or not needed <= os.supports_dir_fd:
+        raise NewsarcError(
+            "--fix needs a system with folder descriptors (Linux, macOS, BSD) to write safely;"
+            " fix the links by hand from the report"
+        )
+
+
 class _Refused(Exception):
     """Why a file is left alone: the end of the sentence `not fixing PATH: ...`."""
 
@@ -80,6 +92,7 @@ _before_replace: Callable[[], None] | None = None
 
 def apply(root: Path, findings: Iterable[Finding], *, fuzzy: bool = False, dry_run: bool = False) -> FixResult:
     """Rewrite each file with its chosen fixes (or only diff them with `dry_run`)."""
+    _need_folder_descriptors()
     result = FixResult()
     top = os.path.realpath(root)
     cleaned: set[str] = set()
@@ -146,7 +159,7 @@ def _fix_file(top: str, real: str, paths: list[str], chosen: list[Finding], resu
     result.files.append(real)
 
 
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 @contextlib.contextmanager

@@ -274,3 +274,15 @@ def test_fuzzy_fix_is_not_applied_when_the_close_slug_lacks_the_heading(builder,
         "news/2017/08/13/source-event.md:5:49: error: missing file: /news/2017/08/6/other-evnt.md; did you mean "
         "/news/2017/08/6/other-event.md#heading-on (close slug)? [missing-file]"
     ]
+
+
+def test_without_folder_descriptors_fix_says_so_and_writes_nothing(builder, monkeypatch):
+    """On a system whose os.open and os.replace take no dir_fd (Windows), --fix refuses in one sentence."""
+    import os
+
+    from newsarc import fix
+    from newsarc.errors import NewsarcError
+
+    monkeypatch.setattr(os, "supports_dir_fd", set())
+    with pytest.raises(NewsarcError, match=r"^--fix needs a system with folder descriptors"):
+        fix.apply(builder.root, [], dry_run=True)
