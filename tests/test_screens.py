@@ -87,3 +87,11 @@ def test_related_views_show_slugs_scores_first_and_link_headlines(cli, width, vi
     flood = next(i for i, line in enumerate(lines) if "Catastrophic flooding" in line)
     assert "3.13" in lines[flood] and lines[flood].index("3.13") < lines[flood].index("2017-08-27")  # score, then date
     assert all(len(line) <= width for line in lines)
+
+
+def test_narrow_list_separates_events_of_one_day(cli):
+    """Below 90 columns each event is a block of lines; a blank line keeps two of one day apart."""
+    lines, _ = screen(cli, 60, "list-by-date", "2017-08-21")
+    sources = [i for i, line in enumerate(lines) if line.rstrip().endswith(("source", "sources"))]
+    assert len(sources) == 3
+    assert all(lines[i + 1].strip() == "" for i in sources)

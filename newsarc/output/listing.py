@@ -89,9 +89,10 @@ def _narrow(events: list[Event], root):
     from rich.text import Text
 
     rows = []
-    for event in events:
+    for i, event in enumerate(events):
         facts = capped(printable("; ".join(event.topics)), "topic list")
         facts.stylize("dim")
         facts.append(("  " if event.topics else "") + _sources(event), style="green")
-        rows.append(Padding(Group(_headline(event, root), facts), (0, 0, 0, 1)))
+        gap = 1 if i < len(events) - 1 else 0  # one event's lines never run into the next's headline
+        rows.append(Padding(Group(_headline(event, root), facts), (0, 0, gap, 1)))
     return Group(*rows)
