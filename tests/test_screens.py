@@ -95,3 +95,12 @@ def test_narrow_list_separates_events_of_one_day(cli):
     sources = [i for i, line in enumerate(lines) if line.rstrip().endswith(("source", "sources"))]
     assert len(sources) == 3
     assert all(lines[i + 1].strip() == "" for i in sources)
+
+
+@pytest.mark.parametrize("width", [60, 100])
+def test_show_related_topics_go_under_the_headline_below_120_columns(cli, width):
+    lines, links = screen(cli, width, "show", "soldiers-of-the-presidential-guard")
+    assert any("Regiment of Presidential Security" in line for line in lines)  # not a word a line
+    assert any("burkina-faso-s-presidential-guard-announces" in line for line in lines)  # the slug to pass on
+    assert any(url.endswith("-announces-on-state-television-that-the-transitional-government-has-been-dissolved-and-that-a-national-council-for-de.md") for url in links)
+    assert all(len(line) <= width for line in lines)

@@ -132,7 +132,7 @@ def _related(console, detail: EventDetail, root: str) -> None:
     missing = sum(not r.exists for r in detail.related)
     title = f"Related ({len(detail.related)}" + (f", {missing} missing)" if missing else ")")
     console.print(Text(title, style="bold underline"))
-    narrow = console.width < 90  # a topics column of its own shrank to a word a line
+    narrow = console.width < 120  # a topics column of its own shrank to a word a line
     table = Table(show_header=False, box=None, padding=(0, 1), pad_edge=False, expand=True)
     table.add_column("ok", no_wrap=True, width=3)
     table.add_column("date", style="cyan", no_wrap=True, width=10)
