@@ -36,7 +36,7 @@ from newsarc import cache, dates, forks, memo, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import group_names, with_topics
-from newsarc.limits import max_file_size
+from newsarc.limits import max_file_size, over_limit
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
 from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
@@ -579,13 +579,12 @@ class Archive:
         for the `changed` ids in them ({id: (stamp, bytes known to differ)}); a file whose stamp
         changed is kept if its size and bytes did not (read and hashed), else parsed."""
         kinds, paths, stamps, limit = old.kinds, old.paths, old.stamps, old._limit()
-        too_big = max_file_size()
         ids = sorted(changed)
         steps: list = []
         pending: list[tuple[int, tuple, int]] = []  # (position in steps, item, old id): read and hashed
 
         def look(item: tuple, i: int | None, differs: bool) -> None:
-            if i is None or differs or kinds[i] == store.SKIPPED or stamps[4 * i] != item[2][0] or 0 < too_big < item[2][0]:
+            if i is None or differs or kinds[i] == store.SKIPPED or stamps[4 * i] != item[2][0] or over_limit(item[2][0]):
                 steps.append((None, item))
             elif old.stamp(i) == item[2] and stamps[4 * i + 1] < limit:
                 steps.append((i, i + 1, None))
@@ -1182,17 +1181,17 @@ def _reuse_plan(seen: list[tuple[str, str, cache.Stamp]], old: Store | None) -> 
     restored in CI) are read and hashed, on every core, not parsed."""
     if old is None:
         return [None] * len(seen), set()
-    reusable, known, limit = old.reusable(), old.known(), max_file_size()
+    reusable, known = old.reusable(), old.known()
     plan: list[int | None] = []
     recheck: list[int] = []  # positions in `seen` worth a digest: same path and size as a piece of `old`
     for k, (_, relpath, stamp) in enumerate(seen):
         i = reusable.get(relpath)
-        if i is not None and old.stamp(i) == stamp and not (limit and stamp[0] > limit):
+        if i is not None and old.stamp(i) == stamp and not over_limit(stamp[0]):
             plan.append(i)
             continue
         plan.append(None)
         i = known.get(relpath)
-        if i is not None and old.stamps[4 * i] == stamp[0] and not (limit and stamp[0] > limit):
+        if i is not None and old.stamps[4 * i] == stamp[0] and not over_limit(stamp[0]):
             recheck.append(k)
     same = _same_bytes(old, [seen[k] for k in recheck], [known[seen[k][1]] for k in recheck])
     restamped = set()
@@ -1261,12 +1260,12 @@ def _steps(seen: list[tuple[str, str, cache.Stamp]], plan: list[int | None], res
 
 
 def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:
-    from newsarc.parser import parse_bytes, read_limited
+    from newsarc.parser import parse_bytes, read_limited, skipped_event
 
     diagnostics: list[Diagnostic] = []
     data = read_limited(item[0], item[1], diagnostics)
     if data is None:  # unreadable or over the size limit: recorded as skipped, looked at again every run
-        return piece_of(Event(path=item[1], diagnostics=diagnostics, skipped=True), item[2], store.NO_DIGEST)
+        return piece_of(skipped_event(item[1], diagnostics), item[2], store.NO_DIGEST)
     return piece_of(parse_bytes(data, item[1]), item[2], store.digest(data))
 
 

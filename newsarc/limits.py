@@ -38,6 +38,11 @@ def max_file_size() -> int:
     return DEFAULT_MAX_FILE_SIZE if raw is None or not raw.strip() else parse_size(raw)
 
 
+def over_limit(size: int) -> bool:
+    """A file of `size` bytes is over the size limit (and so is skipped for content)."""
+    return 0 < max_file_size() < size
+
+
 def human_size(size: int) -> str:
     if size >= 1 << 20:
         return f"{size >> 20} MB" if size % (1 << 20) == 0 else f"{size / (1 << 20):.1f} MB"

@@ -31,7 +31,7 @@ from newsarc import dates, memo, store
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
-from newsarc.limits import max_file_size
+from newsarc.limits import max_file_size, over_limit
 from newsarc.parser import DAY_PAGE, CannotStream, read_event, stream_links
 from newsarc.store import EventView
 from newsarc.suggest import close_names
@@ -1032,11 +1032,10 @@ _FOLDER_MEMO = "links-folders-1"  # bump when check_folders' findings change for
 def _parts_over_limit(root: Path, path: str) -> Iterator[Event] | None:
     """A file over the size limit as events holding the links of one part each (parser.stream_links);
     None when the file is not over the limit. Raises OSError or CannotStream."""
-    limit = max_file_size()
     file = root / path
-    if not limit or os.stat(file).st_size <= limit:
+    if not over_limit(os.stat(file).st_size):
         return None
-    return (Event(path=path, links=part) for part in stream_links(file, path, _part_size(limit)))
+    return (Event(path=path, links=part) for part in stream_links(file, path, _part_size(max_file_size())))
 
 
 def streamed(root: Path, unreadable: Iterable[Event]) -> Iterator[Event]:

@@ -20,7 +20,7 @@ from typing import Any
 import pyromark
 
 from newsarc import dates, htmllinks, quickparse
-from newsarc.limits import SIZE_VARIABLE, human_size, max_file_size
+from newsarc.limits import SIZE_VARIABLE, human_size, max_file_size, over_limit
 from newsarc.model import (
     BODY,
     COVER,
@@ -58,9 +58,9 @@ def read_limited(file: Path | str, relpath: str, diagnostics: list[Diagnostic]) 
     """A file's bytes; None, with the reason in `diagnostics`, when it cannot be read or is over the size limit."""
     try:
         with open(file, "rb") as handle:
-            size, limit = os.fstat(handle.fileno()).st_size, max_file_size()
-            if limit and size > limit:
-                diagnostics.append(too_big(relpath, size, limit))
+            size = os.fstat(handle.fileno()).st_size
+            if over_limit(size):
+                diagnostics.append(too_big(relpath, size, max_file_size()))
                 return None
             return handle.read()
     except OSError as exc:
@@ -74,11 +74,12 @@ def read_event(file: Path, relpath: str) -> Event | None:
     diagnostics: list[Diagnostic] = []
     data = read_limited(file, relpath, diagnostics)
     if data is None:
-        return _skipped(relpath, diagnostics)
+        return skipped_event(relpath, diagnostics)
     return parse_bytes(data, relpath)
 
 
-def _skipped(relpath: str, diagnostics: list[Diagnostic]) -> Event:
+def skipped_event(relpath: str, diagnostics: list[Diagnostic]) -> Event:
+    """A file not read as an event: only its path and why (`diagnostics`) are meaningful."""
     return Event(path=relpath, diagnostics=diagnostics, skipped=True)
 
 
@@ -139,7 +140,7 @@ def parse_bytes(data: bytes, relpath: str) -> Event:
     diagnostics: list[Diagnostic] = []
     text = decode(data, relpath, diagnostics)
     if text is None:
-        return _skipped(relpath, diagnostics)
+        return skipped_event(relpath, diagnostics)
     event = parse_text(text, relpath)
     event.diagnostics[:0] = diagnostics
     return event

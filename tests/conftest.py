@@ -116,6 +116,20 @@ def cli(monkeypatch):
     return invoke
 
 
+def read_pty(fd: int) -> bytes:
+    """Everything written to a pseudo-terminal until its other side closes (EIO or end of file)."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def run_newsarc(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, input: str | None = None):
     """Run newsarc as a real subprocess (pipes, signals, exit codes)."""
     full_env = {**os.environ, "COLUMNS": "100", **(env or {})}

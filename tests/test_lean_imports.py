@@ -16,7 +16,7 @@ import textwrap
 
 import pytest
 
-from tests.conftest import EXAMPLES, run_newsarc
+from tests.conftest import EXAMPLES, read_pty, run_newsarc
 
 EVENT = "a-total-solar-eclipse-crosses"
 ARCHIVE = ("--archive", str(EXAMPLES))
@@ -138,16 +138,7 @@ def test_index_progress_bar_draws_on_a_terminal():
 
 
 def _read_all(fd: int) -> str:
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # EIO: the other end is closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
+    return read_pty(fd).decode("utf-8", "replace")
 
 
 @pytest.mark.parametrize(("force_color", "bar"), [("", False), ("1", True)])

@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from newsarc.output.console import printable, printable_spans, write_json
-from tests.conftest import event_text, run_newsarc
+from tests.conftest import event_text, read_pty, run_newsarc
 
 DAY = "news/2017/08/13"
 EVIL = "Title\x1b[2J\x1b]0;PWNED\x07 c1\u009b6n \x1b]8;;http://evil.example/\x1b\\click\x1b]8;;\x1b\\ \u202eright"
@@ -267,18 +267,10 @@ def on_a_terminal(*args: str, cwd) -> str:
     command = [sys.executable, "-m", "newsarc", *args]
     proc = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env)
     os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the other side is closed
-            break
-        if not data:
-            break
-        chunks.append(data)
+    written = read_pty(master)
     proc.communicate(timeout=120)
     os.close(master)
-    return b"".join(chunks).replace(b"\r\n", b"\n").decode("utf-8")
+    return written.replace(b"\r\n", b"\n").decode("utf-8")
 
 
 def test_on_a_terminal_the_diff_shows_control_characters_escaped(fixable):

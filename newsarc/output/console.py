@@ -151,6 +151,28 @@ def file_url(root, relpath: str) -> str:
     return "file://" + os.path.abspath(os.path.join(str(root), *relpath.split("/")))
 
 
+def linked_headline(title: str, root, relpath: str) -> Text:
+    """An event's headline (capped), an OSC 8 link to its file: every rich screen leads on."""
+    text = capped(printable(title or relpath), "headline")
+    text.stylize(linked("", file_url(root, relpath)))
+    return text
+
+
+def slug_line(slug: str) -> Text:
+    """An event's slug, dim, on a line of its own: cropped to the width, never wrapped (its start
+    is a prefix `show` and `related` take)."""
+    from rich.text import Text
+
+    return Text(printable(slug), style="dim", no_wrap=True, overflow="crop")
+
+
+def headline_and_slug(title: str, root, relpath: str, slug: str):
+    """`linked_headline` over `slug_line`: what list-by-date and show print for each event."""
+    from rich.console import Group
+
+    return Group(linked_headline(title, root, relpath), slug_line(slug))
+
+
 def linked(style: str, url: str):
     """A rich style linking to `url` (OSC 8), built from the URL as data: in a style string
     (`f"bold link {url}"`) a space ended the URL, and control characters reached the terminal."""

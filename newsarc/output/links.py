@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from newsarc.links import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
-from newsarc.output.console import isatty, linked, make_console, printable, write_json
+from newsarc.output.console import file_url, isatty, linked, make_console, printable, write_json
 
 FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
 MARKDOWN_ROWS = 1000  # $GITHUB_STEP_SUMMARY holds 1 MiB
@@ -38,8 +38,7 @@ class Renderer:
         return printable(self.file(path))
 
     def url(self, path: str) -> str:
-        full = os.path.join(self.root, *path.split("/")) if path else self.root
-        return "file://" + os.path.abspath(full)
+        return file_url(self.root, path)
 
 
 def render(report: Report, fmt: str, root: str, base: str | None = None, stream: IO[str] | None = None) -> None:

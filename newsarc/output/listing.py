@@ -7,7 +7,7 @@ from itertools import groupby
 
 from newsarc.lookup import Listing
 from newsarc.model import Event
-from newsarc.output.console import LocalPaths, Mode, capped, file_url, linked, make_console, plain_field, printable, write_json
+from newsarc.output.console import LocalPaths, Mode, capped, headline_and_slug, make_console, plain_field, printable, write_json
 
 
 def render(result: Listing, mode: Mode, root) -> None:
@@ -55,38 +55,26 @@ def _rich(result: Listing, root) -> None:
         console.print()
 
 
-def _headline(event: Event, root):
-    """The headline, linked to its file, over the slug to pass on (cropped, never wrapped: a
-    slug's start is enough for `show`)."""
-    from rich.console import Group
-    from rich.text import Text
-
-    title = capped(printable(event.title or event.path), "headline")
-    title.stylize(linked("", file_url(root, event.path)))
-    return Group(title, Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop"))
-
-
 def _sources(event: Event) -> str:
     return f"{event.source_count} source" if event.source_count == 1 else f"{event.source_count} sources"
 
 
 def _table(events: list[Event], root):
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(show_header=False, box=None, padding=(0, 1), expand=True)
     table.add_column("title", ratio=3)
     table.add_column("topics", ratio=2, style="dim")
     table.add_column("sources", justify="right", style="green", no_wrap=True)
     for event in events:
-        table.add_row(_headline(event, root), capped(printable("; ".join(event.topics)), "topic list"), _sources(event))
+        topics = capped(printable("; ".join(event.topics)), "topic list")
+        table.add_row(headline_and_slug(event.title, root, event.path, event.slug), topics, _sources(event))
     return table
 
 
 def _narrow(events: list[Event], root):
     from rich.console import Group
     from rich.padding import Padding
-    from rich.text import Text
 
     rows = []
     for i, event in enumerate(events):
@@ -94,5 +82,5 @@ def _narrow(events: list[Event], root):
         facts.stylize("dim")
         facts.append(("  " if event.topics else "") + _sources(event), style="green")
         gap = 1 if i < len(events) - 1 else 0  # one event's lines never run into the next's headline
-        rows.append(Padding(Group(_headline(event, root), facts), (0, 0, gap, 1)))
+        rows.append(Padding(Group(headline_and_slug(event.title, root, event.path, event.slug), facts), (0, 0, gap, 1)))
     return Group(*rows)

@@ -12,7 +12,7 @@ import sys
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from newsarc.output.console import LocalPaths, Mode, file_url, linked, make_console, plain_field, printable, write_json
+from newsarc.output.console import LocalPaths, Mode, linked_headline, make_console, plain_field, printable, slug_line, write_json
 from newsarc.overview import Stats, Step, Timeline, Topic
 
 if TYPE_CHECKING:
@@ -171,8 +171,8 @@ def _print_step(console, step: Step, width: int, root) -> None:
 
     event = step.event
     when = f"{event.date:%a} {event.date.day:>2}" if event.date else "—"
-    lines = Text(printable(event.title or event.path), style=linked("", file_url(root, event.path))).wrap(console, width)
-    slug = Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop")
+    lines = linked_headline(event.title, root, event.path).wrap(console, width)
+    slug = slug_line(event.slug)
     slug.truncate(width)
     for i, text in enumerate([*lines, slug]):  # the slug last: what show and related take
         rail = Text("  ● ", style="cyan") if i == 0 else Text("  │ ", style="cyan")

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from newsarc.model import Event
-from newsarc.output.console import Mode, file_url, linked, local_path, make_console, plain_field, printable, write_json
+from newsarc.output.console import Mode, linked_headline, local_path, make_console, plain_field, printable, slug_line, write_json
 from newsarc.related import BOTH, IN, OUT, Item, Moment, Node
 
 if TYPE_CHECKING:
@@ -61,9 +61,7 @@ def _headline(item: Item, root) -> Text:
     """The headline, a link to the event's file (when there is one)."""
     from rich.text import Text
 
-    text = Text(printable(item.title or item.path))
-    if item.event is not None:
-        text.stylize(linked("", file_url(root, item.path)))
+    text = linked_headline(item.title, root, item.path) if item.event is not None else Text(printable(item.title or item.path))
     if item.missing:
         hint = f" (exists as /{printable(item.exists_as)})" if item.exists_as else ""
         text.append(f"\nmissing: {printable(item.target)}{hint}", style="red")
@@ -72,11 +70,7 @@ def _headline(item: Item, root) -> Text:
 
 def _slug(item: Item):
     """The event's slug on a dim line of its own, cropped (its start is what `show` takes)."""
-    from rich.text import Text
-
-    if item.event is None:
-        return None
-    return Text(printable(item.event.slug), style="dim", no_wrap=True, overflow="crop")
+    return None if item.event is None else slug_line(item.event.slug)
 
 
 def _reasons(item: Item) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
-from newsarc.output.console import LocalPaths, Mode, capped, file_url, linked, make_console, plain_field, printable, printable_lines, write_json
+from newsarc.output.console import LocalPaths, Mode, capped, file_url, headline_and_slug, linked, make_console, plain_field, printable, printable_lines, write_json
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -161,14 +161,10 @@ def _related_row(item: RelatedTarget, root: str):
 
 
 def _headline(title: str, event, root: str):
-    """A headline linked to its event's file, with the slug to pass on (cropped, never wrapped)."""
-    from rich.console import Group
+    """A headline linked to its event's file, with the slug to pass on; plain for a missing one."""
     from rich.text import Text
 
-    if event is None:
-        return Text(printable(title))
-    shown = Text(printable(title or event.path), style=linked("", file_url(root, event.path)))
-    return Group(shown, Text(printable(event.slug), style="dim", no_wrap=True, overflow="crop"))
+    return Text(printable(title)) if event is None else headline_and_slug(title, root, event.path, event.slug)
 
 
 def _backlinks(console, detail: EventDetail, root: str) -> None:
