@@ -240,6 +240,10 @@ class Archive:
         """Every `.md` file below the scope, without following links out of the root."""
         return (Path(entry.path) for entry in self._walk())
 
+    def file_paths(self) -> list[str]:
+        """`markdown_files` as strings, in scan order (a Path per file costs more than reading it)."""
+        return [entry.path for entry in self._walk()]
+
     def _walk(
         self, folders: list[tuple] | None = None, start: Path | None = None, seen: set[tuple[int, int]] | None = None
     ) -> Iterator[os.DirEntry]:

@@ -24,7 +24,7 @@ from operator import attrgetter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from newsarc import dates, memo, store
@@ -35,6 +35,9 @@ from newsarc.limits import max_file_size, over_limit
 from newsarc.parser import DAY_PAGE, CannotStream, read_event, stream_links
 from newsarc.store import EventView
 from newsarc.suggest import close_names
+
+if TYPE_CHECKING:
+    from newsarc.linkfacts import Facts
 
 ERROR = "error"
 WARNING = "warning"
@@ -277,10 +280,15 @@ class Columns:
     cost about 0.8 s. Docs that did not come from the index are read as they are.
     """
 
-    def __init__(self, docs: Sequence[Event], archive: Archive | None = None):
+    def __init__(self, docs: Sequence[Event], archive: Archive | None = None, facts: Facts | None = None):
         self.docs = docs
         self._folders: list[str] | None = None
         self._folder_set: set[str] | None = None
+        self.stored = facts is None  # from the index on disk (check_folders keeps a memo beside it)
+        if facts is not None:  # read without an index (linkfacts.py): the same columns, by position
+            self.ids, self.index = range(len(docs)), facts
+            self.paths, self.pages = facts.paths, facts.pages
+            return
         self.ids = archive.index_ids(docs) if docs and archive is not None else None
         if self.ids is None:
             self.paths = [d.path for d in docs]
@@ -335,9 +343,18 @@ class Columns:
         return loud, internal, http
 
 
-def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
-    """The whole archive scope, or just PATHS (files and folders) with the rest read on demand."""
+def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bool = False) -> Sources:
+    """The whole archive scope, or just PATHS (files and folders) with the rest read on demand.
+
+    `glance`: with no index on disk, read the whole scope by a glance at each
+    file (linkfacts.py) instead of building an index this run would not use."""
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
+        if glance and not archive.index_on_disk():
+            from newsarc import linkfacts
+
+            docs, unreadable, facts = linkfacts.scan(archive)
+            scope = [_rel_folder(archive, archive.scope)]
+            return Sources(docs, unreadable, scope, notes=list(archive.scan_diagnostics), columns=Columns(docs, facts=facts))
         docs = archive.every_file()
         scope = [_rel_folder(archive, archive.scope)]
         notes = list(archive.scan_diagnostics)
@@ -554,7 +571,7 @@ def validate(
     there is nothing to find in them, and works out again what a memo kept
     (the tests compare both ways)."""
     options = options or Options()
-    src = sources(archive, paths)
+    src = sources(archive, paths, glance=narrow and not options.reciprocal)
     checker = Checker(archive, src, options, narrow=narrow)
     return checker.run()
 
@@ -829,7 +846,7 @@ class Checker:
         """Day pages, padding and duplicates. For the whole scope their answer depends on the index
         alone (paths, kinds, headlines, dates, day-page links), so it is kept beside it (memo.py) and
         a warm run reads it back instead of going over 100k files' columns again (0.17 s at 100k)."""
-        index = self.columns.index if self.src.whole and self.narrow else None
+        index = self.columns.index if self.src.whole and self.narrow and self.columns.stored else None
         if index is not None:
             kept = memo.recall(index, _FOLDER_MEMO)
             if kept is not None:

@@ -83,10 +83,10 @@ def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_
     """The second run takes day pages and duplicates from the memo: a planted answer shows, and
     goes as soon as the index is rewritten."""
     cache_dir = tmp_path / "c"
+    index = _index(archive, cache_dir)  # validate-links uses an index it finds, and builds none
     first = validate(Archive.open(archive, cache_dir=cache_dir))
     kinds = sorted(f.kind for f in first.findings)
     assert kinds == ["duplicate", "duplicate", "unlisted"]
-    index = _index(archive, cache_dir)
     assert len(memo.recall(index, _FOLDER_MEMO)) == 3
     assert [f.to_dict() for f in validate(Archive.open(archive, cache_dir=cache_dir)).findings] == [
         f.to_dict() for f in first.findings
@@ -102,16 +102,21 @@ def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_
     assert sorted(f.kind for f in after.findings if f.check != "links") == ["duplicate", "duplicate", "no-day-page"]
 
 
-def test_the_cli_gives_the_same_report_cold_warm_and_without_cache(archive, tmp_path):
+def test_the_cli_gives_the_same_report_without_an_index_cold_and_warm(archive, tmp_path):
+    cached = ("--cache-dir", str(tmp_path / "c"))
+    first = run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict")
+    assert not (tmp_path / "c").exists()  # no index yet: read without one, and none written
+    run_newsarc(*cached, "stats", "--archive", str(archive))
     runs = [
-        run_newsarc("--cache-dir", str(tmp_path / "c"), "validate-links", "--archive", str(archive), "--strict"),
-        run_newsarc("--cache-dir", str(tmp_path / "c"), "validate-links", "--archive", str(archive), "--strict"),
+        first,
+        run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict"),
+        run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict"),
         run_newsarc("--no-cache", "validate-links", "--archive", str(archive), "--strict"),
     ]
-    assert [r.returncode for r in runs] == [1, 1, 1]
-    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+    assert [r.returncode for r in runs] == [1, 1, 1, 1]
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout == runs[3].stdout
     assert runs[0].stdout.count("[duplicate]") == 2 and runs[0].stdout.count("[unlisted]") == 1
-    assert len(list((tmp_path / "c").rglob("*.memo"))) == 1
+    assert len(list((tmp_path / "c").rglob("*.links-folders-1.memo"))) == 1
 
 
 def test_prune_removes_a_memo_whose_store_is_gone(tmp_path):
