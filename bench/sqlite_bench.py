@@ -1,0 +1,117 @@
+"""The SQLite index spike (issue 18) at scale: build time per table group, size per table, query times.
+
+Run from outside the checkout (bench/RESULTS.md says why):
+    cd /tmp && PYTHONPATH=/work/wt-sqlite /usr/bin/time -v /work/venv/bin/python \
+        /work/wt-sqlite/bench/sqlite_bench.py /tmp/newsarc-bench/events-100000-seed1 --groups events,links --queries
+
+Prints one JSON object (bench/SQLITE.md has the numbers and what they mean).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+
+def median_time(func, repeat: int = 5) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("archive")
+    parser.add_argument("--db", default="/tmp/newsarc-spike/index.db")
+    parser.add_argument("--groups", default="events,links,search,words")
+    parser.add_argument("--search", choices=("zlib", "plain"), default="zlib")
+    parser.add_argument("--detail", choices=("full", "column", "none"), default="full")
+    parser.add_argument("--no-filter", action="store_true", help="every token into FTS5 (stopwords, numbers, short ones)")
+    parser.add_argument("--no-input", action="store_true", help="no words_input table (rows cannot be deleted)")
+    parser.add_argument("--no-optimize", action="store_true", help="skip FTS5 'optimize' after the load")
+    parser.add_argument("--queries", action="store_true")
+    parser.add_argument("--reuse", action="store_true", help="query the database already there")
+    args = parser.parse_args()
+
+    from newsarc.index import db, tables
+
+    tables.search_group(compressed=args.search == "zlib")
+    tables.FILTER = not args.no_filter
+    tables.words_group(detail=args.detail, keep_input=not args.no_input)
+    groups = [g for g in args.groups.split(",") if g]
+    os.makedirs(os.path.dirname(args.db), exist_ok=True)
+    out: dict = {"sqlite": __import__("sqlite3").sqlite_version, "groups": groups, "search": args.search,
+                 "detail": args.detail, "filter": not args.no_filter, "input": not args.no_input}
+
+    start = time.perf_counter()
+    items = db.scan(args.archive)
+    out["scan_s"] = round(time.perf_counter() - start, 2)
+    out["files"] = len(items)
+    out["archive_mb"] = round(sum(max(s[0], 0) for _, _, s in items) / 1e6, 1)
+    if not args.reuse:
+        db.remove(args.db)
+        start = time.perf_counter()
+        built = db.build_new(args.db, items, groups, optimize=not args.no_optimize)
+        out["build_s"] = round(time.perf_counter() - start, 2)
+        out["parse_insert_s"] = round(built.parse_insert, 2)
+        out["indexes_s"] = round(built.indexes, 2)
+    conn, reused = db.open_index(args.db)
+    assert reused
+    out["db_mb"] = round(os.path.getsize(args.db) / 1e6, 1)
+    out["tables_mb"] = {name: round(size / 1e6, 2) for name, size in db.sizes(conn).items() if size >= 50_000}
+    if args.queries:
+        out["queries_ms"] = queries(conn, args.archive, set(groups))
+    print(json.dumps(out, indent=1))
+
+
+def queries(conn, archive: str, groups: set[str]) -> dict:
+    from newsarc.index import db, tables
+
+    found: dict = {}
+    ms = lambda s: round(s * 1000, 2)  # noqa: E731
+    start = time.perf_counter()
+    db.changes(conn, db.scan(archive))
+    found["freshness_check_all_files"] = ms(time.perf_counter() - start)
+    sample = [row for row in conn.execute("SELECT id, path FROM files WHERE kind = 0 AND id % 9973 = 1 ORDER BY id")][:8]
+    if "events" in groups:
+        found["month_events"] = ms(median_time(lambda: tables.events_of_month(conn, 2021, 6))[0])
+        found["month_events_count"] = len(tables.events_of_month(conn, 2021, 6))
+        slugs = [path.rsplit("/", 1)[1][:-3] for _, path in sample]
+        found["by_slug"] = ms(median_time(lambda: [tables.by_slug(conn, s) for s in slugs])[0] / len(slugs))
+    if "links" in groups:
+        found["backlinks"] = ms(median_time(lambda: [tables.backlinks(conn, p) for _, p in sample])[0] / len(sample))
+        found["backlinks_counts"] = [len(tables.backlinks(conn, p)) for _, p in sample]
+        t, loud = median_time(lambda: tables.loud_files(conn), 3)
+        found["validate_links_loud_files"] = ms(t)
+        found["loud_count"] = len(loud)
+    if "search" in groups and "words" in groups:
+        for pattern in ("Syrian Army", "Melbourne", "ceasefire", "Palmy?ra", "Tórshavn", "[0-9]{4} prices"):
+            t, ids = median_time(lambda: tables.search_ids(conn, pattern), 3)
+            t_cand, cand = median_time(lambda: tables.candidates(conn, pattern), 3)
+            saved = tables.candidates
+            tables.candidates = lambda c, p: None  # the whole search text through RE2
+            t_scan, every = median_time(lambda: tables.search_ids(conn, pattern), 3)
+            tables.candidates = saved
+            found[f"search {pattern!r}"] = {
+                "ms": ms(t), "candidates_ms": ms(t_cand), "candidates": None if cand is None else len(cand),
+                "matches": len(ids), "full_scan_ms": ms(t_scan), "same_as_full_scan": ids == every,
+            }
+    if "words" in groups:
+        t = median_time(lambda: [tables.related_ids(conn, fid) for fid, _ in sample], 3)[0] / len(sample)
+        found["related_top20"] = ms(t)
+    if "search" in groups:
+        found["rg_l_syrian_army"] = ms(median_time(lambda: subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "rg"), "-l", "Syrian Army", archive], capture_output=True), 3)[0])
+    return found
+
+
+if __name__ == "__main__":
+    main()
