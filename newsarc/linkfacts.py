@@ -22,7 +22,7 @@ import datetime as dt
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,7 @@ _SAFE = bytes(b for b in range(256) if b not in _UNSAFE)
 # Line starts that change what a link is (indented code) or what the headings are (setext
 # underlines, a heading inside a list item); matched after a "\n" put before the text.
 _ODD_LINE = re.compile(rb"\n(?: |[=-]+ *(?:\n|\Z)|(?:[-+]|\d{1,9}[.)]) +#)")
-_LINK = re.compile(r"\[([^\[\]\n]*)\]\(([^\s()<>&]*)\)")
+_LINK = re.compile(r"\[[^\[\]\n]*\]\(([^\s()<>&]*)\)")  # an inline link: its destination
 # Blank lines, an optional date line and blank lines, then the headline.
 _HEAD = re.compile(r"\n*(?:### \[([^\[\]\n&_]*)\]\(([^\s()<>&]*)\)\n\n*)?# ([^\n]*)")
 _HEADING = re.compile(r"\n#{1,6}(?:[ ][^\n]*)?(?=\n|\Z)")  # an ATX heading line, with the newline before it
@@ -128,7 +128,7 @@ class Docs(Sequence[Event]):
 def scan(archive: Archive) -> tuple[Docs, list[Event], Facts]:
     """Every file of the archive's scope, glanced at on every core: (readable docs, unreadable, facts)."""
     files = [(path, archive.relpath(path)) for path in archive.file_paths()]
-    known = {rel for _, rel in files}
+    known = plain_links(rel for _, rel in files)
     count = forks.workers() if len(files) >= _PARALLEL_FILES else 1
 
     limit = max_file_size()
@@ -170,12 +170,39 @@ def _glance_file(path: str, rel: str, known: set[str], dated: dict, limit: int) 
         os.close(fd)
     if len(data) > info.st_size:
         return None  # growing while we read: the parser reads it as it is then
-    return glance(data, rel, known, dated)
+    row = glance(data, rel, known, dated)
+    if row is None:
+        from newsarc.parser import parse_bytes
+
+        row = parsed_row(parse_bytes(data, rel), known)
+    return row
+
+
+def parsed_row(event: Event, known: set[str]) -> tuple | None:
+    """The row of a file the parser read, when it is quiet (archive.link_facts) and every link it
+    writes is plain; None when the checker must read it."""
+    from newsarc.archive import day_page_targets, link_facts
+
+    if event.skipped:
+        return None
+    count, http, written, quiet = link_facts(event)
+    if not quiet or written and not all(target in known for target in written.split("\0")):
+        return None
+    listed = tuple(day_page_targets(event)) if event.is_day_page else ()
+    title = "" if event.is_day_page else event.title
+    return (event.is_day_page, title, event.date.toordinal() if event.date else 0, count - http, http, listed)
+
+
+def plain_links(paths: Iterable[str]) -> set[str]:
+    """The links written exactly as links.Site.plain wants them: "/" + the path of a file of the
+    archive, with no '%', '?' or '#' to decode or cut (store._plain's rule too)."""
+    return {"/" + path for path in paths if "%" not in path and "?" not in path and "#" not in path}
 
 
 def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) -> tuple | None:
     """(day page, headline, day ordinal, internal links, http links, files listed) of a quiet file;
-    None when the full parser must read it: anything unusual, or anything to report.
+    None when the full parser must read it: anything unusual, or anything to report. `known`:
+    plain_links() of every file of the archive.
 
     `dated` keeps the verdict on each folder's date line across calls (the
     events of a day share it)."""
@@ -201,15 +228,15 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     if not _sections_linked(text, after):
         return None
     http = 0
-    for _, target in links:
-        if target[:4] == "http" and target.startswith(("http://", "https://")):
+    for target in links:
+        if target not in known:
+            if target[:4] != "http" or not target.startswith(("http://", "https://")):
+                return None
             http += 1
-        elif target[:1] != "/" or target[1:] not in known or "%" in target or "?" in target or "#" in target:
-            return None  # links.Site.plain's rule
     day = _day(rel, page, date_link, {} if dated is None else dated)
     if day is None:
         return None
-    listed = tuple(dict.fromkeys(t[1:] for _, t in links if t[:1] == "/")) if page else ()
+    listed = tuple(dict.fromkeys(t[1:] for t in links if t[:1] == "/")) if page else ()  # as day_page_targets
     return (page, title, day, len(links) - http, http, listed)
 
 
