@@ -11,11 +11,12 @@ and nothing is written:
 * Decoded fields (title, body, topics): every match of a pattern holds the
   literal runs of letters and digits the pattern requires (`required`). The
   decoded text of a file differs from its bytes only where the parser decodes
-  an entity, removes markup or joins lines; `_RISKY` and `_risky_entities`
-  find every file where that could put two letters side by side that are not
-  side by side in the file. A file is parsed only when its bytes hold a
-  required run or it is risky; the parsed candidates are matched exactly as
-  the index's search text would be, so the answer is the same.
+  an entity, removes markup or joins lines; a file is a candidate when its
+  bytes hold a required run, or a part of one where markup could split it
+  (`_needle`), or anything that could put two letters side by side that are
+  not side by side in the file (`_unsure`). Candidates are matched exactly as
+  the index's search text would be (their fields cut as the parser's fast path
+  cuts them, or parsed), so the answer is the same.
 * The counts ("N events searched") need no parsing: an event is a file that is
   neither a day page (`index.md`) nor skipped (unreadable, over the size
   limit, binary), and those are told from the bytes.
@@ -44,21 +45,18 @@ from newsarc.patterns import Matcher
 PARALLEL_FILES = 2000  # from this many files, every core reads a part
 _CHUNK = 8 << 20  # bytes matched per RE2 call
 
-# Where a file's decoded text can hold two letters (or digits) side by side that its bytes do not:
-# inline markup the parser removes (emphasis, code spans, raw HTML and autolinks, backslash escapes,
-# and, with no Markdown extension enabled, characters kept conservatively), a link or image whose
-# text touches a word before `[` or after `]`/`)` (a `_` there may close or open emphasis), and an
-# indented line (a list item of several blocks joins their text without a space). Tabs count as
-# indentation. Entities are looked at separately (`_risky_entities`); front matter and UTF-16 too.
-_RISKY = "|".join(
-    (
-        r"[*`<>\\|~$^{}\t\x00]",
-        r"(?:[0-9A-Za-z_]|[^\x00-\x7f])!?\[",
-        r"[\])](?:[0-9A-Za-z_!\[]|[^\x00-\x7f])",
-        r"(?m:^) +[^ \r\n]",
-        r"\r +[^ \r\n]",
-    )
-)
+# Where a file's decoded text can hold two letters (or digits) side by side that its bytes do not.
+# Inline markup the parser removes (emphasis with `*`, code spans, raw HTML and autolinks, backslash
+# escapes; a blockquote conservatively): a file holding any of these is always a candidate.
+_MARKUP = (b"*", b"`", b"<", b">", b"\\")
+# A required run split by markup in the file is cut right after a part of it, maybe after `_` (emphasis
+# closes): that part is followed by `[` or `!` (a link or an image opens), or by `]` (a link's text
+# closes) and the link's rest and anything but a space, or it ends its line and an indented line follows
+# (a list item of several blocks has their texts joined without a space: its next block is indented).
+# Entities are looked at apart (`_unsure`).
+_LINE_END = r"(?:\r\n?|\n)"
+_INDENTED = rf"[ \t]*{_LINE_END}(?:[ \t]*{_LINE_END})*[ \t]+[^ \t\r\n]"
+_SPLIT = rf"_*(?:[\[!]|\](?:(?:\([^)]*\)|\[[^\]]*\])(?:\S|{_INDENTED})|[^\s(\[]|{_INDENTED})|{_INDENTED})"
 _ENTITY = re.compile(rb"&#?[0-9A-Za-z]+;")
 _DATE_LINE = re.compile(rb"(?:\xef\xbb\xbf)?### \[([0-9A-Za-z.,\-](?:[0-9A-Za-z ,.\-]{0,60}[0-9A-Za-z.,\-])?)\]\([^\s()<>\\&\[\]`]+\) *\r?\n")
 _DAY_PAGE = "index.md"
@@ -134,8 +132,7 @@ class _Plan:
         self.query = query
         self.matcher: Matcher = query.matcher
         self.whole = query.raw and set(FIELDS) <= set(query.fields)  # --raw --in all: the bytes are the answer
-        self.needle: Matcher | None = None
-        self.risky: Matcher | None = None
+        self.needle = None  # an RE2 program (see _needle)
         self.usable = True
         if not query.raw:
             tokens = required(self.matcher)
@@ -144,24 +141,30 @@ class _Plan:
                 return
             import re2
 
-            sources = [re2.escape(t) for t in tokens]
-            self.needle = Matcher(tokens, sources, self.matcher.case_sensitive, False)
-            self.risky = Matcher(["risky"], [_RISKY], True, False)
+            options = re2.Options()
+            options.log_errors = False
+            options.never_capture = True
+            options.case_sensitive = self.matcher.case_sensitive
+            options.max_mem = 64 << 20
+            self.needle = re2.compile("|".join(_needle(t, re2) for t in tokens), options)._regexp  # across lines
             self._entities: dict[bytes, bool] = {}
 
     # -- one part, in a worker --------------------------------------------
 
     def run(self, files: list[tuple[str, str]], part: range) -> tuple[int, list, list]:
         """(events in the part, [(k, diagnostics)] of skipped files, [(k, date ordinal)] of matching events)."""
+        from newsarc.limits import max_file_size
         from newsarc.parser import decode, read_limited
 
         events, skipped, matched = 0, [], []
         batch: list[tuple[int, bytes]] = []
-        size = 0
+        size, limit = 0, max_file_size()
         for k in part:
             path, relpath = files[k]
             notes: list[Diagnostic] = []
-            data = read_limited(path, relpath, notes)
+            data = _read(path, limit)
+            if data is None:  # read again by the parser's rules, which say why
+                data = read_limited(path, relpath, notes)
             if data is not None and (b"\x00" in data or data.startswith((b"\xff\xfe", b"\xfe\xff"))):
                 if decode(data, relpath, notes) is None:
                     data = None
@@ -189,14 +192,16 @@ class _Plan:
             if self.whole:
                 return [(batch[i][0], _ordinal(files[batch[i][0]][1], batch[i][1])) for i in hits]
             return self._exact(files, batch, hits, texts)
-        candidates = self.needle.hits(blob, offsets) | self.risky.hits(blob, offsets)
-        candidates |= self._unsure(batch, blob)
+        candidates = _hits(self.needle, blob, offsets) | self._unsure(batch, blob)
         return self._exact(files, batch, sorted(candidates), None)
 
     def _unsure(self, batch: list[tuple[int, bytes]], blob: bytes) -> set[int]:
-        """Files whose decoded text may differ from their bytes in ways `_RISKY` does not see: front
-        matter (YAML values: a title, topics), UTF-16, entities that decode to a letter or digit."""
-        found = {i for i, (_, data) in enumerate(batch) if data.startswith((b"---", b"\xef\xbb\xbf---", b"\xff\xfe", b"\xfe\xff"))}
+        """Files kept whatever they hold: inline markup (`_MARKUP`), front matter (YAML values: a title,
+        topics), UTF-16, entities that decode to a letter or digit."""
+        found = {i for i, (_, data) in enumerate(batch) if data.startswith(_UNSURE_START)}
+        for char in _MARKUP:
+            if char in blob:
+                found.update(i for i, (_, data) in enumerate(batch) if char in data)
         if b"&" in blob:
             entities = self._entities
             bad = []
@@ -333,6 +338,47 @@ def canonical(data: bytes, relpath: str) -> Canonical | None:
     return Canonical(title, "\n\n".join(paragraphs), topics, date_text)
 
 
+_UNSURE_START = (b"---", b"\xef\xbb\xbf---", b"\xff\xfe", b"\xfe\xff")
+
+
+def _needle(token: str, re2) -> str:
+    """A regex that finds `token` in a file's bytes, or a part of it where markup could split it:
+    `token`, or one of its proper prefixes followed by what starts a split (`_SPLIT`)."""
+    prefixes = "|".join(re2.escape(token[:n]) for n in range(len(token) - 1, 0, -1))
+    return f"{re2.escape(token)}|(?:{prefixes}){_SPLIT}" if prefixes else re2.escape(token)
+
+
+def _read(path: str, limit: int) -> bytes | None:
+    """A file's bytes (parser.read_limited's, without its buffered reader); None when unreadable or over the limit."""
+    try:
+        with open(path, "rb", buffering=0) as file:
+            if 0 < limit < os.fstat(file.fileno()).st_size:
+                return None
+            return file.readall()
+    except OSError:
+        return None
+
+
+def _hits(program, blob: bytes, offsets: list[int]) -> set[int]:
+    """Which texts of `blob` (laid out as `_joined` lays them) hold a match that starts in them."""
+    from bisect import bisect_right
+
+    import re2
+
+    found, pos, end, last = set(), 0, len(blob), len(offsets) - 1
+    anchor, match = re2._re2.RE2.Anchor.UNANCHORED, program.Match
+    while pos <= end:
+        start = match(anchor, blob, pos, end)[0][0]
+        if start < 0:
+            break
+        doc = bisect_right(offsets, start) - 1
+        if doc >= last:
+            break
+        found.add(doc)
+        pos = offsets[doc + 1]
+    return found
+
+
 def _joined(texts: list[bytes]) -> tuple[bytes, list[int]]:
     """Texts joined with line breaks as Matcher.select joins them (an empty text adds nothing)."""
     parts, offsets, size = [], [], 0
@@ -387,8 +433,7 @@ def required(matcher: Matcher) -> list[str] | None:
     alternative: its longest run); None when some alternative requires none.
 
     Only letters and digits: the parser never puts one between two letters that
-    touch in the decoded text unless `_RISKY` (or an entity, or front matter)
-    marks the file. Case-insensitive runs keep ASCII letters only, whose case
+    touch in the decoded text unless `_needle` or `_unsure` keeps the file. Case-insensitive runs keep ASCII letters only, whose case
     variants (K and the Kelvin sign, s and the long s) are letters too."""
     found = []
     for pattern in matcher.patterns:
