@@ -69,7 +69,7 @@ def applies(query) -> bool:
     return query.raw or set(query.fields) <= set(DEFAULT_FIELDS)
 
 
-def search(archive, query) -> tuple[list[Event], int] | None:
+def search(archive, query) -> tuple[Sequence[Event], int] | None:
     """(the matching events in the query's order, how many events were searched), from the files;
     None when there is an index to use, or this module cannot answer (see the module's docstring)."""
     if not applies(query):
@@ -95,7 +95,23 @@ def search(archive, query) -> tuple[list[Event], int] | None:
         found.sort(key=lambda item: files[item[0]][1])
     else:
         found.sort(key=lambda item: (item[1] or 1, files[item[0]][1]))  # the index's order: date.min is ordinal 1
-    return [FileEvent.of(*files[k], ordinal) for k, ordinal in found], searched
+    return FileEvents([(*files[k], ordinal) for k, ordinal in found]), searched
+
+
+class FileEvents(Sequence):
+    """The matching events, each made when read and not kept (search.Streamed reads them one at a
+    time: a parsed event of each of 16k matches, kept, would be gigabytes)."""
+
+    def __init__(self, items: list[tuple[str, str, int]]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [FileEvent.of(*item) for item in self.items[k]]
+        return FileEvent.of(*self.items[k])
 
 
 class FileEvent(Event):
