@@ -4,7 +4,7 @@ Each version is a folder holding a `newsarc/` package (a `git archive` of a comm
 `python -m newsarc` from a temporary folder outside every checkout: from the repository
 root, `python -m` would put the working tree first on sys.path and run that instead.
 Each version gets its own cache dir, built by a first run that is not compared, so both
-answer from a warm index.
+answer from a warm index; commands starting `--no-cache` run with no index at all (a first search).
 
     git archive 824654c newsarc | tar -x -C /tmp/old
     git archive HEAD newsarc | tar -x -C /tmp/new
@@ -38,6 +38,19 @@ COMMANDS = [
     "search -C 1 Harvey",
     "search --sort relevance -l Syrian",
     "search --raw --in all -l &#x27;",
+    # the same searches with no index (a first search reads the files: filesearch.py)
+    "--no-cache search Syria",
+    "--no-cache search -i -w isil -c",
+    "--no-cache search -l eclipse",
+    "--no-cache search --json Palmyra",
+    "--no-cache search -C 1 Harvey",
+    "--no-cache search -l -i syrian --sort path",
+    "--no-cache search --pretty Syria",
+    "--no-cache search --pretty --limit 2 Syria",
+    "--no-cache search -l zzzzunmatched",
+    "--no-cache search --raw --in all -l &#x27;",
+    "--no-cache search --raw --in body -l Syria",
+    "--no-cache search --in title -l Syria",
     "related {slug}",
     "related {slug} --json",
     "related {slug} --depth 2",
@@ -69,7 +82,8 @@ def first_event(archive: Path) -> tuple[str, str]:
 def run(src: Path, cache: Path, archive: Path, args: list[str], cwd: Path) -> tuple[str, str, int]:
     env = {**os.environ, "PYTHONPATH": str(src), "NEWSARC_CACHE_DIR": str(cache), "COLUMNS": "100"}
     env.pop("NEWSARC_ARCHIVE", None)
-    command = [sys.executable, "-m", "newsarc", *args, "--archive", str(archive)]
+    options = [a for a in args if a == "--no-cache"]  # a global option: before the command
+    command = [sys.executable, "-m", "newsarc", *options, *(a for a in args if a != "--no-cache"), "--archive", str(archive)]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
     return done.stdout, done.stderr, done.returncode
 

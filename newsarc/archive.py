@@ -1051,6 +1051,15 @@ class Archive:
             found.extend(doc.diagnostics)
         return found
 
+    def walk_unindexed(self) -> list[tuple[str, str]] | None:
+        """Every `.md` file below the scope as (path, relpath), in scan order, what the walk skipped noted
+        in `scan_diagnostics`; None when an index is open, loaded or on disk (it answers faster). For a
+        command that reads each file's bytes once (search.py): building an index first is a toll."""
+        if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
+            return None
+        self.scan_diagnostics, self.unreadable = [], []
+        return [(entry.path, self.relpath(entry.path)) for entry in self._walk()]
+
 
 def folder_day(relpath: str) -> dt.date | None:
     """The day of the day folder (news/YYYY/MM/D) a file is in, at any depth below it; None outside one."""

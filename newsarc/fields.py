@@ -53,6 +53,12 @@ def read_raw_bytes(root: Path | str, relpath: str) -> bytes:
             data = file.readall()
     except OSError:
         return b""
+    return raw_of(data)
+
+
+def raw_of(data: bytes) -> bytes:
+    """A file's bytes as `read_raw_bytes` gives them (BOM dropped, UTF-16 transcoded, bad bytes
+    replaced, one final line break dropped), for a caller that has read the file already."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

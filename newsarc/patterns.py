@@ -190,6 +190,8 @@ class LineMatch:
 class Matcher:
     """Patterns compiled once; `select` and `lines` only read them."""
 
+    fixed = False  # the patterns are plain text (-F): compile_patterns says so, for whoever reads `patterns` again
+
     def __init__(self, patterns: Sequence[str], sources: Sequence[str], case_sensitive: bool, word: bool):
         import re2
 
@@ -435,7 +437,9 @@ def compile_patterns(
     import re2
 
     try:
-        return Matcher(patterns, sources, sensitive, word)
+        matcher = Matcher(patterns, sources, sensitive, word)
+        matcher.fixed = fixed
+        return matcher
     except re2.error as exc:  # each compiled alone; together they can exceed RE2's memory budget
         raise BadPattern(f"the {len(patterns)} patterns together are too large for the regex engine ({exc}); give fewer") from None
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from newsarc import forks
+from newsarc import filesearch, forks
 from newsarc.archive import Archive
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, FIELDS, Field, event_fields, event_text, read_raw, read_raw_bytes
@@ -119,7 +119,18 @@ def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -
 
 
 def search(archive: Archive, query: Query) -> Result:
-    """Run `query` over the archive: filter, select, rank, then collect lines."""
+    """Run `query` over the archive: filter, select, rank, then collect lines.
+
+    With no index at hand, a query that filesearch.py can answer reads the files
+    themselves (bytes first, only candidates parsed) and builds no index."""
+    if not archive.has_text:
+        raise RuntimeError("search needs the bodies: open the archive with text=True")
+    unindexed = filesearch.search(archive, query)
+    if unindexed is not None:
+        found, searched = unindexed
+        if query.max_count == 0:
+            return Result([], searched, 0)
+        return _answer(archive, found, iter(range(len(found))), query, [], searched)
     events = candidates(archive, query.span, query.topics)
     if query.max_count == 0 and not query.invert:
         return Result([], len(events), 0)  # ripgrep's -m 0: stop before the first match
@@ -131,6 +142,13 @@ def search(archive: Archive, query: Query) -> Result:
         chosen = _raw_files(archive, events, query)
     if chosen is None:
         chosen = query.matcher.select(_texts(archive, events, query, lengths), query.require_all)
+    return _answer(archive, events, chosen, query, lengths, len(events))
+
+
+def _answer(
+    archive: Archive, events: Sequence[Event], chosen: Iterator[int], query: Query, lengths: list[int], searched: int
+) -> Result:
+    """The chosen positions of `events` (in order) cut to --limit, ranked, and their lines collected as read."""
     if query.invert:
         hit = set(chosen)
         chosen = (i for i in range(len(events)) if i not in hit)
@@ -147,7 +165,7 @@ def search(archive: Archive, query: Query) -> Result:
     if ranked:
         picked, scores = _rank(archive, events, picked, query, sum(lengths) / max(len(lengths), 1))
     items = Streamed(len(picked), lambda: _found(archive, events, picked, query if details else None, scores))
-    return Result(items, len(events), selected, context)
+    return Result(items, searched, selected, context)
 
 
 def _found(

@@ -357,19 +357,23 @@ def test_context_separates_events_even_without_context_lines(cli, site):
     assert "--" not in without.stdout.splitlines() and len(without.stdout.splitlines()) == 2
 
 
-@pytest.mark.parametrize("sort", ["date", "relevance"])
-def test_results_are_made_as_they_are_read_not_kept(site, sort):
+@pytest.mark.parametrize("sort, indexed", [("date", True), ("relevance", True), ("date", False)])
+def test_results_are_made_as_they_are_read_not_kept(site, sort, indexed):
     """The events of a search are decoded, and their lines collected, one at a time while they are
-    read: none is kept on the archive's view, and reading again gives the same answers."""
+    read: none is kept on the archive's view, and reading again gives the same answers. With no
+    index (a first search reads the files: filesearch.py) as with one."""
     import gc
 
+    from newsarc.filesearch import FileEvent
     from newsarc.patterns import compile_patterns
     from newsarc.store import LazyEvent
 
     def alive() -> int:
-        return sum(1 for thing in gc.get_objects() if type(thing) is LazyEvent)
+        return sum(1 for thing in gc.get_objects() if type(thing) is (LazyEvent if indexed else FileEvent))
 
     archive = Archive.open(site)
+    if indexed:
+        archive.index()
     query = core.Query(compile_patterns(["a"]), fields=("title", "body", "topics"), sort=sort)
     result = core.search(archive, query)
     assert len(result.found) == 5 and result.found

@@ -1,0 +1,548 @@
+"""`search` with no index at hand: the archive's files read as bytes on every core, matched bytes first.
+
+A first search used to build the whole index before matching (about 25 s at
+100k events where `rg -l` takes half a second). Here the files are walked
+(`Archive.walk_unindexed`) and read once, in parts on every core (forks.py),
+and nothing is written:
+
+* `--raw`: a raw field is whole lines of its file, so only files whose bytes
+  match can match (search.py's `_raw_files`). With `--in all` those files are
+  the answer; with some fields they are parsed and matched as today.
+* Decoded fields (title, body, topics): every match of a pattern holds the
+  literal runs of letters and digits the pattern requires (`required`). The
+  decoded text of a file differs from its bytes only where the parser decodes
+  an entity, removes markup or joins lines; a file is a candidate when its
+  bytes hold a required run, or a part of one where markup could split it
+  (`_needle`), or anything that could put two letters side by side that are
+  not side by side in the file (`_unsure`). Candidates are matched exactly as
+  the index's search text would be (their fields cut as the parser's fast path
+  cuts them, or parsed), so the answer is the same.
+* The counts ("N events searched") need no parsing: an event is a file that is
+  neither a day page (`index.md`) nor skipped (unreadable, over the size
+  limit, binary), and those are told from the bytes.
+
+Not handled here (search.py takes the index path, which builds the index):
+date or topic filters (they need every event's date or topics), `-v` and
+`--sort relevance` (every event's date or length), decoded sources/related
+fields, and patterns without a required literal (`.`, `\\w+`, `(?i)...`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from newsarc import forks
+from newsarc.fields import DEFAULT_FIELDS, FIELDS, event_text, raw_of
+from newsarc.model import Diagnostic, Event
+from newsarc.patterns import Matcher
+
+PARALLEL_FILES = 2000  # from this many files, every core reads a part
+_CHUNK = 8 << 20  # bytes matched per RE2 call
+
+# Where a file's decoded text can hold two letters (or digits) side by side that its bytes do not.
+# Inline markup the parser removes (emphasis with `*`, code spans, raw HTML and autolinks, backslash
+# escapes; a blockquote conservatively): a file holding any of these is always a candidate.
+_MARKUP = (b"*", b"`", b"<", b">", b"\\")
+# A required run split by markup in the file is cut right after a part of it, maybe after `_` (emphasis
+# closes): that part is followed by `[` or `!` (a link or an image opens), or by `]` (a link's text
+# closes) and the link's rest and anything but a space, or it ends its line and an indented line follows
+# (a list item of several blocks has their texts joined without a space: its next block is indented).
+# Entities are looked at apart (`_unsure`).
+_LINE_END = r"(?:\r\n?|\n)"
+_INDENTED = rf"[ \t]*{_LINE_END}(?:[ \t]*{_LINE_END})*[ \t]+[^ \t\r\n]"
+_SPLIT = rf"_*(?:[\[!]|\](?:(?:\([^)]*\)|\[[^\]]*\])(?:\S|{_INDENTED})|[^\s(\[]|{_INDENTED})|{_INDENTED})"
+_ENTITY = re.compile(rb"&#?[0-9A-Za-z]+;")
+_DATE_LINE = re.compile(rb"(?:\xef\xbb\xbf)?### \[([0-9A-Za-z.,\-](?:[0-9A-Za-z ,.\-]{0,60}[0-9A-Za-z.,\-])?)\]\([^\s()<>\\&\[\]`]+\) *\r?\n")
+_DAY_PAGE = "index.md"
+
+
+def applies(query) -> bool:
+    """Whether this module can answer `query` (search.Query) exactly without an index."""
+    if query.span is not None or query.topics or query.invert or query.sort == "relevance":
+        return False
+    return query.raw or set(query.fields) <= set(DEFAULT_FIELDS)
+
+
+def search(archive, query) -> tuple[Sequence[Event], int] | None:
+    """(the matching events in the query's order, how many events were searched), from the files;
+    None when there is an index to use, or this module cannot answer (see the module's docstring)."""
+    if not applies(query):
+        return None
+    plan = _Plan(query)
+    if not plan.usable:
+        return None
+    files = archive.walk_unindexed()
+    if files is None:
+        return None
+    count = forks.workers() if len(files) >= PARALLEL_FILES else 1
+    parts = forks.split(range(len(files)), count)
+    results = forks.fan_out(lambda part: plan.run(files, part), parts) if parts else []
+    searched, unreadable, found = 0, [], []
+    for events, skipped, matched in results:
+        searched += events
+        unreadable.extend(skipped)
+        found.extend(matched)
+    from newsarc.parser import skipped_event
+
+    archive.unreadable = [skipped_event(files[k][1], [Diagnostic(*d) for d in notes]) for k, notes in unreadable]
+    if query.sort == "path":
+        found.sort(key=lambda item: files[item[0]][1])
+    else:
+        found.sort(key=lambda item: (item[1] or 1, files[item[0]][1]))  # the index's order: date.min is ordinal 1
+    return FileEvents([(*files[k], ordinal) for k, ordinal in found]), searched
+
+
+class FileEvents(Sequence):
+    """The matching events, each made when read and not kept (search.Streamed reads them one at a
+    time: a parsed event of each of 16k matches, kept, would be gigabytes)."""
+
+    def __init__(self, items: list[tuple[str, str, int]]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [FileEvent.of(*item) for item in self.items[k]]
+        return FileEvent.of(*self.items[k])
+
+
+class FileEvent(Event):
+    """A matching event: its path and date at once, the rest parsed from its file on first use
+    (`search -l` prints the paths of 16k events and parses none of them again)."""
+
+    __slots__ = ("_file",)
+
+    @classmethod
+    def of(cls, file: str, relpath: str, ordinal: int) -> FileEvent:
+        event = cls.__new__(cls)
+        event.path, event._file = relpath, file
+        event.date = dt.date.fromordinal(ordinal) if ordinal else None
+        event.is_day_page = event.skipped = False
+        return event
+
+    def __getattr__(self, name: str):
+        # Called only for a slot never set: parse the file and fill every one of them.
+        if name not in Event.__slots__:
+            raise AttributeError(name)
+        from newsarc.parser import read_event
+
+        full = read_event(Path(self._file), self.path)
+        for slot in Event.__slots__:
+            if slot not in ("path", "date", "is_day_page", "skipped"):
+                setattr(self, slot, getattr(full, slot))
+        return getattr(self, name)
+
+
+class _Plan:
+    """What each part of the files does: read, classify, match bytes, parse the candidates."""
+
+    def __init__(self, query):
+        self.query = query
+        self.matcher: Matcher = query.matcher
+        self.whole = query.raw and set(FIELDS) <= set(query.fields)  # --raw --in all: the bytes are the answer
+        self.needle = None  # an RE2 program (see _needle)
+        self.usable = True
+        if not query.raw:
+            tokens = required(self.matcher)
+            if tokens is None:
+                self.usable = False
+                return
+            import re2
+
+            options = re2.Options()
+            options.log_errors = False
+            options.never_capture = True
+            options.case_sensitive = self.matcher.case_sensitive
+            options.max_mem = 64 << 20
+            self.needle = re2.compile("|".join(_needle(t, re2) for t in tokens), options)._regexp  # across lines
+            self._entities: dict[bytes, bool] = {}
+
+    # -- one part, in a worker --------------------------------------------
+
+    def run(self, files: list[tuple[str, str]], part: range) -> tuple[int, list, list]:
+        """(events in the part, [(k, diagnostics)] of skipped files, [(k, date ordinal)] of matching events)."""
+        from newsarc.limits import max_file_size
+        from newsarc.parser import decode, read_limited
+
+        events, skipped, matched = 0, [], []
+        batch: list[tuple[int, bytes]] = []
+        size, limit = 0, max_file_size()
+        for k in part:
+            path, relpath = files[k]
+            notes: list[Diagnostic] = []
+            data = _read(path, limit)
+            if data is None:  # read again by the parser's rules, which say why
+                data = read_limited(path, relpath, notes)
+            if data is not None and (b"\x00" in data or data.startswith((b"\xff\xfe", b"\xfe\xff"))):
+                if decode(data, relpath, notes) is None:
+                    data = None
+            if data is None:
+                skipped.append((k, [(d.path, d.line, d.message, d.severity) for d in notes]))
+                continue
+            if relpath.rsplit("/", 1)[-1] == _DAY_PAGE:
+                continue
+            events += 1
+            batch.append((k, data))
+            size += len(data) + 1
+            if size >= _CHUNK:
+                matched.extend(self._batch(files, batch))
+                batch, size = [], 0
+        if batch:
+            matched.extend(self._batch(files, batch))
+        return events, skipped, matched
+
+    def _batch(self, files, batch: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
+        query = self.query
+        texts = [raw_of(data) for _, data in batch] if query.raw else [data for _, data in batch]
+        blob, offsets = _joined(texts)
+        if query.raw:
+            hits = sorted(self.matcher.hits(blob, offsets, query.require_all))
+            if self.whole:
+                return [(batch[i][0], _ordinal(files[batch[i][0]][1], batch[i][1])) for i in hits]
+            return self._exact(files, batch, hits, texts)
+        candidates = _hits(self.needle, blob, offsets) | self._unsure(batch, blob)
+        return self._exact(files, batch, sorted(candidates), None)
+
+    def _unsure(self, batch: list[tuple[int, bytes]], blob: bytes) -> set[int]:
+        """Files kept whatever they hold: inline markup (`_MARKUP`), front matter (YAML values: a title,
+        topics), UTF-16, entities that decode to a letter or digit."""
+        found = {i for i, (_, data) in enumerate(batch) if data.startswith(_UNSURE_START)}
+        for char in _MARKUP:
+            if char in blob:
+                found.update(i for i, (_, data) in enumerate(batch) if char in data)
+        if b"&" in blob:
+            entities = self._entities
+            bad = []
+            for name in set(_ENTITY.findall(blob)):
+                risky = entities.get(name)
+                if risky is None:
+                    risky = entities[name] = _decodes_to_word(name)
+                if risky:
+                    bad.append(name)
+            if bad:
+                found.update(i for i, (_, data) in enumerate(batch) if any(name in data for name in bad))
+        return found
+
+    def _exact(self, files, batch, positions: list[int], raws: list[bytes] | None) -> list[tuple[int, int]]:
+        """The candidates matched as search.py matches events: the same text, the same matcher. A file
+        in the archive's canonical layout has its decoded fields cut by `canonical` (a few times
+        cheaper than parsing), any other is parsed."""
+        from newsarc.parser import parse_bytes
+
+        query = self.query
+        texts, dated = [], []
+        for i in positions:
+            k, data = batch[i]
+            relpath = files[k][1]
+            found = canonical(data, relpath) if raws is None else None
+            if found is None:
+                event = parse_bytes(data, relpath)
+                raw = raws[i].decode() if raws is not None else None
+                texts.append(event_text(event, query.fields, raw))
+                dated.append(event.date.toordinal() if event.date else 0)
+            else:
+                texts.append(event_text(found, query.fields))
+                dated.append(found)
+        found = []
+        for j in self.matcher.select(texts, query.require_all):
+            k, day = batch[positions[j]][0], dated[j]
+            found.append((k, day if isinstance(day, int) else day.ordinal(files[k][1])))
+        return found
+
+
+class Canonical:
+    """The decoded fields search reads of a file in the canonical layout (quickparse.py), and its date line."""
+
+    __slots__ = ("title", "body", "topics", "date_text")
+
+    def __init__(self, title: str, body: str, topics: list[str], date_text: str | None):
+        self.title, self.body, self.topics, self.date_text = title, body, topics, date_text
+
+    def ordinal(self, relpath: str) -> int:
+        """The date the parser settles on (parser._settle_date): the date line's, else the folder's."""
+        from newsarc import dates
+
+        day = (dates.parse_day(self.date_text) if self.date_text is not None else None) or dates.date_from_path(relpath)
+        return day.toordinal() if day else 0
+
+
+def canonical(data: bytes, relpath: str) -> Canonical | None:
+    """What the parser's fast path (quickparse.parse) makes of title, body and topics, cut without the
+    rest of its work (links and their byte offsets, headings); None for any file it would not take,
+    or that is not plain UTF-8 without front matter (parse those). tests/test_filesearch.py checks
+    that both agree on every file this takes."""
+    from newsarc import quickparse as q
+
+    if relpath.rsplit("/", 1)[-1] == _DAY_PAGE or data.startswith((b"---", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        return None
+    try:
+        text = data.decode()
+    except UnicodeDecodeError:
+        return None
+    if not text.strip() or q._UNSAFE.search(text) or "&" in text and q.decode_entities(text) is None:
+        return None
+    rows = text.split("\n")
+    n = len(rows)
+    i = q._skip_blank(rows, 0)
+    date_text = None
+    match = q._DATE_LINE.match(rows[i]) if i < n else None
+    if match:
+        date_text = q.decode_entities(match.group(1))
+        if date_text is None:
+            return None
+        date_text = date_text.strip()
+        i = q._skip_blank(rows, i + 1)
+    if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith(("#", "}")) or q._INLINE.search(rows[i]):
+        return None
+    title = q.decode_entities(rows[i][2:])
+    title = " ".join(title.split()) if title else title
+    if not title:
+        return None
+    i = q._skip_blank(rows, i + 1)
+    paragraphs: list[str] = []
+    current: list[str] = []
+    while i < n and not rows[i].startswith("### "):
+        line = rows[i]
+        if not line.strip(" "):
+            if current:
+                q._paragraph(paragraphs, current)
+                current = []
+            i += 1
+            continue
+        if q._BLOCK_START.match(line) or "[" in line or "]" in line or "_" in line or (line.endswith("  ") and not q._last_of_paragraph(rows, i)):
+            return None
+        piece = q.decode_entities(line.strip(" "))
+        if piece is None:
+            return None
+        current.append(piece)
+        i += 1
+    if current:
+        q._paragraph(paragraphs, current)
+    topics: list[str] = []
+    seen: set[str] = set()
+    topics_seen: set[str] = set()
+    while i < n:
+        section = q._SECTION.get(rows[i].rstrip(" "))
+        if section is None or section in seen:
+            return None
+        seen.add(section)
+        i = q._skip_blank(rows, i + 1)
+        while i < n and rows[i][:1].isdigit():
+            item = q._ITEM.match(rows[i].rstrip(" "))
+            if item is None or q.decode_entities(item.group(2)) is None:
+                return None
+            if section == "sources":
+                if item.group(4):
+                    return None
+            else:
+                found = q._topics(item.group(4))
+                if found is None:
+                    return None
+                for topic in found:
+                    if topic not in topics_seen:
+                        topics_seen.add(topic)
+                        topics.append(topic)
+            i = q._skip_blank(rows, i + 1)
+    return Canonical(title, "\n\n".join(paragraphs), topics, date_text)
+
+
+_UNSURE_START = (b"---", b"\xef\xbb\xbf---", b"\xff\xfe", b"\xfe\xff")
+
+
+def _needle(token: str, re2) -> str:
+    """A regex that finds `token` in a file's bytes, or a part of it where markup could split it:
+    `token`, or one of its proper prefixes followed by what starts a split (`_SPLIT`)."""
+    prefixes = "|".join(re2.escape(token[:n]) for n in range(len(token) - 1, 0, -1))
+    return f"{re2.escape(token)}|(?:{prefixes}){_SPLIT}" if prefixes else re2.escape(token)
+
+
+def _read(path: str, limit: int) -> bytes | None:
+    """A file's bytes (parser.read_limited's, without its buffered reader); None when unreadable or over the limit."""
+    try:
+        with open(path, "rb", buffering=0) as file:
+            if 0 < limit < os.fstat(file.fileno()).st_size:
+                return None
+            return file.readall()
+    except OSError:
+        return None
+
+
+def _hits(program, blob: bytes, offsets: list[int]) -> set[int]:
+    """Which texts of `blob` (laid out as `_joined` lays them) hold a match that starts in them."""
+    from bisect import bisect_right
+
+    import re2
+
+    found, pos, end, last = set(), 0, len(blob), len(offsets) - 1
+    anchor, match = re2._re2.RE2.Anchor.UNANCHORED, program.Match
+    while pos <= end:
+        start = match(anchor, blob, pos, end)[0][0]
+        if start < 0:
+            break
+        doc = bisect_right(offsets, start) - 1
+        if doc >= last:
+            break
+        found.add(doc)
+        pos = offsets[doc + 1]
+    return found
+
+
+def _joined(texts: list[bytes]) -> tuple[bytes, list[int]]:
+    """Texts joined with line breaks as Matcher.select joins them (an empty text adds nothing)."""
+    parts, offsets, size = [], [], 0
+    for data in texts:
+        offsets.append(size)
+        if data:
+            parts.append(data)
+            parts.append(b"\n")
+            size += len(data) + 1
+    offsets.append(size)
+    return b"".join(parts), offsets
+
+
+def _ordinal(relpath: str, data: bytes) -> int:
+    """The event's date as the index holds it (an ordinal, 0 for none): from its date line when the
+    file opens with a plain one (`### [2019-03-03](/news/...)`, no front matter), else parsed."""
+    from newsarc import dates
+
+    match = _DATE_LINE.match(data)
+    if match:
+        day = dates.parse_day(match.group(1).decode()) or dates.date_from_path(relpath)
+        return day.toordinal() if day else 0
+    from newsarc.parser import parse_bytes
+
+    event = parse_bytes(data, relpath)
+    return event.date.toordinal() if event.date else 0
+
+
+def _decodes_to_word(entity: bytes) -> bool:
+    """Whether an entity may decode to a letter or digit, read as HTML or as CommonMark reads it."""
+    name = entity.decode()
+    values = [html.unescape(name)]
+    if name.startswith("&#"):
+        digits = name[2:-1]
+        try:
+            code = int(digits[1:], 16) if digits[:1] in "xX" else int(digits)
+            values.append(chr(code))
+        except (ValueError, OverflowError):
+            pass
+    return any(_word_char(c) for value in values for c in value)
+
+
+def _word_char(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LN"
+
+
+# -- the literals a pattern requires -----------------------------------------------
+
+
+def required(matcher: Matcher) -> list[str] | None:
+    """Runs of letters and digits such that every match of any pattern holds one of them (one per
+    alternative: its longest run); None when some alternative requires none.
+
+    Only letters and digits: the parser never puts one between two letters that
+    touch in the decoded text unless `_needle` or `_unsure` keeps the file. Case-insensitive runs keep ASCII letters only, whose case
+    variants (K and the Kelvin sign, s and the long s) are letters too."""
+    found = []
+    for pattern in matcher.patterns:
+        branches = [_runs(list(pattern), matcher.case_sensitive)] if matcher.fixed else _branches(pattern, matcher.case_sensitive)
+        if branches is None:
+            return None
+        for runs in branches:
+            if not runs:
+                return None
+            found.append(max(runs, key=len))
+    return found
+
+
+def _runs(chars: list[str | None], sensitive: bool) -> list[str]:
+    """Runs of word characters in a sequence of literal characters (None: anything may be there)."""
+    runs, current = [], []
+    for c in [*chars, None]:
+        if c is not None and _word_char(c) and (sensitive or c.isascii()):
+            current.append(c)
+        elif current:
+            runs.append("".join(current))
+            current = []
+    return runs
+
+
+def _branches(pattern: str, sensitive: bool) -> list[list[str]] | None:
+    """Per top-level alternative of a regex, the runs its every match holds; None when unsure.
+
+    Conservative: a group, class, escape class, anchor or `.` ends a run; a
+    quantified character is dropped from its run; inline flags give up."""
+    from newsarc.patterns import _Scan, _class, _escape, _repetition
+
+    if "(?" in pattern:
+        return None
+    branches: list[list[str | None]] = []
+    chars: list[str | None] = []  # literal characters, None where a run must end
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        end = i + 1
+        if ch == "\\":
+            if pattern.startswith("\\Q", i):
+                close = pattern.find("\\E", i + 2)
+                end = len(pattern) if close == -1 else close + 2
+                chars.extend(pattern[i + 2 : close if close != -1 else len(pattern)])
+                i = end
+                continue
+            end, _, literal = _escape(pattern, i, {})
+            chars.append(literal if len(literal) == 1 else None)
+        elif ch == "[":
+            end = _class(pattern, i, _Scan(""))[0]
+            chars.append(None)
+        elif ch == "(":
+            end = _group_end(pattern, i)
+            if end < 0:
+                return None
+            chars.append(None)
+        elif ch == "|":
+            branches.append(chars)
+            chars = []
+        elif ch in ".^$)":
+            chars.append(None)
+        elif ch in "*+?" or (ch == "{" and _repetition(pattern, i) > i):
+            end = _repetition(pattern, i) if ch == "{" else i + 1
+            if pattern.startswith("?", end):
+                end += 1  # lazy
+            if chars:
+                chars[-1] = None  # the quantified atom may be absent or repeated
+        else:
+            chars.append(ch)
+        i = end
+    branches.append(chars)
+    return [_runs(b, sensitive) for b in branches]
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index after the `)` closing the group at `start` (escapes and classes skipped), -1 if none."""
+    from newsarc.patterns import _Scan, _class
+
+    depth, i = 0, start
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            i = _class(pattern, i, _Scan(""))[0]
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return -1

@@ -1,0 +1,267 @@
+"""A first `search` with no index (filesearch.py): the same answer as the index gives, and no index written.
+
+The prefilter may drop a file only when its decoded text cannot match; these
+tests compare it with parsing every file, on hand-made hostile files and on
+files hypothesis writes from pieces of Markdown that change the decoded text
+(markup inside words, links, entities, front matter, list items of several
+blocks), and compare the CLI's output with and without an index.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from newsarc import filesearch
+from newsarc.fields import DEFAULT_FIELDS, FIELDS, event_text
+from newsarc.parser import parse_bytes
+from newsarc.patterns import INSENSITIVE, SENSITIVE, compile_patterns
+from newsarc.search import Query
+from tests.conftest import EXAMPLES, event_text as event_file, run_newsarc
+
+HOSTILE = {
+    # decoded "Syrian Army" where the bytes never hold it
+    "news/2020/01/1/emphasis.md": "### [2020-01-01](/news/2020/01/1/index.md)\n\n# Syr*ian* Army\n\nBody.\n",
+    "news/2020/01/1/link.md": "### [2020-01-01](/news/2020/01/1/index.md)\n\n# Title\n\nThe Syr[ian](https://x.org) Army moved.\n",
+    "news/2020/01/1/link-end.md": "# Title\n\nThe [Syr](https://x.org)ian Army moved.\n",
+    "news/2020/01/1/emph-link.md": "# Title\n\nThe _Syr_[ian](https://x.org) Army moved.\n",
+    "news/2020/01/1/entity.md": "# Title\n\nThe Syri&#97;n Army moved.\n",
+    "news/2020/01/1/named.md": "# Title\n\nThe Syri&aacute;n and &Aring;rmy and Syrian Army.\n",
+    "news/2020/01/1/code.md": "# Title\n\nThe Syr`ian` Army moved.\n",
+    "news/2020/01/1/html.md": "# Title\n\nThe Syr<b>ian</b> Army moved.\n",
+    "news/2020/01/1/escape.md": "# Title\n\nThe Syrian\\ Army moved.\n",
+    "news/2020/01/1/front.md": "---\ntitle: \"Syr\\x69an Army\"\ntopics: [Syrian Army]\n---\n# Other\n\nBody.\n",
+    "news/2020/01/1/item.md": "# Title\n\nBody.\n\n### Related:\n\n1. [x](/news/x.md) _Context: Syr_\n\n   ian Army_\n",
+    "news/2020/01/1/wrapped.md": "# Syrian\nArmy\n===\n\nThe Syrian\nArmy moved &amp; stayed.\n",
+    "news/2020/01/1/crlf.md": "# Syrian Army\r\n\r\nBody\r\n",
+    "news/2020/01/1/image.md": "# Title\n\nSyr![ian](x.png) Army.\n",
+    # not events, or not read
+    "news/2020/01/1/index.md": "# 2020-01-01\n\n1. [Syrian Army](/news/2020/01/1/link.md)\n",
+    "news/2020/01/1/empty.md": "",
+    "news/2020/01/2/only-related.md": event_file("2020-01-02", "Quiet day", related=[("Syrian Army advances", "/news/2020/01/1/link.md", ["Syria"])]),
+    "news/2020/01/2/plain.md": event_file("2020-01-02", "Syrian Army advances", related=[("x", "/news/x.md", ["Syrian Army", "Iran"])]),
+    "news/2020/01/3/topic.md": event_file("2020-01-03", "Other", related=[("x", "/news/x.md", ["Syrian Army"])]),
+    "news/2019/12/31/undated.md": "# Syrian Army, undated line\n\nBody.\n",
+}
+PATTERNS = ["Syrian Army", "Syrian", "syrian army", "Army", "ria", "Syr.an", "Sy(r)ian", r"\bArmy\b", "Árm", "åmy|army", "moved"]
+
+
+@pytest.fixture
+def hostile(builder):
+    for relpath, text in HOSTILE.items():
+        builder.write(relpath, text)
+    builder.write("news/2020/01/3/binary.md", b"\x00\x01Syrian Army\x00\x00")
+    return builder.root
+
+
+def _query(pattern: str, *, case: str = SENSITIVE, raw: bool = False, fields=DEFAULT_FIELDS, fixed: bool = False) -> Query:
+    return Query(compile_patterns([pattern], case=case, fixed=fixed), fields=fields, raw=raw, details=False)
+
+
+def _exact(files: list[tuple[str, bytes]], query: Query) -> list[int]:
+    """Which files match when every one is parsed (what the index's search text gives)."""
+    texts = [event_text(parse_bytes(data, relpath), query.fields) for relpath, data in files]
+    return list(query.matcher.select(texts, query.require_all))
+
+
+def _prefiltered(files: list[tuple[str, bytes]], query: Query) -> list[int]:
+    plan = filesearch._Plan(query)
+    assert plan.usable
+    names = [(relpath, relpath) for relpath, _ in files]
+    return sorted(k for k, _ in plan._batch(names, list(enumerate(data for _, data in files))))
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("case", [SENSITIVE, INSENSITIVE])
+def test_prefilter_keeps_every_file_whose_decoded_text_matches(pattern, case):
+    files = [(relpath, text.encode()) for relpath, text in HOSTILE.items() if not relpath.endswith("index.md") and text]
+    query = _query(pattern, case=case)
+    assert _prefiltered(files, query) == _exact(files, query)
+    assert _exact(files, _query("Syrian Army"))  # the hostile files do match, decoded
+
+
+# Pieces of Markdown that change the decoded text around a word, put together at random.
+PIECES = [
+    "Syr", "ian", "Army", "S", "yrian", "a", "é", "É", " ", "  ", "\n", "\n\n", "\n   ", "\r\n", "\t", "*", "**", "_", "__",
+    "`", "[", "]", "(https://x.org)", "](u)", "![", "<b>", "</b>", "\\", "&#83;", "&#x27;", "&amp;", "&eacute;", "&Aring;",
+    "# ", "### Related:\n\n", "1. [t](/news/t.md) _Context: ", "- ", "> ", "---\n", "title: ", "===", "\u00a0", "ſ", "K",
+]
+files_strategy = st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".join), min_size=1, max_size=6)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=files_strategy, pattern=st.sampled_from(PATTERNS + ["Syrian", "Sa", "a", "ian Army", "yrianArmy"]), insensitive=st.booleans())
+def test_prefilter_is_sound_on_random_markdown(texts, pattern, insensitive):
+    files = [(f"news/2020/01/1/e{k}.md", ("# " + text if k % 2 else text).encode()) for k, text in enumerate(texts)]
+    query = _query(pattern, case=INSENSITIVE if insensitive else SENSITIVE)
+    assert _prefiltered(files, query) == _exact(files, query)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=st.text(st.sampled_from("Syrian Army &#x27;;é,. "), min_size=1, max_size=30),
+    body=st.lists(st.text(st.sampled_from("Syrian Army &quot;;é,. ab"), min_size=1, max_size=40), min_size=1, max_size=3),
+    topics=st.lists(st.text(st.sampled_from("SyrianArmy, ab.2015"), min_size=1, max_size=20), max_size=3),
+)
+def test_canonical_fields_equal_the_parser(title, body, topics):
+    text = event_file("2020-01-02", title, body="\n\n".join(body), related=[("x", "/news/x.md", topics)] if topics else None)
+    _agrees(text.encode(), "news/2020/01/2/e.md")
+
+
+def test_canonical_fields_equal_the_parser_on_the_examples():
+    taken = 0
+    for path in sorted(EXAMPLES.rglob("*.md")):
+        taken += _agrees(path.read_bytes(), path.relative_to(EXAMPLES).as_posix())
+    assert taken > 10  # the canonical layout is the common case
+
+
+def _agrees(data: bytes, relpath: str) -> bool:
+    found = filesearch.canonical(data, relpath)
+    if found is None:
+        return False
+    event = parse_bytes(data, relpath)
+    assert (found.title, found.body, found.topics) == (event.title, event.body, event.topics)
+    assert found.ordinal(relpath) == (event.date.toordinal() if event.date else 0)
+    return True
+
+
+@pytest.mark.parametrize(
+    "pattern, runs",
+    [
+        ("Syrian Army", ["Syrian"]),
+        ("Palmy?ra", ["Palm"]),
+        ("a|bc", ["a", "bc"]),
+        (r"\bceasefire\b", ["ceasefire"]),
+        (r"S\x79ria", ["Syria"]),
+        (r"\QSyr.ian\E", ["Syr"]),
+        ("ab+c", ["a"]),
+        ("x(abc)?yz", ["yz"]),
+        ("São Paulo", ["Paulo"]),
+    ],
+)
+def test_required_runs(pattern, runs):
+    assert filesearch.required(compile_patterns([pattern])) == runs
+
+
+@pytest.mark.parametrize("pattern", [".", r"\w+", "(?i)syrian", "a|.", "[abc]", "x?"])
+def test_patterns_without_a_required_run_take_the_index_path(pattern):
+    assert filesearch.required(compile_patterns([pattern])) is None
+
+
+def test_fixed_strings_are_not_read_as_regexes():
+    assert filesearch.required(compile_patterns([r"\x41b.c"], fixed=True)) == ["x41b"]
+    assert filesearch.required(compile_patterns(["São Paulo"], fixed=True, case=INSENSITIVE)) == ["Paulo"]
+
+
+# -- the CLI: the same output as the index gives, and no index written ------------------------
+
+COMMANDS = [
+    ["search", "Syrian Army"],
+    ["search", "-l", "Syrian Army"],
+    ["search", "-l", "-i", "syrian army", "--sort", "path"],
+    ["search", "-c", "Army"],
+    ["search", "--json", "Syrian"],
+    ["search", "-C", "1", "Army"],
+    ["search", "-l", "--limit", "2", "Army"],
+    ["search", "--limit", "1", "--pretty", "Army"],
+    ["search", "--pretty", "Syrian Army"],
+    ["search", "-m", "1", "-w", "Army"],
+    ["search", "-x", "Syrian Army"],
+    ["search", "-q", "Army"],
+    ["search", "-m", "0", "Army"],
+    ["search", "--all", "-l", "Syrian", "moved"],
+    ["search", "--in", "title", "-l", "Syrian"],
+    ["search", "--raw", "--in", "all", "-l", "Syrian Army"],
+    ["search", "--raw", "-l", "Syr"],
+    ["search", "--raw", "--in", "body,sources", "x.org"],
+    ["search", "-l", "zugzwang"],
+    ["search", "--pretty", "zugzwang"],
+    ["search", "-F", "-l", "Syr.an"],
+    ["search", "-l", "Syr.an"],
+    ["search", "-l", "--in", "related", "Syrian"],  # the index path, on either side
+    ["search", "-l", r"\w+ Army"],  # no required run: the index path
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_first_search_answers_as_the_index_does(cli, hostile, tmp_path, args):
+    cache = tmp_path / "cache"
+    cold = cli("--cache-dir", str(cache), *args, "--archive", str(hostile))
+    cli("--cache-dir", str(cache), "stats", "--archive", str(hostile))  # now an index exists
+    warm = cli("--cache-dir", str(cache), *args, "--archive", str(hostile))
+    nocache = cli("--no-cache", *args, "--archive", str(hostile))
+    assert (cold.stdout, cold.stderr, cold.exit_code) == (warm.stdout, warm.stderr, warm.exit_code)
+    assert (nocache.stdout, nocache.stderr, nocache.exit_code) == (warm.stdout, warm.stderr, warm.exit_code)
+
+
+def test_first_search_writes_no_index(cli, hostile, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    result = cli("--cache-dir", str(cache), "search", "-l", "Syrian Army", "--archive", str(hostile))
+    assert result.exit_code == 0
+    assert sorted(Path(line).name for line in result.stdout.splitlines()) == sorted(
+        ["emphasis.md", "link.md", "link-end.md", "emph-link.md", "entity.md", "code.md", "html.md", "front.md", "item.md", "crlf.md", "image.md", "plain.md", "topic.md", "undated.md", "named.md"]
+    )
+    assert "binary file" in result.stderr
+    assert list(cache.iterdir()) == []  # an accelerator, not a toll: nothing was built
+
+
+def test_first_search_counts_events_exactly(cli, hostile):
+    # 21 files: one day page and one binary file are not events; the empty file is one
+    result = cli("--no-cache", "search", "--pretty", "nowhere", "--archive", str(hostile))
+    assert result.exit_code == 1
+    assert "no match in 19 events (searched: title, body, topics)" in result.stderr
+
+
+def test_first_search_as_a_subprocess_writes_no_index(hostile, tmp_path):
+    cache = tmp_path / "cache"
+    done = run_newsarc("search", "-l", "--sort", "path", "Syrian Army", "--archive", str(hostile), cwd=hostile, env={"NEWSARC_CACHE_DIR": str(cache)})
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[:3] == ["news/2019/12/31/undated.md", "news/2020/01/1/code.md", "news/2020/01/1/crlf.md"]
+    assert not cache.exists() or list(cache.iterdir()) == []
+    again = run_newsarc("stats", "--archive", str(hostile), cwd=hostile, env={"NEWSARC_CACHE_DIR": str(cache)})
+    assert again.returncode == 0 and list(cache.iterdir())  # other commands still build it
+
+
+def test_every_file_is_read_on_every_core(cli, builder, monkeypatch):
+    monkeypatch.setattr(filesearch, "PARALLEL_FILES", 2)
+    for k in range(7):
+        builder.event(f"2021-03-{k + 1:02d}", f"Syrian Army day {k}" if k % 2 else f"Other {k}")
+    many = cli("--no-cache", "search", "-c", "Army", "--archive", str(builder.root))
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    one = cli("--no-cache", "search", "-c", "Army", "--archive", str(builder.root))
+    assert many.stdout == one.stdout and many.stdout.count("\n") == 3
+
+
+def test_files_over_the_size_limit_are_named_as_the_index_names_them(cli, hostile, tmp_path):
+    (hostile / "news/2020/01/3/big.md").write_text("# Syrian Army\n\n" + "x" * 3000)
+    env = {"NEWSARC_MAX_FILE_SIZE": "2k"}
+    first = cli("--no-cache", "search", "-l", "Army", "--archive", str(hostile), env=env)
+    cache = tmp_path / "c"
+    cli("--cache-dir", str(cache), "stats", "--archive", str(hostile), env=env)
+    warm = cli("--cache-dir", str(cache), "search", "-l", "Army", "--archive", str(hostile), env=env)
+    assert "over the 2 KB limit" in first.stderr
+    assert (first.stdout, first.stderr) == (warm.stdout, warm.stderr)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_skipped_links_are_named_as_the_index_names_them(cli, hostile, tmp_path):
+    outside = tmp_path / "outside.md"
+    outside.write_text("# Syrian Army\n")
+    (hostile / "news/2020/01/3/out.md").symlink_to(outside)
+    first = cli("--no-cache", "search", "-l", "Army", "--archive", str(hostile))
+    cache = tmp_path / "c"
+    cli("--cache-dir", str(cache), "stats", "--archive", str(hostile))
+    warm = cli("--cache-dir", str(cache), "search", "-l", "Army", "--archive", str(hostile))
+    assert "outside the archive root" in first.stderr
+    assert (first.stdout, first.stderr) == (warm.stdout, warm.stderr)
+
+
+def test_raw_whole_files_equal_the_file_bytes(cli, hostile):
+    result = cli("--no-cache", "search", "--raw", "--in", "all", "-l", "&#97;", "--archive", str(hostile))
+    assert [Path(p).name for p in result.stdout.splitlines()] == ["entity.md"]
+    assert FIELDS  # --in all means every field
