@@ -240,10 +240,6 @@ class Archive:
         """Every `.md` file below the scope, without following links out of the root."""
         return (Path(entry.path) for entry in self._walk())
 
-    def file_paths(self) -> list[str]:
-        """`markdown_files` as strings, in scan order (a Path per file costs more than reading it)."""
-        return [entry.path for entry in self._walk()]
-
     def _walk(
         self, folders: list[tuple] | None = None, start: Path | None = None, seen: set[tuple[int, int]] | None = None
     ) -> Iterator[os.DirEntry]:
@@ -1054,7 +1050,7 @@ class Archive:
     def walk_unindexed(self) -> list[tuple[str, str]] | None:
         """Every `.md` file below the scope as (path, relpath), in scan order, what the walk skipped noted
         in `scan_diagnostics`; None when an index is open, loaded or on disk (it answers faster). For a
-        command that reads each file's bytes once (search.py): building an index first is a toll."""
+        command that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll."""
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
         self.scan_diagnostics, self.unreadable = [], []

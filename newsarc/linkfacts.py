@@ -125,9 +125,9 @@ class Docs(Sequence[Event]):
         return event
 
 
-def scan(archive: Archive) -> tuple[Docs, list[Event], Facts]:
-    """Every file of the archive's scope, glanced at on every core: (readable docs, unreadable, facts)."""
-    files = [(path, archive.relpath(path)) for path in archive.file_paths()]
+def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Event], Facts]:
+    """Every file (path, relpath) of the archive's scope (Archive.walk_unindexed), glanced at on
+    every core: (readable docs, unreadable, facts)."""
     known = plain_links(rel for _, rel in files)
     count = forks.workers() if len(files) >= _PARALLEL_FILES else 1
 

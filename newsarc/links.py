@@ -349,10 +349,11 @@ def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bo
     `glance`: with no index on disk, read the whole scope by a glance at each
     file (linkfacts.py) instead of building an index this run would not use."""
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
-        if glance and not archive.index_on_disk():
+        files = archive.walk_unindexed() if glance else None
+        if files is not None:
             from newsarc import linkfacts
 
-            docs, unreadable, facts = linkfacts.scan(archive)
+            docs, unreadable, facts = linkfacts.scan(archive, files)
             scope = [_rel_folder(archive, archive.scope)]
             return Sources(docs, unreadable, scope, notes=list(archive.scan_diagnostics), columns=Columns(docs, facts=facts))
         docs = archive.every_file()
