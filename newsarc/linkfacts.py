@@ -45,6 +45,11 @@ _ODD_LINE = re.compile(rb"\n(?: |[=-]+ *(?:\n|\Z)|(?:[-+]|\d{1,9}[.)]) +#)")
 _LINK = re.compile(r"\[[^\[\]\n]*\]\(([^\s()<>&]*)\)")  # an inline link: its destination
 # Blank lines, an optional date line and blank lines, then the headline.
 _HEAD = re.compile(r"\n*(?:### \[([^\[\]\n&_]*)\]\(([^\s()<>&]*)\)\n\n*)?# ([^\n]*)")
+# What follows the headline in the usual layouts: no heading in the body, a Source and a Related
+# list (each item linked); on a day page, no heading at all. These need no _sections_linked.
+_LINKED_ITEMS = r"(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*\n|\n)*"
+_EVENT = re.compile(r"\n(?:[^#\n][^\n]*\n|\n)*### Source:\n" + _LINKED_ITEMS + r"(?:### Related:\n" + _LINKED_ITEMS + r")?\Z")
+_PAGE = re.compile(r"(?:\n[^#\n][^\n]*|\n)*\Z")
 _HEADING = re.compile(r"\n#{1,6}(?:[ ][^\n]*)?(?=\n|\Z)")  # an ATX heading line, with the newline before it
 _ITEMS = re.compile(r"(?:\n(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*)?)*\n?")  # blank lines and linked items
 _MARKUP = re.compile(r"[\[\]_&]")
@@ -60,15 +65,19 @@ class Facts:
 
     stored = False  # nothing here is kept on disk: no memo of check_folders either
 
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-        self.pages: list[bool] = []
-        self.titles: list[str] = []
-        self.days: list[dt.date | None] = []
-        self.links_ok = bytearray()
-        self.link_counts: list[int] = []  # (internal, http) per file, flat
-        self.lists: dict[int, tuple[str, ...]] = {}  # day page -> the files it links to
-        self.loud: dict[int, Event] = {}
+    def __init__(self, paths: list[str], rows: list[tuple], loud: dict[int, Event]):
+        """`rows`: each file's glance row; a loud file's row comes from its event (`loud_row`)."""
+        self.paths = paths
+        self.pages = [row[0] for row in rows]
+        self.titles = [row[1] for row in rows]
+        days: dict[int, dt.date | None] = {0: None}  # a few thousand days for 100k files
+        self.days = [days.get(row[2]) or days.setdefault(row[2], dt.date.fromordinal(row[2])) for row in rows]
+        self.links_ok = bytearray(_QUIET for _ in rows)
+        self.link_counts = [count for row in rows for count in row[3:5]]  # (internal, http) per file, flat
+        self.lists = {k: row[5] for k, row in enumerate(rows) if row[0]}  # day page -> the files it links to
+        self.loud = loud
+        for k in loud:
+            self.links_ok[k] = _LOUD
 
     def day(self, k: int) -> dt.date | None:
         return self.days[k]
@@ -76,31 +85,13 @@ class Facts:
     def listed(self, k: int) -> tuple[str, ...]:
         return self.lists.get(k, ())
 
-    def add(self, path: str, event: Event | None, row: tuple | None) -> None:
-        """One readable file: its glance `row`, or its parsed `event` when the glance could not say."""
-        k = len(self.paths)
-        self.paths.append(path)
-        if row is not None:
-            page, title, day, internal, http, listed = row
-            self.pages.append(page)
-            self.titles.append(title)
-            self.days.append(dt.date.fromordinal(day) if day else None)
-            self.links_ok.append(_QUIET)
-            self.link_counts += (internal, http)
-            if page:
-                self.lists[k] = listed
-            return
-        assert event is not None
-        self.pages.append(event.is_day_page)
-        self.titles.append(event.title)
-        self.days.append(event.date)
-        self.links_ok.append(_LOUD)
-        self.link_counts += (0, 0)
-        self.loud[k] = event
-        if event.is_day_page:
-            from newsarc.archive import day_page_targets
 
-            self.lists[k] = tuple(day_page_targets(event))
+def loud_row(event: Event) -> tuple:
+    """A row for a file the checker reads itself: its columns, no link counts (it counts them)."""
+    from newsarc.archive import day_page_targets
+
+    listed = tuple(day_page_targets(event)) if event.is_day_page else ()
+    return (event.is_day_page, event.title, event.date.toordinal() if event.date else 0, 0, 0, listed)
 
 
 class Docs(Sequence[Event]):
@@ -138,18 +129,20 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
         return [_glance_file(path, rel, known, dated, limit) for path, rel in items]
 
     rows = [row for found in forks.fan_out(part, forks.split(files, count)) for row in found]
-    facts, unreadable = Facts(), []
     from newsarc.parser import read_event
 
+    paths, kept, loud, unreadable = [], [], {}, []
     for (path, rel), row in zip(files, rows):
-        if row is not None:
-            facts.add(rel, None, row)
-            continue
-        event = read_event(Path(path), rel)
-        if event.skipped:
-            unreadable.append(event)
-        else:
-            facts.add(rel, event, None)
+        if row is None:
+            event = read_event(Path(path), rel)
+            if event.skipped:
+                unreadable.append(event)
+                continue
+            loud[len(kept)] = event
+            row = loud_row(event)
+        paths.append(rel)
+        kept.append(row)
+    facts = Facts(paths, kept, loud)
     return Docs(archive.root, facts), unreadable, facts
 
 
@@ -211,21 +204,24 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     odd = data.translate(None, _SAFE)
     if odd and (odd.strip(b"!") or b"![" in data):
         return None
-    if b"]:" in data or _ODD_LINE.search(b"\n" + data):
-        return None  # "]:" may end a reference definition, which makes `[label]` a link
+    if _ODD_LINE.search(b"\n" + data):
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
     links = _LINK.findall(text)
-    if len(links) != text.count("]("):
-        return None  # a `](` that is not a plain inline link: a title, a nested bracket, a line break
+    if text.count("]") != len(links) and ("]:" in text or text.count("](") != len(links)):
+        # Every "](" must start a plain inline link's destination (not a title, a nested bracket,
+        # a link across lines), and "]:" may end a reference definition, which makes `[label]` a
+        # link. When each "]" is some link's, neither can be there: one count says so.
+        return None
     page = rel.endswith("/index.md") or rel == "index.md"
     head = _head(text, page)
     if head is None:
         return None
     title, date_link, after = head
-    if not _sections_linked(text, after):
+    if not (_PAGE if page else _EVENT).match(text, after) and not _sections_linked(text, after):
         return None
     http = 0
     for target in links:
