@@ -41,15 +41,20 @@ _UNSAFE = b"`\\<>*~!" + bytes(range(32)).replace(b"\n", b"") + b"\x7f"
 _SAFE = bytes(b for b in range(256) if b not in _UNSAFE)
 # Line starts that change what a link is (indented code) or what the headings are (setext
 # underlines, a heading inside a list item); matched after a "\n" put before the text.
-_ODD_LINE = re.compile(rb"\n(?: |[=-]+ *(?:\n|\Z)|(?:[-+]|\d{1,9}[.)]) +#)")
+_ODD_LINE = re.compile(r"\n(?: |[=-]+ *(?:\n|\Z)|(?:[-+]|\d{1,9}[.)]) +#)")
 _LINK = re.compile(r"\[[^\[\]\n]*\]\(([^\s()<>&]*)\)")  # an inline link: its destination
 # Blank lines, an optional date line and blank lines, then the headline.
 _HEAD = re.compile(r"\n*(?:### \[([^\[\]\n&_]*)\]\(([^\s()<>&]*)\)\n\n*)?# ([^\n]*)")
 # What follows the headline in the usual layouts: no heading in the body, a Source and a Related
-# list (each item linked); on a day page, no heading at all. These need no _sections_linked.
-_LINKED_ITEMS = r"(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*\n|\n)*"
-_EVENT = re.compile(r"\n(?:[^#\n][^\n]*\n|\n)*### Source:\n" + _LINKED_ITEMS + r"(?:### Related:\n" + _LINKED_ITEMS + r")?\Z")
-_PAGE = re.compile(r"(?:\n[^#\n][^\n]*|\n)*\Z")
+# list (each item linked); on a day page, no heading at all. Their lines never start with a space,
+# `=`, `-` or `+`, and only items with a digit: no _ODD_LINE can be there, and no _sections_linked
+# is needed.
+_LINE = r"[^#\n \-=+0-9][^\n]*"
+_LINKED_ITEM = r"\d{1,9}[.)] \[[^\n]*\]\([^\n]*"
+_EVENT = re.compile(
+    rf"\n(?:{_LINE}\n|\n)*### Source:\n(?:{_LINKED_ITEM}\n|\n)*(?:### Related:\n(?:{_LINKED_ITEM}\n|\n)*)?\Z"
+)
+_PAGE = re.compile(rf"(?:\n(?:{_LINKED_ITEM}|{_LINE})|\n)*\Z")
 _HEADING = re.compile(r"\n#{1,6}(?:[ ][^\n]*)?(?=\n|\Z)")  # an ATX heading line, with the newline before it
 _ITEMS = re.compile(r"(?:\n(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*)?)*\n?")  # blank lines and linked items
 _MARKUP = re.compile(r"[\[\]_&]")
@@ -204,8 +209,6 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     odd = data.translate(None, _SAFE)
     if odd and (odd.strip(b"!") or b"![" in data):
         return None
-    if _ODD_LINE.search(b"\n" + data):
-        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -221,8 +224,9 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     if head is None:
         return None
     title, date_link, after = head
-    if not (_PAGE if page else _EVENT).match(text, after) and not _sections_linked(text, after):
-        return None
+    if not (_PAGE if page else _EVENT).match(text, after):
+        if _ODD_LINE.search("\n" + text) or not _sections_linked(text, after):
+            return None
     http = 0
     for target in links:
         if target not in known:
