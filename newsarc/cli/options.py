@@ -54,6 +54,7 @@ def examples(*commands: str, note: str = "") -> str:
 
 T = TypeVar("T")
 
+
 def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     """The archive the options name; `text=False` for commands that never read bodies."""
     from newsarc import settings
