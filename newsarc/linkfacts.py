@@ -71,7 +71,7 @@ class Facts:
         self.pages = [row[0] for row in rows]
         self.titles = [row[1] for row in rows]
         days: dict[int, dt.date | None] = {0: None}  # a few thousand days for 100k files
-        self.days = [days.get(row[2]) or days.setdefault(row[2], dt.date.fromordinal(row[2])) for row in rows]
+        self.days = [days[row[2]] if row[2] in days else days.setdefault(row[2], dt.date.fromordinal(row[2])) for row in rows]
         self.links_ok = bytearray(_QUIET for _ in rows)
         self.link_counts = [count for row in rows for count in row[3:5]]  # (internal, http) per file, flat
         self.lists = {k: row[5] for k, row in enumerate(rows) if row[0]}  # day page -> the files it links to
