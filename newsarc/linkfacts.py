@@ -152,7 +152,7 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
 
 
 def _glance_file(path: str, rel: str, known: set[str], dated: dict, limit: int) -> tuple | None:
-    """A quiet file's row for Facts.add; None when the parser must read it (or say why it cannot)."""
+    """A quiet file's row (glance, or parsed_row when the glance cannot say); None when the checker must read it."""
     try:
         fd = os.open(path, _READ)
     except OSError:
