@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsarc import forks
+from newsarc.cache import no_gc
 from newsarc.limits import max_file_size
 from newsarc.model import DATE, Event, Link
 
@@ -133,7 +134,8 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
         dated: dict = {}
         return [_glance_file(path, rel, known, dated, limit) for path, rel in items]
 
-    rows = [row for found in forks.fan_out(part, forks.split(files, count)) for row in found]
+    with no_gc():  # 110k rows and their strings, none in a cycle: the workers fork with collection off too
+        rows = [row for found in forks.fan_out(part, forks.split(files, count)) for row in found]
     from newsarc.parser import read_event
 
     paths, kept, loud, unreadable = [], [], {}, []
