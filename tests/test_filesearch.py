@@ -71,8 +71,7 @@ def _exact(files: list[tuple[str, bytes]], query: Query) -> list[int]:
 def _prefiltered(files: list[tuple[str, bytes]], query: Query) -> list[int]:
     plan = filesearch._Plan(query)
     assert plan.usable
-    names = [(relpath, relpath) for relpath, _ in files]
-    return sorted(k for k, _ in plan._batch(names, list(enumerate(data for _, data in files))))
+    return plan.select(files)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
