@@ -4,7 +4,8 @@ Each version is a folder holding a `newsarc/` package (a `git archive` of a comm
 `python -m newsarc` from a temporary folder outside every checkout: from the repository
 root, `python -m` would put the working tree first on sys.path and run that instead.
 Each version gets its own cache dir, built by a first run that is not compared, so both
-answer from a warm index; commands starting `--no-cache` run with no index at all (a first search).
+answer from a warm index; commands starting `--no-cache` run with no index at all (a first search, a
+validate-links in CI).
 
     git archive 824654c newsarc | tar -x -C /tmp/old
     git archive HEAD newsarc | tar -x -C /tmp/new
@@ -59,6 +60,13 @@ COMMANDS = [
     "validate-links --format json",
     "validate-links --format github --strict",
     "validate-links --reciprocal",
+    # with no index (a CI job on a fresh checkout: linkfacts.py reads every file at a glance)
+    "--no-cache validate-links",
+    "--no-cache validate-links --format json",
+    "--no-cache validate-links --format github --strict",
+    "--no-cache validate-links --format junit",
+    "--no-cache validate-links --fix --dry-run",
+    "--no-cache validate-links --reciprocal",
     "topics -n 10",
     "topics --json",
     "timeline {topic}",

@@ -32,7 +32,7 @@ from itertools import accumulate
 from pathlib import Path
 from urllib.parse import unquote
 
-from newsarc import cache, dates, forks, memo, store
+from newsarc import cache, dates, forks, memo, settings, store
 from newsarc.dates import DateSpan
 from newsarc.fields import DEFAULT_FIELDS, event_text
 from newsarc.folding import group_names, with_topics
@@ -169,7 +169,7 @@ class Archive:
         self.has_text = text
         self.cache_dir = cache_dir
         self._prefix = str(root).rstrip(os.sep) + os.sep
-        self.use_cache = use_cache and not os.environ.get("NEWSARC_NO_CACHE")
+        self.use_cache = use_cache and settings.current().use_cache
         self.events: list[Event] = []
         self.day_pages: dict[str, Event] = {}
         self.unreadable: list[Event] = []  # skipped files; only their diagnostics matter
@@ -210,7 +210,7 @@ class Archive:
         text: bool = True,
     ) -> Archive:
         """Locate an archive without reading it. Raises ArchiveNotFound."""
-        scope = Path(path or os.environ.get("NEWSARC_ARCHIVE") or ".").expanduser()
+        scope = Path(path or settings.current().archive or ".").expanduser()
         if not scope.exists():
             raise ArchiveNotFound(f"archive folder '{scope}' does not exist; pass --archive PATH or set NEWSARC_ARCHIVE")
         if not scope.is_dir():
@@ -1499,7 +1499,7 @@ def _fork_context():
     """Fork shares the loaded modules with workers for free; elsewhere, stay serial."""
     import multiprocessing
 
-    if os.environ.get("NEWSARC_WORKERS") == "1":
+    if settings.current().workers == 1:
         return None
     try:
         return multiprocessing.get_context("fork")

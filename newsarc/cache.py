@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from newsarc import settings
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
 FORMAT = 8  # bump whenever the parser's output or the row layout changes
@@ -29,9 +30,10 @@ Stamp = tuple[int, int, int, int]
 
 
 def default_dir() -> Path:
-    configured = os.environ.get("NEWSARC_CACHE_DIR")
+    """The settings' cache folder (--cache-dir or NEWSARC_CACHE_DIR), else the user cache folder."""
+    configured = settings.current().cache_dir
     if configured:
-        return Path(configured).expanduser()
+        return configured
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("newsarc"))

@@ -14,11 +14,17 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from newsarc import settings
+
 
 def workers() -> int:
-    """How many processes to use: every core (at most 4), or 1 where fork is missing or NEWSARC_WORKERS=1."""
-    if not hasattr(os, "fork") or os.environ.get("NEWSARC_WORKERS") == "1":
+    """How many processes to use: every core (at most 4), or 1 where fork is missing; the settings'
+    count if they give one (NEWSARC_WORKERS=1)."""
+    if not hasattr(os, "fork"):
         return 1
+    chosen = settings.current().workers
+    if chosen is not None:
+        return max(1, chosen)
     return max(1, min(os.cpu_count() or 1, 4))
 
 

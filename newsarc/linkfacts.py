@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsarc import forks
+from newsarc.cache import no_gc
 from newsarc.limits import max_file_size
 from newsarc.model import DATE, Event, Link
 
@@ -41,15 +42,20 @@ _UNSAFE = b"`\\<>*~!" + bytes(range(32)).replace(b"\n", b"") + b"\x7f"
 _SAFE = bytes(b for b in range(256) if b not in _UNSAFE)
 # Line starts that change what a link is (indented code) or what the headings are (setext
 # underlines, a heading inside a list item); matched after a "\n" put before the text.
-_ODD_LINE = re.compile(rb"\n(?: |[=-]+ *(?:\n|\Z)|(?:[-+]|\d{1,9}[.)]) +#)")
+_ODD_LINE = re.compile(r"\n(?: |[=-]+ *(?:\n|\Z)|(?:[-+]|\d{1,9}[.)]) +#)")
 _LINK = re.compile(r"\[[^\[\]\n]*\]\(([^\s()<>&]*)\)")  # an inline link: its destination
 # Blank lines, an optional date line and blank lines, then the headline.
 _HEAD = re.compile(r"\n*(?:### \[([^\[\]\n&_]*)\]\(([^\s()<>&]*)\)\n\n*)?# ([^\n]*)")
 # What follows the headline in the usual layouts: no heading in the body, a Source and a Related
-# list (each item linked); on a day page, no heading at all. These need no _sections_linked.
-_LINKED_ITEMS = r"(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*\n|\n)*"
-_EVENT = re.compile(r"\n(?:[^#\n][^\n]*\n|\n)*### Source:\n" + _LINKED_ITEMS + r"(?:### Related:\n" + _LINKED_ITEMS + r")?\Z")
-_PAGE = re.compile(r"(?:\n[^#\n][^\n]*|\n)*\Z")
+# list (each item linked); on a day page, no heading at all. Their lines never start with a space,
+# `=`, `-` or `+`, and only items with a digit: no _ODD_LINE can be there, and no _sections_linked
+# is needed.
+_LINE = r"[^#\n \-=+0-9][^\n]*"
+_LINKED_ITEM = r"\d{1,9}[.)] \[[^\n]*\]\([^\n]*"
+_EVENT = re.compile(
+    rf"\n(?:{_LINE}\n|\n)*### Source:\n(?:{_LINKED_ITEM}\n|\n)*(?:### Related:\n(?:{_LINKED_ITEM}\n|\n)*)?\Z"
+)
+_PAGE = re.compile(rf"(?:\n(?:{_LINKED_ITEM}|{_LINE})|\n)*\Z")
 _HEADING = re.compile(r"\n#{1,6}(?:[ ][^\n]*)?(?=\n|\Z)")  # an ATX heading line, with the newline before it
 _ITEMS = re.compile(r"(?:\n(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*)?)*\n?")  # blank lines and linked items
 _MARKUP = re.compile(r"[\[\]_&]")
@@ -71,7 +77,7 @@ class Facts:
         self.pages = [row[0] for row in rows]
         self.titles = [row[1] for row in rows]
         days: dict[int, dt.date | None] = {0: None}  # a few thousand days for 100k files
-        self.days = [days.get(row[2]) or days.setdefault(row[2], dt.date.fromordinal(row[2])) for row in rows]
+        self.days = [days[row[2]] if row[2] in days else days.setdefault(row[2], dt.date.fromordinal(row[2])) for row in rows]
         self.links_ok = bytearray(_QUIET for _ in rows)
         self.link_counts = [count for row in rows for count in row[3:5]]  # (internal, http) per file, flat
         self.lists = {k: row[5] for k, row in enumerate(rows) if row[0]}  # day page -> the files it links to
@@ -128,7 +134,8 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
         dated: dict = {}
         return [_glance_file(path, rel, known, dated, limit) for path, rel in items]
 
-    rows = [row for found in forks.fan_out(part, forks.split(files, count)) for row in found]
+    with no_gc():  # 110k rows and their strings, none in a cycle: the workers fork with collection off too
+        rows = [row for found in forks.fan_out(part, forks.split(files, count)) for row in found]
     from newsarc.parser import read_event
 
     paths, kept, loud, unreadable = [], [], {}, []
@@ -147,7 +154,7 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
 
 
 def _glance_file(path: str, rel: str, known: set[str], dated: dict, limit: int) -> tuple | None:
-    """A quiet file's row for Facts.add; None when the parser must read it (or say why it cannot)."""
+    """A quiet file's row (glance, or parsed_row when the glance cannot say); None when the checker must read it."""
     try:
         fd = os.open(path, _READ)
     except OSError:
@@ -204,8 +211,6 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     odd = data.translate(None, _SAFE)
     if odd and (odd.strip(b"!") or b"![" in data):
         return None
-    if _ODD_LINE.search(b"\n" + data):
-        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -221,8 +226,9 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     if head is None:
         return None
     title, date_link, after = head
-    if not (_PAGE if page else _EVENT).match(text, after) and not _sections_linked(text, after):
-        return None
+    if not (_PAGE if page else _EVENT).match(text, after):
+        if _ODD_LINE.search("\n" + text) or not _sections_linked(text, after):
+            return None
     http = 0
     for target in links:
         if target not in known:

@@ -164,3 +164,19 @@ def test_validate_links_writes_no_index(builder, cli, tmp_path):
     result = cli("--cache-dir", str(tmp_path / "c"), "validate-links", "-a", str(builder.root))
     assert result.exit_code == 0, result.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_odd_files_give_the_same_report_with_and_without_an_index(builder, tmp_path):
+    """Files the parser reads (empty, binary, undated, front matter, CRLF, over the size limit) among quiet ones."""
+    builder.event("2019-03-03", "A headline")
+    builder.event("2019-03-03", "Another one", related=[("A headline", "/news/2019/03/3/a-headline.md", ["X"])])
+    builder.write("news/2019/03/3/empty.md", "")
+    builder.write("news/2019/03/3/binary.md", b"\x00\x01\x02" * 100)
+    builder.write("notes/undated.md", "# No date here\n\n[a](/news/2019/03/3/a-headline.md)\n")
+    builder.write("news/2019/03/3/front.md", "---\ntitle: Front\ndate: 2019-03-04\n---\n# Front\n\n[a](/nowhere.md)\n")
+    builder.write("news/2019/03/3/crlf.md", event_text("2019-03-03", "Crlf").replace("\n", "\r\n"))
+    without = report(Archive.open(builder.root, use_cache=False))
+    Archive.open(builder.root, cache_dir=tmp_path / "c").index()
+    assert report(Archive.open(builder.root, cache_dir=tmp_path / "c")) == without
+    kinds = sorted(f["kind"] for f in without[0])
+    assert "unreadable" in kinds and "missing-file" in kinds and "date-mismatch" in kinds

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import sys
@@ -11,9 +12,8 @@ from typing import Annotated, Optional
 import typer
 from typer.core import TyperGroup
 
-from newsarc import __version__
+from newsarc import __version__, settings
 from newsarc.cli.errors import exit_status
-from newsarc.cli.options import SETTINGS
 
 # typer's own control-flow exceptions (exit, abort, usage errors) pass through.
 _TYPER_EXCEPTIONS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, typer.TyperException)
@@ -41,14 +41,26 @@ class NewsarcGroup(TyperGroup):
         return command
 
     def invoke(self, ctx: typer.Context):
+        """The command, under the settings the callback installs (`root`): for this invocation only."""
         _keep_file_names()
+        before = settings.installed()
         try:
             return super().invoke(ctx)
         except _TYPER_EXCEPTIONS:
             raise
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - this is the boundary
-            debug = bool(ctx.meta.get("newsarc.debug")) or bool(os.environ.get("NEWSARC_DEBUG"))
-            raise typer.Exit(exit_status(exc, debug)) from None
+            raise typer.Exit(exit_status(exc, _debug(ctx))) from None
+        finally:
+            settings.install(before)
+
+
+def _debug(ctx: typer.Context) -> bool:
+    """--debug or NEWSARC_DEBUG: the run's settings say, or, when building them failed (a bad
+    NEWSARC_MAX_FILE_SIZE), the option and the variable alone."""
+    chosen = ctx.meta.get("newsarc.settings")
+    if chosen is not None:
+        return chosen.debug
+    return bool(ctx.meta.get("newsarc.debug")) or settings.debug_requested()
 
 
 def _cache_options() -> list:
@@ -57,16 +69,21 @@ def _cache_options() -> list:
 
     def no_cache(ctx, param, value):
         if value:
-            SETTINGS.update(use_cache=False)
+            _choose(use_cache=False, url_cache=False)
 
     def cache_dir(ctx, param, value):
         if value is not None:
-            SETTINGS.update(cache_dir=Path(value))
+            _choose(cache_dir=Path(value).expanduser())
 
     return [
         TyperOption(param_decls=["--no-cache", "newsarc_no_cache"], is_flag=True, expose_value=False, callback=no_cache, hidden=True),
         TyperOption(param_decls=["--cache-dir", "newsarc_cache_dir"], expose_value=False, callback=cache_dir, hidden=True),
     ]
+
+
+def _choose(**values) -> None:
+    """A command's own --no-cache or --cache-dir, over the settings the app's callback installed."""
+    settings.install(dataclasses.replace(settings.current(), **values))
 
 
 def _keep_file_names() -> None:
@@ -130,16 +147,21 @@ def root(
 ) -> None:
     """Look up, search and link-check a news-event archive (Markdown files, one event per file)."""
     ctx.meta["newsarc.debug"] = debug
-    SETTINGS.update(use_cache=not no_cache, cache_dir=cache_dir)
-    _size_limit(max_file_size)
+    chosen = _settings(debug, no_cache, cache_dir, max_file_size)
+    ctx.meta["newsarc.settings"] = chosen
+    settings.install(chosen)
 
 
-def _size_limit(option: str | None) -> None:
-    """Read the size limit once, before any file is: a bad value is a usage error, not one per file."""
-    from newsarc import limits
-
-    limits.choose_max_file_size(None if option is None else limits.parse_size(option, "--max-file-size"))
-    limits.max_file_size()
+def _settings(debug: bool, no_cache: bool, cache_dir: Path | None, max_file_size: str | None) -> settings.Settings:
+    """This run's settings: the options given, else the NEWSARC_* variables. Read once, before any
+    file is: a bad size is a usage error, not one per file."""
+    return settings.Settings.from_environment(
+        debug=True if debug else None,
+        use_cache=False if no_cache else None,
+        url_cache=False if no_cache else None,
+        cache_dir=cache_dir,
+        max_file_size=None if max_file_size is None else settings.parse_size(max_file_size, "--max-file-size"),
+    )
 
 
 # Each module registers its commands on `app` when imported, in the order --help lists them.

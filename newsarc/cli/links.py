@@ -332,12 +332,13 @@ def _external(site, paths, report, ext: _External, strict: bool):
 
 def _link_cache(ext: _External):
     """links.json follows the index cache: --cache-dir/NEWSARC_CACHE_DIR, and --no-cache turns both off."""
-    from newsarc.cli.options import SETTINGS
+    from newsarc import settings
     from newsarc.linkcache import LinkCache, default_path
 
-    if ext.no_cache or not SETTINGS["use_cache"]:
+    chosen = settings.current()
+    if ext.no_cache or not chosen.url_cache:
         return None
-    return LinkCache.load(ext.cache_file or default_path(SETTINGS["cache_dir"]), ext.max_age)
+    return LinkCache.load(ext.cache_file or default_path(chosen.cache_dir), ext.max_age)
 
 
 def _url_findings(result, warn: bool, strict: bool) -> list:

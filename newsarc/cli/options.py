@@ -54,19 +54,16 @@ def examples(*commands: str, note: str = "") -> str:
 
 T = TypeVar("T")
 
-# Set by the global options (newsarc --no-cache --cache-dir DIR COMMAND) on every invocation.
-SETTINGS: dict[str, object] = {"use_cache": True, "cache_dir": None}
-
 
 def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     """The archive the options name; `text=False` for commands that never read bodies."""
+    from newsarc import settings
     from newsarc.archive import Archive
 
     from newsarc.output.progress import for_terminal
 
-    site = Archive.open(
-        archive, root, cache_dir=SETTINGS["cache_dir"], use_cache=bool(SETTINGS["use_cache"]), text=text
-    )
+    chosen = settings.current()  # the run's: the global options and the NEWSARC_* variables (cli/app.py)
+    site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=text)
     site.progress = for_terminal()
     site.notice = say
     return site

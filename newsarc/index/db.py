@@ -271,9 +271,9 @@ def parsed(items: Sequence[Item], groups: tuple[str, ...], ids: Sequence[int] | 
 
 
 def _workers() -> int:
-    if not hasattr(os, "fork") or os.environ.get("NEWSARC_WORKERS") == "1":
-        return 1
-    return max(1, min(os.cpu_count() or 1, 4))
+    from newsarc import forks
+
+    return forks.workers()
 
 
 # -- building and updating ------------------------------------------------------------------------
