@@ -172,6 +172,11 @@ class _Plan:
             options.case_sensitive = self.matcher.case_sensitive
             options.max_mem = 64 << 20
             self.needle = re2.compile("|".join(_needle(t, re2) for t in tokens), options)._regexp  # across lines
+            # A file the needle finds must also hold every other run of some alternative ('Syrian Army':
+            # "Army" too), each found as the needle finds its own.
+            alternatives = required_runs(self.matcher) or []
+            self.alternatives = [[re2.compile(_needle(run, re2), options)._regexp for run in runs] for runs in alternatives]
+            self.recheck = any(len(runs) > 1 for runs in alternatives)
             self._entities: dict[bytes, bool] = {}
             options.case_sensitive = True
             self._other_entity = re2.compile(_other_entity(_SAFE_ENTITIES), options)._regexp
@@ -300,8 +305,18 @@ class _Plan:
             if self.whole:
                 return [(*names[i], _ordinal(names[i][1], datas[i])) for i in hits]
             return self._exact(names, hits, {i: datas[i] for i in hits}, texts)
-        candidates = sorted(_hits(self.needle, buf, offsets, end) | self._unsure(buf, end, starts, sizes))
+        found = _hits(self.needle, buf, offsets, end)
+        if self.recheck:
+            found = {i for i in found if self._holds(buf, offsets[i], offsets[i + 1])}
+        candidates = sorted(found | self._unsure(buf, end, starts, sizes))
         return self._exact(names, candidates, {i: bytes(buf[starts[i] : starts[i] + sizes[i]]) for i in candidates}, None)
+
+    def _holds(self, buf: bytearray, start: int, end: int) -> bool:
+        """Whether buf[start:end] holds every run of some alternative (see `required_runs`)."""
+        import re2
+
+        anchor = re2._re2.RE2.Anchor.UNANCHORED
+        return any(all(program.Match(anchor, buf, start, end)[0][0] >= 0 for program in runs) for runs in self.alternatives)
 
     def _unsure(self, buf: bytearray, end: int, starts: list[int], sizes: list[int]) -> set[int]:
         """Files kept whatever they hold: inline markup (`_MARKUP`), front matter (YAML values: a title,
@@ -586,6 +601,18 @@ def required(matcher: Matcher) -> list[str] | None:
             if not runs:
                 return None
             found.append(max(runs, key=len))
+    return found
+
+
+def required_runs(matcher: Matcher) -> list[list[str]] | None:
+    """Per alternative of every pattern, all the runs of letters and digits its every match holds
+    (`required` keeps the longest of each); None when some alternative requires none."""
+    found = []
+    for pattern in matcher.patterns:
+        branches = [_runs(list(pattern), matcher.case_sensitive)] if matcher.fixed else _branches(pattern, matcher.case_sensitive)
+        if branches is None or not all(branches):
+            return None
+        found.extend(sorted(runs, key=len, reverse=True) for runs in branches)
     return found
 
 

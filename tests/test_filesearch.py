@@ -93,7 +93,7 @@ files_strategy = st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(texts=files_strategy, pattern=st.sampled_from(PATTERNS + ["Syrian", "Sa", "a", "ian Army", "yrianArmy"]), insensitive=st.booleans())
+@given(texts=files_strategy, pattern=st.sampled_from(PATTERNS + ["Syrian", "Sa", "a", "ian Army", "yrianArmy", "Army.*Syr", "a S|r A"]), insensitive=st.booleans())
 def test_prefilter_is_sound_on_random_markdown(texts, pattern, insensitive):
     files = [(f"news/2020/01/1/e{k}.md", ("# " + text if k % 2 else text).encode()) for k, text in enumerate(texts)]
     query = _query(pattern, case=INSENSITIVE if insensitive else SENSITIVE)
@@ -144,6 +144,28 @@ def _agrees(data: bytes, relpath: str) -> bool:
 )
 def test_required_runs(pattern, runs):
     assert filesearch.required(compile_patterns([pattern])) == runs
+
+
+@pytest.mark.parametrize(
+    "pattern, runs",
+    [
+        ("Syrian Army", [["Syrian", "Army"]]),
+        ("Palmy?ra", [["Palm", "ra"]]),
+        ("a|bc d", [["a"], ["bc", "d"]]),
+        ("x(abc)?yz", [["yz", "x"]]),
+        (r"Syr.an \bArmy\b", [["Army", "Syr", "an"]]),
+    ],
+)
+def test_every_run_of_an_alternative_is_required(pattern, runs):
+    assert filesearch.required_runs(compile_patterns([pattern])) == runs
+
+
+def test_a_file_must_hold_every_run_of_an_alternative():
+    files = [("news/2020/01/1/a.md", b"# Syrian news\n\nNo army here.\n"), ("news/2020/01/1/b.md", b"# Syrian and Army\n")]
+    plan = filesearch._Plan(_query("Syrian.*Army"))
+    assert plan.select(files) == [1]
+    a, b = (bytearray(data) for _, data in files)
+    assert not plan._holds(a, 0, len(a)) and plan._holds(b, 0, len(b))
 
 
 @pytest.mark.parametrize("pattern", [".", r"\w+", "(?i)syrian", "a|.", "[abc]", "x?"])
