@@ -286,3 +286,44 @@ def test_raw_whole_files_equal_the_file_bytes(cli, hostile):
     result = cli("--no-cache", "search", "--raw", "--in", "all", "-l", "&#97;", "--archive", str(hostile))
     assert [Path(p).name for p in result.stdout.splitlines()] == ["entity.md"]
     assert FIELDS  # --in all means every field
+
+
+@pytest.mark.parametrize("wanted", [1, 2, 3, 64])
+def test_walk_pieces_joined_are_the_one_walk(hostile, wanted):
+    from newsarc.archive import Archive
+
+    (hostile / "news/2020/01/1/fifo.md").mkdir()  # a folder named like a file
+    (hostile / "news/2020/01/1/.hidden.md").write_text("# Hidden\n")
+    archive = Archive(hostile, hostile, use_cache=False)
+    walk = archive.walk_pieces(wanted)
+    files, notes, walked = [], list(archive.scan_diagnostics), []
+    for folder, known, noted in walk.pieces:
+        if folder is not None:
+            known, noted, keys, repeated = archive.walk_piece(folder)
+            walked.append((keys, repeated))
+        files.extend(known)
+        notes.extend(noted)
+    assert walk.exact(walked)
+    assert files == archive.walk_unindexed()
+    assert notes == archive.scan_diagnostics
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_a_folder_reached_twice_makes_the_pieces_inexact(hostile):
+    from newsarc.archive import Archive
+
+    (hostile / "news/2020/02").symlink_to(hostile / "news/2020/01")
+    archive = Archive(hostile, hostile, use_cache=False)
+    walk = archive.walk_pieces(2)
+    walked = [archive.walk_piece(folder)[2:] for folder, _, _ in walk.pieces if folder is not None]
+    assert not walk.exact(walked)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_a_folder_reached_twice_answers_as_the_index_does(cli, hostile, tmp_path):
+    (hostile / "news/2020/02").symlink_to(hostile / "news/2020/01")
+    first = cli("--no-cache", "search", "-l", "Army", "--archive", str(hostile))
+    cache = tmp_path / "c"
+    cli("--cache-dir", str(cache), "stats", "--archive", str(hostile))
+    warm = cli("--cache-dir", str(cache), "search", "-l", "Army", "--archive", str(hostile))
+    assert (first.stdout, first.stderr) == (warm.stdout, warm.stderr)
