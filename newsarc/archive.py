@@ -1056,6 +1056,108 @@ class Archive:
         self.scan_diagnostics, self.unreadable = [], []
         return [(entry.path, self.relpath(entry.path)) for entry in self._walk()]
 
+    def walk_pieces(self, wanted: int = 64) -> WalkPieces | None:
+        """`walk_unindexed` cut into pieces that can be walked apart (on other cores): the folders near
+        the scope read here, level by level, until `wanted` folders are left to walk; None as for
+        `walk_unindexed`. Walking every piece with `walk_piece` and joining the answers in order gives
+        walk_unindexed's files and scan_diagnostics, unless `WalkPieces.exact` says a folder was reached
+        twice (a symbolic link or a bind mount): then only walk_unindexed's one walk is exact."""
+        if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
+            return None
+        self.scan_diagnostics, self.unreadable = [], []
+        seen = _Seen()
+        pieces: list[WalkPiece] = [(str(self.scope), [], [])]
+        while True:
+            folders = sum(1 for piece in pieces if piece[0] is not None)
+            if not folders or folders >= wanted or seen.repeated:
+                break
+            opened: list[WalkPiece] = []
+            for piece in pieces:
+                if piece[0] is None:
+                    opened.append(piece)
+                    continue
+                files: list[tuple[str, str]] = []
+                stack: list[str] = []
+                notes = self._collect(lambda: files.extend((e.path, self.relpath(e.path)) for e in self._walk_folder(piece[0], seen, stack)))
+                opened.append((None, files, notes))
+                opened.extend((folder, [], []) for folder in reversed(stack))  # the order they are popped in
+            pieces = opened
+        return WalkPieces(pieces, list(seen), seen.repeated)
+
+    def walk_piece(self, folder: str) -> tuple[list[tuple[str, str]], list[Diagnostic], list[tuple[int, int]], bool]:
+        """One folder of `walk_pieces` walked as walk_unindexed walks it: (its files, what the walk
+        noted, the (device, inode) of every folder read, whether one was reached twice)."""
+        seen = _Seen()
+        files: list[tuple[str, str]] = []
+        notes = self._collect(lambda: files.extend((e.path, self.relpath(e.path)) for e in self._walk(start=folder, seen=seen)))  # type: ignore[arg-type]
+        return files, notes, list(seen), seen.repeated
+
+    def _collect(self, work: Callable[[], None]) -> list[Diagnostic]:
+        """What `work` notes, apart from scan_diagnostics."""
+        saved, self.scan_diagnostics = self.scan_diagnostics, []
+        try:
+            work()
+            return self.scan_diagnostics
+        finally:
+            self.scan_diagnostics = saved
+
+    def _walk_folder(self, folder: str, seen: set[tuple[int, int]], stack: list[str]) -> Iterator[os.DirEntry]:
+        """One step of `_walk`: the files of one folder, its folders pushed on `stack`."""
+        try:
+            info = os.stat(folder)
+            key = (info.st_dev, info.st_ino)
+            if key in seen:
+                self._note(Path(folder), "symlink loop; folder read once")
+                return
+            seen.add(key)
+            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+        except OSError as exc:
+            self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            yield from self._entry(entry, stack)
+
+
+# A piece of a walk: (a folder still to walk, or None; files already found; what their walk noted).
+WalkPiece = tuple["str | None", list[tuple[str, str]], list[Diagnostic]]
+
+
+class _Seen(set):
+    """A walk's set of folders read, that remembers whether one was looked up again."""
+
+    repeated = False
+
+    def __contains__(self, key) -> bool:
+        found = set.__contains__(self, key)
+        self.repeated = self.repeated or found
+        return found
+
+
+@dataclass
+class WalkPieces:
+    """Archive.walk_pieces' answer: the pieces in scan order, the folders read to cut them, and
+    whether one of those was reached twice (then walk_unindexed must walk instead)."""
+
+    pieces: list[WalkPiece]
+    keys: list[tuple[int, int]]
+    repeated: bool
+
+    def exact(self, walked: Iterable[tuple[list[tuple[int, int]], bool]]) -> bool:
+        """Whether the pieces joined are walk_unindexed's walk: no folder was reached twice, here or
+        in any piece (`walked`: each walked piece's folders and its own `repeated`)."""
+        if self.repeated:
+            return False
+        seen = set(self.keys)
+        count = len(self.keys)
+        for keys, repeated in walked:
+            if repeated:
+                return False
+            seen.update(keys)
+            count += len(keys)
+        return len(seen) == count
+
 
 def folder_day(relpath: str) -> dt.date | None:
     """The day of the day folder (news/YYYY/MM/D) a file is in, at any depth below it; None outside one."""

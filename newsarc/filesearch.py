@@ -34,6 +34,7 @@ import html
 import os
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,8 +43,7 @@ from newsarc.fields import DEFAULT_FIELDS, FIELDS, event_text, raw_of
 from newsarc.model import Diagnostic, Event
 from newsarc.patterns import Matcher
 
-PARALLEL_FILES = 2000  # from this many files, every core reads a part
-_CHUNK = 8 << 20  # bytes matched per RE2 call
+PARALLEL_FILES = 2000  # from this many files (or any folder left to walk), every core walks and reads
 
 # Where a file's decoded text can hold two letters (or digits) side by side that its bytes do not.
 # Inline markup the parser removes (emphasis with `*`, code spans, raw HTML and autolinks, backslash
@@ -60,6 +60,10 @@ _SPLIT = rf"_*(?:[\[!]|\](?:(?:\([^)]*\)|\[[^\]]*\])(?:\S|{_INDENTED})|[^\s(\[]|
 _ENTITY = re.compile(rb"&#?[0-9A-Za-z]+;")
 _DATE_LINE = re.compile(rb"(?:\xef\xbb\xbf)?### \[([0-9A-Za-z.,\-](?:[0-9A-Za-z ,.\-]{0,60}[0-9A-Za-z.,\-])?)\]\([^\s()<>\\&\[\]`]+\) *\r?\n")
 _DAY_PAGE = "index.md"
+_DAY_PAGE_END = "/" + _DAY_PAGE
+_UTF16 = (b"\xff\xfe", b"\xfe\xff")
+_OPEN = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_BUFFER = 4 << 20  # the reading buffer: matched when half full, so a file of up to 2 MB is read into it at once
 
 
 def applies(query) -> bool:
@@ -77,25 +81,30 @@ def search(archive, query) -> tuple[Sequence[Event], int] | None:
     plan = _Plan(query)
     if not plan.usable:
         return None
-    files = archive.walk_unindexed()
-    if files is None:
+    walk = archive.walk_pieces()
+    if walk is None:
         return None
-    count = forks.workers() if len(files) >= PARALLEL_FILES else 1
-    parts = forks.split(range(len(files)), count)
-    results = forks.fan_out(lambda part: plan.run(files, part), parts) if parts else []
-    searched, unreadable, found = 0, [], []
-    for events, skipped, matched in results:
-        searched += events
-        unreadable.extend(skipped)
-        found.extend(matched)
+    pieces = walk.pieces
+    folders = sum(1 for piece in pieces if piece[0] is not None)
+    known = sum(len(piece[1]) for piece in pieces)
+    count = forks.workers() if folders or known >= PARALLEL_FILES else 1
+    # Every process walks and reads the next piece when done with its last (forks.pull).
+    results = forks.pull(lambda k: plan.piece(archive, pieces[k]), len(pieces), count)
+    if walk.exact((result[4], result[5]) for result in results):
+        archive.scan_diagnostics = [Diagnostic(*d) for result in results for d in result[3]]
+    else:  # a folder reached twice: only the one walk in order is exact
+        files = archive.walk_unindexed()
+        parts = [part for part in forks.split(files, count) if part]
+        results = forks.fan_out(lambda part: plan.piece(archive, (None, list(part), [])), parts) if parts else []
     from newsarc.parser import skipped_event
 
-    archive.unreadable = [skipped_event(files[k][1], [Diagnostic(*d) for d in notes]) for k, notes in unreadable]
+    archive.unreadable = [skipped_event(relpath, [Diagnostic(*d) for d in notes]) for result in results for relpath, notes in result[1]]
+    found = [item for result in results for item in result[2]]
     if query.sort == "path":
-        found.sort(key=lambda item: files[item[0]][1])
+        found.sort(key=lambda item: item[1])
     else:
-        found.sort(key=lambda item: (item[1] or 1, files[item[0]][1]))  # the index's order: date.min is ordinal 1
-    return FileEvents([(*files[k], ordinal) for k, ordinal in found]), searched
+        found.sort(key=lambda item: (item[2] or 1, item[1]))  # the index's order: date.min is ordinal 1
+    return FileEvents(found), sum(result[0] for result in results)
 
 
 class FileEvents(Sequence):
@@ -163,75 +172,178 @@ class _Plan:
             options.case_sensitive = self.matcher.case_sensitive
             options.max_mem = 64 << 20
             self.needle = re2.compile("|".join(_needle(t, re2) for t in tokens), options)._regexp  # across lines
+            # A file the needle finds must also hold every other run of some alternative ('Syrian Army':
+            # "Army" too), each found as the needle finds its own.
+            alternatives = required_runs(self.matcher) or []
+            self.alternatives = [[re2.compile(_needle(run, re2), options)._regexp for run in runs] for runs in alternatives]
+            self.recheck = any(len(runs) > 1 for runs in alternatives)
             self._entities: dict[bytes, bool] = {}
+            options.case_sensitive = True
+            self._other_entity = re2.compile(_other_entity(_SAFE_ENTITIES), options)._regexp
 
-    # -- one part, in a worker --------------------------------------------
+    # -- one piece, in any process ------------------------------------------
 
-    def run(self, files: list[tuple[str, str]], part: range) -> tuple[int, list, list]:
-        """(events in the part, [(k, diagnostics)] of skipped files, [(k, date ordinal)] of matching events)."""
+    def piece(self, archive, piece) -> tuple[int, list, list, list, list, bool]:
+        """A piece of the walk (Archive.walk_pieces) walked and read: (events in it, [(relpath,
+        diagnostics)] of skipped files, [(path, relpath, date ordinal)] of matching events, what its
+        walk noted, the folders it read, whether one was reached twice). Plain values: they cross
+        from a child through marshal."""
+        folder, files, notes = piece
+        keys: list = []
+        repeated = False
+        if folder is not None:
+            files, notes, keys, repeated = archive.walk_piece(folder)
+        events, skipped, matched = self.scan(files)
+        return events, skipped, matched, [(d.path, d.line, d.message, d.severity) for d in notes], keys, repeated
+
+    def scan(self, files: list[tuple[str, str]]) -> tuple[int, list, list]:
+        """Read the files into one reused buffer (a few MB: the events' bytes, each followed by a line
+        break as `_joined` lays them), matching it whenever it fills up."""
         from newsarc.limits import max_file_size
         from newsarc.parser import decode, read_limited
 
+        limit = max_file_size()
         events, skipped, matched = 0, [], []
-        batch: list[tuple[int, bytes]] = []
-        size, limit = 0, max_file_size()
-        for k in part:
-            path, relpath = files[k]
-            notes: list[Diagnostic] = []
-            data = _read(path, limit)
-            if data is None:  # read again by the parser's rules, which say why
-                data = read_limited(path, relpath, notes)
-            if data is not None and (b"\x00" in data or data.startswith((b"\xff\xfe", b"\xfe\xff"))):
-                if decode(data, relpath, notes) is None:
-                    data = None
-            if data is None:
-                skipped.append((k, [(d.path, d.line, d.message, d.severity) for d in notes]))
-                continue
-            if relpath.rsplit("/", 1)[-1] == _DAY_PAGE:
+        buf, view = self._buffer()
+        size = len(buf)
+        pos = 0
+        starts: list[int] = []
+        sizes: list[int] = []
+        names: list[tuple[str, str]] = []
+        readv, close, flags = os.readv, os.close, _OPEN
+        for path, relpath in files:
+            n = -1
+            try:
+                fd = os.open(path, flags)
+            except OSError:
+                pass
+            else:
+                try:
+                    n = readv(fd, [view[pos:]])
+                    while 0 < n < size - pos and (more := readv(fd, [view[pos + n :]])):  # to the end of the file
+                        n += more
+                    if n >= size - pos:  # longer than the room left: read it apart
+                        n = -1
+                except OSError:
+                    n = -1
+                finally:
+                    close(fd)
+            data = None
+            if n < 0 or 0 < limit < n or buf.find(0, pos, pos + n) >= 0 or buf.startswith(_UTF16, pos, pos + n):
+                # read again by the parser's rules, which say why a file is skipped
+                notes: list[Diagnostic] = []
+                data = bytes(view[pos : pos + n]) if n >= 0 and not 0 < limit < n else _read(path, limit)
+                if data is None:
+                    data = read_limited(path, relpath, notes)
+                if data is not None and (b"\x00" in data or data.startswith(_UTF16)):
+                    if decode(data, relpath, notes) is None:
+                        data = None
+                if data is None:
+                    skipped.append((relpath, [(d.path, d.line, d.message, d.severity) for d in notes]))
+                    continue
+            if relpath == _DAY_PAGE or relpath.endswith(_DAY_PAGE_END):
                 continue
             events += 1
-            batch.append((k, data))
-            size += len(data) + 1
-            if size >= _CHUNK:
-                matched.extend(self._batch(files, batch))
-                batch, size = [], 0
-        if batch:
-            matched.extend(self._batch(files, batch))
+            if data is not None:  # read apart: copy it in
+                n = len(data)
+                if pos + n + 1 > size:
+                    if starts:
+                        matched.extend(self._batch(buf, pos, starts, sizes, names))
+                    pos, starts, sizes, names = 0, [], [], []
+                    if n + 1 > size:
+                        buf, view = self._buffer(n + 1)
+                        size = len(buf)
+                buf[pos : pos + n] = data
+            starts.append(pos)
+            sizes.append(n)
+            names.append((path, relpath))
+            pos += n
+            if n:
+                buf[pos] = 10
+                pos += 1
+            if pos >= size >> 1:
+                matched.extend(self._batch(buf, pos, starts, sizes, names))
+                pos, starts, sizes, names = 0, [], [], []
+        if starts:
+            matched.extend(self._batch(buf, pos, starts, sizes, names))
         return events, skipped, matched
 
-    def _batch(self, files, batch: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
-        query = self.query
-        texts = [raw_of(data) for _, data in batch] if query.raw else [data for _, data in batch]
-        blob, offsets = _joined(texts)
-        if query.raw:
-            hits = sorted(self.matcher.hits(blob, offsets, query.require_all))
-            if self.whole:
-                return [(batch[i][0], _ordinal(files[batch[i][0]][1], batch[i][1])) for i in hits]
-            return self._exact(files, batch, hits, texts)
-        candidates = _hits(self.needle, blob, offsets) | self._unsure(batch, blob)
-        return self._exact(files, batch, sorted(candidates), None)
-
-    def _unsure(self, batch: list[tuple[int, bytes]], blob: bytes) -> set[int]:
-        """Files kept whatever they hold: inline markup (`_MARKUP`), front matter (YAML values: a title,
-        topics), UTF-16, entities that decode to a letter or digit."""
-        found = {i for i, (_, data) in enumerate(batch) if data.startswith(_UNSURE_START)}
-        for char in _MARKUP:
-            if char in blob:
-                found.update(i for i, (_, data) in enumerate(batch) if char in data)
-        if b"&" in blob:
-            entities = self._entities
-            bad = []
-            for name in set(_ENTITY.findall(blob)):
-                risky = entities.get(name)
-                if risky is None:
-                    risky = entities[name] = _decodes_to_word(name)
-                if risky:
-                    bad.append(name)
-            if bad:
-                found.update(i for i, (_, data) in enumerate(batch) if any(name in data for name in bad))
+    def _buffer(self, least: int = 0) -> tuple[bytearray, memoryview]:
+        """This process's reading buffer (made on first use, so after a fork), `least` bytes or more."""
+        found = getattr(self, "_buf", None)
+        if found is None or len(found[0]) < least:
+            if found is not None:
+                found[1].release()
+            buf = bytearray(max(_BUFFER, least))
+            found = self._buf = (buf, memoryview(buf))
         return found
 
-    def _exact(self, files, batch, positions: list[int], raws: list[bytes] | None) -> list[tuple[int, int]]:
+    def select(self, files: list[tuple[str, bytes]]) -> list[int]:
+        """Which of these (relpath, bytes) match, through the same batches as `scan` (for tests)."""
+        buf, _ = self._buffer(sum(len(data) + 1 for _, data in files))
+        starts, sizes, pos = [], [], 0
+        for _, data in files:
+            starts.append(pos)
+            sizes.append(len(data))
+            buf[pos : pos + len(data)] = data
+            pos += len(data)
+            if data:
+                buf[pos] = 10
+                pos += 1
+        names = [(str(k), relpath) for k, (relpath, _) in enumerate(files)]
+        return sorted(int(path) for path, _, _ in self._batch(buf, pos, starts, sizes, names))
+
+    def _batch(self, buf: bytearray, end: int, starts: list[int], sizes: list[int], names: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+        """The matching events of one buffer: buf[:end] holds the events' bytes at `starts`."""
+        query = self.query
+        offsets = [*starts, end]
+        if query.raw:
+            datas = [bytes(buf[start : start + size]) for start, size in zip(starts, sizes)]
+            texts = [raw_of(data) for data in datas]
+            blob, offsets = _joined(texts)
+            hits = sorted(self.matcher.hits(blob, offsets, query.require_all))
+            if self.whole:
+                return [(*names[i], _ordinal(names[i][1], datas[i])) for i in hits]
+            return self._exact(names, hits, {i: datas[i] for i in hits}, texts)
+        found = _hits(self.needle, buf, offsets, end)
+        if self.recheck:
+            found = {i for i in found if self._holds(buf, offsets[i], offsets[i + 1])}
+        candidates = sorted(found | self._unsure(buf, end, starts, sizes))
+        return self._exact(names, candidates, {i: bytes(buf[starts[i] : starts[i] + sizes[i]]) for i in candidates}, None)
+
+    def _holds(self, buf: bytearray, start: int, end: int) -> bool:
+        """Whether buf[start:end] holds every run of some alternative (see `required_runs`)."""
+        import re2
+
+        anchor = re2._re2.RE2.Anchor.UNANCHORED
+        return any(all(program.Match(anchor, buf, start, end)[0][0] >= 0 for program in runs) for runs in self.alternatives)
+
+    def _unsure(self, buf: bytearray, end: int, starts: list[int], sizes: list[int]) -> set[int]:
+        """Files kept whatever they hold: inline markup (`_MARKUP`), front matter (YAML values: a title,
+        topics), UTF-16, entities that decode to a letter or digit."""
+        found = {i for i, start in enumerate(starts) if buf.startswith(_UNSURE_START, start, start + sizes[i])}
+        last = len(starts) - 1
+        for char in _MARKUP:  # rare: found at memchr's speed, a file at a time
+            at = buf.find(char, 0, end)
+            while at >= 0:
+                doc = bisect_right(starts, at) - 1
+                found.add(doc)
+                at = buf.find(char, starts[doc + 1], end) if doc < last else -1
+        # Entities: most are of a few kinds known not to decode to a letter (&amp; &quot; &#x27;); a
+        # file holding any other is looked at by name.
+        for doc in _hits(self._other_entity, buf, [*starts, end], end) if buf.find(b"&", 0, end) >= 0 else ():
+            data = bytes(buf[starts[doc] : starts[doc] + sizes[doc]])
+            if any(self._risky(name) for name in set(_ENTITY.findall(data))):
+                found.add(doc)
+        return found
+
+    def _risky(self, entity: bytes) -> bool:
+        risky = self._entities.get(entity)
+        if risky is None:
+            risky = self._entities[entity] = _decodes_to_word(entity)
+        return risky
+
+    def _exact(self, names, positions: list[int], datas: dict[int, bytes], raws: list[bytes] | None) -> list[tuple[str, str, int]]:
         """The candidates matched as search.py matches events: the same text, the same matcher. A file
         in the archive's canonical layout has its decoded fields cut by `canonical` (a few times
         cheaper than parsing), any other is parsed."""
@@ -240,8 +352,7 @@ class _Plan:
         query = self.query
         texts, dated = [], []
         for i in positions:
-            k, data = batch[i]
-            relpath = files[k][1]
+            data, relpath = datas[i], names[i][1]
             found = canonical(data, relpath) if raws is None else None
             if found is None:
                 event = parse_bytes(data, relpath)
@@ -253,8 +364,9 @@ class _Plan:
                 dated.append(found)
         found = []
         for j in self.matcher.select(texts, query.require_all):
-            k, day = batch[positions[j]][0], dated[j]
-            found.append((k, day if isinstance(day, int) else day.ordinal(files[k][1])))
+            path, relpath = names[positions[j]]
+            day = dated[j]
+            found.append((path, relpath, day if isinstance(day, int) else day.ordinal(relpath)))
         return found
 
 
@@ -375,13 +487,12 @@ def _read(path: str, limit: int) -> bytes | None:
         return None
 
 
-def _hits(program, blob: bytes, offsets: list[int]) -> set[int]:
-    """Which texts of `blob` (laid out as `_joined` lays them) hold a match that starts in them."""
-    from bisect import bisect_right
-
+def _hits(program, blob, offsets: list[int], end: int | None = None) -> set[int]:
+    """Which texts of `blob` (laid out as `_joined` lays them, up to `end`) hold a match that starts in them."""
     import re2
 
-    found, pos, end, last = set(), 0, len(blob), len(offsets) - 1
+    found, pos, last = set(), 0, len(offsets) - 1
+    end = len(blob) if end is None else end
     anchor, match = re2._re2.RE2.Anchor.UNANCHORED, program.Match
     while pos <= end:
         start = match(anchor, blob, pos, end)[0][0]
@@ -423,6 +534,36 @@ def _ordinal(relpath: str, data: bytes) -> int:
     return event.date.toordinal() if event.date else 0
 
 
+# Entities that decode to no letter or digit, whichever way they are read (checked by tests).
+_SAFE_ENTITIES = ("amp", "quot", "#x27", "#39", "#34", "lt", "gt", "apos", "nbsp")
+_NAME_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _other_entity(safe: Sequence[str]) -> str:
+    """A regex for every entity `_ENTITY` finds (`&NAME;`, NAME `#?[0-9A-Za-z]+`) but `&S;` for S in `safe`:
+    the complement of a finite set, spelt out along the tree of its prefixes."""
+    prefixes = {name[:k] for name in safe for k in range(len(name) + 1)}
+
+    def rest(prefix: str) -> str:
+        # what may follow `prefix` to make a name outside `safe`, then ';'
+        branches = []
+        if prefix and prefix != "#" and prefix not in safe:
+            branches.append(";")
+        allowed = ("#" if not prefix else "") + _NAME_CHARS
+        children = sorted({name[len(prefix)] for name in safe if name.startswith(prefix) and len(name) > len(prefix)})
+        others = [c for c in allowed if c not in children]
+        if "#" in others:
+            others.remove("#")
+            branches.append("#[0-9A-Za-z]+;")
+        if others:
+            branches.append(f"[{''.join(others)}][0-9A-Za-z]*;")
+        branches.extend(re.escape(c) + rest(prefix + c) for c in children)
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    assert "" in prefixes
+    return "&" + rest("")
+
+
 def _decodes_to_word(entity: bytes) -> bool:
     """Whether an entity may decode to a letter or digit, read as HTML or as CommonMark reads it."""
     name = entity.decode()
@@ -460,6 +601,18 @@ def required(matcher: Matcher) -> list[str] | None:
             if not runs:
                 return None
             found.append(max(runs, key=len))
+    return found
+
+
+def required_runs(matcher: Matcher) -> list[list[str]] | None:
+    """Per alternative of every pattern, all the runs of letters and digits its every match holds
+    (`required` keeps the longest of each); None when some alternative requires none."""
+    found = []
+    for pattern in matcher.patterns:
+        branches = [_runs(list(pattern), matcher.case_sensitive)] if matcher.fixed else _branches(pattern, matcher.case_sensitive)
+        if branches is None or not all(branches):
+            return None
+        found.extend(sorted(runs, key=len, reverse=True) for runs in branches)
     return found
 
 

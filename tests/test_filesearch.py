@@ -71,8 +71,7 @@ def _exact(files: list[tuple[str, bytes]], query: Query) -> list[int]:
 def _prefiltered(files: list[tuple[str, bytes]], query: Query) -> list[int]:
     plan = filesearch._Plan(query)
     assert plan.usable
-    names = [(relpath, relpath) for relpath, _ in files]
-    return sorted(k for k, _ in plan._batch(names, list(enumerate(data for _, data in files))))
+    return plan.select(files)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -94,7 +93,7 @@ files_strategy = st.lists(st.lists(st.sampled_from(PIECES), max_size=30).map("".
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(texts=files_strategy, pattern=st.sampled_from(PATTERNS + ["Syrian", "Sa", "a", "ian Army", "yrianArmy"]), insensitive=st.booleans())
+@given(texts=files_strategy, pattern=st.sampled_from(PATTERNS + ["Syrian", "Sa", "a", "ian Army", "yrianArmy", "Army.*Syr", "a S|r A"]), insensitive=st.booleans())
 def test_prefilter_is_sound_on_random_markdown(texts, pattern, insensitive):
     files = [(f"news/2020/01/1/e{k}.md", ("# " + text if k % 2 else text).encode()) for k, text in enumerate(texts)]
     query = _query(pattern, case=INSENSITIVE if insensitive else SENSITIVE)
@@ -145,6 +144,28 @@ def _agrees(data: bytes, relpath: str) -> bool:
 )
 def test_required_runs(pattern, runs):
     assert filesearch.required(compile_patterns([pattern])) == runs
+
+
+@pytest.mark.parametrize(
+    "pattern, runs",
+    [
+        ("Syrian Army", [["Syrian", "Army"]]),
+        ("Palmy?ra", [["Palm", "ra"]]),
+        ("a|bc d", [["a"], ["bc", "d"]]),
+        ("x(abc)?yz", [["yz", "x"]]),
+        (r"Syr.an \bArmy\b", [["Army", "Syr", "an"]]),
+    ],
+)
+def test_every_run_of_an_alternative_is_required(pattern, runs):
+    assert filesearch.required_runs(compile_patterns([pattern])) == runs
+
+
+def test_a_file_must_hold_every_run_of_an_alternative():
+    files = [("news/2020/01/1/a.md", b"# Syrian news\n\nNo army here.\n"), ("news/2020/01/1/b.md", b"# Syrian and Army\n")]
+    plan = filesearch._Plan(_query("Syrian.*Army"))
+    assert plan.select(files) == [1]
+    a, b = (bytearray(data) for _, data in files)
+    assert not plan._holds(a, 0, len(a)) and plan._holds(b, 0, len(b))
 
 
 @pytest.mark.parametrize("pattern", [".", r"\w+", "(?i)syrian", "a|.", "[abc]", "x?"])
@@ -265,3 +286,44 @@ def test_raw_whole_files_equal_the_file_bytes(cli, hostile):
     result = cli("--no-cache", "search", "--raw", "--in", "all", "-l", "&#97;", "--archive", str(hostile))
     assert [Path(p).name for p in result.stdout.splitlines()] == ["entity.md"]
     assert FIELDS  # --in all means every field
+
+
+@pytest.mark.parametrize("wanted", [1, 2, 3, 64])
+def test_walk_pieces_joined_are_the_one_walk(hostile, wanted):
+    from newsarc.archive import Archive
+
+    (hostile / "news/2020/01/1/fifo.md").mkdir()  # a folder named like a file
+    (hostile / "news/2020/01/1/.hidden.md").write_text("# Hidden\n")
+    archive = Archive(hostile, hostile, use_cache=False)
+    walk = archive.walk_pieces(wanted)
+    files, notes, walked = [], list(archive.scan_diagnostics), []
+    for folder, known, noted in walk.pieces:
+        if folder is not None:
+            known, noted, keys, repeated = archive.walk_piece(folder)
+            walked.append((keys, repeated))
+        files.extend(known)
+        notes.extend(noted)
+    assert walk.exact(walked)
+    assert files == archive.walk_unindexed()
+    assert notes == archive.scan_diagnostics
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_a_folder_reached_twice_makes_the_pieces_inexact(hostile):
+    from newsarc.archive import Archive
+
+    (hostile / "news/2020/02").symlink_to(hostile / "news/2020/01")
+    archive = Archive(hostile, hostile, use_cache=False)
+    walk = archive.walk_pieces(2)
+    walked = [archive.walk_piece(folder)[2:] for folder, _, _ in walk.pieces if folder is not None]
+    assert not walk.exact(walked)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+def test_a_folder_reached_twice_answers_as_the_index_does(cli, hostile, tmp_path):
+    (hostile / "news/2020/02").symlink_to(hostile / "news/2020/01")
+    first = cli("--no-cache", "search", "-l", "Army", "--archive", str(hostile))
+    cache = tmp_path / "c"
+    cli("--cache-dir", str(cache), "stats", "--archive", str(hostile))
+    warm = cli("--cache-dir", str(cache), "search", "-l", "Army", "--archive", str(hostile))
+    assert (first.stdout, first.stderr) == (warm.stdout, warm.stderr)
