@@ -248,26 +248,7 @@ class Archive:
         seen = set() if seen is None else seen
         stack: list[str] = [str(start or self.scope)]
         while stack:
-            folder = stack.pop()
-            try:
-                info = os.stat(folder)
-                key = (info.st_dev, info.st_ino)
-                if key in seen:
-                    self._note(Path(folder), "symlink loop; folder read once")
-                    continue
-                seen.add(key)
-                if folders is not None:
-                    folders.append((folder, info.st_mtime_ns, info.st_ctime_ns))
-                entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
-                if folders is not None:  # what it held, for when its mtime is too young to trust
-                    folders[-1] += (store.names_digest(e.name for e in entries),)
-            except OSError as exc:
-                self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
-                continue
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                yield from self._entry(entry, stack)
+            yield from self._walk_folder(stack.pop(), seen, stack, folders)
 
     def _entry(self, entry: os.DirEntry, stack: list[str]) -> Iterator[os.DirEntry]:
         """Plain strings on this path: a Path per entry cost 1 s of a 100k-file scan."""
@@ -1101,8 +1082,11 @@ class Archive:
         finally:
             self.scan_diagnostics = saved
 
-    def _walk_folder(self, folder: str, seen: set[tuple[int, int]], stack: list[str]) -> Iterator[os.DirEntry]:
-        """One step of `_walk`: the files of one folder, its folders pushed on `stack`."""
+    def _walk_folder(
+        self, folder: str, seen: set[tuple[int, int]], stack: list[str], folders: list[tuple] | None = None
+    ) -> Iterator[os.DirEntry]:
+        """One step of `_walk`: the files of one folder, its folders pushed on `stack` (and its stamps
+        on `folders`, as `_walk` says)."""
         try:
             info = os.stat(folder)
             key = (info.st_dev, info.st_ino)
@@ -1110,7 +1094,11 @@ class Archive:
                 self._note(Path(folder), "symlink loop; folder read once")
                 return
             seen.add(key)
+            if folders is not None:
+                folders.append((folder, info.st_mtime_ns, info.st_ctime_ns))
             entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+            if folders is not None:  # what it held, for when its mtime is too young to trust
+                folders[-1] += (store.names_digest(e.name for e in entries),)
         except OSError as exc:
             self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
             return

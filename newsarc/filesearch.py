@@ -680,22 +680,11 @@ def _branches(pattern: str, sensitive: bool) -> list[list[str]] | None:
 
 def _group_end(pattern: str, start: int) -> int:
     """Index after the `)` closing the group at `start` (escapes and classes skipped), -1 if none."""
-    from newsarc.patterns import _Scan, _class
+    from newsarc.patterns import parentheses
 
-    depth, i = 0, start
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "[":
-            i = _class(pattern, i, _Scan(""))[0]
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
+    depth = 0
+    for i, ch in parentheses(pattern, start):
+        depth += 1 if ch == "(" else -1
+        if depth == 0:
+            return i + 1
     return -1

@@ -490,7 +490,18 @@ def _describe(pattern: str, exc: Exception) -> str:
 
 def _unclosed(pattern: str) -> int:
     """Index of the last `(` left open (escapes and classes skipped), or -1."""
-    stack, i = [], 0
+    stack: list[int] = []
+    for i, ch in parentheses(pattern):
+        if ch == "(":
+            stack.append(i)
+        elif stack:
+            stack.pop()
+    return stack[-1] if stack else -1
+
+
+def parentheses(pattern: str, start: int = 0) -> Iterator[tuple[int, str]]:
+    """(index, "(" or ")") of each parenthesis of `pattern` from `start`, escapes and classes skipped."""
+    i = start
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -499,9 +510,6 @@ def _unclosed(pattern: str) -> int:
         if ch == "[":
             i = _class(pattern, i, _Scan(""))[0]
             continue
-        if ch == "(":
-            stack.append(i)
-        elif ch == ")" and stack:
-            stack.pop()
+        if ch in "()":
+            yield i, ch
         i += 1
-    return stack[-1] if stack else -1
