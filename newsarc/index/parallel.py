@@ -24,7 +24,6 @@ from newsarc import forks
 
 T = TypeVar("T")
 IN_FLIGHT = 2  # tasks outstanding per worker: one being worked on, one waiting
-MIN_TASKS = 4  # fewer tasks than this are done here: starting workers costs more
 
 
 def workers() -> int:
@@ -37,12 +36,12 @@ def ordered(work: Callable[[T], Any], tasks: Iterable[T], count: int | None = No
     most `in_flight` * count tasks submitted and not yet taken."""
     count = workers() if count is None else count
     tasks = iter(tasks)
-    first = []
+    first = []  # what the workers get first (one task alone is done here)
     for task in tasks:
         first.append(task)
-        if len(first) >= MIN_TASKS:
+        if len(first) >= in_flight * count:
             break
-    context = _fork_context() if count > 1 and len(first) >= MIN_TASKS else None
+    context = _fork_context() if count > 1 and len(first) > 1 else None
     if context is None:
         for task in first:
             yield work(task)
@@ -53,14 +52,12 @@ def ordered(work: Callable[[T], Any], tasks: Iterable[T], count: int | None = No
     from concurrent.futures.process import BrokenProcessPool
 
     pending: deque = deque()
-    source = _chain(first, tasks)
+    source = tasks
     pool = ProcessPoolExecutor(count, mp_context=context, initializer=_worker_start)
     broken = False
     try:
-        for task in source:
+        for task in first:
             pending.append((task, pool.submit(work, task)))
-            if len(pending) >= in_flight * count:
-                break
         while pending:
             task, future = pending.popleft()
             if broken:
@@ -84,11 +81,6 @@ def ordered(work: Callable[[T], Any], tasks: Iterable[T], count: int | None = No
             yield work(task)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _chain(first: list, rest: Iterator) -> Iterator:
-    yield from first
-    yield from rest
 
 
 def _worker_start() -> None:
