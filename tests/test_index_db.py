@@ -121,3 +121,21 @@ def test_links_to_a_file_removed_become_missing_again(builder, tmp_path):
     loud = {conn.execute("SELECT path FROM files WHERE id=?", (i,)).fetchone()[0] for i in tables.loud_files(conn)}
     assert loud == {"news/2021/06/1/talks-open.md", "news/2021/06/2/index.md"}  # the event, and the day page listing it
     assert set(conn.execute("SELECT target FROM links_missing WHERE role & 2").fetchall()) == {("news/2021/06/2/talks-close.md",)}
+
+
+def test_a_group_no_feature_of_this_process_registered_goes_before_an_update(archive, tmp_path, monkeypatch):
+    """Its rows could not be kept up to date: never stale rows, the next command needing it builds it."""
+    probe = db.Group(name="probe", version=1, tables=("CREATE TABLE probe(id INTEGER PRIMARY KEY, title TEXT)",),
+                     inserts={"probe": "INSERT INTO probe VALUES(?,?)"}, rows=lambda event: {"probe": [(event.title,)]},
+                     kinds=(db.EVENT,))
+    monkeypatch.setitem(db.GROUPS, "probe", probe)
+    CLOCK.age_tree(archive)
+    assert open_db(archive, tmp_path, ["events", "probe"]).execute("SELECT count(*) FROM probe").fetchone()[0] == 4
+    monkeypatch.delitem(db.GROUPS, "probe")
+    conn = open_db(archive, tmp_path, ["events"])  # nothing changed: nothing written, the group stays
+    assert "probe" in db.built_groups(conn)
+    edited = archive / "news/2021/06/2/floods-hit-dhaka.md"
+    edited.write_text(edited.read_text().replace("Floods hit Dhaka", "Floods hit Dhaka again"))
+    conn = open_db(archive, tmp_path, ["events"])
+    assert "probe" not in db.built_groups(conn)
+    assert conn.execute("SELECT count(*) FROM sqlite_schema WHERE name='probe'").fetchone()[0] == 0

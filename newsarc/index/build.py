@@ -163,12 +163,18 @@ def _kind(exc: sqlite3.Error) -> str:
     something else (raised as it is)."""
     code = getattr(exc, "sqlite_errorcode", None)
     primary = code & 0xFF if isinstance(code, int) else None
-    if primary in (1, 10, 11, 26):  # ERROR (a table missing), IOERR (a short read), CORRUPT, NOTADB
+    if primary in (10, 11, 26):  # IOERR (a short read), CORRUPT, NOTADB
         return "damaged"
+    if primary == 1 and ("no such table" in str(exc) or "no such column" in str(exc)):
+        return "damaged"  # a table of ours gone from a file that says it is ours
     if primary in (8, 13, 14):  # READONLY, FULL, CANTOPEN
         return "unwritable"
-    if primary is None and type(exc) is sqlite3.DatabaseError:
-        return "damaged"
+    if primary is None:  # Python 3.10: no error codes, only messages
+        text = str(exc).lower()
+        if any(words in text for words in ("malformed", "not a database", "disk i/o error", "no such table")):
+            return "damaged"
+        if any(words in text for words in ("readonly", "read-only", "disk is full", "unable to open")):
+            return "unwritable"
     return "other"
 
 
@@ -279,7 +285,7 @@ def apply(conn: sqlite3.Connection, plan: freshness.Plan, report: Report | None 
         if int(db.meta(conn, "generation")) != plan.generation:
             conn.execute("ROLLBACK")
             return False
-        groups = tuple(name for name in db.built_groups(conn) if name in db.GROUPS)
+        groups = _updatable(conn)
         top = conn.execute("SELECT coalesce(max(id), 0) FROM files").fetchone()[0]
         items = [item for _, item in plan.changed] + plan.added
         ids = [fid for fid, _ in plan.changed] + list(range(top + 1, top + 1 + len(plan.added)))
@@ -333,8 +339,9 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
             return ()
         for name in missing:
             if name in have:
-                for table in db.GROUPS[name].table_names():
-                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                names = conn.execute("SELECT tables FROM groups WHERE name=?", (name,)).fetchone()[0]
+                for table in {*(names or "").split(), *db.GROUPS[name].table_names()}:
+                    conn.execute(f'DROP TABLE IF EXISTS "{table}"')
                 conn.execute("DELETE FROM groups WHERE name=?", (name,))
             for ddl in db.GROUPS[name].tables:
                 conn.execute(ddl)
@@ -361,6 +368,21 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
 
 
 # -- pieces -------------------------------------------------------------------------------------
+
+
+def _updatable(conn: sqlite3.Connection) -> tuple[str, ...]:
+    """The groups built that this process can bring up to date. A group built by a feature this
+    process has not registered (its module not imported) cannot be: its tables go (the groups table
+    names them), and the next command that needs it builds it again. Never stale rows."""
+    found = []
+    for name, version, names in conn.execute("SELECT name, version, tables FROM groups").fetchall():
+        if name in db.GROUPS and db.GROUPS[name].version == version:
+            found.append(name)
+            continue
+        for table in (names or "").split():
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        conn.execute("DELETE FROM groups WHERE name=?", (name,))
+    return tuple(found)
 
 
 def _record_scan(conn: sqlite3.Connection, plan: freshness.Plan) -> None:
@@ -412,7 +434,7 @@ def _finish_groups(conn: sqlite3.Connection, groups: Sequence[str], new: Sequenc
                 conn.execute(ddl)
         if group.after is not None:
             group.after(conn)
-        conn.execute("INSERT OR REPLACE INTO groups VALUES(?, ?)", (name, group.version))
+        conn.execute("INSERT OR REPLACE INTO groups VALUES(?, ?, ?)", (name, group.version, " ".join(group.table_names())))
 
 
 def _parse_and_insert(conn: sqlite3.Connection, items: Sequence[Item], ids: Sequence[int], groups: tuple[str, ...],

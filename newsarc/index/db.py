@@ -17,7 +17,9 @@ Layout of one database (one per archive root and scope):
     meta(key, value)      made_by (newsarc and Python), scanned (ns: when the scan that read the files
                           began), generation (bumped by every write: a writer that checked an older
                           one checks again), root, scope
-    groups(name, version) the groups built; another version of a group -> that group is built again
+    groups(name, version, tables)   the groups built, and their tables; another version of a group ->
+                          that group is built again; one no feature of this process registered is
+                          dropped before an update (its rows could not be kept up to date)
     folders(path, mtime_ns, ctime_ns, names)   every folder the scan read (path relative to the root,
                           "" for the root itself; names: digest of its entries' names, NULL when it
                           could not be read)
@@ -157,7 +159,7 @@ def register(group: Group) -> Group:
 
 CORE = (
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID",
-    "CREATE TABLE groups(name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE groups(name TEXT PRIMARY KEY, version INTEGER NOT NULL, tables TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE folders(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, names BLOB)"
     " WITHOUT ROWID",
     "CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
