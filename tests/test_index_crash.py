@@ -183,8 +183,8 @@ def test_a_writer_whose_check_predates_another_update_checks_again(site, tmp_pat
     first = open_index(site.root, cache_dir)
     site.event("2016-02-09", "Seen by both")
     CLOCK.age(*(site.root / "news/2016/02/9").iterdir(), site.root / "news/2016/02/9")
-    found, have = freshness.check(first.conn, str(site.root))
-    plan = freshness.plan(first.conn, str(site.root), str(site.root), found, have)
+    found = freshness.check(first.conn, str(site.root))
+    plan = freshness.plan(first.conn, str(site.root), str(site.root), found)
     other = open_index(site.root, cache_dir)  # B: updates first
     assert other.report.parsed == 2
     assert not build.apply(first.conn, plan)  # A: another writer's update came first

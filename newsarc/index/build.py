@@ -136,21 +136,24 @@ def _on_disk(folder: str, root: str, scope: str, groups: tuple[str, ...], progre
                 notices.append(message)
         for path in found.older:
             db.remove(path)
-        if found.newest is None:
-            path = _build_new(folder, key, root, scope, groups, report, progress)
-            return Index(db.connect(path), path, root, scope, report, notices)
+        built = found.newest is None
+        path = _build_new(folder, key, root, scope, groups, report, progress) if built else found.newest
         conn = None
         try:
-            conn = db.connect(found.newest)
-            _refresh(conn, root, scope, groups, report, progress)
-            return Index(conn, found.newest, root, scope, report, notices)
+            conn = db.connect(path)
+            if not built:
+                _refresh(conn, root, scope, groups, report, progress)
+            return Index(conn, path, root, scope, report, notices)
         except sqlite3.Error as exc:
             if conn is not None:
                 conn.close()
+            if not os.path.exists(path):  # a newer generation replaced it meanwhile (db.publish): open that
+                report.raced += 1
+                continue
             kind = _kind(exc)
             if kind == "damaged":
                 report.damaged += 1
-                db.remove(found.newest)  # a database SQLite cannot read is never read again
+                db.remove(path)  # a database SQLite cannot read is never read again
                 continue
             if kind == "unwritable":
                 raise db.Unusable(f"cannot write the index in {folder}: {exc}; the index is built for this run only") from None
@@ -240,13 +243,13 @@ def _build_into(conn: sqlite3.Connection, root: str, scope: str, groups: tuple[s
 def _refresh(conn: sqlite3.Connection, root: str, scope: str, groups: tuple[str, ...], report: Report,
              progress: Progress | None) -> None:
     for _ in range(ATTEMPTS):
-        found, have = freshness.check(conn, root)
+        found = freshness.check(conn, root)
         report.checks += 1
         if found.fresh:
             if found.young:
-                _trust_aged(conn, have.generation, found.began)
+                _trust_aged(conn, found.generation, found.began)
             break
-        plan = freshness.plan(conn, root, scope, found, have)
+        plan = freshness.plan(conn, root, scope, found)
         report.folders_read += plan.folders_read
         report.walked = report.walked or plan.walked
         if apply(conn, plan, report, progress):

@@ -230,9 +230,9 @@ def connect(path: str, *, mmap_mb: int = 64) -> sqlite3.Connection:
     return conn
 
 
-def usable(path: str) -> bool:
+def usable(path: str) -> bool | None:
     """The database at `path` is one this newsarc reads: SCHEMA, made by this newsarc, readable.
-    Never waits on a writer (read-only, no busy wait: a writer holds no lock readers need in WAL)."""
+    None: SQLite was busy (another connection recovering the WAL): not known, so not removed."""
     try:
         conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
     except sqlite3.Error:
@@ -241,6 +241,10 @@ def usable(path: str) -> bool:
         if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
             return False
         return meta(conn, "made_by") == MADE_BY
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return None
+        return False
     except sqlite3.Error:  # "file is not a database", "database disk image is malformed", no meta table
         return False
     finally:
@@ -303,7 +307,10 @@ def locate(folder: str, key: str) -> Found:
             continue
         if kinds[0] is None:
             continue
-        if found.newest is None and usable(path):
+        verdict = usable(path) if found.newest is None else True
+        if verdict is None:
+            continue  # busy: neither used nor removed
+        if found.newest is None and verdict:
             found.newest = path
         else:
             found.older.append(path)

@@ -211,13 +211,24 @@ class Known:
         return self.scanned - RACY_NS
 
 
-def known(conn: sqlite3.Connection) -> Known:
-    """Everything the check needs, read in one read transaction (one consistent state)."""
+def known(conn: sqlite3.Connection, light: bool = False) -> Known:
+    """Everything the check needs, read in one read transaction (one consistent state). `light`: for
+    the check alone, what a fresh index costs to confirm: no kinds but skipped, digests only of the
+    files young enough to be compared by their bytes (a third less to fetch at 100k files)."""
     conn.execute("BEGIN")
     try:
         scanned = int(db.meta(conn, "scanned") or 0)
         generation = int(db.meta(conn, "generation") or 0)
-        rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode, digest, kind FROM files").fetchall()
+        if light:
+            rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files WHERE kind != ?", (db.SKIPPED,)).fetchall()
+            skipped = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files WHERE kind = ?", (db.SKIPPED,)).fetchall()
+            young = dict(conn.execute("SELECT id, digest FROM files WHERE kind != ? AND mtime_ns >= ?", (db.SKIPPED, scanned - RACY_NS)))
+            kinds = [db.EVENT] * len(rows) + [db.SKIPPED] * len(skipped)
+            rows += skipped
+            found_digests = [young.get(r[0], db.NO_DIGEST) for r in rows]
+        else:
+            rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode, digest, kind FROM files").fetchall()
+            kinds, found_digests = [r[7] for r in rows], [r[6] for r in rows]
         folders = conn.execute("SELECT path, mtime_ns, ctime_ns, names FROM folders").fetchall()
         notes = conn.execute("SELECT path, line, message, severity FROM notes ORDER BY rowid").fetchall()
     finally:
@@ -225,7 +236,7 @@ def known(conn: sqlite3.Connection) -> Known:
     return Known(
         scanned, generation,
         [r[0] for r in rows], [r[1] for r in rows], [(r[2], r[3], r[4], r[5]) for r in rows],
-        [r[6] for r in rows], [r[7] for r in rows], folders, notes,
+        found_digests, kinds, folders, notes,
     )
 
 
@@ -237,8 +248,9 @@ class Found:
     """What a check saw. Nothing in it: the index is fresh."""
 
     began: float  # when the check began: a scan time safe to record for an index made from what it saw
+    generation: int = 0  # the index's generation the check saw
     folders: list[str] = field(default_factory=list)  # relpaths of folders whose stamp or names changed, or gone
-    files: list[tuple[int, db.Stamp | None, bool]] = field(default_factory=list)  # (position, new stamp or None, bytes differ)
+    files: list[tuple[int, db.Stamp | None, bool]] = field(default_factory=list)  # (file id, new stamp or None, bytes differ)
     walk: bool = False  # something only a walk of everything can settle (a skipped symbolic link changed)
     young: int = 0  # files and folders vouched for by their bytes, not their stamps
     unreadable: list[Note] = field(default_factory=list)  # why each skipped file is still skipped, as of now
@@ -248,11 +260,11 @@ class Found:
         return not (self.folders or self.files or self.walk)
 
 
-def check(conn: sqlite3.Connection, root: str, have: Known | None = None) -> tuple[Found, Known]:
+def check(conn: sqlite3.Connection, root: str) -> Found:
     """Compare the index with the files (see the module docstring for the rules)."""
     began = time.time()
-    have = known(conn) if have is None else have
-    found = Found(began)
+    have = known(conn, light=True)
+    found = Found(began, have.generation)
     walk = Walk(root)
     limit, size_limit = have.limit, max_file_size()
     stamps, kinds = have.stamps, have.kinds
@@ -285,8 +297,8 @@ def check(conn: sqlite3.Connection, root: str, have: Known | None = None) -> tup
             if k >= 0:
                 found.files.append((k, new, differs))
             found.young += racy
-    found.files.sort()
-    return found, have
+    found.files = sorted((have.ids[k], new, differs) for k, new, differs in found.files)
+    return found
 
 
 def _look_again(walk: Walk, have: Known, k: int, found: Found) -> None:
@@ -402,9 +414,16 @@ def walk_plan(root: str, scope: str, have: Known | None, generation: int = 0) ->
     return plan
 
 
-def plan(conn: sqlite3.Connection, root: str, scope: str, found: Found, have: Known) -> Plan:
+def plan(conn: sqlite3.Connection, root: str, scope: str, found: Found) -> Plan:
     """What brings the index up to date, from what the check found: only changed folders are listed
-    again. Falls back on walk_plan where only a walk can tell."""
+    again. Falls back on walk_plan where only a walk can tell. (An index written since the check
+    gives a plan that build.apply refuses: the check is made again.)"""
+    have = known(conn)
+    if have.generation != found.generation:
+        return Plan(found.began, found.generation)
+    at = {fid: k for k, fid in enumerate(have.ids)}
+    found = Found(found.began, found.generation, found.folders, [(at[fid], new, differs) for fid, new, differs in found.files],
+                  found.walk, found.young, found.unreadable)
     if found.walk:
         return walk_plan(root, scope, have, have.generation)
     walk = Walk(root)
