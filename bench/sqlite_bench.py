@@ -30,42 +30,35 @@ def median_time(func, repeat: int = 5) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("archive")
-    parser.add_argument("--db", default="/tmp/newsarc-spike/index.db")
+    parser.add_argument("--cache", default="/tmp/newsarc-spike", help="cache folder (the index is in its index/)")
     parser.add_argument("--groups", default="events,links,search,words")
     parser.add_argument("--search", choices=("zlib", "plain"), default="zlib")
     parser.add_argument("--detail", choices=("full", "column", "none"), default="full")
     parser.add_argument("--no-filter", action="store_true", help="every token into FTS5 (stopwords, numbers, short ones)")
     parser.add_argument("--no-input", action="store_true", help="no words_input table (rows cannot be deleted)")
-    parser.add_argument("--no-optimize", action="store_true", help="skip FTS5 'optimize' after the load")
     parser.add_argument("--queries", action="store_true")
     parser.add_argument("--reuse", action="store_true", help="query the database already there")
     args = parser.parse_args()
 
-    from newsarc.index import db, tables
+    from newsarc.index import build, db, tables
 
     tables.search_group(compressed=args.search == "zlib")
     tables.FILTER = not args.no_filter
     tables.words_group(detail=args.detail, keep_input=not args.no_input)
     groups = [g for g in args.groups.split(",") if g]
-    os.makedirs(os.path.dirname(args.db), exist_ok=True)
     out: dict = {"sqlite": __import__("sqlite3").sqlite_version, "groups": groups, "search": args.search,
                  "detail": args.detail, "filter": not args.no_filter, "input": not args.no_input}
-
-    start = time.perf_counter()
-    items = db.scan(args.archive)
-    out["scan_s"] = round(time.perf_counter() - start, 2)
-    out["files"] = len(items)
-    out["archive_mb"] = round(sum(max(s[0], 0) for _, _, s in items) / 1e6, 1)
     if not args.reuse:
-        db.remove(args.db)
-        start = time.perf_counter()
-        built = db.build_new(args.db, items, groups, optimize=not args.no_optimize)
-        out["build_s"] = round(time.perf_counter() - start, 2)
-        out["parse_insert_s"] = round(built.parse_insert, 2)
-        out["indexes_s"] = round(built.indexes, 2)
-    conn, reused = db.open_index(args.db)
-    assert reused
-    out["db_mb"] = round(os.path.getsize(args.db) / 1e6, 1)
+        import shutil
+
+        shutil.rmtree(args.cache, ignore_errors=True)
+    start = time.perf_counter()
+    index = build.open_fresh(args.archive, args.archive, groups, cache_dir=args.cache)
+    out["open_s"] = round(time.perf_counter() - start, 2)
+    out["built"] = index.report.built
+    conn = index.conn
+    out["files"] = conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    out["db_mb"] = round(os.path.getsize(index.path) / 1e6, 1)
     out["tables_mb"] = {name: round(size / 1e6, 2) for name, size in db.sizes(conn).items() if size >= 50_000}
     if args.queries:
         out["queries_ms"] = queries(conn, args.archive, set(groups))
@@ -73,12 +66,14 @@ def main() -> None:
 
 
 def queries(conn, archive: str, groups: set[str]) -> dict:
-    from newsarc.index import db, tables
+    from newsarc.index import tables
 
     found: dict = {}
     ms = lambda s: round(s * 1000, 2)  # noqa: E731
+    from newsarc.index import freshness
+
     start = time.perf_counter()
-    db.changes(conn, db.scan(archive))
+    freshness.check(conn, archive)
     found["freshness_check_all_files"] = ms(time.perf_counter() - start)
     sample = [row for row in conn.execute("SELECT id, path FROM files WHERE kind = 0 AND id % 9973 = 1 ORDER BY id")][:8]
     if "events" in groups:

@@ -51,6 +51,11 @@ _MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # memo.py: an answer kept be
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
 _BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file (store.Writer)
+# The SQLite index (newsarc/index/db.py): <key>.<tag>.<generation>.db, SQLite's -wal, -shm and -journal
+# beside it, and <name>.tmp (with its own) while a build from nothing writes it.
+_DB = r"([0-9a-f]{20})\.([0-9a-f]{8})\.([0-9a-f]{20})\.db"
+_DB_SIDE = _DB + r"(-wal|-shm|-journal)"
+_DB_SCRATCH = _DB + r"\.tmp(-wal|-shm|-journal)?"
 
 
 def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path]:
@@ -69,9 +74,11 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
         return []
     keep_at, kept = os.path.normcase(os.path.abspath(keep)), _stat(keep)
     names = {entry.name for entry in entries}
+    kept_db = re.fullmatch(_DB, os.path.basename(keep))
+    present = set(names)  # as removals go (a database sorts before SQLite's files beside it)
     removed = []
-    for entry in entries:
-        max_age = _max_age(entry.name, names)
+    for entry in sorted(entries, key=lambda e: e.name):
+        max_age = _max_age(entry.name, names, kept_db, present)
         if max_age is None or os.path.normcase(os.path.abspath(entry.path)) == keep_at:
             continue
         try:
@@ -85,14 +92,30 @@ def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path
             os.unlink(entry.path)
         except OSError:
             continue
+        present.discard(entry.name)
         removed.append(Path(entry.path))
     return removed
 
 
-def _max_age(name: str, names: set[str]) -> float | None:
+def _max_age(name: str, names: set[str], kept_db: re.Match | None = None, present: set[str] | None = None) -> float | None:
     """Seconds unused after which a file of this name may go; None: not newsarc's, or not prune's,
     never touched. (`names`: the folder's other files; a memo goes with its store, a blob file
-    after it.)"""
+    after it, SQLite's files beside a database with it; `kept_db`: the name of the database kept,
+    whose older generations go now and whose other versions (tags) after a day unused.)"""
+    database = re.fullmatch(_DB, name)
+    if database:
+        if kept_db is not None and database.group(1) == kept_db.group(1):
+            if database.group(2) != kept_db.group(2):
+                return SCRATCH_HOURS * 3600.0  # another newsarc's index of the same folder
+            if database.group(3) < kept_db.group(3):
+                return 0.0  # an older generation: a process still reading it keeps its open files
+            return None  # a newer one, another writer's: the next run opens it
+        return STORE_UNUSED_DAYS * 86400.0
+    side = re.fullmatch(_DB_SIDE, name)
+    if side:  # SQLite's, while its database is there (removing a -wal loses the commits in it)
+        return None if name[: -len(side.group(4))] in (names if present is None else present) else 0.0
+    if re.fullmatch(_DB_SCRATCH, name):
+        return SCRATCH_HOURS * 3600.0  # the builder removes its own; one killed mid-build left this
     if re.fullmatch(_OLD, name):
         return 0.0
     memo = re.fullmatch(_MEMO, name)

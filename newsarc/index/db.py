@@ -1,62 +1,105 @@
-"""The index as one SQLite database: schema, connection, format check, build and update (a spike).
+"""The index as one SQLite database: its schema, where it lives, its connection, its format check.
 
-What the index itself knows is files: their path, freshness stamp (size,
-mtime_ns, ctime_ns, inode) and a digest of the bytes parsed, and what kind of
-file each is (event, day page, skipped). Everything else is a *group* of
-tables that a feature registers (`register`): its DDL, how to turn one parsed
-event into rows, and how to take rows out again when a file changes. A
-command asks for the groups it uses (`ensure`), and only those are built: a
-first `validate-links` builds files + links, never the search text.
+What the index itself knows is files and folders: each file's path, freshness
+stamp (size, mtime_ns, ctime_ns, inode), a digest of the bytes parsed and its
+kind (event, day page, skipped); each folder's stamp and a digest of its names;
+the scan's notes (symbolic links skipped, folders that could not be read).
+freshness.py decides from them whether the index still describes the files.
+Everything else is a *group* of tables that a feature registers (`register`):
+its DDL, how to turn one parsed event into rows, and how to take rows out
+again. A command asks for the groups it uses (build.open_fresh), and only
+those are built: a first `validate-links` builds files + links, never the
+search text. The index imports no feature.
 
 Layout of one database (one per archive root and scope):
 
-    meta(key, value)          made_by (newsarc and parser version), scanned (the time a scan began)
-    groups(name, version)     the groups built; another version of a group -> that group is rebuilt
+    PRAGMA user_version = SCHEMA
+    meta(key, value)      made_by (newsarc and Python), scanned (ns: when the scan that read the files
+                          began), generation (bumped by every write: a writer that checked an older
+                          one checks again), root, scope
+    groups(name, version, tables)   the groups built, and their tables; another version of a group ->
+                          that group is built again; one no feature of this process registered is
+                          dropped before an update (its rows could not be kept up to date)
+    folders(path, mtime_ns, ctime_ns, names)   every folder the scan read (path relative to the root,
+                          "" for the root itself; names: digest of its entries' names, NULL when it
+                          could not be read)
     files(id, path, size, mtime_ns, ctime_ns, inode, digest, kind)
+    notes(path, line, message, severity)       what the scan noted, in walk order
     + the registered groups' tables, rows keyed by files.id
 
-`PRAGMA user_version` is SCHEMA: a database of another format (or one SQLite
-cannot read, or another newsarc's) is removed and built again, never read.
+Where it lives, and why names are never reused. SQLite keeps a WAL database's
+recent writes in `<name>-wal`, indexed by `<name>-shm`, and finds both by name.
+Replacing or removing a database file that another process still has open
+would pair that process's -wal with another file: writes of one index
+applied to the pages of another. So a database file is never replaced in
+place: each is written whole under a new name, `<key>.<tag>.<generation>.db`
+(key: the root and scope, as cache.cache_file; tag: this SCHEMA and newsarc;
+generation: when it was made, so names sort by age), and readers open the
+newest usable one. Older generations are unlinked once a newer one is in
+place: a process still reading one keeps its open files, and no new file will
+ever take its names. Another version of newsarc uses another tag: two
+versions never write one file.
 
-Builds: parsing runs in forked worker processes (chunks of files, rows sent
-back as marshal bytes); the parent inserts with executemany in one
-transaction. A build from nothing writes a new file with the journal off
-and renames it into place (atomic; readers never see half an index); an
-update changes rows of the files that changed, in one WAL transaction.
+Nothing that is not ours is removed or opened: only regular files (not
+symbolic links) named as above are; a FIFO, a folder or a link at one of
+these names is left alone and the database is built in a temporary file for
+this run (`Unusable`). Opening a FIFO would block for ever.
 """
 
 from __future__ import annotations
 
 import hashlib
-import marshal
 import os
+import re
+import secrets
 import sqlite3
+import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from newsarc import __version__
 
-SCHEMA = 1  # PRAGMA user_version; bump on any change to a table's layout (a group's own: its version)
-MADE_BY = f"newsarc/{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}"
-EVENT, DAY_PAGE, SKIPPED = 0, 1, 2
+SCHEMA = 2  # PRAGMA user_version; bump on any change to a core table (a group has its own version)
+MADE_BY = f"newsarc/{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}/sqlite{sqlite3.sqlite_version}"
+TAG = hashlib.sha1(f"{SCHEMA}/{MADE_BY}".encode()).hexdigest()[:8]
+EVENT, DAY_PAGE, SKIPPED = 0, 1, 2  # files.kind
 DIGEST_SIZE = 16
-NO_DIGEST = bytes(DIGEST_SIZE)
-RACY_SECONDS = 2.0  # as cache.RACY_SECONDS: a file this young at the scan is checked by its bytes
-CHUNK = 500  # files per task sent to a worker
-PARALLEL_MIN_FILES = 2000
+NO_DIGEST = bytes(DIGEST_SIZE)  # a skipped file: read again on every run, never reused
 PAGE_SIZE = 8192
+BUSY_MS = 600_000  # a writer waits this long for another (an update of 100k files holds the lock for a minute)
+WAL_LIMIT = 64 << 20  # the -wal file is cut back to this after a checkpoint (a big update makes it large)
 
 Stamp = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 
+# <key>.<tag>.<generation>.db; the generation is 16 hex digits of time_ns and 4 random ones.
+NAME = re.compile(r"([0-9a-f]{20})\.([0-9a-f]{8})\.([0-9a-f]{20})\.db")
+SIDE = ("-wal", "-shm", "-journal")  # SQLite's own files beside a database
+SCRATCH = ".tmp"  # a database being built from nothing: <name>.tmp, renamed into place when whole
+
 
 class IndexDamaged(Exception):
-    """SQLite could not read the database (not a database, malformed pages): it is rebuilt."""
+    """SQLite could not read the database (not a database, malformed pages, cut short): it goes, and
+    the index is built again."""
+
+
+class Unusable(Exception):
+    """Something that is not ours (a FIFO, a folder, a symbolic link) at one of the index's names,
+    or a cache folder that cannot be written: the index is built in a temporary file for this run.
+    `message` says what, for the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
 
 
 def digest(data: bytes) -> bytes:
+    """What a file's bytes are, for reuse when its stamp changed but its content did not (a fresh
+    clone, a restored CI cache, `touch`): blake2b, as the store's."""
     return hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest()
 
 
@@ -74,8 +117,9 @@ class Group:
     the build puts first (for an FTS5 table: its rowid). It runs in worker
     processes: it must return plain values (marshal). `drop` takes a group's
     rows of some files out (default: DELETE ... WHERE id IN); an FTS5 table
-    without content needs its own (see tables.py). `kinds` are the kinds of
-    file whose events the group wants."""
+    without content needs its own. `moved` hears of files added and gone
+    (links to them re-resolve); `after` derives tables once rows are in.
+    `kinds` are the kinds of file whose events the group wants."""
 
     name: str
     version: int
@@ -86,7 +130,7 @@ class Group:
     kinds: tuple[int, ...] = (EVENT, DAY_PAGE)
     drop: Callable[[sqlite3.Connection, list[int]], None] | None = None
     moved: Callable[[sqlite3.Connection, list[tuple[int, str]], list[int]], None] | None = None  # files added, gone
-    after: Callable[[sqlite3.Connection], None] | None = None  # once the rows are in (derived tables)
+    after: Callable[[sqlite3.Connection], None] | None = None
     names: tuple[str, ...] = field(default=())  # the tables it owns (for drops and sizes); from `tables` if empty
 
     def table_names(self) -> tuple[str, ...]:
@@ -111,80 +155,35 @@ def register(group: Group) -> Group:
     return group
 
 
-# -- the connection -----------------------------------------------------------------------------
+# -- schema -------------------------------------------------------------------------------------
 
-_CORE = (
+CORE = (
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID",
-    "CREATE TABLE groups(name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE groups(name TEXT PRIMARY KEY, version INTEGER NOT NULL, tables TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE folders(path TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, names BLOB)"
+    " WITHOUT ROWID",
     "CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
     " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest BLOB NOT NULL,"
     " kind INTEGER NOT NULL)",
+    "CREATE TABLE notes(path TEXT NOT NULL, line INTEGER NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL)",
 )
 
 
-def connect(path: str | os.PathLike, *, readonly: bool = False) -> sqlite3.Connection:
-    """A connection with the settings every use wants: WAL, synchronous=NORMAL (a crash loses at most
-    the last update, never consistency: it is a cache), mmap for reads, temporary data in memory."""
-    if readonly:
-        conn = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
-    else:
-        conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=30.0, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA temp_store=MEMORY")
-    conn.execute("PRAGMA mmap_size=268435456")
-    conn.execute("PRAGMA cache_size=-32768")  # 32 MB of page cache
-    return conn
-
-
-def _usable(path: str) -> bool:
-    """The database there is ours, of this format: SCHEMA, made by this newsarc, and readable."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-    except sqlite3.Error:
-        return False
-    try:
-        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
-            return False
-        row = conn.execute("SELECT value FROM meta WHERE key='made_by'").fetchone()
-        return row is not None and row[0] == MADE_BY
-    except sqlite3.Error:  # "file is not a database", "database disk image is malformed", no meta table
-        return False
-    finally:
-        conn.close()
-
-
-def open_index(path: str | os.PathLike) -> tuple[sqlite3.Connection, bool]:
-    """(connection, reused) for the index at `path`: the database there if it is usable, else a new
-    empty one in its place (another format, another newsarc, damaged: removed and made again)."""
-    path = os.fspath(path)
-    if os.path.exists(path) and _usable(path):
-        return connect(path), True
-    remove(path)
-    conn = connect(path)
-    create(conn)
-    return conn, False
-
-
-def remove(path: str) -> None:
-    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
-        try:
-            os.unlink(name)
-        except FileNotFoundError:
-            pass
-
-
-def create(conn: sqlite3.Connection, *, wal: bool = True) -> None:
+def create(conn: sqlite3.Connection, root: str, scope: str) -> None:
     """The core tables of an empty database, and its format marks."""
     conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
-    if wal:
-        conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("BEGIN")
-    for ddl in _CORE:
+    for ddl in CORE:
         conn.execute(ddl)
-    conn.execute("INSERT INTO meta VALUES('made_by', ?)", (MADE_BY,))
+    conn.executemany("INSERT INTO meta VALUES(?, ?)", [
+        ("made_by", MADE_BY), ("generation", 0), ("scanned", 0), ("root", root), ("scope", scope)])
     conn.execute(f"PRAGMA user_version={SCHEMA}")
     conn.execute("COMMIT")
+
+
+def meta(conn: sqlite3.Connection, key: str) -> Any:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return None if row is None else row[0]
 
 
 def built_groups(conn: sqlite3.Connection) -> dict[str, int]:
@@ -192,320 +191,13 @@ def built_groups(conn: sqlite3.Connection) -> dict[str, int]:
 
 
 def check(conn: sqlite3.Connection, quick: bool = True) -> bool:
-    """SQLite's own check of every page (quick_check: b-tree structure, not row contents)."""
+    """SQLite's own check of every page (quick_check: b-tree structure, not row contents). Reads the
+    whole file: for tests and repairs, not for every run."""
     try:
         found = conn.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchall()
     except sqlite3.DatabaseError:
         return False
     return found == [("ok",)]
-
-
-# -- parsing, in workers ------------------------------------------------------------------------
-
-Item = tuple[str, str, Stamp]  # (path on disk, relpath, stamp)
-
-
-def _parse_one(item: Item, groups: Sequence[str]) -> tuple[tuple, dict[str, dict[str, list[tuple]]]]:
-    """(file row without id, {group: {table: rows}}) for one file."""
-    from newsarc.model import Diagnostic
-    from newsarc.parser import parse_bytes, read_limited, skipped_event
-
-    path, relpath, stamp = item
-    diagnostics: list[Diagnostic] = []
-    data = read_limited(path, relpath, diagnostics)
-    if data is None:
-        event, found = skipped_event(relpath, diagnostics), NO_DIGEST
-    else:
-        event, found = parse_bytes(data, relpath), digest(data)
-    kind = SKIPPED if event.skipped else DAY_PAGE if event.is_day_page else EVENT
-    if kind == SKIPPED:
-        found = NO_DIGEST
-    rows = {}
-    for name in groups:
-        group = GROUPS[name]
-        if kind in group.kinds:
-            rows[name] = group.rows(event)
-    return (relpath, *stamp, found, kind), rows
-
-
-def _parse_chunk(task: tuple[int, list[Item], tuple[str, ...]]) -> bytes:
-    """Rows of a chunk of files, ids from `first` on, as marshal bytes (cheap to send back)."""
-    first, items, groups = task
-    files, tables = [], {}
-    for k, item in enumerate(items):
-        file_id = first + k
-        file_row, rows = _parse_one(item, groups)
-        files.append((file_id, *file_row))
-        for name, by_table in rows.items():
-            for table, table_rows in by_table.items():
-                tables.setdefault(table, []).extend((file_id, *row) for row in table_rows)
-    return marshal.dumps((files, tables))
-
-
-def _chunks(items: Sequence[Item], ids: Sequence[int] | None, groups: tuple[str, ...], chunk: int):
-    """Tasks for the workers: (first id, items, groups), ids consecutive within a task."""
-    if ids is None:
-        for start in range(0, len(items), chunk):
-            yield (start + 1, list(items[start : start + chunk]), groups)
-        return
-    start = 0
-    while start < len(items):  # runs of consecutive ids (an update: new files get new ids at the end)
-        stop = start + 1
-        while stop < len(items) and stop - start < chunk and ids[stop] == ids[stop - 1] + 1:
-            stop += 1
-        yield (ids[start], list(items[start:stop]), groups)
-        start = stop
-
-
-def parsed(items: Sequence[Item], groups: tuple[str, ...], ids: Sequence[int] | None = None, workers: int | None = None) -> Iterator[bytes]:
-    """Marshal bytes of (files rows, {table: rows}) per chunk, in order, parsed on `workers` processes."""
-    tasks = _chunks(items, ids, groups, CHUNK)
-    workers = _workers() if workers is None else workers
-    if workers < 2 or len(items) < PARALLEL_MIN_FILES:
-        yield from map(_parse_chunk, tasks)
-        return
-    import multiprocessing
-
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(_parse_chunk, tasks)
-
-
-def _workers() -> int:
-    from newsarc import forks
-
-    return forks.workers()
-
-
-# -- building and updating ------------------------------------------------------------------------
-
-
-@dataclass
-class Built:
-    files: int = 0
-    parse_insert: float = 0.0  # parse in workers + inserts here (overlapping)
-    indexes: float = 0.0  # CREATE INDEX after the load, FTS5 optimize
-    commit: float = 0.0
-
-
-def _create_group(conn: sqlite3.Connection, group: Group) -> None:
-    for ddl in group.tables:
-        conn.execute(ddl)
-
-
-def _insert(conn: sqlite3.Connection, blob: bytes, with_files: bool) -> int:
-    files, tables = marshal.loads(blob)
-    if with_files:
-        conn.executemany("INSERT INTO files VALUES(?,?,?,?,?,?,?,?)", files)
-    for table, rows in tables.items():
-        conn.executemany(_INSERTS[table], rows)
-    return len(files)
-
-
-_INSERTS: dict[str, str] = {}  # table -> INSERT (filled from the registered groups)
-
-
-def _statements(groups: Iterable[str]) -> None:
-    for name in groups:
-        _INSERTS.update(GROUPS[name].inserts)
-
-
-def build_new(path: str | os.PathLike, items: Sequence[Item], groups: Sequence[str], *, scanned: float | None = None,
-              workers: int | None = None, optimize: bool = True) -> Built:
-    """A new index at `path` holding `items` and `groups`, built in a scratch file with the journal
-    off and renamed into place (a crash leaves the old index, or none, plus a scratch file)."""
-    path = os.fspath(path)
-    scratch = f"{path}.tmp-{os.getpid()}"
-    remove(scratch)
-    conn = sqlite3.connect(scratch, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=OFF")
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA cache_size=-65536")
-    conn.execute("PRAGMA temp_store=MEMORY")
-    create(conn, wal=False)
-    groups = tuple(groups)
-    done = _fill(conn, items, groups, None, scanned, workers, optimize)
-    conn.execute("PRAGMA journal_mode=WAL")  # persistent: every later connection uses WAL
-    conn.close()
-    os.replace(scratch, path)
-    return done
-
-
-def _fill(conn, items, groups: tuple[str, ...], ids, scanned, workers, optimize: bool) -> Built:
-    done = Built()
-    _statements(groups)
-    start = time.perf_counter()
-    _IDS.clear()
-    _IDS.update(conn.execute("SELECT path, id FROM files"))
-    if ids is None:
-        _IDS.update((item[1], k) for k, item in enumerate(items, 1))
-    conn.execute("BEGIN")
-    have = built_groups(conn)
-    for name in groups:
-        if name not in have:
-            _create_group(conn, GROUPS[name])
-    with_files = ids is None or not conn.execute("SELECT 1 FROM files LIMIT 1").fetchone()
-    for blob in parsed(items, groups, ids, workers):
-        done.files += _insert(conn, blob, with_files)
-    done.parse_insert = time.perf_counter() - start
-    start = time.perf_counter()
-    for name in groups:
-        if name not in have:
-            for ddl in GROUPS[name].indexes:
-                if optimize or " INDEX " in ddl.upper():
-                    conn.execute(ddl)
-        if GROUPS[name].after is not None:
-            GROUPS[name].after(conn)
-        conn.execute("INSERT OR REPLACE INTO groups VALUES(?, ?)", (name, GROUPS[name].version))
-    conn.execute("INSERT OR REPLACE INTO meta VALUES('scanned', ?)", (scanned if scanned is not None else time.time(),))
-    done.indexes = time.perf_counter() - start
-    start = time.perf_counter()
-    conn.execute("COMMIT")
-    done.commit = time.perf_counter() - start
-    return done
-
-
-def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], *, workers: int | None = None) -> Built | None:
-    """Build the groups asked for that the index lacks (or holds in another version), for every file
-    it knows: a command builds only what it uses. Nothing when all are there."""
-    have = built_groups(conn)
-    missing = tuple(name for name in groups if have.get(name) != GROUPS[name].version)
-    if not missing:
-        return None
-    conn.execute("BEGIN")
-    for name in missing:
-        if name in have:
-            _drop_tables(conn, GROUPS[name])
-            conn.execute("DELETE FROM groups WHERE name=?", (name,))
-    conn.execute("COMMIT")
-    rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files ORDER BY id").fetchall()
-    items = [(os.path.join(root, path), path, tuple(stamp)) for _, path, *stamp in rows]
-    return _fill(conn, items, missing, [row[0] for row in rows], None, workers, True)
-
-
-def _drop_tables(conn: sqlite3.Connection, group: Group) -> None:
-    for table in group.table_names():
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-# -- freshness ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Changes:
-    added: list[Item] = field(default_factory=list)
-    changed: list[tuple[int, Item]] = field(default_factory=list)  # (file id, item)
-    restamped: list[tuple[int, Stamp]] = field(default_factory=list)  # same bytes, new stamp
-    gone: list[int] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.restamped or self.gone)
-
-
-def scan(root: str, scope: str | None = None) -> list[Item]:
-    """Every Markdown file under `scope` (default: root) with its stamp, in walk order (sorted names).
-    The spike's walk: the real one keeps archive.py's rules (symlinks, hidden folders, notes)."""
-    found: list[Item] = []
-    stack = [scope or root]
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
-        except OSError:
-            continue
-        below = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                below.append(entry.path)
-            elif entry.name.endswith(".md") and entry.is_file(follow_symlinks=False):
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                    stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-                except OSError:
-                    stamp = (-1, -1, -1, -1)
-                found.append((entry.path, os.path.relpath(entry.path, root).replace(os.sep, "/"), stamp))
-        stack.extend(reversed(below))
-    return found
-
-
-def changes(conn: sqlite3.Connection, items: Sequence[Item]) -> Changes:
-    """What differs between the index and the files as scanned (`items`). A file is taken as unchanged
-    when its stamp is, unless its mtime is within RACY_SECONDS of the last scan: then its bytes decide
-    (git's racily-clean rule). Same bytes under a new stamp (a clone, a restored cache): restamped."""
-    scanned = conn.execute("SELECT value FROM meta WHERE key='scanned'").fetchone()
-    racy_from = int(((scanned[0] if scanned else 0.0) - RACY_SECONDS) * 1e9)
-    known = {path: (fid, (size, mtime, ctime, inode), dig, kind) for fid, path, size, mtime, ctime, inode, dig, kind
-             in conn.execute("SELECT * FROM files")}
-    found = Changes()
-    for item in items:
-        old = known.pop(item[1], None)
-        if old is None:
-            found.added.append(item)
-            continue
-        fid, stamp, dig, kind = old
-        if kind == SKIPPED:
-            found.changed.append((fid, item))  # looked at again every run
-        elif stamp == item[2] and stamp[1] < racy_from:
-            continue
-        elif stamp[0] == item[2][0] and _bytes_digest(item[0]) == dig:
-            if stamp != item[2]:
-                found.restamped.append((fid, item[2]))
-        else:
-            found.changed.append((fid, item))
-    found.gone = [old[0] for old in known.values()]
-    return found
-
-
-def _bytes_digest(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as handle:
-            return digest(handle.read())
-    except OSError:
-        return None
-
-
-def update(conn: sqlite3.Connection, found: Changes, *, scanned: float | None = None, workers: int | None = None) -> Built:
-    """Apply `changes` to every group built, in one transaction: rows of changed and gone files out,
-    changed and added files parsed and put in (changed ones keep their id)."""
-    groups = tuple(built_groups(conn))
-    _statements(groups)
-    start = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    out = [fid for fid, _ in found.changed] + found.gone
-    if out:
-        for name in groups:
-            group = GROUPS[name]
-            if group.drop is not None:
-                group.drop(conn, out)
-            else:
-                for table in group.table_names():
-                    conn.executemany(f"DELETE FROM {table} WHERE id=?", [(i,) for i in out])
-        conn.executemany("DELETE FROM files WHERE id=?", [(i,) for i in out])
-    conn.executemany("UPDATE files SET size=?, mtime_ns=?, ctime_ns=?, inode=? WHERE id=?",
-                     [(*stamp, fid) for fid, stamp in found.restamped])
-    top = conn.execute("SELECT coalesce(max(id), 0) FROM files").fetchone()[0]
-    items = [item for _, item in found.changed] + found.added
-    ids = [fid for fid, _ in found.changed] + list(range(top + 1, top + 1 + len(found.added)))
-    order = sorted(range(len(items)), key=ids.__getitem__)
-    _IDS.clear()
-    _IDS.update(conn.execute("SELECT path, id FROM files"))
-    _IDS.update((item[1], fid) for item, fid in zip(items, ids))
-    for name in groups:  # a group whose rows name other files (links) hears of those added and gone
-        hook = GROUPS[name].moved
-        if hook is not None:
-            hook(conn, [(fid, item[1]) for fid, item in zip(ids[len(found.changed):], found.added)], found.gone)
-    done = Built()
-    for blob in parsed([items[k] for k in order], groups, [ids[k] for k in order], workers):
-        done.files += _insert(conn, blob, True)
-    for name in groups:
-        if GROUPS[name].after is not None:
-            GROUPS[name].after(conn)
-    conn.execute("INSERT OR REPLACE INTO meta VALUES('scanned', ?)", (scanned if scanned is not None else time.time(),))
-    conn.execute("COMMIT")
-    done.parse_insert = time.perf_counter() - start
-    return done
 
 
 def sizes(conn: sqlite3.Connection) -> dict[str, int]:
@@ -514,3 +206,205 @@ def sizes(conn: sqlite3.Connection) -> dict[str, int]:
         return dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC"))
     except sqlite3.Error:
         return {}
+
+
+# -- the connection -----------------------------------------------------------------------------
+
+
+def connect(path: str, *, mmap_mb: int = 64) -> sqlite3.Connection:
+    """A connection to the database at `path` (which must exist: never created here) with the settings
+    every use wants: WAL (set when it was made), synchronous=NORMAL (a crash loses at most the last
+    update, never consistency: it is a cache), a bounded page cache and memory map, temporary data in
+    memory. "" is a private temporary database (SQLite removes it on close)."""
+    if path:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, isolation_level=None, check_same_thread=False,
+                               timeout=BUSY_MS / 1000)
+    else:
+        conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute(f"PRAGMA mmap_size={mmap_mb << 20}")
+    conn.execute("PRAGMA cache_size=-16384")  # 16 MB of page cache
+    conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
+    return conn
+
+
+def usable(path: str) -> bool | None:
+    """The database at `path` is one this newsarc reads: SCHEMA, made by this newsarc, readable.
+    None: SQLite was busy (another connection recovering the WAL): not known, so not removed."""
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None, timeout=5.0)
+    except sqlite3.Error:
+        return False
+    try:
+        if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA:
+            return False
+        return meta(conn, "made_by") == MADE_BY
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return None
+        return False
+    except sqlite3.Error:  # "file is not a database", "database disk image is malformed", no meta table
+        return False
+    finally:
+        conn.close()
+
+
+# -- where it lives -----------------------------------------------------------------------------
+
+
+def key_of(root: str | os.PathLike, scope: str | os.PathLike) -> str:
+    """One index per (root, scope): the key is a hash (as cache.cache_file's), the folder stays outside
+    the archive."""
+    return hashlib.sha1(f"{Path(root)}\0{Path(scope)}".encode()).hexdigest()[:20]
+
+
+def _regular(path: str) -> bool | None:
+    """True: a regular file; None: nothing there; False: something else (not ours to open)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode)
+
+
+@dataclass
+class Found:
+    """What the index folder holds for one key: the newest usable database, the others of this tag."""
+
+    newest: str | None = None
+    older: list[str] = field(default_factory=list)  # of this tag, older than the newest or unusable
+    foreign: list[str] = field(default_factory=list)  # at our names but not regular files: never touched
+
+
+def generations(folder: str, key: str) -> list[tuple[str, str]]:
+    """(generation, name) of every database name of this key and tag in `folder`, newest first."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        match = NAME.fullmatch(name)
+        if match and match.group(1) == key and match.group(2) == TAG:
+            found.append((match.group(3), name))
+    return sorted(found, reverse=True)
+
+
+def locate(folder: str, key: str) -> Found:
+    """The newest usable database of `key` in `folder`. A database SQLite cannot read, or of another
+    format at our name, is listed in `older` (the caller removes it); anything not a regular file at
+    a database's names (its -wal or -shm included) in `foreign`."""
+    found = Found()
+    for _, name in generations(folder, key):
+        path = os.path.join(folder, name)
+        kinds = [_regular(path), *(_regular(path + side) for side in SIDE)]
+        if False in kinds:
+            found.foreign.append(path)
+            continue
+        if kinds[0] is None:
+            continue
+        verdict = usable(path) if found.newest is None else True
+        if verdict is None:
+            continue  # busy: neither used nor removed
+        if found.newest is None and verdict:
+            found.newest = path
+        else:
+            found.older.append(path)
+    return found
+
+
+def new_name(folder: str, key: str) -> str:
+    return os.path.join(folder, f"{key}.{TAG}.{time.time_ns():016x}{secrets.token_hex(2)}.db")
+
+
+def remove(path: str) -> None:
+    """A database of ours and SQLite's files beside it; regular files only, never through a link."""
+    for name in (path, *(path + side for side in SIDE)):
+        if _regular(name):
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
+
+
+def publish(scratch: str, folder: str, key: str) -> str:
+    """Give a whole database built in `scratch` a name of its own (never one in use: os.link fails if
+    the name is taken, and the name is new anyway); older generations of this key and tag go.
+    Returns the name."""
+    for _ in range(8):
+        path = new_name(folder, key)
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here: rename, having looked that the name is free
+            if _regular(path) is not None:
+                continue
+            os.rename(scratch, path)
+            break
+        os.unlink(scratch)
+        break
+    else:
+        raise Unusable(f"no free name for the index in {folder}")
+    mine = NAME.fullmatch(os.path.basename(path)).group(3)  # type: ignore[union-attr]
+    for generation, name in generations(folder, key):
+        if generation < mine:  # a newer one (another writer's) stays: it replaces ours next time
+            remove(os.path.join(folder, name))
+    return path
+
+
+def sweep_scratch(folder: str, key: str) -> None:
+    """Scratch files of `key` whose builder is gone (killed mid-build): each builder holds a lock on
+    its own (hold_scratch) while it writes; one that can be locked has nobody writing it."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not name.endswith(SCRATCH) or not name.startswith(key + "."):
+            continue
+        match = NAME.fullmatch(name[: -len(SCRATCH)])
+        if not match or match.group(1) != key:
+            continue
+        path = os.path.join(folder, name)
+        if not _regular(path):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if _try_lock(fd):
+                remove(path)
+        finally:
+            os.close(fd)
+
+
+def hold_scratch(folder: str, key: str) -> tuple[str, int]:
+    """A new scratch file, created here (never one that exists), and a descriptor holding a lock on it
+    for as long as the build runs (released by the kernel if the builder is killed)."""
+    for _ in range(8):
+        path = new_name(folder, key) + SCRATCH
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except FileExistsError:
+            continue
+        _try_lock(fd)
+        return path, fd
+    raise Unusable(f"no free name for a scratch index in {folder}")
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no flock: a scratch file left behind goes with prune's age rule
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
