@@ -475,6 +475,22 @@ class Site:
         folder, _, name = path.rpartition("/")
         return bool(self.listing(folder).get(name))
 
+    def is_file(self, path: str) -> bool:
+        """`exists(path) and not is_dir(path)`, asked of the one name: a folder not listed yet is
+        listed only when the name is there (suggestions look at a dozen folders per broken link,
+        most of them absent: one lstat each instead of a listing)."""
+        if path in self.known:
+            return True
+        folder, _, name = path.rpartition("/")
+        if folder not in self._listings:
+            try:
+                os.lstat(self.root / path)
+            except (FileNotFoundError, NotADirectoryError, ValueError):
+                return False  # not there (or a NUL in the name): its folder's listing would not hold it
+            except OSError:
+                pass  # the listing says (a folder that can be listed but not searched)
+        return self.exists(path) and not self.is_dir(path)
+
     def doc(self, path: str, *, keep: bool = True) -> Event | None:
         """The parsed file at `path`, read now if the scan did not include it; kept for the next
         ask unless `keep=False` (the caller keeps what it needs of it)."""
@@ -783,7 +799,7 @@ class Checker:
             for spelling in (str(when.day), f"{when.day:02d}"):
                 new = parts[:index] + [f"{when.year:04d}", month, spelling] + parts[index + 3 :]
                 full = "/".join(new + [name])
-                if self.site.exists(full) and not self.site.is_dir(full):
+                if self.site.is_file(full):
                     yield full, when
 
     def _day(self, folder: str) -> tuple[int, Any] | None:

@@ -569,3 +569,18 @@ def test_a_file_added_or_deleted_changes_the_verdict_on_others(builder, tmp_path
     (builder.root / B.lstrip("/")).unlink()
     _age(builder.root)
     assert [f["kind"] for f in _report(builder.root, cache_dir, True)[0]] == ["missing-file", "missing-file"]
+
+
+def test_same_slug_suggestions_look_only_inside_the_root(builder, cli, tmp_path):
+    """A day folder two days on that is a symbolic link out of the root is not offered; one inside is."""
+    builder.event("2019-03-03", "A headline", body="See [it](/news/2019/03/5/the-story.md) and [that](/news/2019/03/6/the-other.md).")
+    builder.event("2019-03-04", "The story")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "the-other.md").write_text(event_text("2019-03-07", "The other"))
+    (builder.root / "news/2019/03/7").symlink_to(outside, target_is_directory=True)
+    result = cli("validate-links", "--format", "text", "-a", str(builder.root), "--no-cache")
+    lines = [line for line in result.stdout.splitlines() if "missing file" in line]
+    assert len(lines) == 2
+    assert "did you mean /news/2019/03/4/the-story.md (same slug on 2019-03-04)?" in lines[0]
+    assert "did you mean" not in lines[1]
