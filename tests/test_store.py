@@ -6,7 +6,7 @@ lookups that never call load()) with ground truth: `parser.read_event` run
 on every file, or a load with `use_cache=False`.
 
 Ageing: the store trusts a file only when its mtime is older than the scan
-minus `cache.RACY_SECONDS`, and a folder likewise. `_Clock` sets mtimes to
+minus `cache.RACY_SECONDS`, and a folder likewise. `CLOCK` (tests/index_truth.py) sets mtimes to
 past instants that are all different, so an aged change is still a change
 (ageing everything to one fixed instant could put a changed folder back on
 the mtime the store recorded and hide a missed change; fresh mtimes would
@@ -16,7 +16,6 @@ let the racy rule catch what the stamps should catch).
 from __future__ import annotations
 
 import ctypes
-import itertools
 import marshal
 import os
 import random
@@ -37,30 +36,11 @@ from newsarc.parser import read_event
 from newsarc.patterns import INSENSITIVE, compile_patterns
 from newsarc.store import EventView, LazyEvent, Store
 from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc, slugify
+from tests.index_truth import CLOCK
 
 # -- helpers ------------------------------------------------------------------------
 
 
-class _Clock:
-    """Distinct past instants, one per call (see the module docstring for why distinct)."""
-
-    def __init__(self) -> None:
-        self._next = itertools.count(int(time.time()) - 500_000, 7)
-
-    def age(self, *paths: Path) -> None:
-        """Give each path a new past mtime (links themselves, not their targets)."""
-        for path in paths:
-            past = next(self._next)
-            os.utime(path, (past, past), follow_symlinks=False)
-
-    def age_tree(self, root: Path) -> None:
-        """Every file and folder below `root`, and `root`, one new past instant each."""
-        for folder, dirs, files in os.walk(root):
-            self.age(*(Path(folder, name) for name in (*files, *dirs)))
-        self.age(root)
-
-
-CLOCK = _Clock()
 
 
 def scan(root: Path) -> list[tuple[Path, str]]:

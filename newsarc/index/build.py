@@ -27,8 +27,8 @@ from __future__ import annotations
 import marshal
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -264,18 +264,28 @@ def _trust_aged(conn: sqlite3.Connection, generation: int, began: float) -> None
     Only if nobody wrote since the check read the index; never waits for a writer."""
     try:
         conn.execute("PRAGMA busy_timeout=0")
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(conn):
             if int(db.meta(conn, "generation")) == generation and int(db.meta(conn, "scanned")) < int(began * 1e9):
                 conn.execute("UPDATE meta SET value=? WHERE key='scanned'", (int(began * 1e9),))
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     except sqlite3.OperationalError:
         pass  # busy, or a read-only cache: the young files are read again next run, nothing else
     finally:
         conn.execute(f"PRAGMA busy_timeout={db.BUSY_MS}")
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: BEGIN IMMEDIATE (the write lock now, not at the first write), COMMIT at
+    the end unless the body already rolled back, ROLLBACK if it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def apply(conn: sqlite3.Connection, plan: freshness.Plan, report: Report | None = None,
@@ -283,8 +293,7 @@ def apply(conn: sqlite3.Connection, plan: freshness.Plan, report: Report | None 
     """Apply `plan` to the index and every group built, in one transaction; False (nothing done) when
     another writer updated the index after the check the plan comes from."""
     report = Report() if report is None else report
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         if int(db.meta(conn, "generation")) != plan.generation:
             conn.execute("ROLLBACK")
             return False
@@ -313,11 +322,6 @@ def apply(conn: sqlite3.Connection, plan: freshness.Plan, report: Report | None 
         _stamp(conn, plan.scanned)
         if progress:
             progress("commit", 0, 1)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     report.restamped += len(plan.restamped)
     report.gone += len(plan.gone)
     if len(items) >= PARALLEL_MIN_FILES:
@@ -333,8 +337,7 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
     wanted = tuple(groups)
     if all(db.built_groups(conn).get(name) == db.GROUPS[name].version for name in wanted):
         return ()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(conn):
         have = db.built_groups(conn)  # again, under the lock: another writer may have built them
         missing = tuple(name for name in wanted if have.get(name) != db.GROUPS[name].version)
         if not missing:
@@ -360,11 +363,6 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
         _bump(conn)
         if progress:
             progress("commit", 0, 1)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     report.groups_built += missing
     _give_back_memory(len(items))
     return missing
