@@ -298,7 +298,7 @@ class Archive:
         with cache.no_gc():
             self.events = lazy_events(index, index.order, self.has_text)
             self._by_path = {e.path: e for e in self.events}
-            pages = (i for i, kind in enumerate(index.kinds) if kind == store.DAY_PAGE)
+            pages = index.of_kind(store.DAY_PAGE)
             self.day_pages = {e.path: e for e in lazy_events(index, pages, self.has_text)}
         self._backlinks = self._topics = None
         # The index lives until the process ends and holds no cycles: freezing it
@@ -352,7 +352,7 @@ class Archive:
             _give_back_memory()  # a build's worth of freed memory; an update frees little
         if file is not None:
             cache.prune(file.parent, file)  # only when an index is written: a warm run pays nothing
-        skipped = [i for i, kind in enumerate(made.kinds) if kind == store.SKIPPED]
+        skipped = made.of_kind(store.SKIPPED)
         self.unreadable = list(lazy_events(made, skipped, False))
         return made
 
@@ -847,9 +847,7 @@ class Archive:
         if self.loaded:
             return [*self.events, *self.day_pages.values()]
         index = self.index()
-        kinds = index.kinds
-        pages = [i for i, kind in enumerate(kinds) if kind == store.DAY_PAGE]
-        return EventView(index, [*index.order, *pages], self.has_text)
+        return EventView(index, [*index.order, *index.of_kind(store.DAY_PAGE)], self.has_text)
 
     def index_ids(self, events: Sequence[Event]) -> Sequence[int] | None:
         """Where `events` sit in this archive's store; None unless every one came from it."""

@@ -20,7 +20,7 @@ import posixpath
 import re
 import sys
 from itertools import chain
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -284,6 +284,7 @@ class Columns:
         self.docs = docs
         self._folders: list[str] | None = None
         self._folder_set: set[str] | None = None
+        self._inside: set[str] | None = None
         self.stored = facts is None  # from the index on disk (check_folders keeps a memo beside it)
         if facts is not None:  # read without an index (linkfacts.py): the same columns, by position
             self.ids, self.index = range(len(docs)), facts
@@ -296,9 +297,9 @@ class Columns:
             self.index = None
             return
         self.index = index = archive.index()
-        paths, kinds = index.paths, index.kinds
-        self.paths = [paths[i] for i in self.ids]
-        self.pages = [kinds[i] == store.DAY_PAGE for i in self.ids]
+        self._root = str(archive.root)
+        self.paths = _gather(index.paths, self.ids)
+        self.pages = [kind == store.DAY_PAGE for kind in _gather(index.kinds, self.ids)]
 
     def titles(self, positions: list[int]) -> list[str]:
         if self.index is None:
@@ -322,6 +323,19 @@ class Columns:
             self._folder_set = set(self.folders)
         return self._folder_set
 
+    def inside_root(self, folder: str) -> bool:
+        """Whether `folder` (relative to the root) is known to be inside the root without a
+        realpath: the scan read files from it, and the scan follows no link out of the root.
+        From the index, its list of the folders it read answers without a pass over every
+        path. (Only a shortcut: a folder not known here is looked at with realpath.)"""
+        if self._inside is None:
+            if self.index is not None and self.stored:
+                prefix = self._root.rstrip(os.sep) + os.sep
+                self._inside = {e[0][len(prefix) :].replace(os.sep, "/") for e in self.index.dirs if e[4] and e[0].startswith(prefix)}
+            else:
+                self._inside = self.folder_set
+        return folder in self._inside
+
     def listed(self, k: int) -> set[str] | None:
         """The files the day page at position k links to, from the index (None: not from it)."""
         return None if self.index is None else set(self.index.listed(self.ids[k]))
@@ -337,10 +351,23 @@ class Columns:
         if self.index is None:
             return None
         ok, counts, ids = self.index.links_ok, self.index.link_counts, self.ids
-        loud = [k for k, i in enumerate(ids) if not ok[i]]
-        internal = sum(counts[2 * i] for i in ids if ok[i])
-        http = sum(counts[2 * i + 1] for i in ids if ok[i])
+        verdicts = bytes(_gather(ok, ids))  # C-level passes: a Python loop over 110k ids cost 40 ms
+        loud = [m.start() for m in _LOUD.finditer(verdicts)]
+        internal = sum(_gather(counts[0::2], ids)) - sum(counts[2 * ids[k]] for k in loud)
+        http = sum(_gather(counts[1::2], ids)) - sum(counts[2 * ids[k] + 1] for k in loud)
         return loud, internal, http
+
+
+_LOUD = re.compile(b"[^\x01]")  # a links_ok byte other than 1
+
+
+def _gather(values: Sequence, ids: Sequence[int]) -> list:
+    """`[values[i] for i in ids]`, in C."""
+    if not ids:
+        return []
+    if len(ids) == 1:
+        return [values[ids[0]]]
+    return list(itemgetter(*ids)(values))
 
 
 def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bool = False) -> Sources:
@@ -434,7 +461,7 @@ class Site:
             base = self.root / folder if folder else self.root
             if "\0" in folder:
                 pass  # a %00 in a link: no such file, and the OS would refuse the name
-            elif folder and folder not in self._columns.folder_set and self._leaves_root(base):
+            elif folder and not self._columns.inside_root(folder) and self._leaves_root(base):
                 # (a folder the scan read files from is inside the root: no realpath needed)
                 self.outside.add(folder)
             else:

@@ -668,6 +668,15 @@ class Store:
             return Check(forks.Done([check(part) for part in parts]), began)
         return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)), began)
 
+    def of_kind(self, kind: int) -> list[int]:
+        """Ids of the files of one kind, by a search of the kinds column (a Python loop over 110k
+        files cost 12 ms)."""
+        kinds, found, at = self.kinds, [], -1
+        wanted = bytes((kind,))
+        while (at := kinds.find(wanted, at + 1)) >= 0:
+            found.append(at)
+        return found
+
     def skipped(self) -> list[str]:
         kinds = self.kinds
         return [path for path, kind in zip(self.paths, kinds) if kind == SKIPPED] if SKIPPED in kinds else []
