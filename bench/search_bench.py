@@ -104,10 +104,10 @@ def bench_pattern(pattern: str, archive: Path, rg: str, cache: Path, runs: int, 
 def phases(archive: Path, cache: Path, pattern: str, profile: bool) -> dict:
     """One warm search in this process: time to load the index, then to search it."""
     sys.path.insert(0, str(HERE.parent))
-    from newsarc import search as core
+    from newsarc.features import search as core
     from newsarc.archive import Archive
-    from newsarc.fields import FIELDS
-    from newsarc.patterns import compile_patterns
+    from newsarc.reading.event_text import FIELDS
+    from newsarc.features.patterns import compile_patterns
 
     start = time.perf_counter()
     site = Archive.open(archive, cache_dir=cache, use_cache=True)

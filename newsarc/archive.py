@@ -32,19 +32,21 @@ from itertools import accumulate
 from pathlib import Path
 from urllib.parse import unquote
 
-from newsarc import cache, dates, forks, memo, settings, store
-from newsarc.dates import DateSpan
-from newsarc.fields import DEFAULT_FIELDS, event_text
-from newsarc.folding import group_names, with_topics
-from newsarc.limits import max_file_size, over_limit
+from newsarc.index import cache, answers, store
+from newsarc.reading import dates
+from newsarc import cores, settings
+from newsarc.reading.dates import DateSpan
+from newsarc.reading.event_text import DEFAULT_FIELDS, event_text
+from newsarc.reading.topic_names import group_names, with_topics
+from newsarc.reading.limits import max_file_size, over_limit
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound, IndexDamaged
 from newsarc.model import DATE, Diagnostic, Event, slug_of
-from newsarc.store import EventView, LazyEvent, Piece, Store, lazy_events
+from newsarc.index.store import EventView, LazyEvent, Piece, Store, lazy_events
 
 NEWS = "news"
 _SCHEMES = ("http:", "https:", "mailto:", "ftp:", "tel:", "data:", "javascript:")
 _SEARCH_DEPTH = 3  # how far below the given folder to look for a site root
-_TOPICS_MEMO = "topics-1"  # bump when folding.group_names' answer changes for the same index
+_TOPICS_MEMO = "topics-1"  # bump when topic_names.group_names' answer changes for the same index
 BACKLINK_SCANS = 200  # backlink lookups that scan the store before its links are read into a map (see _store_backlinks)
 
 
@@ -879,7 +881,7 @@ class Archive:
         return None
 
     def words(self, events: Sequence[Event]) -> list[bytes] | None:
-        """Each event's headline twice and body as textindex.normalize makes them, from the store (None: not there)."""
+        """Each event's headline twice and body as reading/words.py normalizes them, from the store (None: not there)."""
         ids = self.index_ids(events)
         return None if ids is None else self.index().words(ids)
 
@@ -981,20 +983,20 @@ class Archive:
         return [event.path for event in events]
 
     def topic_groups(self) -> dict[str, tuple[list[str], Sequence[int]]]:
-        """folding.group_names over `view()`: folded topic -> (spellings, positions in `view()`).
+        """topic_names.group_names over `view()`: folded topic -> (spellings, positions in `view()`).
 
         From the topic column, no event made; the answer depends on that column
-        alone, so it is kept beside the index (memo.py) and read back (10 ms,
+        alone, so it is kept beside the index (answers.py) and read back (10 ms,
         where grouping 100k events' topics costs 0.27 s)."""
         events = self.view()
         if self.index_ids(events) is None:
             return group_names([event.topics for event in events])
         index = self.index()
-        kept = memo.recall(index, _TOPICS_MEMO)
+        kept = answers.recall(index, _TOPICS_MEMO)
         if kept is not None:
             return {key: (ranked, array("i", positions)) for key, (ranked, positions) in kept.items()}
         groups = group_names(self.topic_names(events))  # type: ignore[arg-type]
-        memo.keep(index, _TOPICS_MEMO, {key: (ranked, array("i", ks).tobytes()) for key, (ranked, ks) in groups.items()})
+        answers.keep(index, _TOPICS_MEMO, {key: (ranked, array("i", ks).tobytes()) for key, (ranked, ks) in groups.items()})
         return groups
 
     def topic_names(self, events: Sequence[Event]) -> Sequence[Sequence[str]] | None:
@@ -1305,8 +1307,8 @@ def _same_bytes(old: Store, items: list[tuple[str, str, cache.Stamp]], ids: list
     if not items:
         return set()
     paths = [item[0] for item in items]
-    parts = forks.split(paths, forks.workers() if len(paths) >= _PARALLEL_DIGESTS else 1)
-    digests = [d for part in forks.fan_out(store.file_digests, parts) for d in part]
+    parts = cores.split(paths, cores.workers() if len(paths) >= _PARALLEL_DIGESTS else 1)
+    digests = [d for part in cores.fan_out(store.file_digests, parts) for d in part]
     return {i for i, found in zip(ids, digests) if found != store.NO_DIGEST and found == old.digest(i)}
 
 
@@ -1357,7 +1359,7 @@ def _steps(seen: list[tuple[str, str, cache.Stamp]], plan: list[int | None], res
 
 
 def _piece_of_item(item: tuple[str, str, cache.Stamp]) -> Piece:
-    from newsarc.parser import parse_bytes, read_limited, skipped_event
+    from newsarc.reading.parser import parse_bytes, read_limited, skipped_event
 
     diagnostics: list[Diagnostic] = []
     data = read_limited(item[0], item[1], diagnostics)
@@ -1385,7 +1387,7 @@ def piece_of(doc: Event, stamp: cache.Stamp, digest: bytes) -> Piece:
     if kind == store.EVENT:
         text = event_text(doc, DEFAULT_FIELDS)
         search = text.encode() + b"\n" if text else b""  # as Matcher joins texts
-        from newsarc.textindex import normalize  # a pure text function: related's text model input
+        from newsarc.reading.words import normalize
 
         words = normalize(f"{doc.title}\n{doc.title}\n{doc.body}")
         targets = link_targets(doc)
@@ -1467,7 +1469,7 @@ def _links_to_day(doc: Event, line, folder_day) -> bool:
 
 def read_event(file: Path, relpath: str) -> Event:
     """parser.read_event, imported on first use: a warm command parses nothing and skips its import."""
-    from newsarc.parser import read_event as read
+    from newsarc.reading.parser import read_event as read
 
     return read(file, relpath)
 

@@ -82,7 +82,7 @@ class Settings:
     # (NEWSARC_NO_CACHE leaves links.json alone: it never turned it off.)
     url_cache: bool = True
     # How many processes share a job: 1 with NEWSARC_WORKERS=1 (every step in this process);
-    # None: every core, at most 4 (forks.workers). Only the value 1 is read from the variable.
+    # None: every core, at most 4 (cores.workers). Only the value 1 is read from the variable.
     workers: int | None = None
     # --max-file-size or NEWSARC_MAX_FILE_SIZE: files larger than this many bytes are not parsed (0: no limit).
     max_file_size: int = DEFAULT_MAX_FILE_SIZE

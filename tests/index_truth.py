@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from newsarc.index import build, db, tables  # noqa: F401  (tables registers the groups the tests ask for)
-from newsarc.parser import read_event
+from newsarc.reading.parser import read_event
 
 GROUPS = ("events", "links")
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from newsarc.archive import Archive, day_spellings, find_root, resolve_link
-from newsarc.dates import parse_when
+from newsarc.reading.dates import parse_when
 from newsarc.errors import AmbiguousEvent, ArchiveNotFound, EventNotFound
 from tests.conftest import EXAMPLES, event_text
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarc import cache
+from newsarc.index import cache
 from newsarc.archive import Archive
 from tests.conftest import run_newsarc
 
@@ -259,7 +259,7 @@ def test_progress_is_told_what_is_parsed(aged):
 @pytest.fixture(params=["serial", "forked"])
 def check_mode(request, monkeypatch):
     """The background check runs in children past PARALLEL_STATS files; force both ways."""
-    import newsarc.store as store_module
+    import newsarc.index.store as store_module
 
     if request.param == "forked":
         monkeypatch.delenv("NEWSARC_WORKERS", raising=False)

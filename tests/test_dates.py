@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarc.dates import DateSpan, parse_day, parse_month_day, parse_when
+from newsarc.reading.dates import DateSpan, parse_day, parse_month_day, parse_when
 from newsarc.errors import BadDate
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
@@ -124,7 +124,7 @@ def test_days_ago(n):
 
 
 def test_window_spans_whole_expressions():
-    from newsarc.dates import window
+    from newsarc.reading.dates import window
 
     assert window(None, None) is None
     assert window("2016", "2017-02") == DateSpan(D(2016, 1, 1), D(2017, 2, 28))

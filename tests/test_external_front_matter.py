@@ -11,11 +11,12 @@ import json
 
 import pytest
 
-from newsarc import cache, external
+from newsarc.index import cache
+from newsarc.features import external
 from newsarc.archive import Archive
-from newsarc.external import Location
+from newsarc.features.external import Location
 from newsarc.model import SOURCE
-from newsarc.parser import parse_text
+from newsarc.reading.parser import parse_text
 from tests.conftest import event_text, run_newsarc
 from tests.test_external import external_args, server  # noqa: F401 - `server` is a fixture
 
@@ -137,11 +138,11 @@ def test_parser_places_front_matter_sources_and_falls_back_to_the_first_line():
 
 
 def test_both_parsers_agree_on_front_matter_sources():
-    from newsarc import quickparse
+    from newsarc.reading import fastpath
     from newsarc.model import Event
     from tests.test_quickparse import agree
 
     text = event_text("2017-08-05", "Agree", front_matter="sources:\n  - https://example.com/a\n  - url: https://example.com/b")
     agree(text, "news/2017/08/5/agree.md")  # asserts both paths build the same Event
     head, markdown = text.split("---\n", 2)[1:]
-    assert quickparse.parse(Event(path="x.md"), markdown, len(head) + 8, 6) is not None  # the fast path took it
+    assert fastpath.parse(Event(path="x.md"), markdown, len(head) + 8, 6) is not None  # the fast path took it

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsarc import filesearch
-from newsarc.fields import DEFAULT_FIELDS, FIELDS, event_text
-from newsarc.parser import parse_bytes
-from newsarc.patterns import INSENSITIVE, SENSITIVE, compile_patterns
-from newsarc.search import Query
+from newsarc.features import filesearch
+from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS, event_text
+from newsarc.reading.parser import parse_bytes
+from newsarc.features.patterns import INSENSITIVE, SENSITIVE, compile_patterns
+from newsarc.features.search import Query
 from tests.conftest import EXAMPLES, event_text as event_file, run_newsarc
 
 HOSTILE = {

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from newsarc import fix as fixer
+from newsarc.features import fix as fixer
 from newsarc.archive import Archive
-from newsarc.links import validate
+from newsarc.features.links import validate
 from tests.conftest import event_text, run_newsarc
 
 SOURCE = "news/2017/08/13/army-retakes-the-town.md"
@@ -280,7 +280,7 @@ def test_without_folder_descriptors_fix_says_so_and_writes_nothing(builder, monk
     """On a system whose os.open and os.replace take no dir_fd (Windows), --fix refuses in one sentence."""
     import os
 
-    from newsarc import fix
+    from newsarc.features import fix
     from newsarc.errors import NewsarcError
 
     monkeypatch.setattr(os, "supports_dir_fd", set())

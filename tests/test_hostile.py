@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from newsarc import fix, links
+from newsarc.features import fix, links
 from newsarc.archive import Archive
 from newsarc.cli import app
 from tests.conftest import ArchiveBuilder, event_text, run_newsarc

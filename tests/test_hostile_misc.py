@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarc.store import Store
+from newsarc.index.store import Store
 from tests.conftest import ArchiveBuilder
 
 TITLE = "Floods on the Amazonas displace thousands"
@@ -106,7 +106,7 @@ def test_a_fifo_at_the_store_name_before_any_index(site, env):
     index = Path(env["NEWSARC_CACHE_DIR"]) / "index"
     clean = _run("show", "floods-on-the-amazonas", "--json", "-a", str(site), env={**env, "NEWSARC_NO_CACHE": "1"})
     assert not index.exists()
-    from newsarc import cache
+    from newsarc.index import cache
 
     store_file = cache.cache_file(Path(env["NEWSARC_CACHE_DIR"]), site.resolve(), site.resolve())
     index.mkdir(parents=True)
@@ -139,7 +139,7 @@ import datetime as dt  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from newsarc import dates  # noqa: E402
+from newsarc.reading import dates  # noqa: E402
 from newsarc.errors import BadDate  # noqa: E402
 
 FORMS = "use MM-DD such as 08-13, or a month and a day such as 'Aug 13' or '13 August'"
@@ -238,7 +238,7 @@ def test_fragments_naming_html_anchors_and_heading_ids_are_found(cli, anchored, 
 
 def test_a_heading_with_an_id_reads_as_its_text_on_both_parse_paths(builder):
     """quickparse hands a headline ending in `}` to the CommonMark walker, which drops an id block."""
-    from newsarc.parser import read_event
+    from newsarc.reading.parser import read_event
 
     path = builder.event("2017-08-13", "Floods on the Amazonas {#floods}")
     event = read_event(builder.root / path.lstrip("/"), path.lstrip("/"))

@@ -350,7 +350,7 @@ def test_the_stat_check_on_every_core_sees_an_edit_in_any_slice(aged, monkeypatc
     builder, cache_dir = aged
     monkeypatch.delenv("NEWSARC_WORKERS")
     monkeypatch.setattr(freshness, "PARALLEL_STATS", 1)
-    if freshness.forks.workers() < 2:
+    if freshness.cores.workers() < 2:
         pytest.skip("one core: the check never forks")
     assert reopen(builder.root, cache_dir).report.parsed == 0
     for day in (3, 5, 6, 7):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsarc import cache
+from newsarc.index import cache
 
 NOW = 2_000_000_000.0
 DAY = 86400.0

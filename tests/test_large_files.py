@@ -15,7 +15,7 @@ import json
 import pytest
 
 from newsarc.archive import Archive
-from newsarc.links import validate
+from newsarc.features.links import validate
 from tests.conftest import event_text, run_newsarc
 from tests.test_external import server  # noqa: F401 - the HTTP server fixture
 
@@ -178,7 +178,7 @@ def test_a_paragraph_of_many_pieces_is_kept_joined():
     so Python objects stay a few times the text (they were 25 times it: a string object per piece)."""
     import tracemalloc
 
-    from newsarc.parser import parse_text
+    from newsarc.reading.parser import parse_text
 
     text = "# T\n\n" + "*a " * 100_000 + "\n"
     tracemalloc.start()
@@ -250,7 +250,7 @@ def test_reading_the_size_limit_does_not_import_the_parser(site):
     assert run_newsarc("stats", "-a", str(site.root)).returncode == 0  # builds the index
     warm = run_newsarc("--max-file-size", "1M", "stats", "-a", str(site.root), env={"PYTHONPROFILEIMPORTTIME": "1"})
     names = [line.rsplit("|", 1)[1].strip() for line in warm.stderr.splitlines() if line.startswith("import time:")]
-    assert "newsarc.limits" in names and "newsarc.parser" not in names and "pyromark" not in names
+    assert "newsarc.reading.limits" in names and "newsarc.reading.parser" not in names and "pyromark" not in names
 
 
 def test_a_lower_limit_applies_to_a_file_the_index_read(site, monkeypatch):

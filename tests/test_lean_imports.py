@@ -170,4 +170,4 @@ def test_a_warm_show_does_not_import_the_parser(tmp_path):
     result = run_newsarc("show", EVENT, *ARCHIVE, "--plain", env={**cache, "PYTHONPROFILEIMPORTTIME": "1"})
     names = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert result.returncode == 0
-    assert "newsarc.lookup" in names and "newsarc.parser" not in names and "pyromark" not in names
+    assert "newsarc.features.lookup" in names and "newsarc.reading.parser" not in names and "pyromark" not in names

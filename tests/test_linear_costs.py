@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from newsarc.archive import day_page_targets, link_targets
 from newsarc.model import BODY, DATE, RELATED, Event, Link
-from newsarc.parser import parse_text
+from newsarc.reading.parser import parse_text
 
 HEAD = "### [2017-08-01](/news/2017/08/1/index.md)\n\n"
 
@@ -199,7 +199,7 @@ def test_a_terminal_gets_the_matches_it_can_show_of_a_huge_line(cli, builder):
     matches within 4,000 bytes of it and moves on to the next line: 2.5M spans of a 10 MB line held
     600 MB. Each line keeps its own window; --json still gets every match."""
     from newsarc.output.search import MAX_SHOWN, SHOWN_BYTES
-    from newsarc.patterns import compile_patterns
+    from newsarc.features.patterns import compile_patterns
 
     matcher = compile_patterns(["aaa"])
     text = "x" * 10 + "aaa " * 2_500_000 + "\n" + "é aaa" * 3 + "\n" + "aaa " * 2000

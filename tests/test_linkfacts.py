@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarc import linkfacts
+from newsarc.features import linkfacts
 from newsarc.archive import Archive
-from newsarc.links import Options, validate
-from newsarc.parser import parse_bytes
+from newsarc.features.links import Options, validate
+from newsarc.reading.parser import parse_bytes
 from tests.conftest import EXAMPLES, ROOT, event_text
 
 REL = "news/2019/03/3/x.md"

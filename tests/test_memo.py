@@ -1,4 +1,4 @@
-"""memo.py: answers kept beside an index are used for that index only, and never break a run."""
+"""answers.py: answers kept beside an index are used for that index only, and never break a run."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from newsarc import cache, memo
+from newsarc.index import cache, answers
 from newsarc.archive import Archive
-from newsarc.links import _FOLDER_MEMO, Options, validate
+from newsarc.features.links import _FOLDER_MEMO, Options, validate
 from tests.conftest import run_newsarc
 
 
@@ -35,48 +35,48 @@ def archive(builder):
 
 def test_a_memo_is_recalled_for_its_store_only(archive, tmp_path):
     index = _index(archive, tmp_path / "c")
-    assert memo.recall(index, "answer") is None
-    memo.keep(index, "answer", {"n": [1, 2, 3]})
-    assert memo.recall(index, "answer") == {"n": [1, 2, 3]}
-    assert memo.recall(_index(archive, tmp_path / "c"), "answer") == {"n": [1, 2, 3]}  # the same store, read again
+    assert answers.recall(index, "answer") is None
+    answers.keep(index, "answer", {"n": [1, 2, 3]})
+    assert answers.recall(index, "answer") == {"n": [1, 2, 3]}
+    assert answers.recall(_index(archive, tmp_path / "c"), "answer") == {"n": [1, 2, 3]}  # the same store, read again
     (archive / "news/2016/01/2/listed-event.md").write_text("---\ntitle: changed\n---\n")
     rewritten = _index(archive, tmp_path / "c")
     assert rewritten.id != index.id
-    assert memo.recall(rewritten, "answer") is None
+    assert answers.recall(rewritten, "answer") is None
 
 
 def test_no_cache_keeps_nothing(archive, tmp_path):
     index = _index(archive, None)
-    memo.keep(index, "answer", 1)
-    assert memo.recall(index, "answer") is None
+    answers.keep(index, "answer", 1)
+    assert answers.recall(index, "answer") is None
     assert not list(tmp_path.rglob("*.memo"))
 
 
 @pytest.mark.parametrize("damage", [b"", b"\0" * 64, b"not marshal at all"])
 def test_a_damaged_memo_is_not_used(archive, tmp_path, damage):
     index = _index(archive, tmp_path / "c")
-    memo.keep(index, "answer", [1])
+    answers.keep(index, "answer", [1])
     (file,) = (tmp_path / "c").rglob("*.answer.memo")
     file.write_bytes(damage)
-    assert memo.recall(index, "answer") is None
+    assert answers.recall(index, "answer") is None
 
 
 def test_a_flipped_byte_in_the_answer_is_caught(archive, tmp_path):
     index = _index(archive, tmp_path / "c")
-    memo.keep(index, "answer", "x" * 100)
+    answers.keep(index, "answer", "x" * 100)
     (file,) = (tmp_path / "c").rglob("*.answer.memo")
     data = bytearray(file.read_bytes())
     data[-10] ^= 0x01
     file.write_bytes(bytes(data))
-    assert memo.recall(index, "answer") is None
+    assert answers.recall(index, "answer") is None
 
 
 def test_a_cache_folder_that_cannot_be_written_costs_nothing(archive, tmp_path):
     index = _index(archive, tmp_path / "c")
     (tmp_path / "a-file").write_text("")
     index.path = tmp_path / "a-file" / "x.store"  # its folder is a file: no one can write there, root included
-    memo.keep(index, "answer", 1)  # says nothing, raises nothing
-    assert memo.recall(index, "answer") is None
+    answers.keep(index, "answer", 1)  # says nothing, raises nothing
+    assert answers.recall(index, "answer") is None
 
 
 def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_path):
@@ -87,12 +87,12 @@ def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_
     first = validate(Archive.open(archive, cache_dir=cache_dir))
     kinds = sorted(f.kind for f in first.findings)
     assert kinds == ["duplicate", "duplicate", "unlisted"]
-    assert len(memo.recall(index, _FOLDER_MEMO)) == 3
+    assert len(answers.recall(index, _FOLDER_MEMO)) == 3
     assert [f.to_dict() for f in validate(Archive.open(archive, cache_dir=cache_dir)).findings] == [
         f.to_dict() for f in first.findings
     ]
     planted = [("news/2016/01/2", 0, 0, "", "no-day-page", "planted", "")]
-    memo.keep(index, _FOLDER_MEMO, planted)
+    answers.keep(index, _FOLDER_MEMO, planted)
     assert [f.message for f in validate(Archive.open(archive, cache_dir=cache_dir)).findings] == ["planted"]
     strict = validate(Archive.open(archive, cache_dir=cache_dir), options=Options(strict=True))
     assert [f.severity for f in strict.findings] == ["error"]  # severity is decided on each run
@@ -138,7 +138,7 @@ def _topic_rows(topics) -> list[tuple]:
 
 def test_topics_from_the_memo_equal_topics_of_every_event(builder, tmp_path):
     from newsarc.archive import _TOPICS_MEMO
-    from newsarc.overview import all_topics, group_topics
+    from newsarc.features.overview import all_topics, group_topics
 
     builder.event("2015-09-16", "Guard detains the president", related=[("x", "/news/a.md", ["Burkina Faso", "2015 Burkinabé coup"])])
     builder.event("2015-09-23", "Kafando is reinstated", related=[("x", "/news/a.md", ["burkina faso", "2015 Burkinabe coup"])])
@@ -150,9 +150,9 @@ def test_topics_from_the_memo_equal_topics_of_every_event(builder, tmp_path):
     assert expected[1][:3] == ("burkina faso", "Burkina Faso", ["Burkina Faso", "burkina faso"])
     site = Archive.open(builder.root, cache_dir=cache_dir)
     assert _topic_rows(all_topics(site)) == expected  # worked out from the topic column, then kept
-    assert memo.recall(site.index(), _TOPICS_MEMO) is not None
+    assert answers.recall(site.index(), _TOPICS_MEMO) is not None
     assert _topic_rows(all_topics(Archive.open(builder.root, cache_dir=cache_dir))) == expected  # read back
-    memo.keep(site.index(), _TOPICS_MEMO, {"planted": (["Planted"], b"\0\0\0\0")})
+    answers.keep(site.index(), _TOPICS_MEMO, {"planted": (["Planted"], b"\0\0\0\0")})
     assert [t.name for t in all_topics(Archive.open(builder.root, cache_dir=cache_dir)).values()] == ["Planted"]
 
 
@@ -173,13 +173,13 @@ def test_the_topics_command_is_the_same_cold_warm_and_without_cache(builder, tmp
 def _stats_of(root: Path, cache_dir: Path, scope: Path | None = None):
     from dataclasses import asdict
 
-    from newsarc.overview import stats
+    from newsarc.features.overview import stats
 
     return asdict(stats(Archive.open(scope or root, root=root, cache_dir=cache_dir), top=5))
 
 
 def test_stats_from_the_memo_equal_stats_worked_out(builder, tmp_path):
-    from newsarc.overview import _STATS_MEMO
+    from newsarc.features.overview import _STATS_MEMO
 
     builder.event("2015-09-16", "Guard detains", sources=[("Reuters", "https://www.reuters.com/a")],
                   related=[("x", "/news/2015/09/23/kafando.md", ["Burkina Faso"])])
@@ -190,9 +190,9 @@ def test_stats_from_the_memo_equal_stats_worked_out(builder, tmp_path):
     assert (cold["events"], cold["undated"], cold["sources"], cold["broken_links"]) == (3, 1, 3, 2)
     assert _stats_of(builder.root, tmp_path / "c") == cold == _stats_of(builder.root, tmp_path / "other")
     site = Archive.open(builder.root, cache_dir=tmp_path / "c")
-    kept = memo.recall(site.index(), _STATS_MEMO)
+    kept = answers.recall(site.index(), _STATS_MEMO)
     assert sorted(kept["unknown"]) == [("body", "img/pic.png"), ("body", "news/2015/09/1/gone.md")]  # the rest are indexed
-    memo.keep(site.index(), _STATS_MEMO, {**kept, "publishers": {"Planted": 7}})
+    answers.keep(site.index(), _STATS_MEMO, {**kept, "publishers": {"Planted": 7}})
     assert _stats_of(builder.root, tmp_path / "c")["top_publishers"] == [("Planted", 7)]
 
 

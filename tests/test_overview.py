@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from newsarc.archive import Archive
 from newsarc.errors import AmbiguousTopic, TopicNotFound
-from newsarc.overview import Topic, fold, group_topics, match_topic, stats, timeline, topic_table
+from newsarc.features.overview import Topic, fold, group_topics, match_topic, stats, timeline, topic_table
 from tests.conftest import EXAMPLES, run_newsarc, slugify
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|\x1b\]8;[^\x1b]*\x1b\\")
@@ -232,13 +232,13 @@ def test_stats_on_every_core_counts_as_on_one(site, monkeypatch, tmp_path):
     """From PARALLEL_FILES files, stats decodes its parts in forked children: the same Stats."""
     from dataclasses import asdict
 
-    from newsarc import overview
+    from newsarc.features import overview
 
     monkeypatch.setenv("NEWSARC_WORKERS", "1")
     serial = asdict(stats(Archive.open(site, cache_dir=tmp_path / "c"), top=3))
     monkeypatch.delenv("NEWSARC_WORKERS")
     monkeypatch.setattr(overview, "PARALLEL_FILES", 2)
-    monkeypatch.setattr(overview.forks, "workers", lambda: 3)  # three parts, even on a one-core machine
+    monkeypatch.setattr(overview.cores, "workers", lambda: 3)  # three parts, even on a one-core machine
     assert asdict(stats(Archive.open(site, cache_dir=tmp_path / "c2"), top=3)) == serial  # a new index: no memo
     assert serial["links_checked"] == 28 and serial["diagnostics"] == 2
 
@@ -431,7 +431,7 @@ def test_match_topic_errors(site):
 
 
 def test_timeline_core_ignores_range_outside(site):
-    from newsarc.dates import parse_when
+    from newsarc.reading.dates import parse_when
 
     line = timeline(Archive.open(site), "burkina faso", span=parse_when("2015-11"))
     assert [s.event.title for s in line.steps] == ["Burkina Faso votes"]
@@ -460,7 +460,7 @@ def test_group_names_matches_a_plain_grouping(names):
     the obvious computation: every spelling counted, each event once per topic, in order."""
     from collections import Counter
 
-    from newsarc.folding import group_names, topic_key
+    from newsarc.reading.topic_names import group_names, topic_key
 
     expected: dict[str, tuple[list[str], list[int]]] = {}
     for key in {topic_key(n) for event in names for n in event}:

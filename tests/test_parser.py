@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsarc.model import BODY, COVER, DATE, IMAGE, RELATED, SOURCE
-from newsarc.parser import parse_bytes, parse_text, split_topics
+from newsarc.reading.parser import parse_bytes, parse_text, split_topics
 from tests.conftest import EXAMPLES, SAMPLE
 
 SAMPLE_PATH = SAMPLE.relative_to(EXAMPLES).as_posix()

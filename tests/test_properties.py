@@ -22,11 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from newsarc import cache, dates
+from newsarc.index import cache
+from newsarc.reading import dates
 from newsarc.archive import day_spellings
 from newsarc.cli import app
 from newsarc.errors import BadDate
-from newsarc.parser import decode, parse_bytes, parse_text
+from newsarc.reading.parser import decode, parse_bytes, parse_text
 from tests.conftest import ArchiveBuilder, event_text
 
 PATH = "news/2017/08/13/x.md"

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarc import quickparse
+from newsarc.reading import fastpath
 from newsarc.model import Event
-from newsarc.parser import decode, parse_text
+from newsarc.reading.parser import decode, parse_text
 from tests.conftest import EXAMPLES, SAMPLE, event_text
 
 
@@ -30,7 +30,7 @@ def agree(text: str, relpath: str = "news/2017/08/13/x.md") -> bool:
     fast = parse_text(text, relpath)
     full = parse_text(text, relpath, quick=False)
     assert snapshot(fast) == snapshot(full)
-    return quickparse.parse(Event(path=relpath), text, 0, 1) is not None
+    return fastpath.parse(Event(path=relpath), text, 0, 1) is not None
 
 
 def read(path: Path) -> str:

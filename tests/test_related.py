@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsarc.archive import Archive
-from newsarc.dates import parse_when
-from newsarc.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, linking_to, order, related, timeline
-from newsarc.textindex import TextIndex, count, normalize, tokenize
+from newsarc.reading.dates import parse_when
+from newsarc.features.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, linking_to, order, related, timeline
+from newsarc.features.similarity import TextIndex, count, normalize, tokenize
 from tests.conftest import ArchiveBuilder, run_newsarc, slugify
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|\x1b\]8;[^\x1b]*\x1b\\")
@@ -348,13 +348,13 @@ def test_text_index_lets_go_of_pages_as_it_scans_and_answers_the_same(monkeypatc
     do not depend on it."""
     import random
 
-    from newsarc import textindex
+    from newsarc.features import similarity
 
     words = ["palmyra", "aleppo", "citadel", "airstrike", "museum", "ceasefire", "convoy", "eclipse"]
     chance = random.Random(3)
     texts = [" ".join(chance.choice(words) for _ in range(chance.randint(3, 20))) for _ in range(100)]
     calls = []
-    monkeypatch.setattr(textindex, "RELEASE_DOCS", 7)
+    monkeypatch.setattr(similarity, "RELEASE_DOCS", 7)
     plain = TextIndex(texts)
     releasing = TextIndex(normalized=[normalize(t) for t in texts], release=lambda: calls.append(1))
     for doc in (0, 42, 99):
@@ -396,7 +396,7 @@ def test_text_index_on_every_core_answers_as_on_one(monkeypatch):
     """The scan and the postings fork one process per core from PARALLEL_DOCS documents: same answers."""
     import random
 
-    from newsarc import textindex
+    from newsarc.features import similarity
 
     words = ["palmyra", "aleppo", "citadel", "airstrike", "museum", "ceasefire", "convoy", "eclipse", "harvest", "summit"]
     chance = random.Random(7)
@@ -413,8 +413,8 @@ def test_text_index_on_every_core_answers_as_on_one(monkeypatch):
     monkeypatch.setenv("NEWSARC_WORKERS", "1")
     serial = answers()
     monkeypatch.delenv("NEWSARC_WORKERS")
-    monkeypatch.setattr(textindex, "PARALLEL_DOCS", 10)
-    monkeypatch.setattr(textindex.forks, "workers", lambda: 3)  # three parts, even on a one-core machine
+    monkeypatch.setattr(similarity, "PARALLEL_DOCS", 10)
+    monkeypatch.setattr(similarity.cores, "workers", lambda: 3)  # three parts, even on a one-core machine
     assert answers() == serial
     assert serial[0][1]  # the query shares words: the postings are not trivially empty
 
@@ -467,7 +467,7 @@ def test_any_link_graph_ranks_and_follows_without_surprises(plan, depth):
 
 def test_topics_that_fold_alike_are_shared(builder):
     from newsarc.archive import Archive
-    from newsarc.related import TopicModel
+    from newsarc.features.related import TopicModel
 
     builder.event("2016-03-01", "One", related=[("x", "/news/2016/03/2/x.md", ["Syrian Army"])])
     builder.event("2016-03-02", "Two", related=[("y", "/news/2016/03/1/y.md", ["Syrian army"])])

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarc import search as core
+from newsarc.features import search as core
 from newsarc.archive import Archive
 from newsarc.errors import BadPattern
-from newsarc.fields import DEFAULT_FIELDS, FIELDS
-from newsarc.patterns import SMART, compile_patterns
-from newsarc.store import EventView
+from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS
+from newsarc.features.patterns import SMART, compile_patterns
+from newsarc.index.store import EventView
 from tests.conftest import EXAMPLES, ROOT, run_newsarc
 
 # -- a small archive with the cases that matter ---------------------------------------
@@ -169,7 +169,7 @@ def test_pathological_pattern_runs_in_linear_time():
 
 
 def test_select_skips_empty_texts_and_never_matches_across_texts(monkeypatch):
-    monkeypatch.setattr("newsarc.patterns._CHUNK", 8)  # several buffers, so chunk edges are crossed
+    monkeypatch.setattr("newsarc.features.patterns._CHUNK", 8)  # several buffers, so chunk edges are crossed
     texts = ["ab", "", "b", "a", "", "xxxxxxxxxxxa", "b\na"]
     assert list(compile_patterns(["^$"]).select(texts)) == []
     assert list(compile_patterns(["a$"]).select(texts)) == [3, 5, 6]
@@ -364,9 +364,9 @@ def test_results_are_made_as_they_are_read_not_kept(site, sort, indexed):
     index (a first search reads the files: filesearch.py) as with one."""
     import gc
 
-    from newsarc.filesearch import FileEvent
-    from newsarc.patterns import compile_patterns
-    from newsarc.store import LazyEvent
+    from newsarc.features.filesearch import FileEvent
+    from newsarc.features.patterns import compile_patterns
+    from newsarc.index.store import LazyEvent
 
     def alive() -> int:
         return sum(1 for thing in gc.get_objects() if type(thing) is (LazyEvent if indexed else FileEvent))
@@ -439,7 +439,7 @@ def test_sort_and_limit(cli, site):
 def test_relevance_through_the_index_scores_as_reading_every_event(site, patterns):
     """Relevance takes each event's text length from the index's search text (characters, not bytes:
     'été'), not from 100k decoded events; the scores are those of reading them all."""
-    from newsarc.patterns import compile_patterns
+    from newsarc.features.patterns import compile_patterns
 
     for root in (site, EXAMPLES):
         lengths: list[int] = []

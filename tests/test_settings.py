@@ -164,12 +164,14 @@ def test_installed_settings_reach_the_library(builder, tmp_path, monkeypatch):
         archive = Archive.open()
         assert (archive.scope, archive.use_cache) == (builder.root.resolve(), False)
         assert settings.current().cache_dir == tmp_path / "chosen"
-        from newsarc import cache, forks, limits
+        from newsarc.index import cache
+        from newsarc import cores
+        from newsarc.reading import limits
 
         assert cache.default_dir() == tmp_path / "chosen"
         assert limits.max_file_size() == DEFAULT_MAX_FILE_SIZE
     with settings.use(Settings(workers=1, max_file_size=10)):
-        assert forks.workers() == 1 and limits.over_limit(11) and not limits.over_limit(10)
+        assert cores.workers() == 1 and limits.over_limit(11) and not limits.over_limit(10)
 
 
 def test_the_cli_installs_its_settings_for_one_invocation_only(cli, builder, monkeypatch):

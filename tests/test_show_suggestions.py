@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsarc.suggest import close_slugs
+from newsarc.features.suggest import close_slugs
 
 HARVEY = "news/2017/08/25/hurricane-harvey-makes-landfall-near-rockport-texas.md"
 RECORD = "news/2017/08/29/harvey-sets-a-record-for-rainfall-from-a-single-storm.md"

@@ -1,4 +1,4 @@
-"""The columnar store (newsarc/store.py): what it serves equals what the parser reads.
+"""The columnar store (newsarc/index/store.py): what it serves equals what the parser reads.
 
 Every test builds a real archive in tmp_path and compares what `Archive`
 gives from the store (cold, warm-and-fresh, warm-with-pieces-copied, and
@@ -27,14 +27,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from newsarc import cache, store
-from newsarc import search as core
+from newsarc.index import cache, store
+from newsarc.features import search as core
 from newsarc.archive import Archive, link_facts, link_targets, sort_key
 from newsarc.errors import AmbiguousEvent, EventNotFound, IndexDamaged
-from newsarc.fields import DEFAULT_FIELDS, event_text as field_text
-from newsarc.parser import read_event
-from newsarc.patterns import INSENSITIVE, compile_patterns
-from newsarc.store import EventView, LazyEvent, Store
+from newsarc.reading.event_text import DEFAULT_FIELDS, event_text as field_text
+from newsarc.reading.parser import read_event
+from newsarc.features.patterns import INSENSITIVE, compile_patterns
+from newsarc.index.store import EventView, LazyEvent, Store
 from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc, slugify
 from tests.index_truth import CLOCK
 
@@ -1730,12 +1730,12 @@ def test_an_answer_ahead_of_the_check_stops_once_the_index_is_found_stale(aged, 
 def test_forked_workers_of_an_answer_ahead_of_the_check_leave_the_check_to_it(aged, monkeypatch):
     """A worker forked while answering (related's scan) reads the store too: it must not read the
     check's pipes, which are its parent's; the parent alone stops the answer."""
-    from newsarc import forks
+    from newsarc import cores
     from newsarc.cli.options import settled
 
     builder, cache_dir = aged
     monkeypatch.delenv("NEWSARC_WORKERS")
-    if forks.workers() < 2:
+    if cores.workers() < 2:
         pytest.skip("no fork here")
     monkeypatch.setattr(store, "PARALLEL_STATS", 1)
     real = store._files_changed
@@ -1762,7 +1762,7 @@ def test_forked_workers_of_an_answer_ahead_of_the_check_leave_the_check_to_it(ag
 
     def answer() -> list:
         rounds.append(0)
-        return [site.with_text(site.get("news/2016/04/6/event-of-day-6.md")).body, *forks.fan_out(part, [0, 1])]
+        return [site.with_text(site.get("news/2016/04/6/event-of-day-6.md")).body, *cores.fan_out(part, [0, 1])]
 
     assert settled(site, answer) == ["Edited before the run.", ["Event of day 6"], ["Event of day 6"]]
     assert len(rounds) == 2

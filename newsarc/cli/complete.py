@@ -31,7 +31,7 @@ def topic_names(ctx, incomplete: str) -> list[str]:
     site = _archive(ctx)
     if site is None or not site.index_on_disk():
         return []
-    from newsarc.folding import fold
+    from newsarc.reading.topic_names import fold
 
     wanted = fold(incomplete)
     names = [spellings[0] for spellings, _ in site.topic_groups().values()]

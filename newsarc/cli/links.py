@@ -208,7 +208,7 @@ def _folder_of(paths: list[Path] | None) -> Path | None:
 
 
 def _dump(site, paths, chosen: str) -> None:
-    from newsarc import links
+    from newsarc.features import links
     from newsarc.output.links import render_dump
 
     count = render_dump(links.dump(site, paths or None), "json" if chosen == "json" else "text", str(site.root))
@@ -217,7 +217,7 @@ def _dump(site, paths, chosen: str) -> None:
 
 
 def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file, ext=None) -> None:
-    from newsarc import links
+    from newsarc.features import links
     from newsarc.output import links as render
 
     options = links.Options(strict=strict, reciprocal=reciprocal)
@@ -241,7 +241,7 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
 
 def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
     """Apply (or diff) the fixes; drop fixed findings from the report. True when only a diff is wanted."""
-    from newsarc import fix as fixer
+    from newsarc.features import fix as fixer
 
     result = fixer.apply(site.root, report.findings, fuzzy=fuzzy, dry_run=dry_run)
     for path, why in result.refused.items():
@@ -259,7 +259,7 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
 
 # -- --external ------------------------------------------------------------------------------
 
-# Finding kinds for URLs, by the verdict of newsarc.external.
+# Finding kinds for URLs, by the verdict of newsarc.features.external.
 _URL_KINDS = {
     "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
     "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
@@ -268,7 +268,7 @@ _URL_KINDS = {
 
 @dataclass(frozen=True)
 class _External:
-    options: Any  # newsarc.external.CheckOptions
+    options: Any  # newsarc.features.external.CheckOptions
     warn: bool
     cache_file: Path | None
     max_age: float
@@ -286,8 +286,8 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
         return None
     if mode not in (None, "warn", "error"):
         raise NewsarcError(f"--external={mode}: say --external (dead links are errors) or --external=warn")
-    from newsarc import external as ext
-    from newsarc.linkcache import DEFAULT_MAX_AGE, parse_age
+    from newsarc.features import external as ext
+    from newsarc.features.linkcache import DEFAULT_MAX_AGE, parse_age
 
     defaults = ext.CheckOptions()
     options = ext.CheckOptions(
@@ -307,11 +307,11 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
 def _external(site, paths, report, ext: _External, strict: bool):
     """Check the http(s) links of the files validated; add the bad ones to `report`.
 
-    Returns newsarc.external's report (for the summary and the exit status).
+    Returns newsarc.features.external's report (for the summary and the exit status).
     """
     from itertools import chain
 
-    from newsarc import external, links
+    from newsarc.features import external, links
     from newsarc.output.links import external_progress
 
     src = links.sources(site, paths or None)
@@ -333,7 +333,7 @@ def _external(site, paths, report, ext: _External, strict: bool):
 def _link_cache(ext: _External):
     """links.json follows the index cache: --cache-dir/NEWSARC_CACHE_DIR, and --no-cache turns both off."""
     from newsarc import settings
-    from newsarc.linkcache import LinkCache, default_path
+    from newsarc.features.linkcache import LinkCache, default_path
 
     chosen = settings.current()
     if ext.no_cache or not chosen.url_cache:
@@ -343,8 +343,8 @@ def _link_cache(ext: _External):
 
 def _url_findings(result, warn: bool, strict: bool) -> list:
     """One finding per bad URL, at its first use, with every other use in `also`."""
-    from newsarc import external
-    from newsarc.links import ERROR, WARNING, Finding, Location, Suggestion
+    from newsarc.features import external
+    from newsarc.features.links import ERROR, WARNING, Finding, Location, Suggestion
 
     found = []
     for item in result.of_kind(*_URL_KINDS):

@@ -60,8 +60,8 @@ def list_by_date(
     pretty: PrettyOpt = None,
 ) -> None:
     """List the events of a day, month, year or range, grouped by day."""
-    from newsarc import dates
-    from newsarc.lookup import listing, within
+    from newsarc.reading import dates
+    from newsarc.features.lookup import listing, within
     from newsarc.output import listing as render
     from newsarc.output.console import choose_mode, write_json
 
@@ -82,7 +82,7 @@ def list_by_date(
 
 
 def _period(when, from_, to, on_this_day):
-    from newsarc import dates
+    from newsarc.reading import dates
     from newsarc.errors import BadDate
 
     if on_this_day is not None:

@@ -71,7 +71,8 @@ def topics(
     pretty: PrettyOpt = None,
 ) -> None:
     """List every topic with its number of events and its first and last date."""
-    from newsarc import dates, overview
+    from newsarc.reading import dates
+    from newsarc.features import overview
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
@@ -117,7 +118,8 @@ def timeline(
     pretty: PrettyOpt = None,
 ) -> None:
     """Show how a story unfolded: every event of one topic, oldest first, grouped by month."""
-    from newsarc import dates, overview
+    from newsarc.reading import dates
+    from newsarc.features import overview
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
@@ -149,7 +151,8 @@ def stats(
     pretty: PrettyOpt = None,
 ) -> None:
     """Summarise the archive: events per year and month, busiest days, top topics and sources, broken links."""
-    from newsarc import dates, overview
+    from newsarc.reading import dates
+    from newsarc.features import overview
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 

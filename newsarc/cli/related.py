@@ -78,8 +78,9 @@ def related(
     pretty: PrettyOpt = None,
 ) -> None:
     """Events to read with EVENT: what it links to, what links to it, shared topics and similar text, ranked, with reasons."""
-    from newsarc import dates, lookup
-    from newsarc import related as story
+    from newsarc.reading import dates
+    from newsarc.features import lookup
+    from newsarc.features import related as story
     from newsarc.output import related as render
     from newsarc.output.console import choose_mode
 

@@ -24,7 +24,7 @@ from newsarc.cli.options import (
     unread,
 )
 
-_CASE_KEY = "newsarc.search.case"
+_CASE_KEY = "newsarc.features.search.case"
 
 
 def _case(ctx: typer.Context, param: typer.CallbackParam, value: bool) -> bool:
@@ -123,11 +123,11 @@ def search(
 
     Exit 0 when something matched, 1 when nothing did, 2 for a bad pattern or any other error.
     """
-    from newsarc import search as core
-    from newsarc.fields import FIELDS
+    from newsarc.features import search as core
+    from newsarc.reading.event_text import FIELDS
     from newsarc.output import search as render
     from newsarc.output.console import choose_mode
-    from newsarc.patterns import INSENSITIVE, SENSITIVE, SMART, compile_patterns
+    from newsarc.features.patterns import INSENSITIVE, SENSITIVE, SMART, compile_patterns
 
     matcher = compile_patterns(
         [*(patterns or []), *(regexp or [])],
@@ -191,7 +191,7 @@ def _sort(value: str, core) -> str:
 
 
 def _span(on, from_, to):
-    from newsarc import dates
+    from newsarc.reading import dates
     from newsarc.errors import BadDate
 
     if on and (from_ or to):

@@ -30,8 +30,8 @@ def show(
     pretty: PrettyOpt = None,
 ) -> None:
     """Show one event: date, headline, body, sources, related events and backlinks."""
-    from newsarc import lookup
-    from newsarc.lookup import detail
+    from newsarc.features import lookup
+    from newsarc.features.lookup import detail
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 

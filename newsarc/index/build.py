@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsarc import cache, settings
+from newsarc.index import cache
+from newsarc import settings
 from newsarc.index import db, freshness, parallel
 from newsarc.index.freshness import Item, Note
 
@@ -78,7 +79,7 @@ class Index:
     def unreadable(self) -> list[Note]:
         """Why each skipped file is skipped, as of this run (they are read again every run)."""
         if self._unreadable is None:
-            from newsarc.parser import read_event
+            from newsarc.reading.parser import read_event
 
             found: list[Note] = []
             prefix = self.root.rstrip(os.sep) + os.sep
@@ -480,7 +481,7 @@ def _parse_chunk(task: tuple[Sequence[int], Sequence[Item], tuple[str, ...]]) ->
 def _parse_one(item: Item, groups: tuple[str, ...]) -> tuple[tuple, dict[str, dict[str, list[tuple]]]]:
     """(files row without its id, {group: {table: rows}}) of one file."""
     from newsarc.model import Diagnostic
-    from newsarc.parser import parse_bytes, read_limited, skipped_event
+    from newsarc.reading.parser import parse_bytes, read_limited, skipped_event
 
     path, relpath, stamp = item
     diagnostics: list[Diagnostic] = []

@@ -17,7 +17,7 @@ before the move), unchanged:
   scan skipped (dangling, or leading out of the root) are looked at again; a
   file read whole that is now over the size limit is read again (to be
   skipped as the limit says).
-- From PARALLEL_STATS files on, the stat calls run on every core (forks.py).
+- From PARALLEL_STATS files on, the stat calls run on every core (cores.py).
 
 When the check fails it says what it found (`Found`), and `plan` starts
 from that instead of walking everything again: only the folders whose stamps
@@ -41,9 +41,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsarc import forks
+from newsarc import cores
 from newsarc.index import db
-from newsarc.limits import max_file_size, over_limit
+from newsarc.reading.limits import max_file_size, over_limit
 from newsarc.model import Diagnostic
 
 RACY_SECONDS = 2.0
@@ -88,8 +88,8 @@ def digests(paths: Sequence[str]) -> list[bytes]:
     """file_digests, on every core from PARALLEL_DIGESTS files on."""
     if not paths:
         return []
-    parts = forks.split(paths, forks.workers() if len(paths) >= PARALLEL_DIGESTS else 1)
-    return [d for part in forks.fan_out(file_digests, parts) for d in part]
+    parts = cores.split(paths, cores.workers() if len(paths) >= PARALLEL_DIGESTS else 1)
+    return [d for part in cores.fan_out(file_digests, parts) for d in part]
 
 
 # -- the walk -----------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ def check(conn: sqlite3.Connection, root: str) -> Found:
     for path, _, message, _ in have.notes:
         if message.startswith("symbolic link") and walk.symlink_problem(walk.disk(path)) != message:
             found.walk = True
-    count = forks.workers() if len(positions) >= PARALLEL_STATS else 1
+    count = cores.workers() if len(positions) >= PARALLEL_STATS else 1
     parts: list = [None, *(positions[k::count] for k in range(count))]  # None: the folders
     prefix = walk.prefix
 
@@ -288,7 +288,7 @@ def check(conn: sqlite3.Connection, root: str) -> Found:
             return _folders_changed(walk, have.folders, limit)
         return _files_changed(prefix, have, part, limit)
 
-    results = [look(part) for part in parts] if count == 1 else forks.fan_out(look, parts)
+    results = [look(part) for part in parts] if count == 1 else cores.fan_out(look, parts)
     (folders, young), *files = results
     found.folders = folders
     found.young += young
@@ -303,7 +303,7 @@ def check(conn: sqlite3.Connection, root: str) -> Found:
 
 def _look_again(walk: Walk, have: Known, k: int, found: Found) -> None:
     """A skipped file read again: still skipped (why goes to found.unreadable), or changed."""
-    from newsarc.parser import read_event
+    from newsarc.reading.parser import read_event
 
     relpath = have.paths[k]
     path = walk.disk(relpath)

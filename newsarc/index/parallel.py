@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from newsarc import forks
+from newsarc import cores
 
 T = TypeVar("T")
 IN_FLIGHT = 2  # tasks outstanding per worker: one being worked on, one waiting
@@ -28,7 +28,7 @@ IN_FLIGHT = 2  # tasks outstanding per worker: one being worked on, one waiting
 
 def workers() -> int:
     """How many processes share a build (the settings' count; 1 where fork is missing)."""
-    return forks.workers()
+    return cores.workers()
 
 
 def ordered(work: Callable[[T], Any], tasks: Iterable[T], count: int | None = None, in_flight: int = IN_FLIGHT) -> Iterator[Any]:

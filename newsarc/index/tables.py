@@ -162,7 +162,7 @@ SEARCH_COMPRESSED = True  # the bench measures both
 
 
 def _search_rows(event) -> dict[str, list[tuple]]:
-    from newsarc.fields import DEFAULT_FIELDS, event_text
+    from newsarc.reading.event_text import DEFAULT_FIELDS, event_text
 
     if event.is_day_page:
         return {}
@@ -214,7 +214,7 @@ FILTER = True  # False: every token goes in (the bench measures the cost of stop
 
 
 def _stopwords() -> frozenset[str]:
-    from newsarc.textindex import STOPWORDS
+    from newsarc.reading.words import STOPWORDS
 
     return frozenset(w.decode() for w in STOPWORDS)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from itertools import groupby
 
-from newsarc.lookup import Listing
+from newsarc.features.lookup import Listing
 from newsarc.model import Event
 from newsarc.output.console import LocalPaths, Mode, capped, headline_and_slug, make_console, plain_field, printable, write_json
 

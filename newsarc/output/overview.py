@@ -13,7 +13,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from newsarc.output.console import LocalPaths, Mode, linked_headline, make_console, plain_field, printable, slug_line, write_json
-from newsarc.overview import Stats, Step, Timeline, Topic
+from newsarc.features.overview import Stats, Step, Timeline, Topic
 
 if TYPE_CHECKING:
     from rich.console import Group

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.model import Event
 from newsarc.output.console import Mode, linked_headline, local_path, make_console, plain_field, printable, slug_line, write_json
-from newsarc.related import BOTH, IN, OUT, Item, Moment, Node
+from newsarc.features.related import BOTH, IN, OUT, Item, Moment, Node
 
 if TYPE_CHECKING:
     from rich.text import Text

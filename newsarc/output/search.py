@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from newsarc.model import Event
 from newsarc.output.console import LocalPaths, Mode, make_console, printable, printable_lines, printable_spans, write_json
-from newsarc.search import Found, Line, Result
+from newsarc.features.search import Found, Line, Result
 
 if TYPE_CHECKING:
     from rich.table import Table

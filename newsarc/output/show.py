@@ -6,7 +6,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from newsarc.lookup import EventDetail, RelatedTarget
+from newsarc.features.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
 from newsarc.output.console import LocalPaths, Mode, capped, file_url, headline_and_slug, linked, make_console, plain_field, printable, printable_lines, write_json
 

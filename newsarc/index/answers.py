@@ -26,7 +26,7 @@ import zlib
 from typing import Any
 
 from newsarc import __version__
-from newsarc.store import NotRegularFile, Store, open_regular
+from newsarc.index.store import NotRegularFile, Store, open_regular
 
 _MAGIC = f"newsarc-memo/1/{__version__}"
 

@@ -2,12 +2,12 @@
 
 Three layers, each usable without the next:
 
-* Patterns (`newsarc.patterns`): `compile_patterns` turns ripgrep-style
+* Patterns (`newsarc.features.patterns`): `compile_patterns` turns ripgrep-style
   flags into RE2 programs, compiled once; RE2 runs in linear time, so no
   pattern can hang a search.
-* Matching (`newsarc.patterns`) is a pure function over text: `Matcher`
+* Matching (`newsarc.features.patterns`) is a pure function over text: `Matcher`
   knows nothing of where the texts came from, so a cached text blob can feed it.
-* Events: `event_text`/`event_fields` (`newsarc.fields`) give the searchable
+* Events: `event_text`/`event_fields` (`newsarc.reading.event_text`) give the searchable
   text of an event (decoded fields or the raw file) with the file line of
   every text line, and `search()` (here) runs a `Query` over an archive:
   filter, select, rank (BM25), and collect matching lines with context.
@@ -20,14 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from newsarc import filesearch, forks
+from newsarc.features import filesearch
+from newsarc import cores
 from newsarc.archive import Archive
-from newsarc.dates import DateSpan
-from newsarc.fields import DEFAULT_FIELDS, FIELDS, Field, event_fields, event_text, read_raw, read_raw_bytes
-from newsarc.folding import with_topics
+from newsarc.reading.dates import DateSpan
+from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS, Field, event_fields, event_text, read_raw, read_raw_bytes
+from newsarc.reading.topic_names import with_topics
 from newsarc.model import Event
-from newsarc.patterns import LineMatch, Matcher
-from newsarc.store import EventView
+from newsarc.features.patterns import LineMatch, Matcher
+from newsarc.index.store import EventView
 
 SORTS = ("date", "path", "relevance")
 PARALLEL_FILES = 5000  # from this many files, --raw reads them on every core
@@ -250,8 +251,8 @@ def _file_matches(archive: Archive, events: EventView, query: Query) -> Iterator
         texts = (read_raw_bytes(root, paths[ids[k]]) for k in part)
         return [part[k] for k in query.matcher.select(texts, query.require_all)]
 
-    count = forks.workers() if len(ids) >= PARALLEL_FILES else 1
-    return (k for found in forks.fan_out(matching, forks.split(positions, count)) for k in found)
+    count = cores.workers() if len(ids) >= PARALLEL_FILES else 1
+    return (k for found in cores.fan_out(matching, cores.split(positions, count)) for k in found)
 
 
 def _collect(archive: Archive, item: Found, query: Query) -> None:

@@ -9,7 +9,7 @@ Four sources of relatedness, each scored in [0, 1] and explained:
 - topics: events carrying its topics (from its `_Context:` tags and front
   matter), as the cosine of the two topic sets weighted by IDF, so a rare
   topic counts for more than "Syrian Civil War".
-- text: BM25 similarity of headline and body (`newsarc.textindex`), relative
+- text: BM25 similarity of headline and body (`newsarc.features.similarity`), relative
   to the event's own score; under TEXT_FLOOR it is noise and not counted.
 
 The ranking adds the four scores (rounded to 2 places, as shown); ties go to
@@ -26,8 +26,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from newsarc.archive import Archive, day_spellings
-from newsarc.dates import DateSpan, date_from_path
-from newsarc.folding import topic_key
+from newsarc.reading.dates import DateSpan, date_from_path
+from newsarc.reading.topic_names import topic_key
 from newsarc.model import BODY, Event
 from newsarc.model import Related as RelatedEntry
 
@@ -206,7 +206,7 @@ class TextModel:
     """The archive's headlines and bodies in a BM25 index; a headline counts twice."""
 
     def __init__(self, archive: Archive):
-        from newsarc.textindex import TextIndex
+        from newsarc.features.similarity import TextIndex
 
         if not archive.has_text:
             raise RuntimeError("text similarity needs the bodies: open the archive with text=True")

@@ -27,17 +27,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from newsarc import dates, memo, store
+from newsarc.reading import dates
+from newsarc.index import answers, store
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
-from newsarc.limits import max_file_size, over_limit
-from newsarc.parser import DAY_PAGE, CannotStream, read_event, stream_links
-from newsarc.store import EventView
-from newsarc.suggest import close_names
+from newsarc.reading.limits import max_file_size, over_limit
+from newsarc.reading.parser import DAY_PAGE, CannotStream, read_event, stream_links
+from newsarc.index.store import EventView
+from newsarc.features.suggest import close_names
 
 if TYPE_CHECKING:
-    from newsarc.linkfacts import Facts
+    from newsarc.features.linkfacts import Facts
 
 ERROR = "error"
 WARNING = "warning"
@@ -79,7 +80,7 @@ KINDS: dict[str, Kind] = {
     NOT_RECIPROCAL: Kind("reciprocal", False, "related link not reciprocated"),
     UNREADABLE: Kind("files", False, "unreadable file"),
     UNPARSED: Kind("files", False, "part of a file not understood"),
-    # --external: made in newsarc/cli/links.py from newsarc.external's verdicts, one per URL
+    # --external: made in newsarc/cli/links.py from newsarc.features.external's verdicts, one per URL
     "dead-url": Kind("external", True, "dead URL"),
     "malformed-url": Kind("external", True, "malformed URL"),
     "moved-url": Kind("external", False, "moved permanently"),
@@ -378,7 +379,7 @@ def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bo
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
         files = archive.walk_unindexed() if glance else None
         if files is not None:
-            from newsarc import linkfacts
+            from newsarc.features import linkfacts
 
             docs, unreadable, facts = linkfacts.scan(archive, files)
             scope = [_rel_folder(archive, archive.scope)]
@@ -888,11 +889,11 @@ class Checker:
 
     def check_folders(self) -> None:
         """Day pages, padding and duplicates. For the whole scope their answer depends on the index
-        alone (paths, kinds, headlines, dates, day-page links), so it is kept beside it (memo.py) and
+        alone (paths, kinds, headlines, dates, day-page links), so it is kept beside it (answers.py) and
         a warm run reads it back instead of going over 100k files' columns again (0.17 s at 100k)."""
         index = self.columns.index if self.src.whole and self.narrow and self.columns.stored else None
         if index is not None:
-            kept = memo.recall(index, _FOLDER_MEMO)
+            kept = answers.recall(index, _FOLDER_MEMO)
             if kept is not None:
                 for path, line, column, link, kind, message, target in kept:
                     self.add(path, line, column, link, kind, message, target=target)
@@ -903,7 +904,7 @@ class Checker:
         self.check_duplicates()
         if index is not None:
             found = [(f.path, f.line, f.column, f.link, f.kind, f.message, f.target) for f in self.findings[start:]]
-            memo.keep(index, _FOLDER_MEMO, found)
+            answers.keep(index, _FOLDER_MEMO, found)
 
     # -- day pages ---------------------------------------------------------------
 

@@ -21,70 +21,16 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from newsarc import forks
+from newsarc import cores
+from newsarc.reading.words import count, normalize, tokenize, useful  # noqa: F401 (tokenize: callers import it from here)
 
 # BM25 constants (the usual defaults: term-frequency saturation, length normalisation).
 K1 = 1.2
 B = 0.75
 QUERY_TERMS = 24  # a document used as a query is represented by its best terms
 CANDIDATE_TERMS = 400  # at most this many distinct terms of a query document are weighed
-MIN_LENGTH = 3  # shorter tokens ("us", "al") are mostly noise
 PARALLEL_DOCS = 20000  # from this many documents, a scan forks one process per core
 RELEASE_DOCS = 4096  # a scan lets go of the pages it has read (`release`) after this many documents
-
-_ASCII_DELIMITERS = bytes(range(0, 48)) + bytes(range(58, 65)) + bytes(range(91, 97)) + bytes(range(123, 128))
-_UPPER = bytes(range(65, 91))
-# One pass over the bytes: ASCII capitals to lowercase, ASCII punctuation and spaces to a space.
-_TABLE = bytes.maketrans(_ASCII_DELIMITERS + _UPPER, b" " * len(_ASCII_DELIMITERS) + _UPPER.lower())
-# Non-ASCII punctuation common in news copy; other non-ASCII characters count as letters.
-_UNICODE_DELIMITERS = (
-    "\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb\u2013\u2014\u2026\u00a0\u2022\u00b7\u2032\u2033\u2010\u2011\u2212"
-)
-
-STOPWORDS = frozenset(
-    """
-    a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just more most my myself no nor
-    not now of off on once only or other our ours ourselves out over own same she should so some such than that
-    the their theirs them themselves then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your yours yourself yourselves
-    said says say told according since among amid within without upon via per one two three four five six
-    seven eight nine ten first second third new least many much several including include includes however
-    """.encode().split()
-)
-
-
-def normalize(text: str) -> bytes:
-    """Lowercase UTF-8 with every delimiter a space, and a space at both ends: tokens are ` t `."""
-    if not text.isascii():  # ASCII text is lowercased by the byte table, four times faster
-        text = text.lower()
-        for char in _UNICODE_DELIMITERS:
-            if char in text:
-                text = text.replace(char, " ")
-    return b" " + text.encode("utf-8", "replace").translate(_TABLE) + b" "
-
-
-def count(text: bytes, term: bytes) -> int:
-    """How often `term` occurs as a token of a normalized text.
-
-    `bytes.count` does not see the second of two adjacent equal tokens (they share
-    a space), so the rare text where they meet is counted token by token.
-    """
-    found = text.count(b" " + term + b" ")
-    if found and b" " + term + b" " + term + b" " in text:
-        return text.split().count(term)
-    return found
-
-
-def useful(term: bytes) -> bool:
-    """Whether a token can stand for a document: no stopwords, numbers or very short tokens."""
-    return len(term) >= MIN_LENGTH and term not in STOPWORDS and not term.isdigit()
-
-
-def tokenize(text: str) -> list[str]:
-    """The words of `text` that can act as query terms."""
-    return [t.decode("utf-8", "replace") for t in normalize(text).split() if useful(t)]
 
 
 class Query:
@@ -149,7 +95,7 @@ class TextIndex:
             self._release()
             return found
 
-        return [pair for part in forks.fan_out(holders, self._parts()) for pair in part]
+        return [pair for part in cores.fan_out(holders, self._parts()) for pair in part]
 
     def _release(self) -> None:
         if self.release is not None:
@@ -157,8 +103,8 @@ class TextIndex:
 
     def _parts(self) -> list[tuple[int, int]]:
         """Ranges of documents, one per process (one below PARALLEL_DOCS: a fork costs more)."""
-        count = forks.workers() if self.size >= PARALLEL_DOCS else 1
-        return [(r.start, r.stop) for r in forks.split(range(self.size), count)]
+        count = cores.workers() if self.size >= PARALLEL_DOCS else 1
+        return [(r.start, r.stop) for r in cores.split(range(self.size), count)]
 
     def frequencies(self, terms: Iterable[bytes]) -> dict[bytes, int]:
         """Document frequency of each term (one scan for all those not seen before)."""
@@ -210,8 +156,8 @@ class TextIndex:
             self._release()
             return found
 
-        parts = forks.split(range(len(wanted)), forks.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
-        return dict(pair for part in forks.fan_out(counts, [(r.start, r.stop) for r in parts]) for pair in part)
+        parts = cores.split(range(len(wanted)), cores.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
+        return dict(pair for part in cores.fan_out(counts, [(r.start, r.stop) for r in parts]) for pair in part)
 
     def bm25(self, query: Query, doc: int, counts: Mapping[bytes, int] | None = None) -> float:
         counts = counts if counts is not None else self.counts(doc)

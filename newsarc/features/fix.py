@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsarc.errors import NewsarcError
-from newsarc.links import Finding, Fix
+from newsarc.features.links import Finding, Fix
 
 _BOM = b"\xef\xbb\xbf"
 

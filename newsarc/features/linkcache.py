@@ -34,7 +34,7 @@ _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 def default_path(cache_dir: str | Path | None = None) -> Path:
     """links.json beside the index: `cache_dir` (--cache-dir), else NEWSARC_CACHE_DIR, else the user cache dir."""
-    from newsarc.cache import default_dir
+    from newsarc.index.cache import default_dir
 
     return (Path(cache_dir).expanduser() if cache_dir else default_dir()) / FILE_NAME
 
@@ -109,7 +109,7 @@ class LinkCache:
         self.entries = {}
         self._dirty = True  # rewrite it, even if this run adds nothing
 
-    # -- the interface newsarc.external uses ----------------------------------
+    # -- the interface newsarc.features.external uses ----------------------------------
 
     def get(self, url: str) -> dict[str, Any] | None:
         """The stored result if it is younger than max_age, else None."""

@@ -245,7 +245,7 @@ def _link(lines: _Lines, index: int, column: int, match: re.Match, text_group: i
 
 
 def _topics(context: str | None) -> list[str] | None:
-    from newsarc.parser import split_topics
+    from newsarc.reading.parser import split_topics
 
     if not context:
         return []
@@ -255,6 +255,6 @@ def _topics(context: str | None) -> list[str] | None:
 
 
 def _anchor(text: str) -> str:
-    from newsarc.parser import anchor
+    from newsarc.reading.parser import anchor
 
     return anchor(text)

@@ -2,7 +2,7 @@
 
 A first search used to build the whole index before matching (about 25 s at
 100k events where `rg -l` takes half a second). Here the files are walked
-(`Archive.walk_unindexed`) and read once, in parts on every core (forks.py),
+(`Archive.walk_unindexed`) and read once, in parts on every core (cores.py),
 and nothing is written:
 
 * `--raw`: a raw field is whole lines of its file, so only files whose bytes
@@ -38,10 +38,10 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
 
-from newsarc import forks
-from newsarc.fields import DEFAULT_FIELDS, FIELDS, event_text, raw_of
+from newsarc import cores
+from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS, event_text, raw_of
 from newsarc.model import Diagnostic, Event
-from newsarc.patterns import Matcher
+from newsarc.features.patterns import Matcher
 
 PARALLEL_FILES = 2000  # from this many files (or any folder left to walk), every core walks and reads
 
@@ -87,16 +87,16 @@ def search(archive, query) -> tuple[Sequence[Event], int] | None:
     pieces = walk.pieces
     folders = sum(1 for piece in pieces if piece[0] is not None)
     known = sum(len(piece[1]) for piece in pieces)
-    count = forks.workers() if folders or known >= PARALLEL_FILES else 1
-    # Every process walks and reads the next piece when done with its last (forks.pull).
-    results = forks.pull(lambda k: plan.piece(archive, pieces[k]), len(pieces), count)
+    count = cores.workers() if folders or known >= PARALLEL_FILES else 1
+    # Every process walks and reads the next piece when done with its last (cores.pull).
+    results = cores.pull(lambda k: plan.piece(archive, pieces[k]), len(pieces), count)
     if walk.exact((result[4], result[5]) for result in results):
         archive.scan_diagnostics = [Diagnostic(*d) for result in results for d in result[3]]
     else:  # a folder reached twice: only the one walk in order is exact
         files = archive.walk_unindexed()
-        parts = [part for part in forks.split(files, count) if part]
-        results = forks.fan_out(lambda part: plan.piece(archive, (None, list(part), [])), parts) if parts else []
-    from newsarc.parser import skipped_event
+        parts = [part for part in cores.split(files, count) if part]
+        results = cores.fan_out(lambda part: plan.piece(archive, (None, list(part), [])), parts) if parts else []
+    from newsarc.reading.parser import skipped_event
 
     archive.unreadable = [skipped_event(relpath, [Diagnostic(*d) for d in notes]) for result in results for relpath, notes in result[1]]
     found = [item for result in results for item in result[2]]
@@ -141,7 +141,7 @@ class FileEvent(Event):
         # Called only for a slot never set: parse the file and fill every one of them.
         if name not in Event.__slots__:
             raise AttributeError(name)
-        from newsarc.parser import read_event
+        from newsarc.reading.parser import read_event
 
         full = read_event(Path(self._file), self.path)
         for slot in Event.__slots__:
@@ -199,8 +199,8 @@ class _Plan:
     def scan(self, files: list[tuple[str, str]]) -> tuple[int, list, list]:
         """Read the files into one reused buffer (a few MB: the events' bytes, each followed by a line
         break as `_joined` lays them), matching it whenever it fills up."""
-        from newsarc.limits import max_file_size
-        from newsarc.parser import decode, read_limited
+        from newsarc.reading.limits import max_file_size
+        from newsarc.reading.parser import decode, read_limited
 
         limit = max_file_size()
         events, skipped, matched = 0, [], []
@@ -347,7 +347,7 @@ class _Plan:
         """The candidates matched as search.py matches events: the same text, the same matcher. A file
         in the archive's canonical layout has its decoded fields cut by `canonical` (a few times
         cheaper than parsing), any other is parsed."""
-        from newsarc.parser import parse_bytes
+        from newsarc.reading.parser import parse_bytes
 
         query = self.query
         texts, dated = [], []
@@ -371,7 +371,7 @@ class _Plan:
 
 
 class Canonical:
-    """The decoded fields search reads of a file in the canonical layout (quickparse.py), and its date line."""
+    """The decoded fields search reads of a file in the canonical layout (fastpath.py), and its date line."""
 
     __slots__ = ("title", "body", "topics", "date_text")
 
@@ -380,18 +380,18 @@ class Canonical:
 
     def ordinal(self, relpath: str) -> int:
         """The date the parser settles on (parser._settle_date): the date line's, else the folder's."""
-        from newsarc import dates
+        from newsarc.reading import dates
 
         day = (dates.parse_day(self.date_text) if self.date_text is not None else None) or dates.date_from_path(relpath)
         return day.toordinal() if day else 0
 
 
 def canonical(data: bytes, relpath: str) -> Canonical | None:
-    """What the parser's fast path (quickparse.parse) makes of title, body and topics, cut without the
+    """What the parser's fast path (fastpath.parse) makes of title, body and topics, cut without the
     rest of its work (links and their byte offsets, headings); None for any file it would not take,
     or that is not plain UTF-8 without front matter (parse those). tests/test_filesearch.py checks
     that both agree on every file this takes."""
-    from newsarc import quickparse as q
+    from newsarc.reading import fastpath as q
 
     if relpath.rsplit("/", 1)[-1] == _DAY_PAGE or data.startswith((b"---", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         return None
@@ -522,13 +522,13 @@ def _joined(texts: list[bytes]) -> tuple[bytes, list[int]]:
 def _ordinal(relpath: str, data: bytes) -> int:
     """The event's date as the index holds it (an ordinal, 0 for none): from its date line when the
     file opens with a plain one (`### [2019-03-03](/news/...)`, no front matter), else parsed."""
-    from newsarc import dates
+    from newsarc.reading import dates
 
     match = _DATE_LINE.match(data)
     if match:
         day = dates.parse_day(match.group(1).decode()) or dates.date_from_path(relpath)
         return day.toordinal() if day else 0
-    from newsarc.parser import parse_bytes
+    from newsarc.reading.parser import parse_bytes
 
     event = parse_bytes(data, relpath)
     return event.date.toordinal() if event.date else 0
@@ -633,7 +633,7 @@ def _branches(pattern: str, sensitive: bool) -> list[list[str]] | None:
 
     Conservative: a group, class, escape class, anchor or `.` ends a run; a
     quantified character is dropped from its run; inline flags give up."""
-    from newsarc.patterns import _Scan, _class, _escape, _repetition
+    from newsarc.features.patterns import _Scan, _class, _escape, _repetition
 
     if "(?" in pattern:
         return None
@@ -680,7 +680,7 @@ def _branches(pattern: str, sensitive: bool) -> list[list[str]] | None:
 
 def _group_end(pattern: str, start: int) -> int:
     """Index after the `)` closing the group at `start` (escapes and classes skipped), -1 if none."""
-    from newsarc.patterns import parentheses
+    from newsarc.features.patterns import parentheses
 
     depth = 0
     for i, ch in parentheses(pattern, start):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from newsarc.archive import Archive, Target, day_spellings, folder_day
-from newsarc.dates import DateSpan
-from newsarc.folding import with_topics
+from newsarc.reading.dates import DateSpan
+from newsarc.reading.topic_names import with_topics
 from newsarc.errors import EventNotFound
 from newsarc.model import Diagnostic, Event, Related, slug_of
 
@@ -43,7 +43,7 @@ def find(archive: Archive, ref: str) -> Event:
         unread = [d for doc in archive.unreadable if slug_of(doc.path).lower() == wanted for d in doc.diagnostics]
         if unread:  # the event is there, but could not be read (over the size limit, binary, ...)
             raise EventNotFound(f"'{ref}' is {unread[0].path}, which was not read (the reason is on the line above)") from None
-        from newsarc.suggest import close_slugs  # imports the parser: only when a lookup failed
+        from newsarc.features.suggest import close_slugs  # imports the parser: only when a lookup failed
 
         paths = archive.event_paths()
         close = close_slugs(wanted, paths, [slug_of(path) for path in paths]) if wanted else []

@@ -95,7 +95,8 @@ from typing import NamedTuple
 
 import xxhash
 
-from newsarc import __version__, cache, forks
+from newsarc import __version__, cores
+from newsarc.index import cache
 from newsarc.errors import IndexDamaged, NewsarcError
 from newsarc.model import Event
 
@@ -141,7 +142,7 @@ class Piece(NamedTuple):
     text: bytes
     search: bytes
     noted: bool  # the file has diagnostics (found without decoding every row)
-    words: bytes  # headline twice and body, normalised for related's text model (textindex.normalize)
+    words: bytes  # headline twice and body, normalised for related's text model (reading/words.py)
     facts: tuple[int, int, str, bool]  # what validate-links needs to skip the file (archive.link_facts)
     digest: bytes  # of the bytes parsed (DIGEST_SIZE; NO_DIGEST for a skipped file)
     sources: int  # how many sources it cites: list-by-date's column, without decoding its row
@@ -385,7 +386,7 @@ class Store:
 
     @property
     def id(self) -> bytes:
-        """16 random bytes drawn when this store was written (memo.py: answers kept for it)."""
+        """16 random bytes drawn when this store was written (answers.py: answers kept for it)."""
         return self._section("id", bytes)
 
     @property
@@ -656,7 +657,7 @@ class Store:
         kinds, paths, stamps, folders, limit = self.kinds, self.paths, self.stamps, self.dirs, self._limit()
         digests = self.digests
         ids = range(len(kinds)) if SKIPPED not in kinds else [i for i, k in enumerate(kinds) if k != SKIPPED]
-        count = forks.workers() if len(ids) >= PARALLEL_STATS else 1
+        count = cores.workers() if len(ids) >= PARALLEL_STATS else 1
         parts: list = [None, *(ids[k::count] for k in range(count))]  # None: the folders
 
         def check(part) -> list:
@@ -665,8 +666,8 @@ class Store:
             return _files_changed(prefix, paths, stamps, part, limit, digests)
 
         if count == 1:
-            return Check(forks.Done([check(part) for part in parts]), began)
-        return Check(forks.start(check, parts) if background else forks.Done(forks.fan_out(check, parts)), began)
+            return Check(cores.Done([check(part) for part in parts]), began)
+        return Check(cores.start(check, parts) if background else cores.Done(cores.fan_out(check, parts)), began)
 
     def of_kind(self, kind: int) -> list[int]:
         """Ids of the files of one kind, by a search of the kinds column (a Python loop over 110k
@@ -728,7 +729,7 @@ class Changes(NamedTuple):
 class Check:
     """A freshness check under way (Store.start_check)."""
 
-    def __init__(self, pending: forks.Pending, began: float = 0.0):
+    def __init__(self, pending: cores.Pending, began: float = 0.0):
         self.pending = pending
         self.began = began
         self._ok: bool | None = None
@@ -1147,7 +1148,7 @@ class Writer:
         small["noted"] = array("i", self._noted()).tobytes()
         small["links-ok"] = bytes(self._links_ok(paths, by_path, same))
         small["blob-file"] = marshal.dumps((blobs.name, blobs.size, blobs.fresh_end, blobs.live))
-        small["id"] = os.urandom(16)  # this store and no other: what memo.py files answers under
+        small["id"] = os.urandom(16)  # this store and no other: what answers.py files answers under
         for key, _ in BLOBS:
             small[key + "-at"] = self.at[key].tobytes()
         for key in SCANNED:

@@ -3,7 +3,7 @@
 The Markdown is read by pyromark (pulldown-cmark): a real CommonMark parser
 finds every link form (inline, angle brackets, reference style, images) and
 skips code spans, fenced code and HTML comments, which hand-written regexes
-get wrong; `href`, `src` and `srcset` in raw HTML are read too (htmllinks.py), as lychee does. One
+get wrong; `href`, `src` and `srcset` in raw HTML are read too (html_links.py), as lychee does. One
 pass over its events builds the whole record, so a file is parsed once.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import pyromark
 
-from newsarc import dates, htmllinks, quickparse
-from newsarc.limits import SIZE_VARIABLE, human_size, max_file_size, over_limit
+from newsarc.reading import dates, html_links, fastpath
+from newsarc.reading.limits import SIZE_VARIABLE, human_size, max_file_size, over_limit
 from newsarc.model import (
     BODY,
     COVER,
@@ -149,7 +149,7 @@ def parse_bytes(data: bytes, relpath: str) -> Event:
 def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
     """Parse decoded text. Positions are relative to `text.encode()`.
 
-    `quick=False` skips the canonical-layout fast path (quickparse.py), which
+    `quick=False` skips the canonical-layout fast path (fastpath.py), which
     tests use as the reference the fast path must agree with."""
     event = Event(path=relpath, is_day_page=relpath.rsplit("/", 1)[-1] == DAY_PAGE)
     if not text.strip():
@@ -163,7 +163,7 @@ def parse_text(text: str, relpath: str, *, quick: bool = True) -> Event:
     markdown = raw[offset:].decode() if offset else text
     found = None
     if quick and not event.is_day_page:
-        found = quickparse.parse(event, markdown, offset, lines.position(offset)[0])
+        found = fastpath.parse(event, markdown, offset, lines.position(offset)[0])
     if found is None:
         walker = _Walker(event, raw, offset, lines)
         walker.run(markdown)
@@ -592,7 +592,7 @@ class _Walker:
         def at(k: int) -> int:  # a character offset in the chunk as a byte offset in the file
             return start + (k if plain else len(chunk[:k].encode()))
 
-        links, anchors = htmllinks.scan(chunk)
+        links, anchors = html_links.scan(chunk)
         self.event.anchors.extend(anchors)
         for found in links:
             value_start = at(found.value_start)

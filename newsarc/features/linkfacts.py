@@ -7,7 +7,7 @@ archive, or http(s); their date line names their folder's day. For such a
 file the checks need only its headline, its date and its link counts (and a
 day page the files it lists), which a glance at its text gives.
 
-`glance` is deliberately narrow, like quickparse: it reads a file only when
+`glance` is deliberately narrow, like the parser's fast path: it reads a file only when
 no CommonMark rule could make the links it sees differ from the links the
 full parser finds (no code, HTML, escapes, images, reference definitions,
 indented or setext lines, and every `](` the start of a plain inline link).
@@ -26,9 +26,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from newsarc import forks
-from newsarc.cache import no_gc
-from newsarc.limits import max_file_size
+from newsarc import cores
+from newsarc.index.cache import no_gc
+from newsarc.reading.limits import max_file_size
 from newsarc.model import DATE, Event, Link
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class Docs(Sequence[Event]):
             return [self[i] for i in range(*k.indices(len(self)))]
         event = self.facts.loud.get(k)
         if event is None:
-            from newsarc.parser import read_event
+            from newsarc.reading.parser import read_event
 
             path = self.facts.paths[k]
             event = read_event(self.root / path, path)
@@ -126,7 +126,7 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
     """Every file (path, relpath) of the archive's scope (Archive.walk_unindexed), glanced at on
     every core: (readable docs, unreadable, facts)."""
     known = plain_links(rel for _, rel in files)
-    count = forks.workers() if len(files) >= _PARALLEL_FILES else 1
+    count = cores.workers() if len(files) >= _PARALLEL_FILES else 1
 
     limit = max_file_size()
 
@@ -135,8 +135,8 @@ def scan(archive: Archive, files: list[tuple[str, str]]) -> tuple[Docs, list[Eve
         return [_glance_file(path, rel, known, dated, limit) for path, rel in items]
 
     with no_gc():  # 110k rows and their strings, none in a cycle: the workers fork with collection off too
-        rows = [row for found in forks.fan_out(part, forks.split(files, count)) for row in found]
-    from newsarc.parser import read_event
+        rows = [row for found in cores.fan_out(part, cores.split(files, count)) for row in found]
+    from newsarc.reading.parser import read_event
 
     paths, kept, loud, unreadable = [], [], {}, []
     for (path, rel), row in zip(files, rows):
@@ -172,7 +172,7 @@ def _glance_file(path: str, rel: str, known: set[str], dated: dict, limit: int) 
         return None  # growing while we read: the parser reads it as it is then
     row = glance(data, rel, known, dated)
     if row is None:
-        from newsarc.parser import parse_bytes
+        from newsarc.reading.parser import parse_bytes
 
         row = parsed_row(parse_bytes(data, rel), known)
     return row
@@ -294,7 +294,7 @@ def _day(rel: str, page: bool, date_line: tuple[str, str] | None, dated: dict) -
     key = (folder, page, date_line)
     if key not in dated:
         from newsarc.archive import _dates_agree
-        from newsarc.parser import _settle_date
+        from newsarc.reading.parser import _settle_date
 
         links = [Link(date_line[1], date_line[0], 0, 5, DATE)] if date_line else []
         event = Event(path=rel, is_day_page=page, links=links)

@@ -264,7 +264,7 @@ class NetworkUnreachable(NewsarcError):
 
 
 class ResultCache(Protocol):
-    """What `check` needs of a cache (newsarc.linkcache.LinkCache fits)."""
+    """What `check` needs of a cache (newsarc.features.linkcache.LinkCache fits)."""
 
     def get(self, url: str) -> dict[str, Any] | None: ...
 

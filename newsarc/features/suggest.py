@@ -7,7 +7,7 @@ the distance on its own.
 
 from __future__ import annotations
 
-from newsarc.parser import DAY_PAGE
+from newsarc.reading.parser import DAY_PAGE
 
 
 def close_names(name: str, listing: dict[str, bool]) -> list[str]:

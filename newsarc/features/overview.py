@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from newsarc import forks, memo
+from newsarc import cores
+from newsarc.index import answers
 from newsarc.archive import Archive, sort_key
-from newsarc.folding import compact, fold, group_names  # noqa: F401  (fold is part of this module's API)
-from newsarc.dates import DateSpan
+from newsarc.reading.topic_names import compact, fold, group_names  # noqa: F401  (fold is part of this module's API)
+from newsarc.reading.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
 from newsarc.model import BODY, DATE, FRONT_MATTER, IMAGE, RELATED, Event
-from newsarc.store import EventView
+from newsarc.index.store import EventView
 
 SORTS = ("count", "name", "first", "last")
 DEFAULT_GAP = 30  # days: about a month without news is worth marking
@@ -68,7 +69,7 @@ def group_topics(events: Sequence[Event]) -> dict[str, Topic]:
 
 
 def _topics(groups: dict[str, tuple[list[str], Sequence[int]]], events: Sequence[Event]) -> dict[str, Topic]:
-    """Topics of folding.group_names' groups. Over a store.EventView a topic's events are made only
+    """Topics of topic_names.group_names' groups. Over a store.EventView a topic's events are made only
     when asked for: `topics` makes two per topic (its first and last dates), `timeline` one topic's."""
     pick = events.subset if isinstance(events, EventView) else lambda ks: [events[k] for k in ks]
     return {key: Topic(ranked[0], key, pick(positions), ranked) for key, (ranked, positions) in groups.items()}
@@ -280,7 +281,7 @@ def stats(archive: Archive, span: DateSpan | None = None, *, top: int = DEFAULT_
 
     Over the whole archive, dates come from the index's date column, topics
     from all_topics, and the per-file counts (sources, links, diagnostics)
-    from a memo of the index once worked out (memo.py): only the links whose
+    from a memo of the index once worked out (answers.py): only the links whose
     target the index does not hold are looked for again on every run."""
     if span is None:
         events: Sequence[Event] = archive.view()
@@ -323,11 +324,11 @@ def _count_files(archive: Archive, result: Stats, events, day_pages, top: int, *
     index alone (3.5 s at 100k events to decode every row), bar whether the targets it does not
     hold exist: the counts are kept beside the index, those targets looked for on every run."""
     index = archive.index() if whole and archive.index_ids(events) is not None else None
-    counts = memo.recall(index, _STATS_MEMO) if index is not None else None
+    counts = answers.recall(index, _STATS_MEMO) if index is not None else None
     if counts is None:
         counts = _one_pass(archive, events, day_pages)
         if index is not None:
-            memo.keep(index, _STATS_MEMO, counts)
+            answers.keep(index, _STATS_MEMO, counts)
     publishers, domains = Counter(counts["publishers"]), Counter(counts["domains"])
     broken = Counter(counts["broken"])
     for role, path in counts["unknown"]:
@@ -349,11 +350,11 @@ def _one_pass(archive: Archive, events: Sequence[Event], day_pages: Sequence[Eve
 
     (Keeping 100k decoded events alive at once cost 940 MB; one at a time it is the index's columns.)"""
     documents = [(None, event) for event in events] + [(DAY_PAGE_ROLE, page) for page in day_pages]
-    count = forks.workers() if len(documents) >= PARALLEL_FILES else 1
-    parts = [(r.start, r.stop) for r in forks.split(range(len(documents)), count)]
+    count = cores.workers() if len(documents) >= PARALLEL_FILES else 1
+    parts = [(r.start, r.stop) for r in cores.split(range(len(documents)), count)]
     total: dict = {"publishers": Counter(), "domains": Counter(), "broken": Counter(), "noted": set(), "unknown": []}
     total.update(checked=0, diagnostics=0)
-    for part in forks.fan_out(lambda bounds: _count_part(archive, documents[bounds[0] : bounds[1]]), parts):
+    for part in cores.fan_out(lambda bounds: _count_part(archive, documents[bounds[0] : bounds[1]]), parts):
         for key in ("publishers", "domains", "broken", "noted"):
             total[key].update(part[key])
         total["unknown"] += part["unknown"]

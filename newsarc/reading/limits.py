@@ -1,4 +1,4 @@
-"""The size limit on files read, kept out of parser.py so that asking for it does not import the
+"""The size limit on files read, kept out of the parser so that asking for it does not import the
 parser (pyromark, PyYAML) in commands that parse nothing. The limit itself is a setting (settings.py)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where the index cache lives, and a parsed file as plain tuples (the store's rows).
 
-The store itself (its layout, and when it is trusted) is `newsarc.store`.
+The store itself (its layout, and when it is trusted) is `newsarc.index.store`.
 Rows are marshal dumps of plain tuples: a C-speed format, far faster to load
 than pickled dataclasses, and unlike pickle it cannot run code.
 """
@@ -47,7 +47,7 @@ def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
 
 # The names newsarc writes in the index folder (a key is cache_file's 20 hex digits).
 _STORE = r"[0-9a-f]{20}\.store"
-_MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # memo.py: an answer kept beside its store
+_MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # answers.py: an answer kept beside its store
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
 _BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file (store.Writer)
