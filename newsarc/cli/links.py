@@ -11,7 +11,7 @@ from typing import Annotated, Any, Optional
 import typer
 from typer.core import TyperCommand
 
-from newsarc.cli.app import app
+from newsarc.cli.root import app
 from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_archive, settled
 from newsarc.output.console import isatty, printable, printable_lines
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from newsarc.cli.app import app
+from newsarc.cli.root import app
 from newsarc.cli.complete import topic_names
 from newsarc.cli.options import (
     examples,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from newsarc.cli.app import app
+from newsarc.cli.root import app
 from newsarc.cli.complete import event_slugs
 from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples, open_archive, report_diagnostics, settled, unread
 

@@ -1,3 +1,10 @@
-"""The index on SQLite (issue 18), a design spike: `db` holds the schema, the connection and the
-build; features say what they need stored through `db.register` (`tables` sketches theirs).
-Nothing here is wired into the commands yet; bench/SQLITE.md has the measurements."""
+"""What was read, kept for the next run and never stale.
+
+Today's index is `store` (columns and blobs, with `cache` for where it lives and
+`answers` for what is worked out from it). Its replacement on SQLite is built and
+tested beside it (issue 18; bench/SQLITE.md): `db` holds the schema and the
+connection, `freshness` the rules, `build` brings an index up to date, `parallel`
+parses on every core, and features say what they need stored through
+`db.register` (`tables` sketches their groups, and still imports the archive
+facade above it: each group moves into its feature as the commands move over).
+"""

@@ -18,7 +18,8 @@ from __future__ import annotations
 import html
 import re
 
-from newsarc.model import COVER, DATE, RELATED, SOURCE, Heading, Link, Related, Source
+from newsarc.model import COVER, DATE, RELATED, SOURCE, Heading, Link, Related, Source, anchor
+from newsarc.reading.topic_names import split_topics
 
 # Characters that never take the fast path anywhere in the Markdown: inline
 # syntax (` * \ < > anywhere; _ [ ] in prose), tabs and unusual whitespace/control
@@ -121,7 +122,7 @@ def _scan(lines: _Lines, first_line: int):
         links.append(link)
         date_text = (text, i + first_line)
         heading = " ".join(text.split())
-        headings.append(Heading(3, heading, _anchor(heading), i + first_line))
+        headings.append(Heading(3, heading, anchor(heading), i + first_line))
         i = _skip_blank(rows, i + 1)
     if i >= n or not rows[i].startswith("# ") or rows[i].rstrip().endswith(("#", "}")) or _INLINE.search(rows[i]):
         return None
@@ -129,7 +130,7 @@ def _scan(lines: _Lines, first_line: int):
     title = " ".join(title.split()) if title else title  # after decoding: '&nbsp;' is whitespace too
     if not title:
         return None
-    headings.append(Heading(1, title, _anchor(title), i + first_line))
+    headings.append(Heading(1, title, anchor(title), i + first_line))
     i = _skip_blank(rows, i + 1)
     paragraphs, body_span, i = _paragraphs(lines, i, first_line)
     if paragraphs is None:
@@ -145,7 +146,7 @@ def _scan(lines: _Lines, first_line: int):
         if section is None or section in seen:
             return None
         seen.add(section)
-        headings.append(Heading(3, rows[i][4:].strip(), _anchor(rows[i][4:].strip()), i + first_line))
+        headings.append(Heading(3, rows[i][4:].strip(), anchor(rows[i][4:].strip()), i + first_line))
         i = _skip_blank(rows, i + 1)
         while i < n and rows[i][:1].isdigit():
             item = _ITEM.match(rows[i].rstrip(" "))
@@ -245,16 +246,8 @@ def _link(lines: _Lines, index: int, column: int, match: re.Match, text_group: i
 
 
 def _topics(context: str | None) -> list[str] | None:
-    from newsarc.reading.parser import split_topics
-
     if not context:
         return []
     head, _, rest = context.partition(":")
     text = decode_entities(rest.strip())
     return None if text is None else split_topics(text)
-
-
-def _anchor(text: str) -> str:
-    from newsarc.reading.parser import anchor
-
-    return anchor(text)

@@ -35,12 +35,12 @@ from newsarc.model import (
     Link,
     Related,
     Source,
+    anchor,
 )
+from newsarc.reading.topic_names import split_topics
 
 # python-frontmatter's own boundary rule: a line of three dashes.
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
-_ABBREVIATION = re.compile(r"(?:[A-Z]\.)+|Jr\.|Sr\.|Inc\.|Ltd\.")
-_NUMBER = re.compile(r"\d+(?:[-–/]\d+)?")  # "2015", "2015–16": a year that ends a name
 _LEVELS = {"H1": 1, "H2": 2, "H3": 3, "H4": 4, "H5": 5, "H6": 6}
 _SECTIONS = {"source": "sources", "sources": "sources", "related": "related"}
 _MAX_FRONT_MATTER = 64 * 1024  # bigger blocks are not metadata; refusing them bounds alias bombs
@@ -764,32 +764,6 @@ def heading_id(text: str) -> tuple[str, str]:
         return text, ""
     ids = [token[1:] for token in tokens if token.startswith("#")]
     return (text[: match.start()].rstrip(), ids[-1]) if ids else (text, "")
-
-
-def anchor(text: str) -> str:
-    """GitHub's heading anchor: what `#fragment` links name."""
-    kept = re.sub(r"[^\w\- ]", "", text.strip().lower())
-    return kept.replace(" ", "-")
-
-
-def split_topics(text: str) -> list[str]:
-    """Split a `_Context:` list without breaking names that contain commas.
-
-    Topic names like `Faroese general election, 2015` or `Washington, D.C.`
-    contain ", ": a piece that is only a number (a year), starts with a
-    lowercase letter, or is an abbreviation continues the previous name;
-    `2000 Finland earthquake` starts a new one.
-    """
-    topics: list[str] = []
-    for piece in text.split(","):
-        piece = " ".join(piece.split())
-        if not piece:
-            continue
-        if topics and (_NUMBER.fullmatch(piece) or piece[0].islower() or _ABBREVIATION.fullmatch(piece)):
-            topics[-1] = f"{topics[-1]}, {piece}"
-        else:
-            topics.append(piece)
-    return topics
 
 
 def _apply_front_matter(event: Event, block: str, lines: _LineIndex) -> None:

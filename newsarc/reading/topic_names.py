@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # Letters NFKD does not decompose into a base letter and an accent.
 _LETTERS = str.maketrans({"ø": "o", "đ": "d", "ð": "d", "æ": "ae", "œ": "oe", "ł": "l", "þ": "th", "ı": "i", "ħ": "h"})
 _NON_WORD = re.compile(r"[\W_]+")
+_ABBREVIATION = re.compile(r"(?:[A-Z]\.)+|Jr\.|Sr\.|Inc\.|Ltd\.")
+_NUMBER = re.compile(r"\d+(?:[-–/]\d+)?")  # "2015", "2015–16": a year that ends a name
 
 
 @lru_cache(maxsize=65536)
@@ -68,3 +70,23 @@ def group_names(names: Iterable[Sequence[str]]) -> dict[str, tuple[list[str], li
             spellings[key][name] += 1
             members[key][k] = None
     return {key: (sorted(counts, key=lambda s: (-counts[s], s)), list(members[key])) for key, counts in spellings.items()}
+
+
+def split_topics(text: str) -> list[str]:
+    """Split a `_Context:` list without breaking names that contain commas.
+
+    Topic names like `Faroese general election, 2015` or `Washington, D.C.`
+    contain ", ": a piece that is only a number (a year), starts with a
+    lowercase letter, or is an abbreviation continues the previous name;
+    `2000 Finland earthquake` starts a new one.
+    """
+    topics: list[str] = []
+    for piece in text.split(","):
+        piece = " ".join(piece.split())
+        if not piece:
+            continue
+        if topics and (_NUMBER.fullmatch(piece) or piece[0].islower() or _ABBREVIATION.fullmatch(piece)):
+            topics[-1] = f"{topics[-1]}, {piece}"
+        else:
+            topics.append(piece)
+    return topics
