@@ -182,7 +182,7 @@ def test_a_killed_fix_leaves_a_temp_file_that_the_next_run_removes(site):
     """kill -9 in the middle of the write, for real: the next --fix (a minute later) cleans up."""
     code = (
         "import os, signal, sys\n"
-        "from newsarc import fix, links\n"
+        "from newsarc.features import fix, links\n"
         "from newsarc.archive import Archive\n"
         "fix._before_replace = lambda: os.kill(os.getpid(), signal.SIGKILL)\n"
         f"fix.apply(Archive.open(sys.argv[1]).root, links.validate(Archive.open(sys.argv[1])).findings)\n"

@@ -251,19 +251,12 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
         sys.stdout.write(printable_lines(result.diff) if isatty(sys.stdout) else result.diff)  # piped: a patch to apply
         sys.stderr.write(f"newsarc: --fix would rewrite {links_n} links in {files_n} files (nothing changed)\n")
         return True
-    fixed = {id(f) for f in result.applied}
-    report.findings = [fixer.moved(f, result) for f in report.findings if id(f) not in fixed]
+    report.findings = fixer.left_after(report.findings, result)
     sys.stderr.write(f"newsarc: fixed {links_n} links in {files_n} files\n")
     return False
 
 
 # -- --external ------------------------------------------------------------------------------
-
-# Finding kinds for URLs, by the verdict of newsarc.features.external.
-_URL_KINDS = {
-    "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
-    "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -305,77 +298,13 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
 
 
 def _external(site, paths, report, ext: _External, strict: bool):
-    """Check the http(s) links of the files validated; add the bad ones to `report`.
-
-    Returns newsarc.features.external's report (for the summary and the exit status).
-    """
-    from itertools import chain
-
-    from newsarc.features import external, links
+    """Check the http(s) links of the files validated into `report`; features/external_links.py's report."""
+    from newsarc.features import external_links
     from newsarc.output.links import external_progress
 
-    src = links.sources(site, paths or None)
-    urls = external.collect(chain(src.docs, links.streamed(site.root, src.unreadable)))
-    cache = _link_cache(ext)
+    cache = external_links.url_cache(ext.cache_file, ext.max_age, ext.no_cache)
     with external_progress() as progress:
-        result = external.check(urls, ext.options, cache=cache, progress=progress)
-    if cache is not None:
-        cache.save()
-        if cache.problem:
-            sys.stderr.write(f"newsarc: {cache.problem}\n")
-    report.findings = sorted([*report.findings, *_url_findings(result, ext.warn, strict)], key=links.Finding.sort_key)
-    report.checks.append("external")
-    report.skipped.pop("external", None)
-    report.external = 0  # every external link was considered; the summary line says which were not requested
+        result = external_links.check(site, paths, report, ext.options, warn=ext.warn, strict=strict, cache=cache, progress=progress)
+    if cache is not None and cache.problem:
+        sys.stderr.write(f"newsarc: {cache.problem}\n")
     return result
-
-
-def _link_cache(ext: _External):
-    """links.json follows the index cache: --cache-dir/NEWSARC_CACHE_DIR, and --no-cache turns both off."""
-    from newsarc import settings
-    from newsarc.features.linkcache import LinkCache, default_path
-
-    chosen = settings.current()
-    if ext.no_cache or not chosen.url_cache:
-        return None
-    return LinkCache.load(ext.cache_file or default_path(chosen.cache_dir), ext.max_age)
-
-
-def _url_findings(result, warn: bool, strict: bool) -> list:
-    """One finding per bad URL, at its first use, with every other use in `also`."""
-    from newsarc.features import external
-    from newsarc.features.links import ERROR, WARNING, Finding, Location, Suggestion
-
-    found = []
-    for item in result.of_kind(*_URL_KINDS):
-        first, *rest = item.locations
-        serious = item.kind in (external.DEAD, external.MALFORMED) and not warn
-        moved = item.kind == external.WARNING and item.final_url
-        found.append(
-            Finding(
-                first.path,
-                first.line,
-                first.column,
-                item.url,
-                _URL_KINDS[item.kind],
-                _url_message(item),
-                ERROR if serious or strict else WARNING,
-                target=item.final_url or item.url,
-                suggestions=[Suggestion(item.final_url, "where it redirects now")] if moved else [],
-                also=[Location(p.path, p.line, p.column) for p in rest],
-            )
-        )
-    return found
-
-
-def _url_message(item) -> str:
-    if item.kind == "malformed":
-        return f"malformed URL {item.url}: {item.reason}"
-    if item.kind == "warning":
-        return f"{item.url} moved: {item.reason}"
-    if item.kind == "rate-limited":
-        return f"{item.url} rate-limited: {item.reason}"
-    if item.kind == "unchecked":
-        return f"{item.url} {item.reason}"
-    after = f" (after redirects to {item.final_url})" if item.final_url else ""
-    return f"dead link {item.url}: {item.reason}{after}"

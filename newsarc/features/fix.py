@@ -375,6 +375,12 @@ def _moves(data: bytes, offset: int, fixes: list[Fix]) -> list[tuple[int, int, i
     return moves
 
 
+def left_after(findings: list[Finding], result: FixResult) -> list[Finding]:
+    """The findings a fix did not mend, with columns corrected for the edits made on their lines."""
+    fixed = {id(f) for f in result.applied}
+    return [moved(f, result) for f in findings if id(f) not in fixed]
+
+
 def moved(finding: Finding, result: FixResult) -> Finding:
     """`finding` with its column corrected for edits made earlier on its line."""
     shift = sum(s for line, column, s in result.moves.get(finding.path, ()) if line == finding.line and column < finding.column)

@@ -1,0 +1,103 @@
+"""`validate-links --external`: the archive's http(s) links requested, and each bad URL made
+a finding of the report, beside the offline checks' findings.
+
+features/external.py requests URLs and knows nothing of findings; features/links.py
+checks the archive offline and knows nothing of HTTP. This is where the two meet, so
+that the command line only turns options into this call and prints what it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from newsarc import settings
+from newsarc.features import external, links
+from newsarc.features.links import ERROR, WARNING, Finding, Location, Report, Suggestion
+
+if TYPE_CHECKING:
+    from newsarc.archive import Archive
+    from newsarc.features.linkcache import LinkCache
+
+# Finding kinds for URLs, by the verdict of features/external.py.
+URL_KINDS = {
+    "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
+    "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
+}  # fmt: skip
+
+
+def url_cache(cache_file: Path | None, max_age: float, off: bool) -> LinkCache | None:
+    """The URL result cache: links.json follows the index cache (--cache-dir, NEWSARC_CACHE_DIR),
+    and --no-cache turns both off; `off` is --no-url-cache."""
+    from newsarc.features.linkcache import LinkCache, default_path
+
+    chosen = settings.current()
+    if off or not chosen.url_cache:
+        return None
+    return LinkCache.load(cache_file or default_path(chosen.cache_dir), max_age)
+
+
+def check(
+    archive: Archive,
+    paths: Sequence[Path] | None,
+    report: Report,
+    options: external.CheckOptions,
+    *,
+    warn: bool,
+    strict: bool,
+    cache: LinkCache | None = None,
+    progress: Callable | None = None,
+) -> external.Report:
+    """Request the http(s) links of the files `report` covers; add the bad ones to it, in order.
+
+    Returns external.check's report (for the summary and the exit status); the
+    cache is saved, and says in `problem` when it could not be."""
+    src = links.sources(archive, paths or None)
+    urls = external.collect(chain(src.docs, links.streamed(archive.root, src.unreadable)))
+    result = external.check(urls, options, cache=cache, progress=progress)
+    if cache is not None:
+        cache.save()
+    report.findings = sorted([*report.findings, *findings(result, warn, strict)], key=Finding.sort_key)
+    report.checks.append("external")
+    report.skipped.pop("external", None)
+    report.external = 0  # every external link was considered; the summary line says which were not requested
+    return result
+
+
+def findings(result: external.Report, warn: bool, strict: bool) -> Iterable[Finding]:
+    """One finding per bad URL, at its first use, with every other use in `also`."""
+    found = []
+    for item in result.of_kind(*URL_KINDS):
+        first, *rest = item.locations
+        serious = item.kind in (external.DEAD, external.MALFORMED) and not warn
+        moved = item.kind == external.WARNING and item.final_url
+        found.append(
+            Finding(
+                first.path,
+                first.line,
+                first.column,
+                item.url,
+                URL_KINDS[item.kind],
+                message(item),
+                ERROR if serious or strict else WARNING,
+                target=item.final_url or item.url,
+                suggestions=[Suggestion(item.final_url, "where it redirects now")] if moved else [],
+                also=[Location(p.path, p.line, p.column) for p in rest],
+            )
+        )
+    return found
+
+
+def message(item: external.UrlResult) -> str:
+    if item.kind == "malformed":
+        return f"malformed URL {item.url}: {item.reason}"
+    if item.kind == "warning":
+        return f"{item.url} moved: {item.reason}"
+    if item.kind == "rate-limited":
+        return f"{item.url} rate-limited: {item.reason}"
+    if item.kind == "unchecked":
+        return f"{item.url} {item.reason}"
+    after = f" (after redirects to {item.final_url})" if item.final_url else ""
+    return f"dead link {item.url}: {item.reason}{after}"
