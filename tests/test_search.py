@@ -630,3 +630,67 @@ def test_raw_fields_narrowed_to_the_matching_files_equal_every_event_cut(name, r
             assert got == want, (pattern, fields, invert)
             some += bool(want) and not invert
     assert some >= 20  # not vacuous
+
+
+SHARED = [("Syria", True), ("army", False), ("^The", False), ("é", False), ("zzz-nowhere", True), ("a|e", False)]
+
+
+def test_every_core_scanning_a_share_of_the_index_finds_what_one_scan_finds(generated, tmp_path, monkeypatch):
+    """From PARALLEL_SEARCH_BYTES on, each process scans a share of the index's search text, cut at
+    a piece's edge; after an edit the text lies in several areas (the update appends), and the
+    shares cross them. Same events as one process scanning everything, whatever the cut."""
+    from newsarc.index import store
+
+    from tests.index_truth import CLOCK
+
+    root = tmp_path / "archive"
+    shutil.copytree(generated, root)
+    CLOCK.age_tree(root)  # young files would be read again each run, and the update would write afresh
+    cache = tmp_path / "cache"
+
+    def found(pattern, fixed) -> list[str]:
+        query = core.Query(compile_patterns([pattern], fixed=fixed), details=False)
+        return sorted(f.event.path for f in core.search(Archive.open(root, cache_dir=cache), query).found)
+
+    monkeypatch.setattr(store, "COMPACT_MIN", 1 << 40)  # an update appends; the blob file is never written afresh
+    Archive.open(root, cache_dir=cache).index()  # with an index on disk, search scans its search text
+    for edited in (False, True):
+        if edited:  # a file changed and one added: the update appends their search text in a new area
+            first = next(p for p in sorted((root / "news").rglob("*.md")) if p.name != "index.md" and "\n# " in p.read_text())
+            first.write_text(first.read_text().replace("\n# ", "\n# Syria army é: ", 1))
+            (first.parent / "added.md").write_text("# Added: the army in Syria\n\nThe text.\n")
+            CLOCK.age(first, first.parent / "added.md", first.parent)
+        with monkeypatch.context() as serial:
+            serial.setenv("NEWSARC_WORKERS", "1")
+            one = {pattern: found(pattern, fixed) for pattern, fixed in SHARED}
+        with monkeypatch.context() as shared:
+            shared.delenv("NEWSARC_WORKERS", raising=False)
+            shared.setattr(store, "PARALLEL_SEARCH_BYTES", 1)
+            shared.setattr(store.cores, "workers", lambda: 3)  # three shares, even on a one-core machine
+            for pattern, fixed in SHARED:
+                assert found(pattern, fixed) == one[pattern], (pattern, edited)
+    index = Archive.open(root, cache_dir=cache).index()
+    areas = index.areas("search")
+    assert len(areas) == 2 and -1 in areas[0][3]  # the shares crossed areas, and a piece no file uses any more
+    assert sum(bool(v) for v in one.values()) >= 4  # not vacuous
+
+
+@given(st.lists(st.lists(st.integers(0, 50), max_size=30), min_size=1, max_size=4), st.integers(1, 5))
+@settings(max_examples=300, deadline=None)
+def test_byte_shares_cover_every_piece_once_in_order(sizes, count):
+    from array import array
+
+    from newsarc.index.store import _byte_shares
+
+    areas, at = [], 0
+    for pieces in sizes:
+        bounds = array("q", [0])
+        for size in pieces:
+            bounds.append(bounds[-1] + size)
+        areas.append((at, at + bounds[-1], bounds, None, 0))
+        at += bounds[-1]
+    shares = _byte_shares(areas, count)
+    runs = [run for share in shares for run in share]
+    covered = [(k, piece) for k, first, last in runs for piece in range(first, last)]
+    assert covered == [(k, piece) for k, (_, _, bounds, _, _) in enumerate(areas) for piece in range(len(bounds) - 1)]
+    assert 1 <= len(shares) <= count
