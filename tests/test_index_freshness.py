@@ -21,13 +21,21 @@ from tests.index_truth import CLOCK, assert_true_to, open_index, stamps_match
 from tests.test_store import permissions_apply  # noqa: F401  (a fixture: chmod 000 applies, root included)
 
 
-@pytest.fixture
-def serial(monkeypatch):
-    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+@pytest.fixture(params=["one process", "shares"])
+def processes(request, monkeypatch):
+    """Every rule in one process, and with the check's share of the files table read and stat-ed in
+    three forked processes (freshness._share: each reads its own rows), even on a one-core machine."""
+    if request.param == "one process":
+        monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    else:
+        monkeypatch.delenv("NEWSARC_WORKERS", raising=False)
+        monkeypatch.setattr(freshness, "PARALLEL_STATS", 1)
+        monkeypatch.setattr(freshness.cores, "workers", lambda: 3)
+    return request.param
 
 
 @pytest.fixture
-def aged(builder, tmp_path, serial):
+def aged(builder, tmp_path, processes):
     """Four events and their day pages, aged, with an index that is fresh."""
     for day in (3, 5, 6, 7):
         builder.event(f"2016-04-0{day}", f"Event of day {day}", related=[("Day five", "/news/2016/04/5/event-of-day-5.md", ["War"])])
@@ -348,7 +356,7 @@ def test_anything_out_of_the_ordinary_in_a_changed_folder_means_a_walk(aged, odd
 def test_the_stat_check_on_every_core_sees_an_edit_in_any_slice(aged, monkeypatch):
     """From PARALLEL_STATS files on, forked children stat the files (one slice each)."""
     builder, cache_dir = aged
-    monkeypatch.delenv("NEWSARC_WORKERS")
+    monkeypatch.delenv("NEWSARC_WORKERS", raising=False)
     monkeypatch.setattr(freshness, "PARALLEL_STATS", 1)
     if freshness.cores.workers() < 2:
         pytest.skip("one core: the check never forks")
@@ -373,3 +381,37 @@ def test_an_unreadable_folder_that_becomes_readable(aged, permissions_apply):
         folder.chmod(0o755)
     index = reopen(builder.root, cache_dir)
     assert index.notes() == []
+
+
+# -- a speculative open: answer while the check runs, confirm before telling ---------------------
+
+
+def test_a_speculative_open_of_a_fresh_index_confirms_after_one_check(aged):
+    builder, cache_dir = aged
+    index = open_index(builder.root, cache_dir, speculate=True)
+    titles = {t for (t,) in index.conn.execute("SELECT title FROM events")}  # the answer, while the check runs
+    assert "Event of day 6" in titles
+    assert index.confirm() is True and index.confirm() is True  # asked twice: one check all the same
+    assert (index.report.checks, index.report.parsed, index.report.folders_read) == (1, 0, 0)
+
+
+def test_a_speculative_open_of_a_stale_index_updates_it_from_what_the_check_found(aged):
+    builder, cache_dir = aged
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    _same_size_edit(target, "Event of day 6", "EVENT OF DAY 6")
+    CLOCK.age(target)
+    (builder.root / "news/2016/04/6/added.md").write_text(event_text("2016-04-06", "Added on day 6"))
+    CLOCK.age(builder.root / "news/2016/04/6/added.md", builder.root / "news/2016/04/6")
+    index = open_index(builder.root, cache_dir, speculate=True)
+    assert index.confirm() is False  # what was answered meanwhile is thrown away, and asked again
+    assert index.report.checks == 1 and index.report.parsed == 2 and index.report.folders_read == 1
+    assert_true_to(index, builder.root)
+    assert {t for (t,) in index.conn.execute("SELECT title FROM events WHERE title LIKE '%6'")} == {"EVENT OF DAY 6", "Added on day 6"}
+    assert index.confirm() is True
+
+
+def test_a_speculative_open_builds_a_missing_group_first(aged):
+    builder, cache_dir = aged
+    index = open_index(builder.root, cache_dir, groups=("events", "search"), speculate=True)
+    assert "search" in db.built_groups(index.conn) and index.report.groups_built == ("search",)
+    assert index.confirm() is True and index.report.checks == 1

@@ -71,6 +71,23 @@ class Index:
     report: Report = field(default_factory=Report)
     notices: list[str] = field(default_factory=list)  # what is wrong with the cache itself, for the user
     _unreadable: list[Note] | None = None
+    _checking: tuple[freshness.Checking, tuple[str, ...], Progress | None] | None = None  # a speculative open's check
+
+    def confirm(self) -> bool:
+        """After `open_fresh(speculate=True)`: was the index fresh? If not, it is brought up to date
+        now (from what the check found: nothing is stat-ed twice) and the caller asks again."""
+        pending, self._checking = self._checking, None
+        if pending is None:
+            return True
+        checking, groups, progress = pending
+        found = checking.found()
+        if found.fresh:
+            if found.young:
+                _trust_aged(self.conn, found.generation, found.began)
+            return True
+        self._unreadable = None
+        _refresh(self.conn, self.root, self.scope, groups, self.report, progress, found)
+        return False
 
     def notes(self) -> list[Note]:
         """What the scan noted (symbolic links skipped, folders that could not be read), in walk order."""
@@ -95,8 +112,14 @@ class Index:
 
 def open_fresh(root: str | os.PathLike, scope: str | os.PathLike | None = None, groups: Sequence[str] = (), *,
                cache_dir: str | os.PathLike | None = None, use_cache: bool | None = None,
-               progress: Progress | None = None) -> Index:
-    """The index of `scope` (default: the root) under `root`, fresh, with `groups` built."""
+               progress: Progress | None = None, speculate: bool = False) -> Index:
+    """The index of `scope` (default: the root) under `root`, fresh, with `groups` built.
+
+    With `speculate`, an index on disk that holds the groups is returned while
+    its freshness check goes on in forked processes: answer from it, then ask
+    `Index.confirm()` before telling anyone; when that says it was stale, the
+    index has been brought up to date and the question is asked again. (The
+    check costs about as much as a warm answer: run side by side, it is hidden.)"""
     root, scope = os.fspath(root), os.fspath(scope if scope is not None else root)
     groups = tuple(groups)
     for name in groups:
@@ -107,7 +130,7 @@ def open_fresh(root: str | os.PathLike, scope: str | os.PathLike | None = None, 
     if current.use_cache if use_cache is None else use_cache:
         folder = os.path.join(os.fspath(cache_dir) if cache_dir else os.fspath(cache.default_dir()), "index")
         try:
-            return _on_disk(folder, root, scope, groups, progress, notices)
+            return _on_disk(folder, root, scope, groups, progress, notices, speculate)
         except db.Unusable as problem:
             notices.append(problem.message)
     conn = _scratch_connection("")
@@ -120,7 +143,7 @@ def open_fresh(root: str | os.PathLike, scope: str | os.PathLike | None = None, 
 
 
 def _on_disk(folder: str, root: str, scope: str, groups: tuple[str, ...], progress: Progress | None,
-             notices: list[str]) -> Index:
+             notices: list[str], speculate: bool = False) -> Index:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
@@ -142,6 +165,9 @@ def _on_disk(folder: str, root: str, scope: str, groups: tuple[str, ...], progre
         conn = None
         try:
             conn = db.connect(path)
+            if not built and speculate and _holds(conn, groups):
+                report.checks += 1
+                return Index(conn, path, root, scope, report, notices, _checking=(freshness.start(conn, root), groups, progress))
             if not built:
                 _refresh(conn, root, scope, groups, report, progress)
             return Index(conn, path, root, scope, report, notices)
@@ -242,10 +268,13 @@ def _build_into(conn: sqlite3.Connection, root: str, scope: str, groups: tuple[s
 
 
 def _refresh(conn: sqlite3.Connection, root: str, scope: str, groups: tuple[str, ...], report: Report,
-             progress: Progress | None) -> None:
+             progress: Progress | None, found: freshness.Found | None = None) -> None:
+    """Check (unless `found` is a check's finding already) and apply what changed, until a check finds
+    the index fresh or a plan applies; then build the groups missing."""
     for _ in range(ATTEMPTS):
-        found = freshness.check(conn, root)
-        report.checks += 1
+        if found is None:
+            found = freshness.check(conn, root)
+            report.checks += 1
         if found.fresh:
             if found.young:
                 _trust_aged(conn, found.generation, found.began)
@@ -256,7 +285,14 @@ def _refresh(conn: sqlite3.Connection, root: str, scope: str, groups: tuple[str,
         if apply(conn, plan, report, progress):
             break
         report.raced += 1
+        found = None
     ensure(conn, root, groups, report, progress)
+
+
+def _holds(conn: sqlite3.Connection, groups: tuple[str, ...]) -> bool:
+    """Every group asked for is built, at the version this newsarc registers."""
+    built = db.built_groups(conn)
+    return all(built.get(name) == db.GROUPS[name].version for name in groups)
 
 
 def _trust_aged(conn: sqlite3.Connection, generation: int, began: float) -> None:
@@ -336,7 +372,7 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
     it holds: a command builds only what it uses. Returns the groups built (none when all are there)."""
     report = Report() if report is None else report
     wanted = tuple(groups)
-    if all(db.built_groups(conn).get(name) == db.GROUPS[name].version for name in wanted):
+    if _holds(conn, wanted):
         return ()
     with _immediate(conn):
         have = db.built_groups(conn)  # again, under the lock: another writer may have built them

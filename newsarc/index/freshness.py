@@ -211,24 +211,15 @@ class Known:
         return self.scanned - RACY_NS
 
 
-def known(conn: sqlite3.Connection, light: bool = False) -> Known:
-    """Everything the check needs, read in one read transaction (one consistent state). `light`: for
-    the check alone, what a fresh index costs to confirm: no kinds but skipped, digests only of the
-    files young enough to be compared by their bytes (a third less to fetch at 100k files)."""
+def known(conn: sqlite3.Connection) -> Known:
+    """Everything a plan needs, read in one read transaction (one consistent state). (The check
+    itself reads less, each process its share: `check`.)"""
     conn.execute("BEGIN")
     try:
         scanned = int(db.meta(conn, "scanned") or 0)
         generation = int(db.meta(conn, "generation") or 0)
-        if light:
-            rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files WHERE kind != ?", (db.SKIPPED,)).fetchall()
-            skipped = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files WHERE kind = ?", (db.SKIPPED,)).fetchall()
-            young = dict(conn.execute("SELECT id, digest FROM files WHERE kind != ? AND mtime_ns >= ?", (db.SKIPPED, scanned - RACY_NS)))
-            kinds = [db.EVENT] * len(rows) + [db.SKIPPED] * len(skipped)
-            rows += skipped
-            found_digests = [young.get(r[0], db.NO_DIGEST) for r in rows]
-        else:
-            rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode, digest, kind FROM files").fetchall()
-            kinds, found_digests = [r[7] for r in rows], [r[6] for r in rows]
+        rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode, digest, kind FROM files").fetchall()
+        kinds, found_digests = [r[7] for r in rows], [r[6] for r in rows]
         folders = conn.execute("SELECT path, mtime_ns, ctime_ns, names FROM folders").fetchall()
         notes = conn.execute("SELECT path, line, message, severity FROM notes ORDER BY rowid").fetchall()
     finally:
@@ -262,50 +253,139 @@ class Found:
 
 def check(conn: sqlite3.Connection, root: str) -> Found:
     """Compare the index with the files (see the module docstring for the rules)."""
+    return start(conn, root, background=False).found()
+
+
+def start(conn: sqlite3.Connection, root: str, *, background: bool = True) -> Checking:
+    """The check, begun: with `background`, forked processes stat while this one goes on (an answer
+    from the index meanwhile is given only once `Checking.found()` says it was fresh).
+
+    Each process reads its own share of the files table (`_share`) and stats
+    those files: reading 110k rows into one process cost about as much as
+    stat-ing them. This process reads only what is small: the skipped files
+    (read again here), the folders and the notes."""
     began = time.time()
-    have = known(conn, light=True)
-    found = Found(began, have.generation)
     walk = Walk(root)
-    limit, size_limit = have.limit, max_file_size()
-    stamps, kinds = have.stamps, have.kinds
-    positions = []
-    for k, kind in enumerate(kinds):
-        if kind == db.SKIPPED:
-            _look_again(walk, have, k, found)  # a fixed permission changes no mtime
-        elif size_limit and stamps[k][0] > size_limit:
-            found.files.append((k, stamps[k], True))  # the limit was lowered: read again, to be skipped
-        else:
-            positions.append(k)
-    for path, _, message, _ in have.notes:
+    found, scanned, skipped, folders, notes = _small(conn, began)
+    limit, size_limit = scanned - RACY_NS, max_file_size()
+    for fid, path, *stamp in skipped:  # read again: a fixed permission changes no mtime
+        _look_again(walk, fid, path, tuple(stamp), found)
+    for path, _, message, _ in notes:
         if message.startswith("symbolic link") and walk.symlink_problem(walk.disk(path)) != message:
             found.walk = True
-    count = cores.workers() if len(positions) >= PARALLEL_STATS else 1
-    parts: list = [None, *(positions[k::count] for k in range(count))]  # None: the folders
+    total = conn.execute("SELECT max(id) FROM files").fetchone()[0] or 0
+    count = cores.workers() if total >= PARALLEL_STATS else 1
+    database = None if count == 1 else _database_file(conn)
+    if database is None:
+        count = 1
     prefix = walk.prefix
 
-    def look(part) -> list:
+    def look(part):
         if part is None:
-            return _folders_changed(walk, have.folders, limit)
-        return _files_changed(prefix, have, part, limit)
+            return _folders_changed(walk, folders, limit)
+        own = conn if database is None else db.connect(database)  # a connection is not carried across fork
+        try:
+            return _share(own, prefix, part, count, limit, size_limit)
+        finally:
+            if own is not conn:
+                own.close()
 
-    results = [look(part) for part in parts] if count == 1 else cores.fan_out(look, parts)
-    (folders, young), *files = results
-    found.folders = folders
-    found.young += young
-    for part in files:
-        for k, new, differs, racy in part:
-            if k >= 0:
-                found.files.append((k, new, differs))
-            found.young += racy
-    found.files = sorted((have.ids[k], new, differs) for k, new, differs in found.files)
-    return found
+    parts: list = [None, *range(count)]  # None: the folders
+    if count == 1:
+        return Checking(found, cores.Done([look(part) for part in parts]))
+    return Checking(found, cores.start(look, parts) if background else cores.Done(cores.fan_out(look, parts)))
 
 
-def _look_again(walk: Walk, have: Known, k: int, found: Found) -> None:
+class Checking:
+    """A check under way: `found()` waits for its processes and says what they saw."""
+
+    def __init__(self, found: Found, pending: cores.Pending):
+        self._found, self._pending = found, pending
+        self._done = False
+
+    def ready(self) -> bool:
+        """Whether `found()` would not wait."""
+        return self._done or self._pending.ready()
+
+    def found(self) -> Found:
+        found = self._found
+        if not self._done:
+            (changed_folders, young), *shares = self._pending.results()
+            found.folders = changed_folders
+            found.young += young
+            for generation, files, racy in shares:
+                if generation != found.generation:  # another writer committed between the reads: check again
+                    found.walk = True
+                found.files.extend(files)
+                found.young += racy
+            found.files.sort()
+            self._done = True
+        return found
+
+
+def _small(conn: sqlite3.Connection, began: float) -> tuple[Found, int, list[tuple], list[tuple], list[Note]]:
+    """What the parent reads for a check, in one read transaction: the scan time, the generation, the
+    skipped files (id, path, stamp), the folders and the notes."""
+    conn.execute("BEGIN")
+    try:
+        scanned = int(db.meta(conn, "scanned") or 0)
+        generation = int(db.meta(conn, "generation") or 0)
+        skipped = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files WHERE kind = ?", (db.SKIPPED,)).fetchall()
+        folders = conn.execute("SELECT path, mtime_ns, ctime_ns, names FROM folders").fetchall()
+        notes = conn.execute("SELECT path, line, message, severity FROM notes ORDER BY rowid").fetchall()
+    finally:
+        conn.execute("COMMIT")
+    return Found(began, generation), scanned, skipped, folders, notes
+
+
+def _database_file(conn: sqlite3.Connection) -> str | None:
+    """The file of `conn`'s main database, for a forked process to open its own connection; None for a
+    database in memory or a temporary one (built by this run: there is nothing to check in parallel)."""
+    for _, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return file or None
+    return None
+
+
+def _share(conn: sqlite3.Connection, prefix: str, part: int, count: int, limit: int, size_limit: int) -> tuple[int, list, int]:
+    """One process's share of the check: the files whose id is `part` modulo `count`, read and stat-ed.
+    Returns the generation its read saw, (file id, new stamp or None, bytes differ) of each file that
+    changed, and how many young files were vouched for by their bytes."""
+    conn.execute("BEGIN")
+    try:
+        generation = int(db.meta(conn, "generation") or 0)
+        rows = conn.execute(
+            "SELECT id, path, size, mtime_ns, ctime_ns, inode, CASE WHEN mtime_ns >= ? THEN digest END"
+            " FROM files WHERE kind != ? AND id % ? = ?",
+            (limit, db.SKIPPED, count, part),
+        ).fetchall()
+    finally:
+        conn.execute("COMMIT")
+    stat, found, racy = os.stat, [], 0
+    for fid, path, size, mtime, ctime, inode, digest in rows:
+        if size_limit and size > size_limit:
+            found.append((fid, (size, mtime, ctime, inode), True))  # the limit was lowered: read again, to be skipped
+            continue
+        try:
+            info = stat(prefix + path)
+        except OSError:
+            found.append((fid, None, True))
+            continue
+        now = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        if now != (size, mtime, ctime, inode):
+            found.append((fid, now, False))
+        elif mtime >= limit:
+            if file_digests([prefix + path])[0] != digest:
+                found.append((fid, now, True))
+            else:
+                racy += 1
+    return generation, found, racy
+
+
+def _look_again(walk: Walk, fid: int, relpath: str, stamp: db.Stamp, found: Found) -> None:
     """A skipped file read again: still skipped (why goes to found.unreadable), or changed."""
     from newsarc.reading.parser import read_event
 
-    relpath = have.paths[k]
     path = walk.disk(relpath)
     event = read_event(path, relpath)
     try:
@@ -314,10 +394,10 @@ def _look_again(walk: Walk, have: Known, k: int, found: Found) -> None:
         now = None
     if event.skipped:
         found.unreadable.extend((d.path, d.line, d.message, d.severity) for d in event.diagnostics)
-        if now != have.stamps[k] and not (now is None and have.stamps[k] == GONE):
-            found.files.append((k, now, True))  # still skipped, under another stamp (or gone): recorded again
+        if now != stamp and not (now is None and stamp == GONE):
+            found.files.append((fid, now, True))  # still skipped, under another stamp (or gone): recorded again
     else:
-        found.files.append((k, now, True))
+        found.files.append((fid, now, True))
 
 
 def _folders_changed(walk: Walk, folders: list[tuple], limit: int) -> tuple[list[str], int]:
@@ -340,29 +420,6 @@ def _folders_changed(walk: Walk, folders: list[tuple], limit: int) -> tuple[list
             if names is None or _listing(disk) != names:
                 found.append(path)
     return found, young
-
-
-def _files_changed(prefix: str, have: Known, part: Sequence[int], limit: int) -> list[tuple]:
-    """(position, stamp, bytes known to differ, young) of each file whose size, mtime, ctime or inode
-    changed, or, where the mtime is racy, whose bytes did; (-1, None, False, 1) counts a young file
-    whose bytes are the same. Nothing is found while every file is as it was."""
-    stat, found = os.stat, []
-    paths, stamps, known_digests = have.paths, have.stamps, have.digests
-    for k in part:
-        try:
-            info = stat(prefix + paths[k])
-        except OSError:
-            found.append((k, None, True, 0))
-            continue
-        now = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-        if now != stamps[k]:
-            found.append((k, now, False, 0))
-        elif now[1] >= limit:
-            if file_digests([prefix + paths[k]])[0] != known_digests[k]:
-                found.append((k, now, True, 0))
-            else:
-                found.append((-1, None, False, 1))
-    return found
 
 
 # -- what to do about it ------------------------------------------------------------------------
