@@ -26,7 +26,8 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=3, help="warm opens (freshness check only) timed after the build")
     args = parser.parse_args()
 
-    from newsarc.index import build, db, tables  # noqa: F401  (tables registers the spike's groups)
+    from newsarc.index import build, db
+    from newsarc.features import index_tables  # noqa: F401  (registers the groups)
 
     groups = [g for g in args.groups.split(",") if g]
     shutil.rmtree(args.cache, ignore_errors=True)

@@ -40,7 +40,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="query the database already there")
     args = parser.parse_args()
 
-    from newsarc.index import build, db, tables
+    from newsarc.index import build, db
+    from newsarc.features import index_tables as tables
 
     tables.search_group(compressed=args.search == "zlib")
     tables.FILTER = not args.no_filter
@@ -66,7 +67,7 @@ def main() -> None:
 
 
 def queries(conn, archive: str, groups: set[str]) -> dict:
-    from newsarc.index import tables
+    from newsarc.features import index_tables as tables
 
     found: dict = {}
     ms = lambda s: round(s * 1000, 2)  # noqa: E731

@@ -1,4 +1,4 @@
-"""The SQLite index (newsarc/index) with the spike's groups (tables.py): build, reopen, groups built
+"""The SQLite index (newsarc/index) with the spike's groups (features/index_tables.py): build, reopen, groups built
 on demand, updates applied to every group (links re-resolve, FTS5 rows taken out and put in).
 Crashes, damage and other versions: test_index_crash.py; freshness: test_index_freshness.py."""
 
@@ -9,7 +9,8 @@ import sqlite3
 
 import pytest
 
-from newsarc.index import build, db, tables
+from newsarc.index import build, db
+from newsarc.features import index_tables as tables
 from tests.index_truth import CLOCK
 
 GROUPS = ["events", "links", "search", "words"]

@@ -5,6 +5,5 @@ Today's index is `store` (columns and blobs, with `cache` for where it lives and
 tested beside it (issue 18; bench/SQLITE.md): `db` holds the schema and the
 connection, `freshness` the rules, `build` brings an index up to date, `parallel`
 parses on every core, and features say what they need stored through
-`db.register` (`tables` sketches their groups, and still imports the archive
-facade above it: each group moves into its feature as the commands move over).
+`db.register` (features/index_tables.py sketches their groups).
 """

@@ -1,9 +1,9 @@
-"""What each feature would register with the index (db.register), and the queries it would run.
+"""What each feature will register with the SQLite index (index/db.register), and the queries it runs.
 
-A sketch for the spike: in the migration each group moves into the feature
-that owns it (list/show into features/lookup, links into features/linkcheck,
-search text into features/search, words into features/related and search),
-and the index package keeps only db.py. Everything a group stores is derived
+The spike's sketch, kept on the features' floor: the index knows no
+feature, and features say what they need stored. As each command moves onto
+the index, its group moves into its own module (list/show into lookup,
+links into links, search text into search, words into related and search). Everything a group stores is derived
 from one parsed Event by a pure function that runs in the build's workers.
 
 Groups (tables; who reads them):
