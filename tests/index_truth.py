@@ -1,4 +1,4 @@
-"""Helpers for the SQLite index tests (tests/test_index_*.py): ground truth found without the index,
+"""Helpers for the SQLite index tests (tests/index/test_index_*.py): ground truth found without the index,
 what an index holds, and mtimes set in the past.
 
 Ground truth walks the archive with os.walk and reads every file with the

@@ -47,7 +47,7 @@ TopicOpt = Annotated[
 
 def examples(*commands: str, note: str = "") -> str:
     """A command's --help epilog: one example per line, as typed (click's \\b keeps the
-    lines from being joined into one paragraph). tests/test_help_examples.py runs each."""
+    lines from being joined into one paragraph). tests/cli/test_help_examples.py runs each."""
     text = "Examples:\n\n\b\n" + "\n".join(f"  {command}" for command in commands)
     return f"{text}\n\n{note}" if note else text
 

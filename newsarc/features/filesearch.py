@@ -389,7 +389,7 @@ class Canonical:
 def canonical(data: bytes, relpath: str) -> Canonical | None:
     """What the parser's fast path (fastpath.parse) makes of title, body and topics, cut without the
     rest of its work (links and their byte offsets, headings); None for any file it would not take,
-    or that is not plain UTF-8 without front matter (parse those). tests/test_filesearch.py checks
+    or that is not plain UTF-8 without front matter (parse those). tests/features/test_filesearch.py checks
     that both agree on every file this takes."""
     from newsarc.reading import fastpath as q
 

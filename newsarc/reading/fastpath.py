@@ -9,7 +9,7 @@ spends 75 us a file just yielding events; this scan about 15 us).
 It is deliberately narrow: any character or line shape that could make
 CommonMark read the text differently (code, emphasis, HTML, escapes, nested
 brackets, indentation, setext underlines, other lists or headings...) makes
-it return False, and the full parser takes over. tests/test_quickparse.py
+it return False, and the full parser takes over. tests/reading/test_fastpath.py
 checks that both paths agree on every file they can both read.
 """
 

@@ -1,4 +1,4 @@
-"""Properties that must hold for any input (hypothesis), beyond tests/test_parser.py and test_dates.py.
+"""Properties that must hold for any input (hypothesis), beyond tests/reading/test_parser.py and test_dates.py.
 
 - the parser never raises, on Markdown-shaped text and bytes too, and what it
   returns is consistent (spans inside the file, JSON- and cache-safe records);

@@ -16,7 +16,7 @@ from newsarc.archive import Archive
 from newsarc.reading.dates import parse_when
 from newsarc.features.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, linking_to, order, related, timeline
 from newsarc.features.similarity import TextIndex, count, normalize, tokenize
-from tests.conftest import ArchiveBuilder, run_newsarc, slugify
+from tests.conftest import ROOT, ArchiveBuilder, run_newsarc, slugify
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|\x1b\]8;[^\x1b]*\x1b\\")
 
@@ -299,7 +299,7 @@ def test_cli_window(site, cli):
 def test_subprocess_on_examples():
     """The real command, piped: plain lines, ranked, with the Palmyra story first."""
     result = run_newsarc("related", "the-syrian-army-supported-by-russian-air-power", "-n", "3", "--archive", "examples",
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=ROOT)
     assert result.returncode == 0, result.stderr
     lines = [line.split("\t") for line in result.stdout.splitlines()]
     assert len(lines) == 3 and all(len(fields) == 5 for fields in lines)
@@ -480,7 +480,7 @@ def test_topics_that_fold_alike_are_shared(builder):
 
 def test_related_stops_where_the_scores_fall_away_on_examples():
     """Harvey's own story, then nothing: no Olympic swimmer sharing only "United States"."""
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     result = run_newsarc("related", "harvey-sets-a-record", "--archive", "examples", cwd=root)
     assert result.returncode == 0
     shown = [line.split("\t") for line in result.stdout.splitlines()]

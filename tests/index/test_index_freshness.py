@@ -18,7 +18,7 @@ import pytest
 from newsarc.index import build, db, freshness
 from tests.conftest import event_text
 from tests.index_truth import CLOCK, assert_true_to, open_index, stamps_match
-from tests.test_store import permissions_apply  # noqa: F401  (a fixture: chmod 000 applies, root included)
+from tests.index.test_store import permissions_apply  # noqa: F401  (a fixture: chmod 000 applies, root included)
 
 
 @pytest.fixture(params=["one process", "shares"])

@@ -19,7 +19,7 @@ linking each other, with day pages). Every (case, command) pair then checks:
    twin of the bad file, when there is one (a BOM or UTF-16 file counts exactly
    like its UTF-8 twin).
 
-The matrix runs in-process (CliRunner); tests/test_signals.py has the real
+The matrix runs in-process (CliRunner); tests/cli/test_signals.py has the real
 processes (pipes, Ctrl-C, terminals).
 """
 

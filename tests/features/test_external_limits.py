@@ -19,7 +19,7 @@ import pytest
 from newsarc.features.external import DEAD, OK, RATE_LIMITED, UNCHECKED, CheckOptions, Location, NetworkUnreachable, check
 from newsarc.features.linkcache import LinkCache
 from tests.conftest import run_newsarc
-from tests.test_external import FAST, Handler, Server, closed_port, server  # noqa: F401 - `server` is a fixture
+from tests.features.test_external import FAST, Handler, Server, closed_port, server  # noqa: F401 - `server` is a fixture
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from newsarc.features.external import Location
 from newsarc.model import SOURCE
 from newsarc.reading.parser import parse_text
 from tests.conftest import event_text, run_newsarc
-from tests.test_external import external_args, server  # noqa: F401 - `server` is a fixture
+from tests.features.test_external import external_args, server  # noqa: F401 - `server` is a fixture
 
 ONE = "news/2017/08/1/one.md"
 TWO = "news/2017/08/2/two.md"
@@ -140,7 +140,7 @@ def test_parser_places_front_matter_sources_and_falls_back_to_the_first_line():
 def test_both_parsers_agree_on_front_matter_sources():
     from newsarc.reading import fastpath
     from newsarc.model import Event
-    from tests.test_quickparse import agree
+    from tests.reading.test_fastpath import agree
 
     text = event_text("2017-08-05", "Agree", front_matter="sources:\n  - https://example.com/a\n  - url: https://example.com/b")
     agree(text, "news/2017/08/5/agree.md")  # asserts both paths build the same Event

@@ -17,7 +17,7 @@ import pytest
 from newsarc.archive import Archive
 from newsarc.features.links import validate
 from tests.conftest import event_text, run_newsarc
-from tests.test_external import server  # noqa: F401 - the HTTP server fixture
+from tests.features.test_external import server  # noqa: F401 - the HTTP server fixture
 
 DAY = "news/2017/08/13"
 BIG = f"{DAY}/huge-town.md"
