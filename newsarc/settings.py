@@ -78,8 +78,8 @@ class Settings:
     cache_dir: Path | None = None
     # False with --no-cache or NEWSARC_NO_CACHE: the index is neither read nor written.
     use_cache: bool = True
-    # False with --no-cache: validate-links --external neither reads nor writes links.json.
-    # (NEWSARC_NO_CACHE leaves links.json alone: it never turned it off.)
+    # False with --no-cache or NEWSARC_NO_CACHE (the variable says what the option says):
+    # validate-links --external neither reads nor writes links.json.
     url_cache: bool = True
     # How many processes share a job: 1 with NEWSARC_WORKERS=1 (every step in this process);
     # None: every core, at most 4 (cores.workers). Only the value 1 is read from the variable.
@@ -146,7 +146,7 @@ def _parse(
         archive=archive if archive is not None else env_archive or None,
         cache_dir=Path(cache_dir).expanduser() if cache_dir is not None else None,
         use_cache=use_cache if use_cache is not None else not env_no_cache,
-        url_cache=url_cache if url_cache is not None else True,
+        url_cache=url_cache if url_cache is not None else not env_no_cache,
         workers=workers if workers is not None else (1 if env_workers == "1" else None),
         max_file_size=max_file_size,
         debug=debug if debug is not None else bool(env_debug),

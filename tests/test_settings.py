@@ -85,7 +85,7 @@ def test_values_from_the_environment():
         archive="examples",
         cache_dir=Path("~/somewhere").expanduser(),
         use_cache=False,
-        url_cache=True,  # NEWSARC_NO_CACHE never turned off links.json; --no-cache does
+        url_cache=False,  # as --no-cache: neither the index nor links.json
         workers=1,
         max_file_size=512 << 10,
         debug=True,

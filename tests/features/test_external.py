@@ -661,6 +661,18 @@ def test_cli_no_cache_writes_nothing(cli, web_archive, server, tmp_path, monkeyp
     assert (tmp_path / "xdg" / "newsarc" / "links.json").is_file()
 
 
+@pytest.mark.parametrize("how", ["--no-cache", "NEWSARC_NO_CACHE"])
+def test_cli_no_cache_keeps_no_url_results_either(cli, web_archive, server, tmp_path, monkeypatch, how):
+    """`--no-cache` and NEWSARC_NO_CACHE=1 say the same: no index and no links.json written."""
+    monkeypatch.delenv("NEWSARC_CACHE_DIR")  # set for every test (conftest); links.json follows it like the index
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg"), **({"NEWSARC_NO_CACHE": "1"} if how == "NEWSARC_NO_CACHE" else {})}
+    monkeypatch.setenv("XDG_CACHE_HOME", env["XDG_CACHE_HOME"])
+    args = ("--no-cache",) if how == "--no-cache" else ()
+    result = cli("validate-links", "--archive", str(web_archive), "--external", *args, env=env)
+    assert result.exit_code == 1
+    assert not (tmp_path / "xdg").exists()  # neither the index nor links.json
+
+
 def test_cli_filters_and_accept(cli, web_archive, server, tmp_path):
     result = cli(*external_args(web_archive, tmp_path, "--exclude", "/404$", "--accept", "200..=299,410", "--format", "text"))
     assert result.exit_code == 1  # the malformed URL is still an error
