@@ -1007,6 +1007,8 @@ class Writer:
                 part.flush()
             blobs = self._blobs(path)
             small = self._columns(folders, notes, blobs)
+            # laid out in `small`: let the columns go before the store is written and read back
+            self.paths, self.written, self._plain_added, self._waiting = [], [], set(), {}
             return self._store(path, _header(small, scanned), small, blobs)
         finally:
             for part in self.parts.values():
@@ -1197,6 +1199,7 @@ class Writer:
         for name, values, field in (("titles", self.titles, _ROW_TITLE), ("topics", self.topics, _ROW_TOPICS)):
             kept = same and all(row[field] == value for row, value in zip(rows, values))
             small[name] = base.raw(name) if kept else marshal.dumps(self._list(name, values))
+        self.titles, self.topics = values, rows = [], []  # laid out: let go before the sorts below
         small["stamps"] = self.stamps.tobytes()
         small["kinds"] = bytes(self.kinds)
         small["dates"] = self.dates.tobytes()
