@@ -45,6 +45,7 @@ NEWS = "news"
 _SCHEMES = ("http:", "https:", "mailto:", "ftp:", "tel:", "data:", "javascript:")
 _SEARCH_DEPTH = 3  # how far below the given folder to look for a site root
 _TOPICS_MEMO = "topics-1"  # bump when folding.group_names' answer changes for the same index
+WALK_PIECES = 64  # walk_pieces: folders left to walk apart (on other cores) by default
 BACKLINK_SCANS = 200  # backlink lookups that scan the store before its links are read into a map (see _store_backlinks)
 
 
@@ -1028,16 +1029,52 @@ class Archive:
             found.extend(doc.diagnostics)
         return found
 
-    def walk_unindexed(self) -> list[tuple[str, str]] | None:
+    def walk_unindexed(self, processes: int = 1) -> list[tuple[str, str]] | None:
         """Every `.md` file below the scope as (path, relpath), in scan order, what the walk skipped noted
         in `scan_diagnostics`; None when an index is open, loaded or on disk (it answers faster). For a
-        command that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll."""
+        command that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll.
+
+        `processes` > 1: the same answer, its pieces (`walk_pieces`) walked by that many processes
+        (forks.pull), each taking the next piece when done with its last."""
+        if processes > 1:
+            return self._walk_in_pieces(processes)
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
         self.scan_diagnostics, self.unreadable = [], []
         return [(entry.path, self.relpath(entry.path)) for entry in self._walk()]
 
-    def walk_pieces(self, wanted: int = 64) -> WalkPieces | None:
+    def _walk_in_pieces(self, processes: int) -> list[tuple[str, str]] | None:
+        walk = self.walk_pieces()
+        if walk is None:
+            return None
+        pieces = walk.pieces
+        if not any(folder is not None for folder, _, _ in pieces):  # walked here already, all of it
+            self.scan_diagnostics = [note for _, _, notes in pieces for note in notes]
+            return [item for _, files, _ in pieces for item in files]
+
+        def piece(k: int) -> tuple[list, list, list, bool]:
+            folder, files, notes = pieces[k]
+            if folder is None:
+                return [], [], [], False  # walked by walk_pieces, in this process: taken from `pieces`
+            files, notes, keys, repeated = self.walk_piece(folder)
+            return files, [(d.path, d.line, d.message, d.severity) for d in notes], keys, repeated
+
+        walked = forks.pull(piece, len(pieces), processes)
+        if not walk.exact((keys, repeated) for _, _, keys, repeated in walked):
+            return self.walk_unindexed()  # a folder reached twice: only the one walk in order is exact
+        files: list[tuple[str, str]] = []
+        notes: list[Diagnostic] = []
+        for (folder, known, noted), (found, found_notes, _, _) in zip(pieces, walked):
+            if folder is None:
+                files.extend(known)
+                notes.extend(noted)
+            else:
+                files.extend(found)
+                notes.extend(Diagnostic(*d) for d in found_notes)
+        self.scan_diagnostics = notes
+        return files
+
+    def walk_pieces(self, wanted: int | None = None) -> WalkPieces | None:
         """`walk_unindexed` cut into pieces that can be walked apart (on other cores): the folders near
         the scope read here, level by level, until `wanted` folders are left to walk; None as for
         `walk_unindexed`. Walking every piece with `walk_piece` and joining the answers in order gives
@@ -1046,6 +1083,7 @@ class Archive:
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
         self.scan_diagnostics, self.unreadable = [], []
+        wanted = WALK_PIECES if wanted is None else wanted
         seen = _Seen()
         pieces: list[WalkPiece] = [(str(self.scope), [], [])]
         while True:
