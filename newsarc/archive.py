@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -1041,7 +1042,7 @@ class Archive:
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
         self.scan_diagnostics, self.unreadable = [], []
-        return [(entry.path, self.relpath(entry.path)) for entry in self._walk()]
+        return self._pairs(self._walk())
 
     def _walk_in_pieces(self, processes: int) -> list[tuple[str, str]] | None:
         walk = self.walk_pieces()
@@ -1097,7 +1098,7 @@ class Archive:
                     continue
                 files: list[tuple[str, str]] = []
                 stack: list[str] = []
-                notes = self._collect(lambda: files.extend((e.path, self.relpath(e.path)) for e in self._walk_folder(piece[0], seen, stack)))
+                notes = self._collect(lambda: files.extend(self._pairs(self._walk_folder(piece[0], seen, stack))))
                 opened.append((None, files, notes))
                 opened.extend((folder, [], []) for folder in reversed(stack))  # the order they are popped in
             pieces = opened
@@ -1108,8 +1109,15 @@ class Archive:
         noted, the (device, inode) of every folder read, whether one was reached twice)."""
         seen = _Seen()
         files: list[tuple[str, str]] = []
-        notes = self._collect(lambda: files.extend((e.path, self.relpath(e.path)) for e in self._walk(start=folder, seen=seen)))  # type: ignore[arg-type]
+        notes = self._collect(lambda: files.extend(self._pairs(self._walk(start=folder, seen=seen))))  # type: ignore[arg-type]
         return files, notes, list(seen), seen.repeated
+
+    def _pairs(self, entries: Iterable[os.DirEntry]) -> list[tuple[str, str]]:
+        """(path, relpath) of each entry: `relpath`'s common case inline (0.05 s less at 100k files)."""
+        prefix, cut, relpath = self._prefix, len(self._prefix), self.relpath
+        if os.sep != "/":
+            return [(path, relpath(path)) for path in map(_PATH, entries)]
+        return [(path, path[cut:] if path.startswith(prefix) else relpath(path)) for path in map(_PATH, entries)]
 
     def _collect(self, work: Callable[[], None]) -> list[Diagnostic]:
         """What `work` notes, apart from scan_diagnostics."""
@@ -1134,17 +1142,28 @@ class Archive:
             seen.add(key)
             if folders is not None:
                 folders.append((folder, info.st_mtime_ns, info.st_ctime_ns))
-            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+            entries = sorted(os.scandir(folder), key=_NAME, reverse=True)
             if folders is not None:  # what it held, for when its mtime is too young to trust
                 folders[-1] += (store.names_digest(e.name for e in entries),)
         except OSError as exc:
             self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
             return
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            yield from self._entry(entry, stack)
+            try:  # the common case first: a Markdown file, not a link (what `_entry` yields with no more asked)
+                plain = name.endswith(".md") and entry.is_file(follow_symlinks=False)
+            except OSError:
+                plain = False
+            if plain:
+                yield entry
+            else:
+                yield from self._entry(entry, stack)
 
+
+_NAME = attrgetter("name")
+_PATH = attrgetter("path")
 
 # A piece of a walk: (a folder still to walk, or None; files already found; what their walk noted).
 WalkPiece = tuple["str | None", list[tuple[str, str]], list[Diagnostic]]

@@ -24,7 +24,7 @@ import pickle
 import re
 import stat
 from collections.abc import Iterable, Sequence
-from itertools import compress
+from itertools import compress, filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,8 @@ _PAGE_TAIL = re.compile(rf"\n(?:{_USUAL_ITEM}|(?=\n|\Z))")
 _HEADING = re.compile(r"\n#{1,6}(?:[ ][^\n]*)?(?=\n|\Z)")  # an ATX heading line, with the newline before it
 _ITEMS = re.compile(r"(?:\n(?:(?:[-+]|\d{1,9}[.)]) [^\n]*\]\([^\n]*)?)*\n?")  # blank lines and linked items
 _MARKUP = re.compile(r"[\[\]_&]")
+_PARSER_FIRST = (b"---", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # front matter, byte order marks: the parser reads those
+_HTTP = ("http://", "https://")
 _SECTIONS = ("source", "sources", "related")
 
 
@@ -258,7 +260,7 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
 
     `dated` keeps the verdict on each folder's date line across calls (the
     events of a day share it)."""
-    if not data or data[:3] in (b"---", b"\xef\xbb\xbf") or data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if not data or data.startswith(_PARSER_FIRST):
         return None
     odd = data.translate(None, _PLAIN)  # the unsafe bytes and the brackets
     closed = odd.count(b"]")
@@ -287,12 +289,11 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
         if not (_PAGE if page else _EVENT).match(text, after):
             if _ODD_LINE.search("\n" + text) or not _sections_linked(text, after):
                 return None
-    http = 0
-    for target in links:
-        if target not in known:
-            if target[:4] != "http" or not target.startswith(("http://", "https://")):
-                return None
-            http += 1
+    outside = list(filterfalse(known.__contains__, links))
+    for target in outside:
+        if not target.startswith(_HTTP):
+            return None
+    http = len(outside)
     day = _day(rel, page, date_link, {} if dated is None else dated)
     if day is None:
         return None
@@ -346,15 +347,15 @@ def _head(text: str, page: bool) -> tuple[str, tuple[str, str] | None, int] | No
     match = _HEAD.match(text)
     if match is None:
         return None
+    date_text, date_target, line = match.groups()
     title = ""
     if not page:
-        line = match.group(3)
         if _MARKUP.search(line) or line.rstrip().endswith(("#", "}")):
             return None
         title = " ".join(line.split())
         if not title:
             return None
-    date_line = (match.group(1).strip(), match.group(2)) if match.group(2) is not None else None
+    date_line = (date_text.strip(), date_target) if date_target is not None else None
     return title, date_line, match.end()
 
 
