@@ -14,6 +14,12 @@ indented or setext lines, and every `](` the start of a plain inline link).
 Anything else, and every file the glance cannot call quiet, is read by the
 full parser, so the findings are exactly those of the index's path; only the
 time differs. tests/test_linkfacts.py compares both on every file.
+
+Every core works (`scan`): the walk in pieces (Archive.walk_unindexed), then
+the files in chunks, each process taking the next chunk when done with its
+last (forks.pull). The glance needs every file's path before it can judge a
+link, so the walk comes first. Most files are in the usual layout, which
+`_usual_links` reads in fewer passes than the general way.
 """
 
 from __future__ import annotations
