@@ -147,6 +147,11 @@ def scan(archive: Archive) -> tuple[Docs, list[Event], Facts] | None:
     """Every file of the archive's scope, walked (Archive.walk_unindexed, in pieces on every core) and
     glanced at on every core: (readable docs, unreadable, facts); None when the archive has an index
     at hand (walk_unindexed says when)."""
+    with no_gc():  # 110k paths, rows and their strings, none in a cycle: the workers fork with collection off too
+        return _scan(archive)
+
+
+def _scan(archive: Archive) -> tuple[Docs, list[Event], Facts] | None:
     processes = forks.workers()
     files = archive.walk_unindexed(processes)
     if files is None:
@@ -171,29 +176,28 @@ def scan(archive: Archive) -> tuple[Docs, list[Event], Facts] | None:
             rows.append(row)
         return list(zip(*rows)), events
 
-    with no_gc():  # 110k rows and their strings, none in a cycle: the workers fork with collection off too
-        parts = forks.pull(chunk, chunks, processes)
-        columns: list[list] = [[] for _ in range(_ROW_FIELDS)]
-        special: dict[int, Event] = {}
-        for values, events in parts:
-            for i, event in events:
-                special[len(columns[0]) + i] = pickle.loads(event)
-            for column, part in zip(columns, values):
-                column.extend(part)
-        paths = [rel for _, rel in files]
-        loud, unreadable = {}, []
-        if any(event.skipped for event in special.values()):  # unreadable files have no place in the columns
-            gone = {i for i, event in special.items() if event.skipped}
-            unreadable = [special[i] for i in sorted(gone)]
-            kept = [i for i in range(len(paths)) if i not in gone]
-            paths = [paths[i] for i in kept]
-            columns = [[column[i] for i in kept] for column in columns]
-            special = {k: special[i] for k, i in enumerate(kept) if i in special}
-        for k in sorted(special):
-            loud[k] = event = special[k]
-            for column, value in zip(columns, loud_row(event)):
-                column[k] = value
-        facts = Facts(paths, columns, loud)
+    parts = forks.pull(chunk, chunks, processes)
+    columns: list[list] = [[] for _ in range(_ROW_FIELDS)]
+    special: dict[int, Event] = {}
+    for values, events in parts:
+        for i, event in events:
+            special[len(columns[0]) + i] = pickle.loads(event)
+        for column, part in zip(columns, values):
+            column.extend(part)
+    paths = [rel for _, rel in files]
+    loud, unreadable = {}, []
+    if any(event.skipped for event in special.values()):  # unreadable files have no place in the columns
+        gone = {i for i, event in special.items() if event.skipped}
+        unreadable = [special[i] for i in sorted(gone)]
+        kept = [i for i in range(len(paths)) if i not in gone]
+        paths = [paths[i] for i in kept]
+        columns = [[column[i] for i in kept] for column in columns]
+        special = {k: special[i] for k, i in enumerate(kept) if i in special}
+    for k in sorted(special):
+        loud[k] = event = special[k]
+        for column, value in zip(columns, loud_row(event)):
+            column[k] = value
+    facts = Facts(paths, columns, loud)
     return Docs(archive.root, facts), unreadable, facts
 
 
