@@ -232,9 +232,9 @@ def _read(path: str, limit: int) -> bytes | None:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or 0 < limit < info.st_size:
                 return None
-            data += os.read(fd, info.st_size + 1 - len(data))
+            data += os.read(fd, max(1, info.st_size + 1 - len(data)))
             if len(data) > info.st_size:
-                return None  # growing while we read: the parser reads it as it is then
+                return None  # changing while we read: the parser reads it as it is then
     except OSError:
         return None
     finally:
