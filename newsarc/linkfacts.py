@@ -274,8 +274,7 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
         return None
     odd = data.translate(None, _PLAIN)  # the unsafe bytes and the brackets
     closed = odd.count(b"]")
-    opened = odd.count(b"[")
-    if len(odd) != opened + closed:
+    if len(odd) != closed + odd.count(b"["):
         unsafe = odd.translate(None, b"[]")
         if unsafe.strip(b"!") or b"![" in data:
             return None
@@ -288,7 +287,7 @@ def glance(data: bytes, rel: str, known: set[str], dated: dict | None = None) ->
     if head is None:
         return None
     title, date_link, after = head
-    links = _usual_links(text, page, date_link, after, closed) if opened == closed else None
+    links = _usual_links(text, page, date_link, after, closed)
     if links is None:
         links = _LINK.findall(text)
         if closed != len(links) and ("]:" in text or text.count("](") != len(links)):
@@ -319,11 +318,12 @@ def _usual_links(text: str, page: bool, date_link: tuple[str, str] | None, after
     An event: after the headline, body lines none of which _BODY_END finds, "### Source:", then only
     blank lines, linked items and one "### Related:"; a day page: only blank lines and linked items.
     Each line is one match of _EVENT_TAIL (_PAGE_TAIL) when as many matches as line breaks are found
-    (a destination across lines, or a body line _BODY_END stopped at, leaves one unmatched).
-    `brackets`: how many "[" (and as many "]") the text holds; when that is the date line's and one
-    per item, no other bracket is anywhere: no link in the body or after an item's link, and each
-    item's text is _LINK's. Its destination is, when it holds no space, "(", "&" (nor "<", ">" or a
-    control character: the glance refuses those) and only ASCII (no other kind of space)."""
+    (a destination across lines leaves one unmatched; each alternative takes its whole line).
+    `brackets`: how many "]" the text holds; when that is the date line's and one per item, no other
+    "]" is anywhere: no link can close in the body or after an item's link, and _LINK finds each
+    item's link (a "[" with no "]" before it only moves where its text starts, for CommonMark too).
+    Its destination is _LINK's when it holds no space, "(", "&" (nor "<", ">" or a control
+    character: the glance refuses those) and only ASCII (no other kind of space)."""
     if page:
         start = after
         items = _PAGE_TAIL.findall(text, start)

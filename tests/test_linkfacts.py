@@ -194,24 +194,27 @@ ITEMS = [
     "1. [[a]](/x)", "1. [a](/x)]", "1. [a](/x)[", "1. [a](\n/x)", "- [a](/news/2019/03/3/y.md)",
     "10. [a](/news/2019/03/3/y.md)", "1234567890. [a](/x)", "١. [a](/x)", "1.  [a](/x)", "1. no link", "### Related:",
     "### Source:", "## Related:", "Plain text.", " 1. [a](/x)", "[a](/news/2019/03/3/y.md)", "1.[a](/x)", ". [a](/x)",
-    "1) [a](/x)", "", "", "",
+    "1) [a](/x)", "### Related: more", "1. [[a](/news/2019/03/3/y.md)", "1. [a [b](/news/2019/03/3/y.md)",
+    "1. [a](/news/2019/03/3/y.md) [", "1. [a](/news/2019/03/3/y.md) and [b", "", "", "",
 ]  # fmt: skip
 BODY = ["Plain text.", "Text [a](/news/2019/03/3/y.md) inside.", " indented", "-", "=", "+ x", "# x", "1. x", "", ""]
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.lists(st.sampled_from(BODY), max_size=4), st.lists(st.sampled_from(ITEMS), max_size=10), st.booleans(), st.booleans(), st.booleans())
-def test_the_usual_layout_is_read_as_the_slow_way_reads_it(body, items, page, dated, end):
+@given(
+    st.lists(st.sampled_from(BODY), max_size=4), st.lists(st.sampled_from(ITEMS), max_size=10), st.booleans(), st.booleans(),
+    st.booleans(), st.sampled_from(["### Source:", "### Source:", "### Source:", ""]),
+)
+def test_the_usual_layout_is_read_as_the_slow_way_reads_it(body, items, page, dated, end, source):
     """Whatever `_usual_links` reads, _LINK finds the same links, every "]" is one of theirs and the
     layout is _EVENT's (_PAGE's): the glance would have said the same the slow way."""
     head = ("### [2019-03-03](/news/2019/03/3/index.md)\n\n" if dated else "") + "# A headline\n"
-    lines = items if page else [*body, "### Source:", *items]
+    lines = items if page else [*body, *([source] if source else []), *items]
     text = head + "\n".join(lines) + ("\n" if end else "")
     _, date_link, after = linkfacts._head(text, page)
     brackets = text.count("]")
     unsafe = text.encode().translate(None, linkfacts._PLAIN).translate(None, b"[]")  # the glance refuses those first
-    usual = text.count("[") == brackets and not unsafe
-    links = linkfacts._usual_links(text, page, date_link, after, brackets) if usual else None
+    links = None if unsafe else linkfacts._usual_links(text, page, date_link, after, brackets)
     if links is not None:
         assert links == linkfacts._LINK.findall(text)
         assert len(links) == brackets
@@ -229,9 +232,15 @@ def test_the_usual_layout_takes_the_short_way():
     assert _usual(CANONICAL) == ["/news/2019/03/3/index.md", "https://example.com/a", "/news/2019/03/3/y.md"]
     assert _usual(page, "news/2019/03/3/index.md") == ["/news/2019/03/3/x.md"]
     assert agrees(CANONICAL) and agrees(page, "news/2019/03/3/index.md")
-    twice = CANONICAL + "\n### Related:\n\n1. [Other](/news/2019/03/3/y.md)\n"  # not _EVENT's layout: the slow way
-    assert "\n### Related:" in CANONICAL and _usual(twice) is None
-    agrees(twice)
+    # Not _EVENT's layout: the slow way. A second Related list, a heading with more on its line, a
+    # body line that is a heading (and no Source list after it).
+    twice = CANONICAL + "\n### Related:\n\n1. [Other](/news/2019/03/3/y.md)\n"
+    more = CANONICAL.replace("### Related:", "### Related: and more")
+    heading = "### [2019-03-03](/news/2019/03/3/index.md)\n\n# A headline\n\n# Another\n"
+    assert "\n### Related:" in CANONICAL
+    for text in (twice, more, heading):
+        assert _usual(text) is None
+        agrees(text)
 
 
 # -- on every core: walked in pieces, read in chunks, the same report ----------------------------
