@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
+from operator import attrgetter
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -47,6 +48,7 @@ NEWS = "news"
 _SCHEMES = ("http:", "https:", "mailto:", "ftp:", "tel:", "data:", "javascript:")
 _SEARCH_DEPTH = 3  # how far below the given folder to look for a site root
 _TOPICS_MEMO = "topics-1"  # bump when topic_names.group_names' answer changes for the same index
+WALK_PIECES = 64  # walk_pieces: folders left to walk apart (on other cores) by default
 BACKLINK_SCANS = 200  # backlink lookups that scan the store before its links are read into a map (see _store_backlinks)
 
 
@@ -1029,16 +1031,52 @@ class Archive:
             found.extend(doc.diagnostics)
         return found
 
-    def walk_unindexed(self) -> list[tuple[str, str]] | None:
+    def walk_unindexed(self, processes: int = 1) -> list[tuple[str, str]] | None:
         """Every `.md` file below the scope as (path, relpath), in scan order, what the walk skipped noted
         in `scan_diagnostics`; None when an index is open, loaded or on disk (it answers faster). For a
-        command that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll."""
+        command that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll.
+
+        `processes` > 1: the same answer, its pieces (`walk_pieces`) walked by that many processes
+        (cores.pull), each taking the next piece when done with its last."""
+        if processes > 1:
+            return self._walk_in_pieces(processes)
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
         self.scan_diagnostics, self.unreadable = [], []
-        return [(entry.path, self.relpath(entry.path)) for entry in self._walk()]
+        return self._pairs(self._walk())
 
-    def walk_pieces(self, wanted: int = 64) -> WalkPieces | None:
+    def _walk_in_pieces(self, processes: int) -> list[tuple[str, str]] | None:
+        walk = self.walk_pieces()
+        if walk is None:
+            return None
+        pieces = walk.pieces
+        if not any(folder is not None for folder, _, _ in pieces):  # walked here already, all of it
+            self.scan_diagnostics = [note for _, _, notes in pieces for note in notes]
+            return [item for _, files, _ in pieces for item in files]
+
+        def piece(k: int) -> tuple[list, list, list, bool]:
+            folder, files, notes = pieces[k]
+            if folder is None:
+                return [], [], [], False  # walked by walk_pieces, in this process: taken from `pieces`
+            files, notes, keys, repeated = self.walk_piece(folder)
+            return files, [(d.path, d.line, d.message, d.severity) for d in notes], keys, repeated
+
+        walked = cores.pull(piece, len(pieces), processes)
+        if not walk.exact((keys, repeated) for _, _, keys, repeated in walked):
+            return self.walk_unindexed()  # a folder reached twice: only the one walk in order is exact
+        files: list[tuple[str, str]] = []
+        notes: list[Diagnostic] = []
+        for (folder, known, noted), (found, found_notes, _, _) in zip(pieces, walked):
+            if folder is None:
+                files.extend(known)
+                notes.extend(noted)
+            else:
+                files.extend(found)
+                notes.extend(Diagnostic(*d) for d in found_notes)
+        self.scan_diagnostics = notes
+        return files
+
+    def walk_pieces(self, wanted: int | None = None) -> WalkPieces | None:
         """`walk_unindexed` cut into pieces that can be walked apart (on other cores): the folders near
         the scope read here, level by level, until `wanted` folders are left to walk; None as for
         `walk_unindexed`. Walking every piece with `walk_piece` and joining the answers in order gives
@@ -1047,6 +1085,7 @@ class Archive:
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
         self.scan_diagnostics, self.unreadable = [], []
+        wanted = WALK_PIECES if wanted is None else wanted
         seen = _Seen()
         pieces: list[WalkPiece] = [(str(self.scope), [], [])]
         while True:
@@ -1060,7 +1099,7 @@ class Archive:
                     continue
                 files: list[tuple[str, str]] = []
                 stack: list[str] = []
-                notes = self._collect(lambda: files.extend((e.path, self.relpath(e.path)) for e in self._walk_folder(piece[0], seen, stack)))
+                notes = self._collect(lambda: files.extend(self._pairs(self._walk_folder(piece[0], seen, stack))))
                 opened.append((None, files, notes))
                 opened.extend((folder, [], []) for folder in reversed(stack))  # the order they are popped in
             pieces = opened
@@ -1071,8 +1110,15 @@ class Archive:
         noted, the (device, inode) of every folder read, whether one was reached twice)."""
         seen = _Seen()
         files: list[tuple[str, str]] = []
-        notes = self._collect(lambda: files.extend((e.path, self.relpath(e.path)) for e in self._walk(start=folder, seen=seen)))  # type: ignore[arg-type]
+        notes = self._collect(lambda: files.extend(self._pairs(self._walk(start=folder, seen=seen))))  # type: ignore[arg-type]
         return files, notes, list(seen), seen.repeated
+
+    def _pairs(self, entries: Iterable[os.DirEntry]) -> list[tuple[str, str]]:
+        """(path, relpath) of each entry: `relpath`'s common case inline (0.05 s less at 100k files)."""
+        prefix, cut, relpath = self._prefix, len(self._prefix), self.relpath
+        if os.sep != "/":
+            return [(path, relpath(path)) for path in map(_PATH, entries)]
+        return [(path, path[cut:] if path.startswith(prefix) else relpath(path)) for path in map(_PATH, entries)]
 
     def _collect(self, work: Callable[[], None]) -> list[Diagnostic]:
         """What `work` notes, apart from scan_diagnostics."""
@@ -1097,17 +1143,28 @@ class Archive:
             seen.add(key)
             if folders is not None:
                 folders.append((folder, info.st_mtime_ns, info.st_ctime_ns))
-            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+            entries = sorted(os.scandir(folder), key=_NAME, reverse=True)
             if folders is not None:  # what it held, for when its mtime is too young to trust
                 folders[-1] += (store.names_digest(e.name for e in entries),)
         except OSError as exc:
             self._note(Path(folder), f"cannot read folder: {exc.strerror or exc}")
             return
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            yield from self._entry(entry, stack)
+            try:  # the common case first: a Markdown file, not a link (what `_entry` yields with no more asked)
+                plain = name.endswith(".md") and entry.is_file(follow_symlinks=False)
+            except OSError:
+                plain = False
+            if plain:
+                yield entry
+            else:
+                yield from self._entry(entry, stack)
 
+
+_NAME = attrgetter("name")
+_PATH = attrgetter("path")
 
 # A piece of a walk: (a folder still to walk, or None; files already found; what their walk noted).
 WalkPiece = tuple["str | None", list[tuple[str, str]], list[Diagnostic]]

@@ -19,8 +19,8 @@ import os
 import posixpath
 import re
 import sys
-from itertools import chain
-from operator import attrgetter, itemgetter
+from itertools import chain, compress, groupby, repeat
+from operator import attrgetter, itemgetter, not_
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from urllib.parse import quote, unquote
 
 from newsarc.reading import dates
 from newsarc.index import answers, store
+from newsarc.index.cache import no_gc
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
@@ -306,7 +307,7 @@ class Columns:
         if self.index is None:
             return [self.docs[k].title for k in positions]
         titles, ids = self.index.titles, self.ids
-        return [titles[ids[k]] for k in positions]
+        return list(map(titles.__getitem__, map(ids.__getitem__, positions)))
 
     def day(self, k: int):
         return self.docs[k].date if self.index is None else self.index.day(self.ids[k])
@@ -315,7 +316,7 @@ class Columns:
     def folders(self) -> list[str]:
         """The folder of each doc (computed once: several checks group by folder)."""
         if self._folders is None:
-            self._folders = [path.rpartition("/")[0] for path in self.paths]
+            self._folders = list(map(itemgetter(0), map(str.rpartition, self.paths, repeat("/"))))
         return self._folders
 
     @property
@@ -351,6 +352,8 @@ class Columns:
         others (store.Writer._links_ok); None when the docs did not come from the index."""
         if self.index is None:
             return None
+        if not self.stored:  # the glance's facts (linkfacts.py) keep the answer
+            return self.index.quiet()
         ok, counts, ids = self.index.links_ok, self.index.link_counts, self.ids
         verdicts = bytes(_gather(ok, ids))  # C-level passes: a Python loop over 110k ids cost 40 ms
         loud = [m.start() for m in _LOUD.finditer(verdicts)]
@@ -377,11 +380,13 @@ def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bo
     `glance`: with no index on disk, read the whole scope by a glance at each
     file (linkfacts.py) instead of building an index this run would not use."""
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
-        files = archive.walk_unindexed() if glance else None
-        if files is not None:
+        glanced = None
+        if glance:
             from newsarc.features import linkfacts
 
-            docs, unreadable, facts = linkfacts.scan(archive, files)
+            glanced = linkfacts.scan(archive)
+        if glanced is not None:
+            docs, unreadable, facts = glanced
             scope = [_rel_folder(archive, archive.scope)]
             return Sources(docs, unreadable, scope, notes=list(archive.scan_diagnostics), columns=Columns(docs, facts=facts))
         docs = archive.every_file()
@@ -616,9 +621,10 @@ def validate(
     there is nothing to find in them, and works out again what a memo kept
     (the tests compare both ways)."""
     options = options or Options()
-    src = sources(archive, paths, glance=narrow and not options.reciprocal)
-    checker = Checker(archive, src, options, narrow=narrow)
-    return checker.run()
+    with no_gc():  # columns of 110k files, none in a cycle: collections would walk them again and again (~40 ms)
+        src = sources(archive, paths, glance=narrow and not options.reciprocal)
+        checker = Checker(archive, src, options, narrow=narrow)
+        return checker.run()
 
 
 class Checker:
@@ -911,7 +917,8 @@ class Checker:
     def check_day_pages(self) -> None:
         """Each day folder has index.md, and the day page links to each event of its folder."""
         paths = self.columns.paths
-        pages = {paths[k]: k for k, page in enumerate(self.columns.pages) if page}
+        positions = list(compress(range(len(paths)), self.columns.pages))
+        pages = dict(zip(map(paths.__getitem__, positions), positions))
         for folder, events in self._by_folder().items():
             page = f"{folder}/{DAY_PAGE}"
             listed = self.columns.listed(pages[page]) if page in pages else None
@@ -923,6 +930,8 @@ class Checker:
                 if day_page is None:
                     continue
                 listed = self.site.targets(day_page)
+            if listed.issuperset(map(paths.__getitem__, events)):
+                continue  # the common case: every event of the folder is listed
             for k in events:
                 if paths[k] not in listed:
                     self.add(paths[k], 0, 0, "", UNLISTED, f"not listed on its day page {page}", target=page)
@@ -931,9 +940,10 @@ class Checker:
         """Positions (in src.docs) of the checked events in day folders, per folder (computed once)."""
         if self._folders is None:
             found: dict[str, list[int]] = {}
-            for k, (folder, page) in enumerate(zip(self.columns.folders, self.columns.pages)):
-                if not page:
-                    found.setdefault(folder, []).append(k)
+            folders = self.columns.folders
+            events = compress(range(len(folders)), map(not_, self.columns.pages))
+            for folder, ks in groupby(events, folders.__getitem__):  # a folder's files are mostly side by side
+                found.setdefault(folder, []).extend(ks)
             self._folders = {folder: ks for folder, ks in found.items() if self._day(folder)}
         return self._folders
 
@@ -974,7 +984,7 @@ class Checker:
         checked = None if self.src.whole else set(self.columns.paths)
         for events in by_day.values():
             titles = titles_of(events)
-            if len({title.casefold() for title in titles}) == len(events):
+            if len(set(map(str.casefold, titles))) == len(events):
                 continue  # the common case: every headline of the day differs
             groups: dict[tuple, list[str]] = {}
             for event, title in zip(events, titles):

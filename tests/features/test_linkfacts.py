@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,133 @@ def test_odd_files_give_the_same_report_with_and_without_an_index(builder, tmp_p
     assert report(Archive.open(builder.root, cache_dir=tmp_path / "c")) == without
     kinds = sorted(f["kind"] for f in without[0])
     assert "unreadable" in kinds and "missing-file" in kinds and "date-mismatch" in kinds
+
+
+# -- the usual layout, read in fewer passes ------------------------------------------------------
+
+# Lines of a Source or Related list (or a day page), most in the usual layout, some only nearly.
+ITEMS = [
+    "1. [Reuters](https://example.com/a)", "1. [Other](/news/2019/03/3/y.md) _Context: A, B_",
+    "2) [Other ](/news/2019/03/3/y.md)", "1. [x](y.md)", "1. [a](/news/2019/03/3/y.md) and [b](/news/2019/03/3/y.md)",
+    "1. [a](/news/2019/03/3/y.md) b](c)", "1. [a]()", "1. [a](/x y)", "1. [a](/x\ty)", "1. [a](/x(y)", "1. [a](/x&y)",
+    "1. [a](/é.md)", "1. [a](/x\u00a0y)", "1. [a](/x\u2003y)", "1. [a] (/x)", "1. [a\u00a0b](/x)", "1. [a](/news/[x].md)",
+    "1. [[a]](/x)", "1. [a](/x)]", "1. [a](/x)[", "1. [a](\n/x)", "- [a](/news/2019/03/3/y.md)",
+    "10. [a](/news/2019/03/3/y.md)", "1234567890. [a](/x)", "١. [a](/x)", "1.  [a](/x)", "1. no link", "### Related:",
+    "### Source:", "## Related:", "Plain text.", " 1. [a](/x)", "[a](/news/2019/03/3/y.md)", "1.[a](/x)", ". [a](/x)",
+    "1) [a](/x)", "### Related: more", "1. [[a](/news/2019/03/3/y.md)", "1. [a [b](/news/2019/03/3/y.md)",
+    "1. [a](/news/2019/03/3/y.md) [", "1. [a](/news/2019/03/3/y.md) and [b", "", "", "",
+]  # fmt: skip
+BODY = ["Plain text.", "Text [a](/news/2019/03/3/y.md) inside.", " indented", "-", "=", "+ x", "# x", "1. x", "", ""]
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(st.sampled_from(BODY), max_size=4), st.lists(st.sampled_from(ITEMS), max_size=10), st.booleans(), st.booleans(),
+    st.booleans(), st.sampled_from(["### Source:", "### Source:", "### Source:", ""]),
+)
+def test_the_usual_layout_is_read_as_the_slow_way_reads_it(body, items, page, dated, end, source):
+    """Whatever `_usual_links` reads, _LINK finds the same links, every "]" is one of theirs and the
+    layout is _EVENT's (_PAGE's): the glance would have said the same the slow way."""
+    head = ("### [2019-03-03](/news/2019/03/3/index.md)\n\n" if dated else "") + "# A headline\n"
+    lines = items if page else [*body, *([source] if source else []), *items]
+    text = head + "\n".join(lines) + ("\n" if end else "")
+    _, date_link, after = linkfacts._head(text, page)
+    brackets = text.count("]")
+    unsafe = text.encode().translate(None, linkfacts._PLAIN).translate(None, b"[]")  # the glance refuses those first
+    links = None if unsafe else linkfacts._usual_links(text, page, date_link, after, brackets)
+    if links is not None:
+        assert links == linkfacts._LINK.findall(text)
+        assert len(links) == brackets
+        assert (linkfacts._PAGE if page else linkfacts._EVENT).match(text, after)
+    agrees(text, "news/2019/03/3/index.md" if page else REL)
+
+
+def _usual(text: str, rel: str = REL) -> list[str] | None:
+    _, date_link, after = linkfacts._head(text, rel.endswith("index.md"))
+    return linkfacts._usual_links(text, rel.endswith("index.md"), date_link, after, text.count("]"))
+
+
+def test_the_usual_layout_takes_the_short_way():
+    page = "# 2019-03-03\n\n1. [X ](/news/2019/03/3/x.md)\n"
+    assert _usual(CANONICAL) == ["/news/2019/03/3/index.md", "https://example.com/a", "/news/2019/03/3/y.md"]
+    assert _usual(page, "news/2019/03/3/index.md") == ["/news/2019/03/3/x.md"]
+    assert agrees(CANONICAL) and agrees(page, "news/2019/03/3/index.md")
+    # Not _EVENT's layout: the slow way. A second Related list, a heading with more on its line, a
+    # body line that is a heading (and no Source list after it).
+    twice = CANONICAL + "\n### Related:\n\n1. [Other](/news/2019/03/3/y.md)\n"
+    more = CANONICAL.replace("### Related:", "### Related: and more")
+    heading = "### [2019-03-03](/news/2019/03/3/index.md)\n\n# A headline\n\n# Another\n"
+    assert "\n### Related:" in CANONICAL
+    for text in (twice, more, heading):
+        assert _usual(text) is None
+        agrees(text)
+
+
+# -- on every core: walked in pieces, read in chunks, the same report ----------------------------
+
+
+def _odd_tree(builder, outside: Path) -> Path:
+    """Events in a dozen day folders, and what the walk notes or skips and the parser reads: hidden
+    files, a folder named like a file, symbolic links inside the root, out of it and to nowhere, a
+    FIFO, front matter, CRLF, binary and empty files, a large file and one over the size limit."""
+    for day in range(1, 13):
+        builder.event(f"2019-03-{day:02d}", f"Headline {day}", related=[(f"Headline {day - 1}", f"/news/2019/03/{day - 1}/headline-{day - 1}.md", ["X"])])
+    builder.event("2019-04-01", "Broken", related=[("Gone", "/news/2019/04/1/gone.md", ["X"])])
+    builder.write("news/2019/03/3/.hidden.md", "# Hidden\n")
+    (builder.root / "news/2019/03/4/folder.md").mkdir()
+    builder.write("news/2019/03/5/front.md", "---\ntitle: Front\ndate: 2019-03-06\n---\n# Front\n\n[a](/nowhere.md)\n")
+    builder.write("news/2019/03/5/crlf.md", event_text("2019-03-05", "Crlf").replace("\n", "\r\n"))
+    builder.write("news/2019/03/6/binary.md", b"\x00\x01\x02" * 100)
+    builder.write("news/2019/03/6/empty.md", "")
+    builder.write("news/2019/03/7/big.md", event_text("2019-03-07", "Big", body="x" * 120_000))  # over the limit
+    builder.event("2019-03-07", "Large", body="y" * 80_000)  # read in two
+    builder.event("2019-03-07", "Medium", body="z" * 10_000)
+    outside.write_text("# Outside\n")
+    if hasattr(os, "symlink"):
+        (builder.root / "news/2019/03/8/inside.md").symlink_to(builder.root / "news/2019/03/1/headline-1.md")
+        (builder.root / "news/2019/03/8/out.md").symlink_to(outside)
+        (builder.root / "news/2019/03/8/nowhere.md").symlink_to(builder.root / "news/2019/03/8/missing.md")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(builder.root / "news/2019/03/9/fifo.md")
+    return builder.root
+
+
+@pytest.fixture(params=["100k", "4k"])
+def odd_tree(builder, tmp_path, monkeypatch, request):
+    monkeypatch.setenv("NEWSARC_MAX_FILE_SIZE", request.param)
+    return _odd_tree(builder, tmp_path / "outside.md")
+
+
+@pytest.mark.parametrize("loop", [False, True])
+def test_a_walk_in_pieces_is_the_one_walk(odd_tree, monkeypatch, loop):
+    from newsarc import archive as archive_module
+
+    if loop and hasattr(os, "symlink"):  # a folder reached twice: the pieces are not exact, the one walk answers
+        (odd_tree / "news/2019/03/10/again").symlink_to(odd_tree / "news/2019/03")
+    one = Archive(odd_tree, odd_tree, use_cache=False)
+    files = one.walk_unindexed()
+    assert len(files) > 20 and one.scan_diagnostics
+    for wanted in (1, 2, 5, 64):
+        monkeypatch.setattr(archive_module, "WALK_PIECES", wanted)
+        for processes in (2, 3):
+            many = Archive(odd_tree, odd_tree, use_cache=False)
+            assert many.walk_unindexed(processes) == files
+            assert many.scan_diagnostics == one.scan_diagnostics
+
+
+@pytest.mark.parametrize("options", [{}, {"strict": True}])
+def test_every_core_gives_the_report_one_core_gives(odd_tree, tmp_path, monkeypatch, options):
+    from newsarc import archive as archive_module
+
+    monkeypatch.setenv("NEWSARC_WORKERS", "1")
+    one = report(Archive.open(odd_tree, use_cache=False), **options)
+    Archive.open(odd_tree, cache_dir=tmp_path / "c").index()
+    assert report(Archive.open(odd_tree, cache_dir=tmp_path / "c"), **options) == one
+    kinds = {f["kind"] for f in one[0]}
+    assert {"unreadable", "missing-file", "date-mismatch"} <= kinds
+    monkeypatch.setattr(archive_module, "WALK_PIECES", 3)
+    monkeypatch.setattr(linkfacts, "_PARALLEL_FILES", 2)
+    monkeypatch.setattr(linkfacts, "_CHUNK", 4)
+    for workers in ("2", "3"):
+        monkeypatch.setenv("NEWSARC_WORKERS", workers)
+        assert report(Archive.open(odd_tree, use_cache=False), **options) == one
