@@ -106,7 +106,6 @@ _HEAD = 8
 
 EVENT, DAY_PAGE, SKIPPED = 0, 1, 2  # kinds of file
 PARALLEL_STATS = 20000  # from this many files, the freshness check stats on every core
-PARALLEL_SEARCH_BYTES = 16 << 20  # from this much search text, every core scans a share of it
 DIGEST_SIZE = 16
 NO_DIGEST = bytes(DIGEST_SIZE)  # a skipped file: read again on every run, never reused
 
@@ -599,24 +598,12 @@ class Store:
         blob file, not copied: RE2 reads it in place (a copy of 200 MB cost
         0.12 s and its size in memory)."""
         self._current()
-        areas = self._checked_areas("search")
-        view = memoryview(self._blobs.mapped())
-        size = sum(end - start for start, end, _, _, _ in areas)
-        count = cores.workers() if size >= PARALLEL_SEARCH_BYTES else 1
-
-        def scan(part: list[tuple[int, int, int]]) -> list[int]:
-            found: list[int] = []
-            for k, first, last in part:  # pieces first..last-1 of area k
-                start, _, bounds, ids, _ = areas[k]
-                base = bounds[first]
-                offsets = [offset - base for offset in bounds[first : last + 1]]
-                hits = matcher.hits(view[start + base : start + bounds[last]], offsets, require_all)
-                found.extend(first + r if ids is None else ids[first + r] for r in hits)
-            self._blobs.release()  # 200 MB of pages at 100k files, read once
-            return found
-
-        found = {i for part in cores.fan_out(scan, _byte_shares(areas, count)) for i in part}
+        view, found = memoryview(self._blobs.mapped()), set()
+        for start, end, bounds, ids, _ in self._checked_areas("search"):
+            hits = matcher.hits(view[start:end], bounds, require_all)
+            found.update(hits if ids is None else (ids[r] for r in hits))
         found.discard(-1)
+        self._blobs.release()  # 200 MB of pages at 100k files, read once
         return found
 
     def stamp(self, i: int) -> cache.Stamp:
@@ -830,23 +817,7 @@ def _files_changed(prefix: str, paths: Sequence[str], stamps: array, ids: Iterab
     return found
 
 
-def _byte_shares(areas: list[tuple[int, int, array, array | None, int]], count: int) -> list[list[tuple[int, int, int]]]:
-    """The pieces of `areas` cut into `count` shares of about equal bytes, each cut at a piece's
-    edge (a match never spans pieces: each ends with a newline and no match spans lines):
-    per share, (area, first piece, end piece) runs."""
-    total = sum(end - start for start, end, _, _, _ in areas)
-    shares: list[list[tuple[int, int, int]]] = [[] for _ in range(count)]
-    done = 0
-    for k, (start, end, bounds, _, _) in enumerate(areas):
-        first, pieces = 0, len(bounds) - 1
-        while first < pieces:
-            share = min(done * count // max(total, 1), count - 1)
-            goal = (share + 1) * total // count - done  # bytes left in this share
-            last = min(max(bisect_right(bounds, bounds[first] + goal, first + 1), first + 1), pieces)
-            shares[share].append((k, first, last))
-            done += bounds[last] - bounds[first]
-            first = last
-    return [share for share in shares if share] or [[]]
+# -- building -------------------------------------------------------------------
 
 _ROW_TITLE, _ROW_TOPICS = 3, 10  # where cache.encode puts an event's title and topics in its row
 
