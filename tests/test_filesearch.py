@@ -366,6 +366,37 @@ def test_a_name_only_in_related_headlines_is_ruled_out_uncut(monkeypatch):
     assert _prefiltered(files, _query("syrian army", case=INSENSITIVE)) == [1, 2]
 
 
+def test_only_long_s_and_kelvin_fold_to_ascii_letters_or_digits():
+    """`_folded_needles` writes each case of a token's first character: RE2 folds no other
+    character to an ASCII letter or digit."""
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.never_capture = True
+    chars = [chr(code) for code in (*range(0xD800), *range(0xE000, 0x110000)) if code != 10]
+    blob, offsets = filesearch._joined([char.encode() for char in chars])  # every character, a line each
+    for char in "abcdefghijklmnopqrstuvwxyz0123456789":
+        program = re2.compile(re2.escape(char), options)._regexp
+        found = {chars[k] for k in filesearch._hits(program, blob, offsets)}
+        assert found == {char, char.upper(), *filesearch._OTHER_CASES.get(char, "")}, char
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=files_strategy, tokens=st.lists(st.sampled_from(["syrian", "army", "ria", "s", "k", "kyiv", "a", "2015", "x1", "sa"]), min_size=1, max_size=3))
+def test_folded_needles_find_what_one_case_insensitive_needle_finds(texts, tokens):
+    import re2
+
+    options = re2.Options()
+    options.never_capture = True
+    options.case_sensitive = False
+    one = re2.compile("|".join(filesearch._needle(t, re2) for t in tokens), options)._regexp
+    options.case_sensitive = True
+    each = [re2.compile(pattern, options)._regexp for pattern in filesearch._folded_needles(tokens, re2)]
+    blob, offsets = filesearch._joined([text.encode("utf-8", "surrogatepass") for text in texts])
+    assert set().union(*(filesearch._hits(program, blob, offsets) for program in each)) == filesearch._hits(one, blob, offsets)
+
+
 @pytest.mark.parametrize(
     "pattern, runs",
     [
