@@ -128,6 +128,275 @@ def _agrees(data: bytes, relpath: str) -> bool:
     return True
 
 
+# -- the plain layout: candidates ruled out or cut from their bytes --------------------------------
+
+# Files near the plain layout's edges: clean lines, and now and then a piece that bends one.
+WORDS = ["Syrian", "Army", "Syrian Army", "Iran", "ſyrian", "SYRIAN", "Árm", "2015", "é", "a"]
+CLEAN = [*WORDS, " ", ",", ".", ". ", "'", '"', "(", ")", "!", ":", "-", "&amp;", "&quot;", "&#x27;", "&nbsp;", "&lt;", "&amp;quot;", "&amp;amp;"]
+BENT = [
+    "1. ", "2)", "12", "#", "}", "+", "=", "|", "  ", "& ", "&", "&#97;", "&eacute;", "&Amp;", "&#0;", "_", "[", "]", "*", "`", "\\", "<", "~",
+    "\t", "\r", "\n", "\n\n", "\u00a0", "\u2003", "\u0663", "\u0663. ", "\ufeff", "\x85", "\x0b", "\udc80",
+]
+DATE_LINES = ["### [2020-01-02](/news/2020/01/2/index.md)", "### [2020-01-02](/news/2020/01/2/index.md) ", "### [2020&#x27;01](/x.md)", "### [](/x.md)", "### [x](/x.md)\n", ""]
+HEADINGS = ["### Source:", "### Related:", "### Source:  ", "### Related: ", "### Notes", "### Source"]
+ITEMS = [
+    "1. [{t}](https://x.org/a)", "1. [Mail & Guardian](https://x.org/{t})", "1. [{t}](/news/x.md) _Context: {t}_", "2. [{t}](/news/x.md) _Contexts: {t}, 2015_",
+    "3. [t](/a_Context:{t}_b.md)", "1. [t](/x.md) _Context: {t}_ ", "1) [t](/x.md)", "1234567890. [t](/x.md)", "1. [{t}](/x.md) _Context: a_b_", "1. [t](/x y.md)",
+]
+
+# Front matter lines: values YAML reads as written, and values it reads otherwise (escapes, other
+# types, aliases, folded lines, entities the parser unescapes in a title).
+FRONT_MATTER = [
+    'title: "{t}"', "date: 2020-01-02", 'tags: ["{t}", Syrian Army]', "tags: [Iran, {t}]", "tags: []", 'title: "Syr\\x69an Army"', "title: 'Syr''ian'",
+    'title: "Syr&#105;an Army"', 'title: "Syri&aacuten"', "tags: [yes, off, null, 1_000, 0x1F, 1:30, .inf, 2015-01-02 10:00:00]", "tags: [a: b, {{a: b}}]",
+    "tags: [&x Syrian, *x]", "tags: [!!str 12]", "tags: Syrian, Army", "title: Syrian\n  Army", "topics: [True]", "contexts: [Syrian Army]", "title: >\n  Syrian Army",
+    'tags: ["Syr\\u0069an"]', "tags: [Syrian Army, ]", "tags: [On]", "tags: [ yes ]",
+    "tags: [yes]", "tags: [NULL]", "tags: [Off, Iran]", "tags: [y]", "tags: [Syrian Army #x]", "tags: [Syrian Army] #x", "tags: [~]",
+]
+@st.composite
+def texts(draw, start: str = "") -> str:
+    pieces = [draw(st.sampled_from(WORDS)), *draw(st.lists(st.sampled_from(CLEAN), max_size=6))]
+    if draw(st.integers(0, 11)) == 0:
+        pieces.insert(draw(st.integers(0, len(pieces))), draw(st.sampled_from(BENT)))
+    return start + "".join(pieces)
+
+
+@st.composite
+def plain_files(draw) -> bytes:
+    """A file in or near the plain layout: a date line, a headline, paragraphs, sections and items,
+    a line bent now and then (entities, digits, spaces, markup, other whitespace, "&")."""
+    def bent(clean: str, *others: str) -> str:
+        return draw(st.sampled_from(others)) if others and draw(st.integers(0, 11)) == 0 else clean
+
+    rows = []
+    if draw(st.integers(0, 3)) == 0:
+        rows += ["---", *draw(st.lists(st.sampled_from(FRONT_MATTER).map(lambda line: line.format(t=draw(texts()))), max_size=3)), bent("---", "--- ", "...")]
+    date = draw(st.sampled_from(DATE_LINES))
+    if date:
+        rows += [date, ""] if draw(st.booleans()) else [date]
+    rows.append(bent("# ", "#", "  # ", "# #") + draw(texts()) + bent(draw(st.sampled_from(["", " ", "."])), " #", "}", "  "))
+    for _ in range(draw(st.integers(0, 4))):
+        rows.append(draw(texts(bent("", " ", "1. ", "12 ", "3.5 ", "9) ", "- ", "# ", "=", "\u0663. "))) + bent("", " ", "  "))
+        if draw(st.booleans()):
+            rows.append(bent("", " ", "  "))
+    headings = draw(st.sampled_from([["### Source:", "### Related:"], ["### Source:"], ["### Related:"], []]))
+    for heading in headings:
+        rows += [bent(heading, *HEADINGS)] + ([""] if draw(st.booleans()) else [])
+        for _ in range(draw(st.integers(0, 3))):
+            item = draw(st.sampled_from(ITEMS[:2] if heading == "### Source:" else ITEMS[2:4]))
+            rows.append(bent(item, *ITEMS).format(t=draw(texts())))
+    return ("\n".join(rows) + bent("\n", "", "\n\n", " ")).encode("utf-8", "surrogatepass")
+
+
+def _plain_layout(data: bytes) -> bool:
+    import re2
+
+    options = re2.Options()
+    options.never_capture = True
+    options.log_errors = False
+    program = re2.compile(filesearch.plain_layout(), options)._regexp
+    text = data + b"\n"
+    return program.Match(re2._re2.RE2.Anchor.ANCHOR_BOTH, text, 0, len(text))[0][0] >= 0
+
+
+# Front matter YAML reads otherwise than written: each line gives a name that is not in its bytes.
+FRONT_MATTER_READ_OTHERWISE = [
+    "tags: [yes]", "tags: [Iran, off]", "tags: [ON]", "tags: [1_000]", "tags: [0x1F]", "tags: [1:30]", "tags: [.inf]", "tags: [-.INF]",
+    "tags: [2015-01-02 10:00:00]", 'title: "Syr\\x69an Army"', 'title: "Syr\\u0069an"', 'tags: ["Syr\\x69an"]', 'title: "Syr&#105;an Army"',
+    'title: "Syri&aacuten"', "tags: [&x Syrian, *x]", "tags: [!!str 0x1F]", "tags: [Syr\\x69an]", "title: Syr\\x69an", "tags: [{{Syrian: True}}]",
+    "tags: [Syrian: Army]", "tags: [? Syrian]", "tags: [True]", "tags: [false]",
+]
+PATTERNS_YAML = ["True", "False", "1000", "31", "90", "inf", "None", "Syrian", "Syria", "Syrian Army", "12", "10:00:00"]
+QUIET = "### [2020-01-02](/news/2020/01/2/index.md)\n\n# Quiet\n\nNothing.\n\n### Related:\n\n1. [x](/x.md) _Context: Iraq_\n"
+
+
+def test_front_matter_read_otherwise_is_never_taken():
+    for line in FRONT_MATTER_READ_OTHERWISE:
+        block = f"---\n{line.format()}\n---\n".encode()
+        assert filesearch._FRONT_MATTER.match(block) is None, line
+        files = [("news/2020/01/2/e.md", block + QUIET.encode())]
+        for pattern in PATTERNS_YAML:
+            query = _query(pattern)
+            assert _prefiltered(files, query) == _exact(files, query), (line, pattern)
+    assert filesearch._FRONT_MATTER.match(b'---\ntitle: "Syria&#x27;s Army &amp; Iran"\ndate: 2020-01-02\ntags: ["A, b", Syrian Army, Hurricane Maria]\n---\n')
+
+
+@pytest.mark.parametrize("date", ["2019-02-30", "0000-01-01", "2019-13-01", "2019-2-3"])
+def test_front_matter_with_a_date_yaml_cannot_read_is_parsed(date):
+    """The parser fails on such a file (YAML raises ValueError): it must fail as it did, not be ruled out."""
+    data = f"---\ndate: {date}\n---\n{QUIET}".encode()
+    plan = filesearch._Plan(_query("Zebra"))
+    buf = bytearray(data + b"\n")
+    assert plan._plain(buf, 0, len(data), "news/2019/02/3/e.md") is None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(st.sampled_from(FRONT_MATTER + FRONT_MATTER_READ_OTHERWISE), min_size=1, max_size=3),
+    title=texts(),
+    pattern=st.sampled_from(PATTERNS_YAML),
+    insensitive=st.booleans(),
+)
+def test_prefilter_is_sound_on_front_matter(lines, title, pattern, insensitive):
+    front = "---\n" + "\n".join(line.format(t=title) for line in lines) + "\n---\n"
+    files = [(f"news/2020/01/2/e{k}.md", (front + body).encode("utf-8", "surrogatepass")) for k, body in enumerate([QUIET, "# Quiet\n"])]
+    for fields in (DEFAULT_FIELDS, ("title",), ("topics",)):
+        query = _query(pattern, case=INSENSITIVE if insensitive else SENSITIVE, fields=fields)
+        assert _prefiltered(files, query) == _exact(files, query)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=plain_files())
+def test_the_plain_layout_is_never_wider_than_canonical(data):
+    """Every file the layout takes is one `canonical` takes (or one with "& " in a source, which the
+    parser reads alike), with the fields `plain_fields` cuts."""
+    relpath = "news/2020/01/2/e.md"
+    if not _plain_layout(data):
+        return
+    text = data.decode()  # the layout takes UTF-8 only
+    found = filesearch.plain_fields(text)
+    event = parse_bytes(data, relpath)
+    assert (found.title, found.body, found.topics) == (event.title, event.body, event.topics)
+    assert found.ordinal(relpath) == (event.date.toordinal() if event.date else 0)
+    for prose, topical in ((False, True), (True, False)):  # what a candidate needs of them
+        part = filesearch.plain_fields(text, prose, topical)
+        assert (part.title, part.body, part.topics, part.date_text) == (
+            found.title if prose else "", found.body if prose else "", found.topics if topical else [], found.date_text
+        )
+    cut = filesearch.canonical(data, relpath)
+    if cut is None:
+        assert "& " in text.split("\n### Source:", 1)[1].split("\n### Related:", 1)[0]
+    else:
+        assert (cut.title, cut.body, cut.topics, cut.date_text) == (found.title, found.body, found.topics, found.date_text)
+
+
+def test_the_plain_layout_takes_the_archive_layout():
+    plain = [
+        event_file("2020-01-02", "Syrian Army&#x27;s day.", body="3.5 million &amp; more.\n2015 was &quot;calm&quot;.\n\nAnother.", sources=[("Mail & Guardian", "https://x.org/a")], related=[("Syrian Army", "/news/x.md", ["Syria", "Faroese general election, 2015"])]),
+        "# Title\n\nBody.\n",
+        "\n\n### [2020-01-02](/news/2020/01/2/index.md)\n# Title\nBody\n### Related:\n1. [x](/y.md)",
+    ]
+    bent = [
+        "# Title\n\n1. Body.\n",  # a list
+        "# Title\n\n\u0663. Body.\n",  # a list, with an Arabic-Indic digit
+        "# Title\n\nBody  \nmore.\n",  # a hard break
+        "# Title\n\nBody & more.\n",  # a bare "&" in a searched field
+        "# Title\n\nSyri&#97;n.\n",  # an entity that decodes to a letter
+        "# Title\r\n\r\nBody.\r\n",
+        "---\ntitle: x\n---\n# Title\n",
+        "# Title\n\nBody.\n\n### Related:\n\n1. [x](/y.md) _Context: Iran_\n1. [x & y](/y.md)\n",  # "&" in a Related headline
+        "# Title\n\nBody.\n\n### Source:\n\n1. [x](/y.md) _Context: Iran_\n",
+        "# Title\n\nBody.\n\n### Related:\n\n### Related:\n",
+        "# Title\n\nBody \xa0.\n",
+    ]
+    assert all(_plain_layout(text.encode()) for text in plain)
+    assert [text for text in bent if _plain_layout(text.encode())] == []
+    assert not _plain_layout(b"# Title\xff\n") and not _plain_layout(b"# Title \xed\xa0\x80\n")
+
+
+def test_the_plain_layout_takes_only_well_formed_safe_utf8():
+    """RE2 matches the layout's classes on well-formed UTF-8 only: every sequence of up to 4 bytes
+    (all leads, continuations at their edges) a title of the layout takes decodes, with no character
+    quickparse calls unsafe."""
+    import re2
+    from newsarc.reading import fastpath as quickparse
+
+    options = re2.Options()
+    options.never_capture = True
+    options.log_errors = False
+    program = re2.compile(filesearch.plain_layout(), options)._regexp
+    edges = [0x00, 0x0A, 0x41, 0x7F, 0x80, 0x81, 0x8F, 0x90, 0x9F, 0xA0, 0xBE, 0xBF, 0xC0, 0xFF]
+    tails = [bytes([b]) for b in range(256)]
+    tails += [bytes([a, b]) for a in range(0xC0, 0x100) for b in range(256)]
+    tails += [bytes([a, b, c]) for a in range(0xE0, 0x100) for b in edges + list(range(0x80, 0xC0, 7)) for c in edges]
+    tails += [bytes([a, b, c, d]) for a in range(0xF0, 0x100) for b in edges for c in edges[4:10] for d in edges[4:10]]
+    tails += [s.encode() for s in "\u0085\u00a0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\U0010ffff\u00e9\u2013"]
+    taken = 0
+    for tail in tails:
+        text = b"# T" + tail + b".\n"
+        if program.Match(re2._re2.RE2.Anchor.ANCHOR_BOTH, text, 0, len(text))[0][0] >= 0:
+            taken += 1
+            decoded = tail.decode()  # raises on anything not UTF-8
+            assert not quickparse._UNSAFE.search(decoded) and "&" not in decoded, tail
+    assert taken > 1000
+
+
+def test_safe_entities_decode_to_no_word_character():
+    from newsarc.reading import fastpath as quickparse
+
+    for name in filesearch._SAFE_ENTITIES:
+        assert not filesearch._decodes_to_word(f"&{name};".encode())
+    pieces = [f"&{name};" for name in filesearch._SAFE_ENTITIES] + ["amp;", "quot;", "x", "&amp;", "#x27;", " "]
+    for a in pieces:
+        for b in pieces:
+            for c in pieces:
+                text = "x" + a + b + c
+                if text.count("&") == len([p for p in (a, b, c) if p.startswith("&")]):
+                    assert filesearch._decoded(text) == quickparse.decode_entities(text), text
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(plain_files(), min_size=1, max_size=6), pattern=st.sampled_from(PATTERNS + PATTERNS_YAML + ["ian Army", "a S|r A", "2015", "Iran"]), insensitive=st.booleans())
+def test_prefilter_is_sound_on_plain_layouts(files, pattern, insensitive):
+    files = [(f"news/2020/01/2/e{k}.md", data) for k, data in enumerate(files)]
+    for fields in (DEFAULT_FIELDS, ("title",), ("topics",)):
+        query = _query(pattern, case=INSENSITIVE if insensitive else SENSITIVE, fields=fields)
+        assert _prefiltered(files, query) == _exact(files, query)
+
+
+def test_a_name_only_in_related_headlines_is_ruled_out_uncut(monkeypatch):
+    related = [("The Syrian Army moves", "/news/x.md", ["Iran"]), ("x", "/news/syrian-army.md", ["Iraq"])]
+    files = [
+        ("news/2020/01/2/a.md", event_file("2020-01-02", "Quiet day", related=related).encode()),
+        ("news/2020/01/2/b.md", event_file("2020-01-02", "Syrian Army moves", related=related).encode()),
+        ("news/2020/01/2/c.md", event_file("2020-01-02", "Quiet", related=[("x", "/news/x.md", ["Syrian Army"])]).encode()),
+        ("news/2020/01/2/d.md", event_file("2020-01-02", "Quiet", sources=[("Syrian Army & Co", "https://x.org")]).encode()),
+    ]
+    monkeypatch.setattr(filesearch, "canonical", lambda *a: pytest.fail("a plain file was cut by canonical"))
+    cut = filesearch.plain_fields
+    calls = []
+
+    def plain_fields(text, prose, topical):
+        calls.append((text.split("\n")[2], prose, topical))
+        return cut(text, prose, topical)
+
+    monkeypatch.setattr(filesearch, "plain_fields", plain_fields)
+    assert _prefiltered(files, _query("Syrian Army")) == [1, 2]
+    assert calls == [("# Syrian Army moves ", True, False), ("# Quiet ", False, True)]
+    assert _prefiltered(files, _query("syrian army", case=INSENSITIVE)) == [1, 2]
+
+
+def test_only_long_s_and_kelvin_fold_to_ascii_letters_or_digits():
+    """`_folded_needles` writes each case of a token's first character: RE2 folds no other
+    character to an ASCII letter or digit."""
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.never_capture = True
+    chars = [chr(code) for code in (*range(0xD800), *range(0xE000, 0x110000)) if code != 10]
+    blob, offsets = filesearch._joined([char.encode() for char in chars])  # every character, a line each
+    for char in "abcdefghijklmnopqrstuvwxyz0123456789":
+        program = re2.compile(re2.escape(char), options)._regexp
+        found = {chars[k] for k in filesearch._hits(program, blob, offsets)}
+        assert found == {char, char.upper(), *filesearch._OTHER_CASES.get(char, "")}, char
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=files_strategy, tokens=st.lists(st.sampled_from(["syrian", "army", "ria", "s", "k", "kyiv", "a", "2015", "x1", "sa"]), min_size=1, max_size=3))
+def test_folded_needles_find_what_one_case_insensitive_needle_finds(texts, tokens):
+    import re2
+
+    options = re2.Options()
+    options.never_capture = True
+    options.case_sensitive = False
+    one = re2.compile("|".join(filesearch._needle(t, re2) for t in tokens), options)._regexp
+    options.case_sensitive = True
+    each = [re2.compile(pattern, options)._regexp for pattern in filesearch._folded_needles(tokens, re2)]
+    blob, offsets = filesearch._joined([text.encode("utf-8", "surrogatepass") for text in texts])
+    assert set().union(*(filesearch._hits(program, blob, offsets) for program in each)) == filesearch._hits(one, blob, offsets)
+
+
 @pytest.mark.parametrize(
     "pattern, runs",
     [
