@@ -430,7 +430,28 @@ def _load_yaml(block: str, event: Event) -> Any:
         event.diagnostics.append(Diagnostic(event.path, line, f"front matter is not valid YAML ({problem}); ignored"))
     except RecursionError:
         event.diagnostics.append(Diagnostic(event.path, 1, "front matter nests too deeply; ignored"))
+    except (ValueError, OverflowError, TypeError) as exc:  # valid YAML, but a value Python cannot hold: date: 2019-02-30
+        line = _unreadable_value_line(block)
+        event.diagnostics.append(Diagnostic(event.path, line, f"front matter has a value that cannot be read ({exc}); ignored"))
     return None
+
+
+def _unreadable_value_line(block: str) -> int:
+    """The file line of the first top-level value that cannot be built (1 when it cannot be told)."""
+    import yaml
+    from frontmatter.default_handlers import SafeLoader
+
+    try:
+        loader = SafeLoader(block)
+        root = loader.get_single_node()
+        for _, value in root.value if isinstance(root, yaml.MappingNode) else ():
+            try:
+                loader.construct_object(value, deep=True)
+            except (ValueError, OverflowError, TypeError):
+                return value.start_mark.line + 2  # +1 for the '---' line, +1 for 1-based
+    except (yaml.YAMLError, RecursionError):
+        pass
+    return 1
 
 
 class _Walker:

@@ -261,6 +261,14 @@ CASES: dict[str, Case] = {
         twin=ev("Yaml town"),
         events=1,
     ),
+    "yaml-impossible-date": Case(
+        _file("impossible.md", ev("Leap town", front_matter="date: 2019-02-30")),
+        "front matter has a value that cannot be read (day is out of range for month); ignored",
+        line=2,
+        title="Leap town",
+        twin=ev("Leap town"),
+        events=1,
+    ),
     "yaml-alias-bomb": Case(
         _file("bomb.md", ev("Bomb town", front_matter=_alias_bomb())),
         "front matter expands to over 10,000 values (YAML aliases?); ignored",

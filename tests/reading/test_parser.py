@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import datetime as dt
 
 from hypothesis import given, settings
@@ -183,6 +185,14 @@ def test_invalid_yaml_is_a_diagnostic_with_line():
     assert event.title == "Title"
     messages = [str(d) for d in event.diagnostics]
     assert any(m.startswith("news/2015/09/16/x.md:") and "not valid YAML" in m for m in messages)
+
+
+@pytest.mark.parametrize("value", ["date: 2019-02-30", "when: 2019-13-01", "at: 2019-01-01 25:00:00"])
+def test_a_yaml_value_python_cannot_hold_is_a_diagnostic_with_line(value):
+    """Valid YAML whose value is no real date: one diagnostic at its line, the rest of the file read."""
+    event = parse_text(f"---\ntitle: Front\n{value}\n---\n# Title\n\nBody.\n", "news/2019/02/27/x.md")
+    assert event.title == "Title" and event.body == "Body."
+    assert [(d.line, d.message.split(" (")[0]) for d in event.diagnostics] == [(3, "front matter has a value that cannot be read")]
 
 
 def test_front_matter_list_instead_of_mapping():
