@@ -600,10 +600,16 @@ class Store:
         self._current()
         view, found = memoryview(self._blobs.mapped()), set()
         for start, end, bounds, ids, _ in self._checked_areas("search"):
-            hits = matcher.hits(view[start:end], bounds, require_all)
-            found.update(hits if ids is None else (ids[r] for r in hits))
+            first, pieces = 0, len(bounds) - 1
+            while first < pieces:  # about _DIGEST_CHUNK at a time, cut at a piece's edge (no match spans pieces),
+                last = min(max(bisect_right(bounds, bounds[first] + _DIGEST_CHUNK, first + 1) - 1, first + 1), pieces)
+                base = bounds[first]  # each stretch's pages let go after it: 200 MB at 100k files, read once
+                offsets = [offset - base for offset in bounds[first : last + 1]]
+                hits = matcher.hits(view[start + base : start + bounds[last]], offsets, require_all)
+                found.update(first + r if ids is None else ids[first + r] for r in hits)
+                self._blobs.release(start + base, bounds[last] - base)
+                first = last
         found.discard(-1)
-        self._blobs.release()  # 200 MB of pages at 100k files, read once
         return found
 
     def stamp(self, i: int) -> cache.Stamp:

@@ -630,3 +630,41 @@ def test_raw_fields_narrowed_to_the_matching_files_equal_every_event_cut(name, r
             assert got == want, (pattern, fields, invert)
             some += bool(want) and not invert
     assert some >= 20  # not vacuous
+
+
+CHUNKED = [("Syria", True), ("army", False), ("^The", False), ("é", False), ("zzz-nowhere", True), ("a|e", False)]
+
+
+def test_the_index_scanned_a_stretch_at_a_time_finds_what_one_scan_finds(generated, tmp_path, monkeypatch):
+    """The search text is scanned (and its checksum checked) a stretch at a time, each cut at a
+    piece's edge, its pages let go after it; after an edit the text lies in two areas, one with a
+    piece no file uses. Stretches of a piece or two, of dozens, and of everything: the same events."""
+    from newsarc.index import store
+    from tests.index_truth import CLOCK
+
+    root = tmp_path / "archive"
+    shutil.copytree(generated, root)
+    CLOCK.age_tree(root)  # young files would be read again each run, and the update would write afresh
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(store, "COMPACT_MIN", 1 << 40)  # an update appends; the blob file is never written afresh
+    Archive.open(root, cache_dir=cache).index()  # with an index on disk, search scans its search text
+
+    def found(pattern, fixed) -> list[str]:
+        query = core.Query(compile_patterns([pattern], fixed=fixed), details=False)
+        return sorted(f.event.path for f in core.search(Archive.open(root, cache_dir=cache), query).found)
+
+    for edited in (False, True):
+        if edited:  # a file changed and one added: the update appends their search text in a new area
+            first = next(p for p in sorted((root / "news").rglob("*.md")) if p.name != "index.md" and "\n# " in p.read_text())
+            first.write_text(first.read_text().replace("\n# ", "\n# Syria army é: ", 1))
+            (first.parent / "added.md").write_text("# Added: the army in Syria\n\nThe text.\n")
+            CLOCK.age(first, first.parent / "added.md", first.parent)
+        whole = {pattern: found(pattern, fixed) for pattern, fixed in CHUNKED}
+        for chunk in (700, 50_000):  # a piece or two at a time, and a few dozen
+            with monkeypatch.context() as small:
+                small.setattr(store, "_DIGEST_CHUNK", chunk)
+                for pattern, fixed in CHUNKED:
+                    assert found(pattern, fixed) == whole[pattern], (pattern, chunk, edited)
+    areas = Archive.open(root, cache_dir=cache).index().areas("search")
+    assert len(areas) == 2 and -1 in areas[0][3]  # two areas, and a piece no file uses any more
+    assert sum(bool(v) for v in whole.values()) >= 4  # not vacuous
