@@ -891,8 +891,8 @@ class Writer:
         self.paths: list[str] = []
         self.titles: list[str] = []
         self.topics: list[tuple[str, ...]] = []
-        self.written: list[str] = []  # per parsed file, its written targets not yet vouched for (_undecided)
-        self._plain_added: set[str] = set()  # "/" + the plain path of each file added, in a build from nothing
+        self.written: list[str] = []  # per parsed file of an update, its written targets ("" when not quiet)
+        self._plain_added: set[str] = set()  # "/" + the plain path of each file added, in a build from nothing (_count_targets)
         self._missing = array("i")  # ... per parsed file, how many of its targets were not added yet (-1: not quiet)
         self._waiting: dict[str, list[int]] = {}  # ... a target not added yet -> the parsed files writing it
         self.noted: list[int] = []
@@ -914,7 +914,10 @@ class Writer:
         self.quiet.append(1 if quiet else 0)
         self.counts.extend((count - http, http))
         self.sources.append(piece.sources)
-        self.written.append(self._undecided(piece.path, written, quiet))
+        if self.base is None:
+            self._count_targets(piece.path, written, quiet)
+        else:
+            self.written.append(written if quiet else "")  # a file that is not quiet fails whatever it writes
         if piece.noted:
             self.noted.append(i)
         for key, name in BLOBS:
@@ -926,17 +929,14 @@ class Writer:
             self.part_sizes[key] = start + len(data)
             self.at[key].extend((start, start + len(data)))
 
-    def _undecided(self, path: str, written: str, quiet: bool) -> str:
-        """What `_links_ok` still needs of a parsed file's written targets ("" when nothing).
+    def _count_targets(self, path: str, written: str, quiet: bool) -> None:
+        """In a build from nothing, what `_links_ok` needs of a parsed file's written targets.
 
-        A file that is not quiet fails whatever it writes. In a build from
-        nothing no file goes, so a target is good as soon as a file of that
-        path is added: each file counts the targets it still waits for, and
-        each target the files waiting for it (`_waiting`); nothing of the
+        No file goes in such a build, so a target is good as soon as a file of
+        that path is added: each file counts the targets it still waits for,
+        and each target the files waiting for it (`_waiting`); nothing of the
         targets is kept once they are seen. (Keeping every file's targets
         until the end held 90 MB at 100k files.)"""
-        if self.base is not None:
-            return written if quiet else ""
         k = len(self.added) - 1  # this file's position among the parsed ones
         if _plain(path):
             mine = "/" + path
@@ -951,7 +951,6 @@ class Writer:
                     waiting.setdefault(target, []).append(k)
                     missing += 1
         self._missing.append(missing)
-        return ""
 
     def copy(self, old: Store, start: int, stop: int, stamps: Iterable[int] | None = None) -> None:
         """Files start..stop-1 of `old` (the base store), unchanged: their columns and blob places now,
@@ -1250,28 +1249,27 @@ class Writer:
         blob. Parsed files are judged afresh."""
         size, base = self.size, self.base
         ok = bytearray(size)
-        if base is None:  # counted as the files were added (_undecided)
+        if base is None:  # counted as the files were added (_count_targets)
             for i, missing in zip(self.added, self._missing):
                 ok[i] = 1 if missing == 0 else 0
             return ok
-        else:
 
-            def has(target: str) -> bool:
-                if target[:1] != "/" or not _plain(target[1:]):
-                    return False
-                k = bisect_left(by_path, target[1:], key=paths.__getitem__)
-                return k < len(by_path) and paths[by_path[k]] == target[1:]
+        def has(target: str) -> bool:
+            if target[:1] != "/" or not _plain(target[1:]):
+                return False
+            k = bisect_left(by_path, target[1:], key=paths.__getitem__)
+            return k < len(by_path) and paths[by_path[k]] == target[1:]
 
-            base_ok = base.links_ok
-            for new, start, stop in self.segments:
-                if start is not None:
-                    ok[new : new + stop - start] = base_ok[start:stop]
-            if not same:
-                new_of = self._new_of()
-                quiet = base.quiet
-                for i in self._writing_to(self._changed_paths()):
-                    if new_of[i] >= 0:
-                        ok[new_of[i]] = _verdict(quiet[i], base.written_targets(i), has)
+        base_ok = base.links_ok
+        for new, start, stop in self.segments:
+            if start is not None:
+                ok[new : new + stop - start] = base_ok[start:stop]
+        if not same:
+            new_of = self._new_of()
+            quiet = base.quiet
+            for i in self._writing_to(self._changed_paths()):
+                if new_of[i] >= 0:
+                    ok[new_of[i]] = _verdict(quiet[i], base.written_targets(i), has)
         for i, written in zip(self.added, self.written):
             ok[i] = _verdict(self.quiet[i], written, has)
         return ok
