@@ -900,18 +900,20 @@ class Archive:
         return relpath in self._by_path or relpath in self.day_pages
 
     def exists(self, relpath: str) -> bool:
-        if self.indexed(relpath):
-            return True
+        return self.indexed(relpath) or self.on_disk(relpath)
+
+    def on_disk(self, relpath: str) -> bool:
+        """A file or folder at `relpath`, inside the root (a symbolic link may not lead out of it)."""
         return bool(relpath) and (self.root / relpath).exists() and self._inside(self.root / relpath)
 
     def find(self, ref: str) -> Event:
         """An event by file path, site link, slug or unique slug prefix."""
-        for relpath in self._path_forms(ref):
+        for relpath in self.path_forms(ref):
             event = self.get(relpath)
             if event:
                 return event
             if self._is_day_page(relpath):
-                raise EventNotFound(f"'{ref}' is a day page, not an event; try: newsarc list-by-date {ref.split('/news/')[-1].rsplit('/', 1)[0].replace('/', '-')}")
+                raise day_page_problem(ref)
         slug = ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
         if not slug:
             raise EventNotFound("empty event reference; give a path, a /news/... link or a slug")
@@ -927,7 +929,8 @@ class Archive:
             )
         raise EventNotFound(f"no event matches '{ref}'; give a file path, a /news/... link, or a slug (see newsarc search)")
 
-    def _path_forms(self, ref: str) -> Iterator[str]:
+    def path_forms(self, ref: str) -> Iterator[str]:
+        """The paths `ref` may name, as a file, a site link or a news/... path (not as a slug)."""
         ref = ref.strip()
         file = Path(ref).expanduser()
         if file.is_file():
@@ -940,6 +943,11 @@ class Archive:
         elif ref.startswith(NEWS + "/"):
             yield posixpath.normpath(ref)
             yield from day_spellings(posixpath.normpath(ref))
+
+    def event_days(self) -> list[dt.date]:
+        """Every day that has an event, in order."""
+        self.load()
+        return sorted({e.date for e in self.events if e.date})
 
     def on_this_day(self, month: int, day: int) -> list[Event]:
         self.load()
@@ -1203,6 +1211,11 @@ class WalkPieces:
             seen.update(keys)
             count += len(keys)
         return len(seen) == count
+
+
+def day_page_problem(ref: str) -> EventNotFound:
+    day = ref.split('/news/')[-1].rsplit('/', 1)[0].replace('/', '-')
+    return EventNotFound(f"'{ref}' is a day page, not an event; try: newsarc list-by-date {day}")
 
 
 def folder_day(relpath: str) -> dt.date | None:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from newsarc.index import build, db
+from newsarc.features import catalog  # noqa: F401  (registers the events group)
 from newsarc.features import index_tables as tables  # noqa: F401  (registers the groups the tests ask for)
 from newsarc.reading.parser import read_event
 

@@ -19,8 +19,9 @@ from newsarc.cli.options import (
     TopicOpt,
     finish,
     nothing_found,
-    open_archive,
+    open_catalog,
     report_diagnostics,
+    settled,
     unread,
 )
 
@@ -66,8 +67,8 @@ def list_by_date(
     from newsarc.output.console import choose_mode, write_json
 
     span, calendar_day = _period(when, from_, to, on_this_day)
-    site = open_archive(archive, root, text=False)
-    result = listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit)
+    site = open_catalog(archive, root)
+    result = settled(site, lambda: listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit))
     report_diagnostics([*within(unread(site), span), *site.diagnostics_of(result.events)], site.root)
     if count:
         if json_lines:

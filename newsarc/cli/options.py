@@ -69,6 +69,22 @@ def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     return site
 
 
+def open_catalog(archive: Path | None, root: Path | None):
+    """The archive the options name, its lookups answered from the index's catalogue (features/catalog.py)."""
+    from newsarc import settings
+    from newsarc.archive import Archive
+    from newsarc.features.catalog import Catalog
+    from newsarc.output.progress import for_terminal
+
+    chosen = settings.current()
+    site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=False)
+    site.progress = for_terminal()
+    site.notice = say
+    catalog = Catalog(site, cache_dir=site.cache_dir, use_cache=site.use_cache)
+    catalog.progress, catalog.notice = site.progress, say
+    return catalog
+
+
 def say(message: str) -> None:
     """A problem beside the answer (the index cache's, not the archive's): stderr, one line."""
     sys.stderr.write(f"newsarc: {message}\n")

@@ -9,7 +9,7 @@ import typer
 
 from newsarc.cli.root import app
 from newsarc.cli.complete import event_slugs
-from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples, open_archive, report_diagnostics, settled, unread
+from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples, open_catalog, report_diagnostics, settled, unread
 
 
 @app.command(
@@ -35,7 +35,7 @@ def show(
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root, text=False)  # bodies: only this event's; lookups read columns
+    site = open_catalog(archive, root)  # bodies: only this event's, read from its file; lookups are queries
     def answer():
         found = site.with_text(lookup.find(site, event))
         return found, None if raw else detail(site, found)

@@ -7,8 +7,7 @@ links into links, search text into search, words into related and search). Every
 from one parsed Event by a pure function that runs in the build's workers.
 
 Groups (tables; who reads them):
-  events   events(id, day, title, slug, sources, noted), topics(name, id)
-           list-by-date, show/find by slug, topics, stats' date counts
+  events   moved to features/catalog.py (show, list-by-date)
   links    links(target, id): resolved internal targets (backlinks, related's links);
            listed(id, target): what a day page links to (validate-links' day-page check);
            link_facts(id, links, http, quiet) + written(id, target): validate-links' "quiet" verdict,
@@ -29,39 +28,6 @@ from collections import Counter
 from collections.abc import Sequence
 
 from newsarc.index import db
-
-# -- events: dates, titles, slugs, topics --------------------------------------------------------
-
-
-def _event_rows(event) -> dict[str, list[tuple]]:
-    if event.is_day_page:
-        return {}
-    from newsarc.model import slug_of
-
-    return {
-        "events": [(event.date.toordinal() if event.date else 0, event.title, slug_of(event.path), len(event.sources), int(bool(event.diagnostics)))],
-        "topics": [(name,) for name in dict.fromkeys(event.topics)],
-    }
-
-
-EVENTS = db.register(db.Group(
-    name="events", version=1,
-    tables=(
-        "CREATE TABLE events(id INTEGER PRIMARY KEY, day INTEGER NOT NULL, title TEXT NOT NULL, slug TEXT NOT NULL,"
-        " sources INTEGER NOT NULL, noted INTEGER NOT NULL)",
-        "CREATE TABLE topics(id INTEGER NOT NULL, name TEXT NOT NULL)",
-    ),
-    inserts={"events": "INSERT INTO events VALUES(?,?,?,?,?,?)", "topics": "INSERT INTO topics VALUES(?,?)"},
-    rows=_event_rows,
-    indexes=(
-        "CREATE INDEX events_day ON events(day)",
-        "CREATE INDEX events_slug ON events(slug)",
-        "CREATE INDEX topics_name ON topics(name, id)",
-        "CREATE INDEX topics_id ON topics(id)",
-    ),
-    kinds=(db.EVENT,),
-))
-
 
 # -- links ----------------------------------------------------------------------------------------
 

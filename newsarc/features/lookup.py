@@ -112,8 +112,7 @@ def nearest_dates(archive: Archive, span: DateSpan) -> list[dt.date]:
     if folders:
         days = sorted({day for day, folder in folders if _has_events(folder)})
     else:
-        archive.load()
-        days = sorted({e.date for e in archive.events if e.date})
+        days = archive.event_days()
     before = [d for d in days if span.start and d < span.start]
     after = [d for d in days if span.end and d > span.end]
     return ([before[-1]] if before else []) + ([after[0]] if after else [])

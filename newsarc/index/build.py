@@ -91,7 +91,8 @@ class Index:
 
     def notes(self) -> list[Note]:
         """What the scan noted (symbolic links skipped, folders that could not be read), in walk order."""
-        return self.conn.execute("SELECT path, line, message, severity FROM notes ORDER BY rowid").fetchall()
+        rows = self.conn.execute("SELECT path, line, message, severity FROM notes ORDER BY rowid").fetchall()
+        return [(db.real_path(path), *rest) for path, *rest in rows]
 
     def unreadable(self) -> list[Note]:
         """Why each skipped file is skipped, as of this run (they are read again every run)."""
@@ -101,6 +102,7 @@ class Index:
             found: list[Note] = []
             prefix = self.root.rstrip(os.sep) + os.sep
             for (path,) in self.conn.execute("SELECT path FROM files WHERE kind=? ORDER BY path", (db.SKIPPED,)).fetchall():
+                path = db.real_path(path)
                 event = read_event(prefix + path, path)
                 found.extend((d.path, d.line, d.message, d.severity) for d in event.diagnostics)
             self._unreadable = found
@@ -128,15 +130,36 @@ def open_fresh(root: str | os.PathLike, scope: str | os.PathLike | None = None, 
     current = settings.current()
     notices: list[str] = []
     if current.use_cache if use_cache is None else use_cache:
-        folder = os.path.join(os.fspath(cache_dir) if cache_dir else os.fspath(cache.default_dir()), "index")
         try:
-            return _on_disk(folder, root, scope, groups, progress, notices, speculate)
+            return _on_disk(_folder(cache_dir), root, scope, groups, progress, notices, speculate)
         except db.Unusable as problem:
             notices.append(problem.message)
     conn = _scratch_connection("")
     index = Index(conn, None, root, scope, notices=notices)
     _build_into(conn, root, scope, groups, index.report, progress)
     return index
+
+
+def on_disk(root: str | os.PathLike, scope: str | os.PathLike | None = None, groups: Sequence[str] = (), *,
+            cache_dir: str | os.PathLike | None = None) -> bool:
+    """Whether an index of `scope` holding `groups` is on disk (it may be stale: keeping it up to date
+    costs what changed, where building it costs every file)."""
+    root, scope = os.fspath(root), os.fspath(scope if scope is not None else root)
+    found = db.locate(_folder(cache_dir), db.key_of(root, scope)).newest
+    if found is None:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{found}?mode=ro", uri=True)
+        try:
+            return _holds(conn, tuple(groups))
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+
+
+def _folder(cache_dir: str | os.PathLike | None) -> str:
+    return os.path.join(os.fspath(cache_dir) if cache_dir else os.fspath(cache.default_dir()), "index")
 
 
 # -- on disk ------------------------------------------------------------------------------------
@@ -391,7 +414,7 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
         rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode, digest FROM files WHERE kind != ?"
                             " ORDER BY id", (db.SKIPPED,)).fetchall()
         prefix = root.rstrip(os.sep) + os.sep
-        items = [(prefix + path, path, (size, mtime, ctime, inode)) for _, path, size, mtime, ctime, inode, _ in rows]
+        items = [(prefix + db.real_path(path), path, (size, mtime, ctime, inode)) for _, path, size, mtime, ctime, inode, _ in rows]
         ids = [row[0] for row in rows]
         _set_ids(conn, [], [])
         known = {row[0]: row[6] for row in rows}

@@ -97,6 +97,26 @@ class Unusable(Exception):
         self.message = message
 
 
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+_ESCAPED = re.compile("\0(.)", re.S)
+
+
+def stored_path(path: str) -> str:
+    """A path as the index holds it. SQLite holds UTF-8 text, and a name that is not UTF-8 reaches
+    Python with each such byte as a lone surrogate (os.fsdecode's \\udcXX); the index holds NUL +
+    chr(XX) instead. No name holds NUL, so the form is one to one (`real_path` undoes it)."""
+    if path.isascii():
+        return path
+    return _UNDECODABLE.sub(lambda m: "\0" + chr(ord(m.group()) - 0xDC00), path)
+
+
+def real_path(text: str) -> str:
+    """The path `stored_path` was given."""
+    if "\0" not in text:
+        return text
+    return _ESCAPED.sub(lambda m: chr(ord(m.group(1)) + 0xDC00), text)
+
+
 def digest(data: bytes) -> bytes:
     """What a file's bytes are, for reuse when its stamp changed but its content did not (a fresh
     clone, a restored CI cache, `touch`): blake2b, as the store's."""

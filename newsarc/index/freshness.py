@@ -116,11 +116,11 @@ class Walk:
             return ""
         if path.startswith(self.prefix):
             rest = path[len(self.prefix):]
-            return rest if os.sep == "/" else rest.replace(os.sep, "/")
-        return Path(os.path.relpath(path, self.root)).as_posix()
+            return db.stored_path(rest if os.sep == "/" else rest.replace(os.sep, "/"))
+        return db.stored_path(Path(os.path.relpath(path, self.root)).as_posix())
 
     def disk(self, relpath: str) -> str:
-        return self.prefix + relpath if relpath else self.root
+        return self.prefix + db.real_path(relpath) if relpath else self.root
 
     def files(self, start: str, seen: set[tuple[int, int]] | None = None) -> Iterator[Item]:
         """(path, relpath, stamp) of every .md file below `start` (a path on disk), in walk order."""
@@ -363,6 +363,8 @@ def _share(conn: sqlite3.Connection, prefix: str, part: int, count: int, limit: 
         conn.execute("COMMIT")
     stat, found, racy = os.stat, [], 0
     for fid, path, size, mtime, ctime, inode, digest in rows:
+        if "\0" in path:
+            path = db.real_path(path)
         if size_limit and size > size_limit:
             found.append((fid, (size, mtime, ctime, inode), True))  # the limit was lowered: read again, to be skipped
             continue

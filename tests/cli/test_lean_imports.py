@@ -162,12 +162,13 @@ def test_external_progress_asks_rich_only_when_it_might_draw(force_color, bar):
     assert proc.returncode == 0, proc.stderr
 
 
-def test_a_warm_show_does_not_import_the_parser(tmp_path):
-    """show reads one event from the index; the close-slug search (which needs the parser) runs only
-    when a lookup fails, so a lookup that succeeds must not pay for pyromark and PyYAML."""
+def test_a_warm_show_reads_its_file_without_yaml_or_the_slug_suggestions(tmp_path):
+    """show reads its one event again from its file (features/catalog.py): a file in the usual layout,
+    without front matter, costs neither PyYAML nor the close-slug search, which runs only when a lookup fails."""
     cache = {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")}
-    assert run_newsarc("stats", *ARCHIVE, env=cache).returncode == 0  # builds the index
+    assert run_newsarc("show", EVENT, *ARCHIVE, env=cache).returncode == 0  # builds the index
     result = run_newsarc("show", EVENT, *ARCHIVE, "--plain", env={**cache, "PYTHONPROFILEIMPORTTIME": "1"})
     names = [line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
     assert result.returncode == 0
-    assert "newsarc.features.lookup" in names and "newsarc.reading.parser" not in names and "pyromark" not in names
+    assert "newsarc.features.catalog" in names and "newsarc.reading.parser" in names
+    assert "yaml" not in names and "frontmatter" not in names and "newsarc.features.suggest" not in names

@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 
 from newsarc.index import build, db
+from newsarc.features import catalog  # noqa: F401  (registers the events group)
 from newsarc.features import index_tables as tables
 from tests.index_truth import CLOCK
 

@@ -1,0 +1,268 @@
+"""The events of an archive as the SQLite index catalogues them: dates, titles, topics, slugs, links.
+
+What `show` and `list-by-date` answer from (bench/SQLITE.md, step 3). This
+module registers the events group (the index knows no feature) and asks for
+the links group's backlinks; a command through the catalogue builds only
+these tables, never the search text, words or bodies that other commands
+need. `show` reads its one event again from its file.
+
+`Catalog` offers what features/lookup.py asks of an archive (`find`, `get`,
+`exists`, `events_in`, `on_this_day`, `backlinks`...), each a query. A short
+period is still read from its day folders, with no index at all: a day
+costs a few files, not a build.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import marshal
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from newsarc.archive import INDEX_FOLDERS, Archive, day_page_problem, folder_day, resolve_link
+from newsarc.errors import AmbiguousEvent, EventNotFound
+from newsarc.index import build, db
+from newsarc.model import Diagnostic, Event, slug_of
+from newsarc.reading.dates import DateSpan
+
+
+def _event_rows(event) -> dict[str, list[tuple]]:
+    date = event.date
+    return {
+        "events": [(
+            date.toordinal() if date else 0, date.month * 100 + date.day if date else 0, event.title, slug_of(event.path),
+            marshal.dumps(list(event.topics)), len(event.sources), int(bool(event.diagnostics)),
+        )],
+        "topics": [(name,) for name in dict.fromkeys(event.topics)],
+    }
+
+
+EVENTS = db.register(db.Group(
+    name="events", version=2,
+    tables=(
+        "CREATE TABLE events(id INTEGER PRIMARY KEY, day INTEGER NOT NULL, md INTEGER NOT NULL, title TEXT NOT NULL,"
+        " slug TEXT NOT NULL, topics BLOB NOT NULL, sources INTEGER NOT NULL, noted INTEGER NOT NULL)",
+        "CREATE TABLE topics(id INTEGER NOT NULL, name TEXT NOT NULL)",
+    ),
+    inserts={"events": "INSERT INTO events VALUES(?,?,?,?,?,?,?,?)", "topics": "INSERT INTO topics VALUES(?,?)"},
+    rows=_event_rows,
+    indexes=(
+        "CREATE INDEX events_day ON events(day)",
+        "CREATE INDEX events_md ON events(md)",
+        "CREATE INDEX events_slug ON events(slug)",
+        "CREATE INDEX topics_name ON topics(name, id)",
+        "CREATE INDEX topics_id ON topics(id)",
+    ),
+    kinds=(db.EVENT,),
+))
+
+from newsarc.features import index_tables  # noqa: E402  (registers the links group, which backlinks read)
+
+GROUPS = ("events", "links")
+_EVENT = "SELECT f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
+_ORDER = " ORDER BY max(e.day, 1), f.path"  # Archive's event order: by date (none: first), then path
+
+
+class Listed(Event):
+    """An event as the catalogue holds it: path, date, title, topics and how many sources; no body,
+    links or sources themselves (`Catalog.with_text` reads the file for those)."""
+
+    __slots__ = ("_sources", "noted")
+
+    @property
+    def source_count(self) -> int:
+        return self._sources
+
+
+def _listed(row: tuple) -> Listed:
+    path, day, title, topics, sources, noted = row
+    event = Listed(path=db.real_path(path), date=dt.date.fromordinal(day) if day else None, title=title, topics=marshal.loads(topics))
+    event._sources, event.noted = sources, noted
+    return event
+
+
+class Catalog:
+    """An archive whose lookups are queries of its SQLite index (the events and links groups).
+
+    The index is opened on the first question that needs it, speculatively
+    when the caller said so (cli/options.settled): the answer is given while
+    the freshness check runs, and `confirm()` says whether it stands."""
+
+    def __init__(self, archive: Archive, *, cache_dir: Path | None = None, use_cache: bool = True):
+        self.archive = archive
+        self.root, self.scope = archive.root, archive.scope
+        self.cache_dir, self.use_cache = cache_dir, use_cache
+        self.speculate = False
+        self.progress: Callable[[int, int], None] | None = None
+        self.notice: Callable[[str], None] | None = None
+        self._index: build.Index | None = None
+        self._unreadable: list[Event] | None = None
+
+    # -- the index ----------------------------------------------------------
+
+    @property
+    def index(self) -> build.Index:
+        if self._index is None:
+            told = self.progress
+            progress = None if told is None else lambda stage, done, total: told(done, total) if stage == "parse" else None
+            self._index = build.open_fresh(self.root, self.scope, GROUPS, cache_dir=self.cache_dir, use_cache=self.use_cache,
+                                           progress=progress, speculate=self.speculate)
+            for message in self._index.notices:
+                if self.notice is not None:
+                    self.notice(message)
+        return self._index
+
+    def _query(self, sql: str, *args) -> list[tuple]:
+        return self.index.conn.execute(sql, args).fetchall()
+
+    def confirm(self) -> bool:
+        """Whether what was answered from the index stands (the check found it fresh); when not, the
+        index is up to date now and the caller asks again."""
+        if self._index is None:
+            return True
+        fresh = self._index.confirm()
+        if not fresh:
+            self._unreadable = None
+        return fresh
+
+    def _pays(self, folders: int) -> bool:
+        """Whether `folders` day folders are better read from the index than one by one (as Archive's)."""
+        if self._index is not None:
+            return True
+        if folders < INDEX_FOLDERS:
+            return False
+        if self.use_cache and build.on_disk(self.root, self.scope, GROUPS, cache_dir=self.cache_dir):
+            return True
+        every = self.archive.day_folders()
+        return every is not None and folders * 2 >= len(every)
+
+    # -- what the archive tells ---------------------------------------------
+
+    def relpath(self, file: Path | str) -> str:
+        return self.archive.relpath(file)
+
+    def day_folders(self, span: DateSpan | None = None) -> list[tuple[dt.date, Path]] | None:
+        return self.archive.day_folders(span)
+
+    @property
+    def unreadable(self) -> list[Event]:
+        """Files skipped (unreadable, binary, too large), each with why: the index's when it was
+        opened, else those of the day folders read."""
+        if self._index is None:
+            return self.archive.unreadable
+        if self._unreadable is None:
+            by_path: dict[str, list[Diagnostic]] = {}
+            for note in self._index.unreadable():
+                by_path.setdefault(note[0], []).append(Diagnostic(*note))
+            self._unreadable = [Event(path=path, diagnostics=found, skipped=True) for path, found in by_path.items()]
+        return self._unreadable
+
+    @property
+    def scan_diagnostics(self) -> list[Diagnostic]:
+        if self._index is None:
+            return self.archive.scan_diagnostics
+        return [Diagnostic(*note) for note in self._index.notes()]
+
+    def diagnostics_of(self, events: Sequence[Event]) -> list[Diagnostic]:
+        """What reading these events found wrong: a catalogued event noted as having something is read again."""
+        found: list[Diagnostic] = []
+        for event in events:
+            if not isinstance(event, Listed):
+                found.extend(event.diagnostics)
+            elif event.noted:
+                found.extend(self.with_text(event).diagnostics)
+        return found
+
+    # -- lookups ------------------------------------------------------------
+
+    def events_in(self, span: DateSpan, *, index: bool = True) -> Sequence[Event]:
+        """Events dated in `span` whose day folder is in it too (as Archive.events_in)."""
+        folders = self.archive.day_folders(span)
+        if folders is not None:
+            folders = [(day, folder) for day, folder in folders if day in span]
+            if not index or not self._pays(len(folders)):
+                return self.archive.events_in(span, index=False)
+        low = span.start.toordinal() if span.start else 1
+        high = span.end.toordinal() if span.end else dt.date.max.toordinal()
+        events = map(_listed, self._query(_EVENT + " WHERE e.day BETWEEN ? AND ?" + _ORDER, low, high))
+        if folders is None:  # not a dated layout: every event dated in the span
+            return [e for e in events if e.date in span]
+        days: dict[str, dt.date | None] = {}
+        picked = []
+        for event in events:
+            folder = event.path.rpartition("/")[0]
+            day = days[folder] if folder in days else days.setdefault(folder, folder_day(event.path))
+            if day is not None and day in span:
+                picked.append(event)
+        return picked
+
+    def on_this_day(self, month: int, day: int) -> list[Event]:
+        return [_listed(row) for row in self._query(_EVENT + " WHERE e.md = ?" + _ORDER, month * 100 + day)]
+
+    def event_days(self) -> list[dt.date]:
+        """Every day that has an event, in order."""
+        return [dt.date.fromordinal(day) for (day,) in self._query("SELECT DISTINCT day FROM events WHERE day > 0 ORDER BY day")]
+
+    def event_paths(self) -> list[str]:
+        """Every event's path, in date order."""
+        return [db.real_path(path) for (path,) in self._query("SELECT f.path FROM events e JOIN files f ON f.id = e.id" + _ORDER)]
+
+    def get(self, relpath: str) -> Listed | None:
+        found = self._query(_EVENT + " WHERE f.path = ?", db.stored_path(relpath))
+        return _listed(found[0]) if found else None
+
+    def _kind(self, relpath: str) -> int | None:
+        found = self._query("SELECT kind FROM files WHERE path = ?", db.stored_path(relpath))
+        return found[0][0] if found else None
+
+    def indexed(self, relpath: str) -> bool:
+        """The index holds this file, read (an event or a day page)."""
+        return self._kind(relpath) in (db.EVENT, db.DAY_PAGE)
+
+    def exists(self, relpath: str) -> bool:
+        return self.indexed(relpath) or self.archive.on_disk(relpath)
+
+    def find(self, ref: str) -> Event:
+        """An event by file path, site link, slug or unique slug prefix (as Archive.find)."""
+        for relpath in self.archive.path_forms(ref):
+            event = self.get(relpath)
+            if event:
+                return event
+            if self._kind(relpath) == db.DAY_PAGE:
+                raise day_page_problem(ref)
+        slug = db.stored_path(ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower())
+        if not slug:
+            raise EventNotFound("empty event reference; give a path, a /news/... link or a slug")
+        matches = self._slugs("e.slug = ?", slug) or self._slugs("e.slug >= ? AND e.slug < ?", slug, slug[:-1] + chr(ord(slug[-1]) + 1))
+        if len(matches) == 1:
+            return self.get(matches[0])  # type: ignore[return-value]
+        if matches:
+            raise AmbiguousEvent(f"'{ref}' matches {len(matches)} events; give more of the slug or the full path", matches)
+        raise EventNotFound(f"no event matches '{ref}'; give a file path, a /news/... link, or a slug (see newsarc search)")
+
+    def _slugs(self, where: str, *args) -> list[str]:
+        rows = self._query("SELECT f.path FROM events e JOIN files f ON f.id = e.id WHERE " + where + _ORDER, *args)
+        return [db.real_path(path) for (path,) in rows]
+
+    def resolve(self, event: Event, target: str):
+        return resolve_link(event.path, target)
+
+    def backlinks(self, event: Event) -> list[Event]:
+        """Events whose links (Related, body, front matter) point at `event`, in date order."""
+        rows = self._query(
+            _EVENT + " JOIN links l ON l.id = e.id WHERE l.target = (SELECT id FROM files WHERE path = ?) AND l.role & ?" + _ORDER,
+            db.stored_path(event.path), index_tables.BACKLINK)
+        return [_listed(row) for row in rows]
+
+    def with_text(self, event: Event) -> Event:
+        """`event` with every field: a catalogued one is read again from its file."""
+        if not isinstance(event, Listed):
+            return event
+        from newsarc.reading.parser import read_event
+
+        return read_event(self.root / event.path, event.path)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+

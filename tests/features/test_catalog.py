@@ -1,0 +1,178 @@
+"""The catalogue (features/catalog.py): show and list-by-date answered from the SQLite index.
+
+Its answers are checked against Archive's (the store's and the parsed files'),
+which every other test of show and list-by-date has long pinned down; then what
+only the catalogue does: it builds nothing but its own tables, keeps up with
+edits, and survives what may be found at its database's name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from newsarc.archive import Archive
+from newsarc.errors import AmbiguousEvent, EventNotFound
+from newsarc.features.catalog import Catalog
+from newsarc.index import db
+from newsarc.reading.dates import DateSpan, parse_when
+from tests.conftest import EXAMPLES, ArchiveBuilder, run_newsarc
+
+
+def _catalog(root: Path, cache_dir: Path) -> Catalog:
+    return Catalog(Archive.open(root, cache_dir=cache_dir), cache_dir=cache_dir)
+
+
+def _paths(events) -> list[str]:
+    return [e.path for e in events]
+
+
+def test_the_catalogue_answers_as_the_archive_does_on_the_examples(tmp_path):
+    archive = Archive.open(EXAMPLES, use_cache=False).load()
+    catalog = _catalog(EXAMPLES, tmp_path / "cache")
+    everything = DateSpan(None, None)
+    assert _paths(catalog.events_in(everything)) == _paths(archive.events_in(everything))
+    assert catalog.event_paths() == archive.event_paths()
+    assert catalog.event_days() == archive.event_days()
+    for event in archive.events:
+        found = catalog.find(event.slug)
+        assert (found.path, found.date, found.title, found.topics, found.source_count) == (
+            event.path, event.date, event.title, event.topics, event.source_count)
+        assert _paths(catalog.backlinks(found)) == _paths(archive.backlinks(event))
+        full = catalog.with_text(found)
+        assert (full.to_dict(), full.body_raw) == (event.to_dict(), event.body_raw)
+        if event.date:
+            assert _paths(catalog.on_this_day(event.date.month, event.date.day)) == _paths(
+                archive.on_this_day(event.date.month, event.date.day))
+    assert catalog.confirm()
+
+
+@pytest.mark.parametrize("when", ["2015..2017", "2016", "2017-08", "2017-08-21", "..2016-03-27", "2016-03-28.."])
+def test_a_span_from_the_catalogue_equals_the_day_folders_read(tmp_path, when):
+    catalog = _catalog(EXAMPLES, tmp_path / "cache")
+    catalog.index  # open: every span is read from it (a short one would be read from its day folders)
+    span = parse_when(when)
+    from_folders = Archive.open(EXAMPLES, use_cache=False).events_in(span, index=False)
+    assert _paths(catalog.events_in(span)) and _paths(catalog.events_in(span)) == _paths(from_folders)
+
+
+def test_find_says_what_archive_find_says(builder: ArchiveBuilder, tmp_path):
+    builder.event("2016-04-05", "Siege ends in the old town")
+    builder.event("2016-04-06", "Siege ends again")
+    builder.event("2016-04-07", "Harvest fair opens")
+    catalog = _catalog(builder.root, tmp_path / "cache")
+    with pytest.raises(AmbiguousEvent) as many:
+        catalog.find("siege-ends")
+    assert many.value.candidates == ["news/2016/04/5/siege-ends-in-the-old-town.md", "news/2016/04/6/siege-ends-again.md"]
+    assert catalog.find("harvest").title == "Harvest fair opens"
+    assert catalog.find("/news/2016/04/07/harvest-fair-opens.md").title == "Harvest fair opens"  # the other day spelling
+    with pytest.raises(EventNotFound, match="is a day page, not an event; try: newsarc list-by-date 2016-04-7"):
+        catalog.find("/news/2016/04/7/index.md")
+    with pytest.raises(EventNotFound, match="no event matches 'zebra'"):
+        catalog.find("zebra")
+
+
+def _show(root: Path, env: dict[str, str], ref: str = "siege-ends") -> tuple[int, str, str]:
+    done = run_newsarc("show", ref, "--json", "--archive", str(root), env=env)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def site(builder: ArchiveBuilder) -> ArchiveBuilder:
+    builder.event("2016-04-05", "Siege ends")
+    builder.event("2016-04-07", "Aid reaches the town", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"])])
+    return builder
+
+
+def test_show_and_list_by_date_build_only_the_catalogue(site, tmp_path):
+    cache = tmp_path / "cache"
+    env = {"NEWSARC_CACHE_DIR": str(cache)}
+    done = run_newsarc("list-by-date", "2016-04", "--json", "--archive", str(site.root), env=env)
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+    assert not cache.exists()  # a month is read from its day folders: nothing built
+    code, out, err = _show(site.root, env)
+    assert (code, err) == (0, "")
+    assert json.loads(out)["linked_from"] == ["news/2016/04/7/aid-reaches-the-town.md"]
+    names = sorted(p.name for p in (cache / "index").iterdir())
+    assert [n for n in names if n.endswith(".db")] and not [n for n in names if ".store" in n or n.endswith(".blobs")]
+
+
+def test_show_keeps_up_with_edits(site, tmp_path):
+    env = {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")}
+    assert _show(site.root, env)[0] == 0
+    site.event("2016-04-05", "Siege ends", body="The last fighters left at dawn.")  # same file, new body
+    site.event("2016-04-09", "Town rebuilds", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["War"])])
+    code, out, _ = _show(site.root, env)
+    record = json.loads(out)
+    assert code == 0 and record["body"] == "The last fighters left at dawn."
+    assert record["linked_from"] == ["news/2016/04/7/aid-reaches-the-town.md", "news/2016/04/9/town-rebuilds.md"]
+    os.remove(site.root / "news/2016/04/7/aid-reaches-the-town.md")
+    assert json.loads(_show(site.root, env)[1])["linked_from"] == ["news/2016/04/9/town-rebuilds.md"]
+
+
+def _database(cache: Path) -> Path:
+    (found,) = (cache / "index").glob("*.db")
+    return found
+
+
+@pytest.mark.parametrize("kind", ["fifo", "folder"])
+def test_something_not_a_file_at_the_catalogue_name_never_blocks_and_is_named(site, tmp_path, kind):
+    cache = tmp_path / "cache"
+    env = {"NEWSARC_CACHE_DIR": str(cache), "NEWSARC_WORKERS": "1"}
+    expected = _show(site.root, env)
+    target = _database(cache)
+    for side in db.SIDE:
+        Path(str(target) + side).unlink(missing_ok=True)
+    target.unlink()
+    os.mkfifo(target) if kind == "fifo" else target.mkdir()
+    for _ in range(2):
+        code, out, err = _show(site.root, env)
+        assert (code, out) == expected[:2]
+        assert err == f"newsarc: {target} is not a regular file; newsarc leaves it alone (remove it)\n"
+    assert target.is_fifo() if kind == "fifo" else target.is_dir()
+
+
+def test_a_damaged_catalogue_is_built_again_never_a_wrong_answer(site, tmp_path):
+    cache = tmp_path / "cache"
+    env = {"NEWSARC_CACHE_DIR": str(cache)}
+    expected = _show(site.root, env)
+    target = _database(cache)
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])
+    assert _show(site.root, env) == expected
+    assert _show(site.root, env) == expected
+
+
+def test_show_with_no_cache_writes_nothing(site, tmp_path):
+    cache = tmp_path / "cache"
+    done = run_newsarc("--no-cache", "show", "siege-ends", "--archive", str(site.root), env={"NEWSARC_CACHE_DIR": str(cache)})
+    assert done.returncode == 0 and "Siege ends" in done.stdout
+    assert not cache.exists()
+
+
+def test_a_name_that_is_not_utf8_is_listed_and_shown(builder: ArchiveBuilder, tmp_path):
+    builder.event("2016-04-05", "Siege ends")
+    folder = os.fsencode(builder.root / "news/2016/04/5")
+    with open(folder + b"/caf\xe9-town.md", "wb") as out:
+        out.write((builder.root / "news/2016/04/5/siege-ends.md").read_bytes().replace(b"Siege ends", b"Cafe town"))
+    catalog = _catalog(builder.root, tmp_path / "cache")
+    found = catalog.find("caf")
+    assert (found.path, found.title) == ("news/2016/04/5/caf\udce9-town.md", "Cafe town")
+    assert catalog.with_text(found).title == "Cafe town"
+    assert _paths(catalog.events_in(parse_when("2016..2017"), index=True)) == ["news/2016/04/5/caf\udce9-town.md", "news/2016/04/5/siege-ends.md"]
+
+
+@given(st.binary().filter(lambda b: b"\0" not in b))
+def test_a_stored_path_is_utf8_and_gives_back_the_path(name):
+    """Any bytes a file name may hold, as Python reads them (os.fsdecode: bytes that are not UTF-8 as
+    lone surrogates), go into SQLite as UTF-8 text and come back as they were."""
+    real = os.fsdecode(name)
+    stored = db.stored_path(real)
+    stored.encode("utf-8")
+    assert db.real_path(stored) == real
+    assert (stored == real) == (real.encode("utf-8", "surrogateescape").decode("utf-8", "replace") == real)
