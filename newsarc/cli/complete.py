@@ -28,13 +28,16 @@ def event_slugs(ctx, incomplete: str) -> list[str]:
 
 def topic_names(ctx, incomplete: str) -> list[str]:
     """Topic names starting with what was typed (case and accents aside), from an index on disk."""
+    from newsarc.features.catalog import Catalog
+
     site = _archive(ctx)
-    if site is None or not site.index_on_disk():
+    catalog = None if site is None else Catalog(site, cache_dir=site.cache_dir, use_cache=site.use_cache)
+    if catalog is None or not catalog.on_disk():
         return []
     from newsarc.reading.topic_names import fold
 
     wanted = fold(incomplete)
-    names = [spellings[0] for spellings, _ in site.topic_groups().values()]
+    names = [spellings[0] for spellings, _ in catalog.topic_groups().values()]
     return sorted(name for name in names if fold(name).startswith(wanted))[:_MOST]
 
 

@@ -22,6 +22,7 @@ from newsarc.cli.options import (
     finish,
     nothing_found,
     open_archive,
+    open_catalog,
     report_diagnostics,
     settled,
     unread,
@@ -76,7 +77,7 @@ def topics(
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root, text=False)
+    site = open_catalog(archive, root)
     span = dates.window(from_, to)
     found = settled(site, lambda: overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit))
     report_diagnostics(unread(site), site.root)
@@ -123,7 +124,7 @@ def timeline(
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root, text=False)
+    site = open_catalog(archive, root)
     line = settled(site, lambda: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)))
     if overview.fold(topic) != line.topic.key:
         sys.stderr.write(f"newsarc: showing topic '{printable(line.topic.name)}'\n")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
-from collections.abc import Callable, Sequence
+import sqlite3
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from newsarc.archive import INDEX_FOLDERS, Archive, day_page_problem, folder_day, resolve_link
@@ -24,6 +26,7 @@ from newsarc.errors import AmbiguousEvent, EventNotFound
 from newsarc.index import build, db
 from newsarc.model import Diagnostic, Event, slug_of
 from newsarc.reading.dates import DateSpan
+from newsarc.reading.topic_names import group_names
 
 
 def _event_rows(event) -> dict[str, list[tuple]]:
@@ -61,6 +64,9 @@ from newsarc.features import index_tables  # noqa: E402  (registers the links gr
 GROUPS = ("events", "links")
 _EVENT = "SELECT f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
 _ORDER = " ORDER BY max(e.day, 1), f.path"  # Archive's event order: by date (none: first), then path
+_BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
+_BATCH = 500  # events made by one query
+_TOPICS = "topics-1"  # the answer kept for topic_groups (db.keep); bump when group_names answers otherwise
 
 
 class Listed(Event):
@@ -81,6 +87,37 @@ def _listed(row: tuple) -> Listed:
     return event
 
 
+class Events(Sequence):
+    """Events of the catalogue by id, in the order given, each made when first asked for: `topics`
+    makes two per topic (its first and last dates), `timeline` one topic's."""
+
+    def __init__(self, conn: sqlite3.Connection, ids: Sequence[int]):
+        self.conn, self.ids = conn, ids
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return list(self._made(self.ids[k]))
+        return next(self._made([self.ids[k]]))
+
+    def __iter__(self) -> Iterator[Listed]:
+        return self._made(self.ids)
+
+    def subset(self, positions: Sequence[int]) -> Events:
+        ids = self.ids
+        return Events(self.conn, [ids[k] for k in positions])
+
+    def _made(self, ids: Sequence[int]) -> Iterator[Listed]:
+        for start in range(0, len(ids), _BATCH):
+            chunk = ids[start: start + _BATCH]
+            rows = self.conn.execute(_BY_ID + f" WHERE e.id IN ({','.join('?' * len(chunk))})", tuple(chunk)).fetchall()
+            by_id = {row[0]: row[1:] for row in rows}
+            for i in chunk:
+                yield _listed(by_id[i])
+
+
 class Catalog:
     """An archive whose lookups are queries of its SQLite index (the events and links groups).
 
@@ -97,6 +134,7 @@ class Catalog:
         self.notice: Callable[[str], None] | None = None
         self._index: build.Index | None = None
         self._unreadable: list[Event] | None = None
+        self._grouped: tuple[Sequence[int], dict] | None = None
 
     # -- the index ----------------------------------------------------------
 
@@ -122,8 +160,13 @@ class Catalog:
             return True
         fresh = self._index.confirm()
         if not fresh:
-            self._unreadable = None
+            self._unreadable = self._grouped = None
         return fresh
+
+    def on_disk(self) -> bool:
+        """A catalogue of this scope was written before (it may be stale: bringing it up to date costs
+        what changed; building it, every file)."""
+        return self.use_cache and build.on_disk(self.root, self.scope, GROUPS, cache_dir=self.cache_dir)
 
     def _pays(self, folders: int) -> bool:
         """Whether `folders` day folders are better read from the index than one by one (as Archive's)."""
@@ -131,7 +174,7 @@ class Catalog:
             return True
         if folders < INDEX_FOLDERS:
             return False
-        if self.use_cache and build.on_disk(self.root, self.scope, GROUPS, cache_dir=self.cache_dir):
+        if self.on_disk():
             return True
         every = self.archive.day_folders()
         return every is not None and folders * 2 >= len(every)
@@ -207,6 +250,44 @@ class Catalog:
         """Every event's path, in date order."""
         return [db.real_path(path) for (path,) in self._query("SELECT f.path FROM events e JOIN files f ON f.id = e.id" + _ORDER)]
 
+    def view(self) -> Events:
+        """Every event, in order (date, then path), each made when read."""
+        return Events(self.index.conn, self._topics()[0])
+
+    def view_paths(self) -> list[str]:
+        return self.event_paths()
+
+    def topic_groups(self) -> dict[str, tuple[list[str], Sequence[int]]]:
+        """topic_names.group_names over `view()`: folded topic -> (spellings, positions in `view()`)."""
+        return self._topics()[1]
+
+    def _topics(self) -> tuple[Sequence[int], dict[str, tuple[list[str], Sequence[int]]]]:
+        """The event order and the topic groups over it, worked out once per index generation and kept
+        in it (grouping 100k events' topics costs about 0.3 s; reading them back, a few ms)."""
+        if self._grouped is None:
+            conn = self.index.conn
+            conn.execute("BEGIN")
+            try:
+                kept = db.recall(conn, _TOPICS)
+                generation = int(db.meta(conn, "generation") or 0)
+                rows = None if kept else conn.execute("SELECT e.id, e.topics FROM events e JOIN files f ON f.id = e.id" + _ORDER).fetchall()
+            finally:
+                conn.execute("COMMIT")
+            if kept:
+                order, groups = marshal.loads(kept)
+                self._grouped = (array("q", order), {key: (ranked, array("i", at)) for key, (ranked, at) in groups.items()})
+            else:
+                order = array("q", [row[0] for row in rows])
+                grouped = group_names(marshal.loads(row[1]) for row in rows)
+                value = (order.tobytes(), {key: (ranked, array("i", at).tobytes()) for key, (ranked, at) in grouped.items()})
+                db.keep(conn, _TOPICS, marshal.dumps(value), generation)
+                self._grouped = (order, grouped)
+        return self._grouped
+
+    @property
+    def day_pages(self) -> _DayPages:
+        return _DayPages(self)
+
     def get(self, relpath: str) -> Listed | None:
         found = self._query(_EVENT + " WHERE f.path = ?", db.stored_path(relpath))
         return _listed(found[0]) if found else None
@@ -266,3 +347,13 @@ class Catalog:
         if self._index is not None:
             self._index.close()
 
+
+
+class _DayPages:
+    """`path in catalog.day_pages`: whether the index holds a day page there."""
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def __contains__(self, relpath: object) -> bool:
+        return isinstance(relpath, str) and self.catalog._kind(relpath) == db.DAY_PAGE

@@ -21,7 +21,6 @@ from newsarc.reading.topic_names import compact, fold, group_names  # noqa: F401
 from newsarc.reading.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
 from newsarc.model import BODY, DATE, FRONT_MATTER, IMAGE, RELATED, Event
-from newsarc.index.store import EventView
 
 SORTS = ("count", "name", "first", "last")
 DEFAULT_GAP = 30  # days: about a month without news is worth marking
@@ -71,7 +70,7 @@ def group_topics(events: Sequence[Event]) -> dict[str, Topic]:
 def _topics(groups: dict[str, tuple[list[str], Sequence[int]]], events: Sequence[Event]) -> dict[str, Topic]:
     """Topics of topic_names.group_names' groups. Over a store.EventView a topic's events are made only
     when asked for: `topics` makes two per topic (its first and last dates), `timeline` one topic's."""
-    pick = events.subset if isinstance(events, EventView) else lambda ks: [events[k] for k in ks]
+    pick = getattr(events, "subset", None) or (lambda ks: [events[k] for k in ks])
     return {key: Topic(ranked[0], key, pick(positions), ranked) for key, (ranked, positions) in groups.items()}
 
 

@@ -64,7 +64,7 @@ from urllib.parse import quote
 
 from newsarc import __version__
 
-SCHEMA = 2  # PRAGMA user_version; bump on any change to a core table (a group has its own version)
+SCHEMA = 3  # PRAGMA user_version; bump on any change to a core table (a group has its own version)
 MADE_BY = f"newsarc/{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}/sqlite{sqlite3.sqlite_version}"
 TAG = hashlib.sha1(f"{SCHEMA}/{MADE_BY}".encode()).hexdigest()[:8]
 EVENT, DAY_PAGE, SKIPPED = 0, 1, 2  # files.kind
@@ -186,6 +186,7 @@ CORE = (
     " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest BLOB NOT NULL,"
     " kind INTEGER NOT NULL)",
     "CREATE TABLE notes(path TEXT NOT NULL, line INTEGER NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL)",
+    "CREATE TABLE answers(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
 )
 
 
@@ -204,6 +205,31 @@ def create(conn: sqlite3.Connection, root: str, scope: str) -> None:
 def meta(conn: sqlite3.Connection, key: str) -> Any:
     row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
     return None if row is None else row[0]
+
+
+def recall(conn: sqlite3.Connection, name: str) -> bytes | None:
+    """An answer kept by `keep` from this index as it is (every update forgets them all)."""
+    row = conn.execute("SELECT value FROM answers WHERE name=?", (name,)).fetchone()
+    return None if row is None else row[0]
+
+
+def keep(conn: sqlite3.Connection, name: str, value: bytes, generation: int) -> None:
+    """Keep an answer that depends on the index alone, worked out from it at `generation` (read in
+    the same transaction as the data), for the next runs; kept only if the index is still at that
+    generation, and not at all when it cannot be written now (another writer, a read-only cache)."""
+    conn.execute("PRAGMA busy_timeout=0")  # never wait for a writer for this
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        return
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    try:
+        if int(meta(conn, "generation") or 0) == generation:
+            conn.execute("INSERT OR REPLACE INTO answers VALUES(?, ?)", (name, value))
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        conn.execute("ROLLBACK")
 
 
 def built_groups(conn: sqlite3.Connection) -> dict[str, int]:

@@ -176,3 +176,27 @@ def test_a_stored_path_is_utf8_and_gives_back_the_path(name):
     stored.encode("utf-8")
     assert db.real_path(stored) == real
     assert (stored == real) == (real.encode("utf-8", "surrogateescape").decode("utf-8", "replace") == real)
+
+
+def test_topic_groups_equal_the_archives_and_are_kept_for_the_next_run(tmp_path):
+    archive = Archive.open(EXAMPLES, use_cache=False).load()
+    expected = {key: (ranked, list(at)) for key, (ranked, at) in archive.topic_groups().items()}
+    first = _catalog(EXAMPLES, tmp_path / "cache")
+    assert {key: (ranked, list(at)) for key, (ranked, at) in first.topic_groups().items()} == expected
+    assert _paths(first.view()) == archive.event_paths()
+    assert db.recall(first.index.conn, "topics-1") is not None  # kept in the index ...
+    again = _catalog(EXAMPLES, tmp_path / "cache")
+    assert {key: (ranked, list(at)) for key, (ranked, at) in again.topic_groups().items()} == expected  # ... and read back
+    view = again.view()
+    assert [e.path for e in view.subset([3, 1])] == [view[3].path, view[1].path]
+
+
+def test_topics_and_timeline_keep_up_with_edits(site, tmp_path):
+    env = {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")}
+    before = run_newsarc("topics", "--json", "--archive", str(site.root), env=env)
+    assert [json.loads(line)["topic"] for line in before.stdout.splitlines()] == ["War"]
+    site.event("2016-04-09", "Floods close the bridge", related=[("Siege ends", "/news/2016/04/5/siege-ends.md", ["Floods"])])
+    after = run_newsarc("topics", "--json", "--archive", str(site.root), env=env)
+    assert sorted(json.loads(line)["topic"] for line in after.stdout.splitlines()) == ["Floods", "War"]
+    line = run_newsarc("timeline", "floods", "--json", "--archive", str(site.root), env=env)
+    assert [json.loads(record)["path"] for record in line.stdout.splitlines()] == ["news/2016/04/9/floods-close-the-bridge.md"]
