@@ -189,7 +189,12 @@ def _tail(text: str, event: Event, is_day_page: bool) -> bool:
         elif section == RELATED:
             links.append(Link(target, label, 0, 0, RELATED))
             if names:
-                for topic in split_topics(names.strip()):
+                found = _TOPICS.get(names)
+                if found is None:
+                    if len(_TOPICS) > 100_000:
+                        _TOPICS.clear()
+                    found = _TOPICS[names] = split_topics(names.strip())
+                for topic in found:
                     if topic not in topics_seen:
                         topics_seen.add(topic)
                         topics.append(topic)
@@ -200,6 +205,7 @@ def _tail(text: str, event: Event, is_day_page: bool) -> bool:
     return True
 
 
+_TOPICS: dict[str, list[str]] = {}  # a context's topics: the same few thousand contexts recur (never changed in place)
 _DATED: dict[tuple[str, bool, str | None], tuple | None] = {}  # the events of a folder share their verdict
 
 
