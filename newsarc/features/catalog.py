@@ -49,6 +49,7 @@ EVENTS = db.register(db.Group(
     ),
     inserts={"events": "INSERT INTO events VALUES(?,?,?,?,?,?,?,?)", "topics": "INSERT INTO topics VALUES(?,?)"},
     rows=_event_rows,
+    needs=frozenset({"kind", "date", "title", "path", "sources", "diagnostics", "topics"}),  # reading/glance.py gives these
     indexes=(
         "CREATE INDEX events_day ON events(day)",
         "CREATE INDEX events_md ON events(md)",

@@ -38,18 +38,18 @@ def _link_rows(event) -> dict[str, list[tuple]]:
     """Targets as file ids (a path the index lacks goes to links_missing, resolved if it appears).
     validate-links' verdict needs: quiet (link_facts), no target written otherwise than plainly (odd),
     and every plain target a file (no PLAIN row in links_missing)."""
-    from newsarc.archive import day_page_targets, link_facts, link_targets
+    from newsarc.archive import day_page_targets
 
     roles: dict[str, int] = {}
     if event.is_day_page:  # what it lists; a day page is no backlink (Archive.backlinks: events only)
         for target in day_page_targets(event):
             roles[target] = LISTED
     else:
-        for target in link_targets(event):
+        for target in _link_targets(event):
             roles[target] = roles.get(target, 0) | BACKLINK
-    links, http, written, quiet = link_facts(event)
+    links, http, written, quiet = _link_facts(event)
     odd = 0
-    for target in written.split("\0") if written else ():
+    for target in written:
         if target[:1] == "/" and "%" not in target and "?" not in target and "#" not in target:
             roles[target[1:]] = roles.get(target[1:], 0) | PLAIN
         else:
@@ -62,6 +62,68 @@ def _link_rows(event) -> dict[str, list[tuple]]:
         else:
             found.append((fid, role))
     return {"links": found, "links_missing": missing, "link_facts": [(links, http, int(quiet), odd)]}
+
+
+_HTTP = ("http://", "https://")
+
+
+def _link_targets(event) -> list[str]:
+    """archive.link_targets, a plain site-absolute link (archive.resolve_written's rule) taken as its
+    path and an http(s) link as external without resolve_link: the same answer, in a fraction of the time."""
+    from newsarc.archive import PLAIN_ABSOLUTE, resolve_link
+    from newsarc.model import DATE
+
+    found: dict[str, None] = {}
+    path = event.path
+    for link in event.links:
+        if link.role == DATE:
+            continue
+        target = link.target
+        if target[:1] == "/" and PLAIN_ABSOLUTE.fullmatch(target) and "//" not in target and "/." not in target \
+                and target[-1] != "/":
+            target = target[1:]
+        elif target[:4] == "http" and target.startswith(_HTTP):
+            continue
+        else:
+            target = resolve_link(path, target).path
+        if target and target != path:
+            found[target] = None
+    return list(found)
+
+
+_AGREE: dict[tuple, bool] = {}  # archive._dates_agree of a folder and date line (the events of a day share it)
+
+
+def _link_facts(event) -> tuple[int, int, list[str], bool]:
+    """archive.link_facts, its written targets as a list and its date check kept per folder and date line
+    (archive._dates_agree reads nothing else of a file without a front matter date)."""
+    from newsarc.archive import _dates_agree
+    from newsarc.model import DATE
+
+    written, http = [], 0
+    line = None
+    for link in event.links:
+        target = link.target
+        if target[:4] == "http" and target.startswith(_HTTP):
+            http += 1
+        else:
+            written.append(target)
+        if line is None and link.role == DATE:
+            line = link
+    if written == [""]:
+        written = []  # as link_facts' "\0"-joined targets: one empty target reads as none
+    quiet = not event.diagnostics
+    if quiet and not event.is_day_page:
+        if "date" in event.meta:
+            quiet = _dates_agree(event)
+        else:
+            key = (event.path.rpartition("/")[0], line.text, line.target) if line is not None else (event.path.rpartition("/")[0],)
+            quiet = _AGREE.get(key)
+            if quiet is None:
+                if len(_AGREE) > 100_000:
+                    _AGREE.clear()
+                quiet = _AGREE[key] = _dates_agree(event)
+    return len(event.links), http, written, quiet
 
 
 def _links_moved(conn: sqlite3.Connection, added: list[tuple[int, str]], gone: list[int]) -> None:
@@ -89,6 +151,7 @@ LINKS = db.register(db.Group(
         "link_facts": "INSERT INTO link_facts VALUES(?,?,?,?,?)",
     },
     rows=_link_rows,
+    needs=frozenset({"kind", "path", "links", "diagnostics", "meta"}),
     indexes=(
         "CREATE INDEX links_target ON links(target)",
         "CREATE INDEX links_id ON links(id)",

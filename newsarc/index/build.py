@@ -27,6 +27,7 @@ from __future__ import annotations
 import marshal
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -531,8 +532,12 @@ def _parse_chunk(task: tuple[Sequence[int], Sequence[Item], tuple[str, ...]]) ->
     """Rows of a chunk of files, as marshal bytes (cheap to send back from a worker)."""
     ids, items, groups = task
     files, tables = [], {}
+    needs = _needs(groups)
+    from newsarc.reading.limits import max_file_size
+
+    limit = max_file_size()  # the settings once a chunk, not once a file (they read the environment)
     for file_id, item in zip(ids, items):
-        file_row, rows = _parse_one(item, groups)
+        file_row, rows = _parse_one(item, groups, needs, limit)
         files.append((file_id, *file_row))
         for by_table in rows.values():
             for table, table_rows in by_table.items():
@@ -540,18 +545,44 @@ def _parse_chunk(task: tuple[Sequence[int], Sequence[Item], tuple[str, ...]]) ->
     return marshal.dumps((files, tables))
 
 
-def _parse_one(item: Item, groups: tuple[str, ...]) -> tuple[tuple, dict[str, dict[str, list[tuple]]]]:
-    """(files row without its id, {group: {table: rows}}) of one file."""
+def _needs(groups: tuple[str, ...]) -> frozenset[str] | None:
+    """The Event fields the groups' rows read, when a glance gives them all (reading/glance.py); None
+    when the file must be parsed."""
+    from newsarc.reading import glance
+
+    needs: set[str] = set(glance.KIND)
+    for name in groups:
+        wanted = db.GROUPS[name].needs
+        if wanted is None:
+            return None
+        needs |= wanted
+    return frozenset(needs) if needs <= glance.GIVES else None
+
+
+def _parse_one(item: Item, groups: tuple[str, ...], needs: frozenset[str] | None = None,
+               limit: int | None = None) -> tuple[tuple, dict[str, dict[str, list[tuple]]]]:
+    """(files row without its id, {group: {table: rows}}) of one file: glanced at when `needs` (what the
+    groups read) allows and the file is in the usual layout, otherwise parsed. `limit`: the size limit
+    (max_file_size()), when the caller has it."""
     from newsarc.model import Diagnostic
     from newsarc.reading.parser import parse_bytes, read_limited, skipped_event
 
     path, relpath, stamp = item
     diagnostics: list[Diagnostic] = []
-    data = read_limited(path, relpath, diagnostics)
+    data = _read(path, limit) if limit is not None else None
+    if data is None:
+        data = read_limited(path, relpath, diagnostics)  # and why it cannot be read, when it cannot
     if data is None:  # unreadable or over the size limit: recorded as skipped, read again every run
         event, found = skipped_event(relpath, diagnostics), db.NO_DIGEST
     else:
-        event, found = parse_bytes(data, relpath), db.digest(data)
+        event = None
+        if needs is not None:
+            from newsarc.reading.glance import glance
+
+            event = glance(data, relpath, needs)
+        if event is None:
+            event = parse_bytes(data, relpath)
+        found = db.digest(data)
     kind = db.SKIPPED if event.skipped else db.DAY_PAGE if event.is_day_page else db.EVENT
     if kind == db.SKIPPED:
         found = db.NO_DIGEST
@@ -561,6 +592,29 @@ def _parse_one(item: Item, groups: tuple[str, ...]) -> tuple[tuple, dict[str, di
         if kind in group.kinds:
             rows[name] = group.rows(event)
     return (relpath, *stamp, found, kind), rows
+
+
+_READ = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read(path: str, limit: int) -> bytes | None:
+    """A regular file's bytes when it is within `limit` (0: none) and reads without error; None
+    otherwise (parser.read_limited then reads it, or says why it cannot). One open, fstat and read:
+    no buffered reader."""
+    try:
+        fd = os.open(path, _READ)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or 0 < limit < info.st_size:
+            return None
+        data = os.read(fd, info.st_size + 1)
+        return data if len(data) <= info.st_size else None  # grown since: read again the usual way
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _give_back_memory(files: int) -> None:

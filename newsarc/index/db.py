@@ -139,7 +139,12 @@ class Group:
     rows of some files out (default: DELETE ... WHERE id IN); an FTS5 table
     without content needs its own. `moved` hears of files added and gone
     (links to them re-resolve); `after` derives tables once rows are in.
-    `kinds` are the kinds of file whose events the group wants."""
+    `kinds` are the kinds of file whose events the group wants. `needs`
+    names the Event fields `rows` reads (reading/glance.py's names: "path",
+    "kind", "date", "title", "sources", "topics", "links", "meta",
+    "diagnostics"...); when every group built names only fields a glance at
+    the file gives, the build glances instead of parsing (None: the whole
+    event, parsed)."""
 
     name: str
     version: int
@@ -152,6 +157,7 @@ class Group:
     moved: Callable[[sqlite3.Connection, list[tuple[int, str]], list[int]], None] | None = None  # files added, gone
     after: Callable[[sqlite3.Connection], None] | None = None
     names: tuple[str, ...] = field(default=())  # the tables it owns (for drops and sizes); from `tables` if empty
+    needs: frozenset[str] | None = None
 
     def table_names(self) -> tuple[str, ...]:
         if self.names:
