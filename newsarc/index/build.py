@@ -467,6 +467,7 @@ def _bump(conn: sqlite3.Connection) -> None:
     """A new generation: the answers kept from the last one (db.keep) are forgotten with it."""
     conn.execute("UPDATE meta SET value=value+1 WHERE key='generation'")
     conn.execute("DELETE FROM answers")
+    freshness.keep_stamps(conn)
 
 
 def _set_ids(conn: sqlite3.Connection, items: Sequence[Item], ids: Sequence[int], drop: Sequence[int] = ()) -> None:
@@ -491,7 +492,7 @@ def _drop_rows(conn: sqlite3.Connection, groups: Sequence[str], ids: list[int]) 
 
 
 def _finish_groups(conn: sqlite3.Connection, groups: Sequence[str], new: Sequence[str]) -> None:
-    conn.execute("DELETE FROM answers")  # a group built again may answer otherwise
+    conn.execute(f"DELETE FROM answers WHERE name NOT LIKE '{freshness.STAMPS}%'")  # a group built again may answer otherwise
     for name in groups:
         group = db.GROUPS[name]
         if name in new:

@@ -34,9 +34,11 @@ folder reached twice read once, FIFOs and devices named and skipped.
 
 from __future__ import annotations
 
+import marshal
 import os
 import sqlite3
 import time
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,8 @@ RACY_SECONDS = 2.0
 RACY_NS = int(RACY_SECONDS * 1e9)
 PARALLEL_STATS = 20000  # from this many files, the check stats on every core
 PARALLEL_DIGESTS = 2000  # from this many files to hash, every core hashes
+STAMP_PIECES = 8  # the files' stamps, kept as this many blobs (keep_stamps): a share of the check reads its pieces
+STAMPS = "stamps-"  # their names in the answers table
 GONE: db.Stamp = (-1, -1, -1, -1)  # vanished or unreadable when stat-ed: the parser says why
 
 Item = tuple[str, str, db.Stamp]  # (path on disk, path relative to the root, stamp)
@@ -251,6 +255,21 @@ class Found:
         return not (self.folders or self.files or self.walk)
 
 
+def keep_stamps(conn: sqlite3.Connection) -> None:
+    """The stamps of the files the check stats, as STAMP_PIECES blobs (by id) in the answers table,
+    written by every update with its new generation: a share of the check reads one blob per piece
+    instead of a row per file, which cost about as much as stat-ing the files."""
+    rows = conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files WHERE kind != ? ORDER BY id", (db.SKIPPED,)).fetchall()
+    step = -(-len(rows) // STAMP_PIECES)  # pieces of neighbouring ids: files of a folder are stat-ed together
+    kept = []
+    for k in range(STAMP_PIECES):
+        piece = rows[k * step: (k + 1) * step]
+        ids = array("q", [row[0] for row in piece])
+        stamps = array("q", [value for row in piece for value in row[2:]])
+        kept.append((f"{STAMPS}{k}", marshal.dumps((ids.tobytes(), [row[1] for row in piece], stamps.tobytes()))))
+    conn.executemany("INSERT OR REPLACE INTO answers VALUES(?, ?)", kept)
+
+
 def check(conn: sqlite3.Connection, root: str) -> Found:
     """Compare the index with the files (see the module docstring for the rules)."""
     return start(conn, root, background=False).found()
@@ -354,34 +373,55 @@ def _share(conn: sqlite3.Connection, prefix: str, part: int, count: int, limit: 
     conn.execute("BEGIN")
     try:
         generation = int(db.meta(conn, "generation") or 0)
-        rows = conn.execute(
-            "SELECT id, path, size, mtime_ns, ctime_ns, inode, CASE WHEN mtime_ns >= ? THEN digest END"
-            " FROM files WHERE kind != ? AND id % ? = ?",
-            (limit, db.SKIPPED, count, part),
-        ).fetchall()
+        names = [f"{STAMPS}{k}" for k in range(STAMP_PIECES) if k % count == part]
+        kept = conn.execute(f"SELECT value FROM answers WHERE name IN ({','.join('?' * len(names))})", names).fetchall()
+        ids, paths, stamps = array("q"), [], array("q")
+        if len(kept) == len(names):
+            for (value,) in kept:
+                piece_ids, piece_paths, piece_stamps = marshal.loads(value)
+                ids.frombytes(piece_ids)
+                paths += piece_paths
+                stamps.frombytes(piece_stamps)
+        else:  # kept by every update since they were introduced; read from the table otherwise
+            for fid, path, *stamp in conn.execute("SELECT id, path, size, mtime_ns, ctime_ns, inode FROM files"
+                                                  " WHERE kind != ? AND id % ? = ?", (db.SKIPPED, count, part)):
+                ids.append(fid)
+                paths.append(path)
+                stamps.extend(stamp)
+        young = [ids[k] for k in range(len(ids)) if stamps[4 * k + 1] >= limit]
+        digests = dict(conn.execute(f"SELECT id, digest FROM files WHERE id IN ({','.join('?' * len(young))})", young).fetchall()) if young else {}
     finally:
         conn.execute("COMMIT")
+    return generation, *_changed(prefix, ids, paths, stamps, limit, size_limit, digests)
+
+
+def _changed(prefix: str, ids: Sequence[int], paths: list[str], stamps: array, limit: int, size_limit: int,
+             digests: dict[int, bytes]) -> tuple[list, int]:
+    """(file id, new stamp or None, bytes differ) of each file that changed, and how many young files
+    were vouched for by their bytes. The stamps are compared where they lie (four ints a file): making
+    a tuple of each cost more than the stat."""
     stat, found, racy = os.stat, [], 0
-    for fid, path, size, mtime, ctime, inode, digest in rows:
+    for k, path in enumerate(paths):
+        j = 4 * k
+        size, mtime = stamps[j], stamps[j + 1]
         if "\0" in path:
             path = db.real_path(path)
         if size_limit and size > size_limit:
-            found.append((fid, (size, mtime, ctime, inode), True))  # the limit was lowered: read again, to be skipped
+            found.append((ids[k], (size, mtime, stamps[j + 2], stamps[j + 3]), True))  # the limit was lowered: read again
             continue
         try:
             info = stat(prefix + path)
         except OSError:
-            found.append((fid, None, True))
+            found.append((ids[k], None, True))
             continue
-        now = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-        if now != (size, mtime, ctime, inode):
-            found.append((fid, now, False))
+        if info.st_mtime_ns != mtime or info.st_ctime_ns != stamps[j + 2] or info.st_size != size or info.st_ino != stamps[j + 3]:
+            found.append((ids[k], (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino), False))
         elif mtime >= limit:
-            if file_digests([prefix + path])[0] != digest:
-                found.append((fid, now, True))
+            if file_digests([prefix + path])[0] != digests[ids[k]]:
+                found.append((ids[k], (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino), True))
             else:
                 racy += 1
-    return generation, found, racy
+    return found, racy
 
 
 def _look_again(walk: Walk, fid: int, relpath: str, stamp: db.Stamp, found: Found) -> None:

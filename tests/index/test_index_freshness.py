@@ -107,6 +107,8 @@ def test_a_racily_clean_edit_is_seen(aged):
     now = target.stat()
     # What a coarse filesystem clock would show: the same stamp as the index holds, ctime included.
     index.conn.execute("UPDATE files SET ctime_ns=? WHERE path=?", (now.st_ctime_ns, "news/2016/04/6/event-of-day-6.md"))
+    freshness.keep_stamps(index.conn)  # the check reads the stamps kept beside the table
+    assert freshness.check(index.conn, str(builder.root)).files[0][2]  # changed by its bytes: the stamp matched
     scanned = index.conn.execute("SELECT value FROM meta WHERE key='scanned'").fetchone()[0]
     assert now.st_mtime_ns >= scanned - freshness.RACY_NS, "too slow: the file aged"
     index.close()
@@ -415,3 +417,21 @@ def test_a_speculative_open_builds_a_missing_group_first(aged):
     index = open_index(builder.root, cache_dir, groups=("events", "search"), speculate=True)
     assert "search" in db.built_groups(index.conn) and index.report.groups_built == ("search",)
     assert index.confirm() is True and index.report.checks == 1
+
+
+def test_the_check_reads_the_files_table_when_no_stamps_are_kept(aged):
+    """Every update keeps the stamps beside the files table (freshness.keep_stamps); an index without
+    them (written before they were kept) is checked from the table, by the same rules."""
+    builder, cache_dir = aged
+    index = reopen(builder.root, cache_dir)
+    assert index.conn.execute("SELECT count(*) FROM answers WHERE name LIKE 'stamps-%'").fetchone()[0] == freshness.STAMP_PIECES
+    index.conn.execute("DELETE FROM answers")
+    assert freshness.check(index.conn, str(builder.root)).fresh
+    index.close()
+    target = builder.root / "news/2016/04/6/event-of-day-6.md"
+    before = target.stat()
+    _same_size_edit(target, "Event of day 6", "EVENT OF DAY 6")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    index = reopen(builder.root, cache_dir)
+    assert index.report.parsed == 1
+    assert index.conn.execute("SELECT count(*) FROM answers WHERE name LIKE 'stamps-%'").fetchone()[0] == freshness.STAMP_PIECES
