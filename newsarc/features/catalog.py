@@ -67,6 +67,7 @@ _EVENT = "SELECT f.path, e.day, e.title, e.topics, e.sources, e.noted FROM event
 _ORDER = " ORDER BY max(e.day, 1), f.path"  # Archive's event order: by date (none: first), then path
 _BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
 _BATCH = 500  # events made by one query
+_DAYS: dict[int, dt.date] = {}  # ordinal -> date: the events of a day share one
 _TOPICS = "topics-1"  # the answer kept for topic_groups (db.keep); bump when group_names answers otherwise
 
 
@@ -83,7 +84,10 @@ class Listed(Event):
 
 def _listed(row: tuple) -> Listed:
     path, day, title, topics, sources, noted = row
-    event = Listed(path=db.real_path(path), date=dt.date.fromordinal(day) if day else None, title=title, topics=marshal.loads(topics))
+    date = _DAYS.get(day)
+    if date is None and day:
+        date = _DAYS[day] = dt.date.fromordinal(day)
+    event = Listed(path=db.real_path(path), date=date, title=title, topics=marshal.loads(topics))
     event._sources, event.noted = sources, noted
     return event
 
@@ -92,23 +96,35 @@ class Events(Sequence):
     """Events of the catalogue by id, in the order given, each made when first asked for: `topics`
     makes two per topic (its first and last dates), `timeline` one topic's."""
 
-    def __init__(self, conn: sqlite3.Connection, ids: Sequence[int]):
-        self.conn, self.ids = conn, ids
+    def __init__(self, conn: sqlite3.Connection, ids: Sequence[int], positions: Sequence[int] | None = None):
+        """The events `ids[k]` for k in `positions` (all of them without): a subset is a view, not a copy
+        (`topics` takes one per topic, 300k positions at 100k events, and reads two of each)."""
+        self.conn, self._ids, self._positions = conn, ids, positions
+
+    @property
+    def ids(self) -> Sequence[int]:
+        if self._positions is not None:
+            self._ids, self._positions = [self._ids[k] for k in self._positions], None
+        return self._ids
+
+    def _id(self, k: int) -> int:
+        return self._ids[k] if self._positions is None else self._ids[self._positions[k]]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self._ids if self._positions is None else self._positions)
 
     def __getitem__(self, k):
         if isinstance(k, slice):
             return list(self._made(self.ids[k]))
-        return next(self._made([self.ids[k]]))
+        return next(self._made([self._id(k)]))
 
     def __iter__(self) -> Iterator[Listed]:
         return self._made(self.ids)
 
     def subset(self, positions: Sequence[int]) -> Events:
-        ids = self.ids
-        return Events(self.conn, [ids[k] for k in positions])
+        if self._positions is None:
+            return Events(self.conn, self._ids, positions)
+        return Events(self.conn, self.ids).subset(positions)
 
     def _made(self, ids: Sequence[int]) -> Iterator[Listed]:
         for start in range(0, len(ids), _BATCH):

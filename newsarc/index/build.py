@@ -85,6 +85,8 @@ class Index:
         if found.fresh:
             if found.young:
                 _trust_aged(self.conn, found.generation, found.began)
+            if self._unreadable is None:
+                self._unreadable = [(db.real_path(path), *rest) for path, *rest in sorted(found.unreadable, key=lambda note: note[0])]
             return True
         self._unreadable = None
         _refresh(self.conn, self.root, self.scope, groups, self.report, progress, found)
@@ -96,7 +98,11 @@ class Index:
         return [(db.real_path(path), *rest) for path, *rest in rows]
 
     def unreadable(self) -> list[Note]:
-        """Why each skipped file is skipped, as of this run (they are read again every run)."""
+        """Why each skipped file is skipped, as of this run (they are read again every run: by the
+        check, when this run made one while it answered, which read them again a moment ago)."""
+        if self._unreadable is None and self._checking is not None:
+            seen = sorted(self._checking[0].unreadable(), key=lambda note: note[0])  # stable: each file's in its order
+            self._unreadable = [(db.real_path(path), *rest) for path, *rest in seen]
         if self._unreadable is None:
             from newsarc.reading.parser import read_event
 

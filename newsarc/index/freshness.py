@@ -322,6 +322,10 @@ class Checking:
         self._found, self._pending = found, pending
         self._done = False
 
+    def unreadable(self) -> list[Note]:
+        """Why each skipped file is still skipped (read again before the check's processes started)."""
+        return self._found.unreadable
+
     def ready(self) -> bool:
         """Whether `found()` would not wait."""
         return self._done or self._pending.ready()
