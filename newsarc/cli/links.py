@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperCommand
 
 from newsarc.cli.root import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_archive, settled
+from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_catalog, settled
 from newsarc.output.console import isatty, printable, printable_lines
 
 
@@ -183,7 +183,7 @@ def validate_links(
     if dump and external:
         raise NewsarcError("--dump lists links and judges none; drop --external")
     ext = _external_settings(external, external_mode, given)
-    site = open_archive(archive or _folder_of(paths), root, text=False)
+    site = open_catalog(archive or _folder_of(paths), root)
     if dump:
         _dump(site, paths, chosen)
         return

@@ -146,17 +146,33 @@ class Catalog:
         self.archive = archive
         self.root, self.scope = archive.root, archive.scope
         self.cache_dir, self.use_cache = cache_dir, use_cache
-        self.speculate = False
+        self._speculate = False
         self.progress: Callable[[int, int], None] | None = None
         self.notice: Callable[[str], None] | None = None
         self._index: build.Index | None = None
         self._unreadable: list[Event] | None = None
         self._grouped: tuple[Sequence[int], dict] | None = None
 
+    def __getattr__(self, name: str):
+        """What the catalogue does not answer yet, the archive (its store, index/store.py) does: the
+        commands not moved onto SQLite, and validate-links' --reciprocal, --dump and PATHS."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.archive, name)
+
+    @property
+    def speculate(self) -> bool:
+        return self._speculate
+
+    @speculate.setter
+    def speculate(self, value: bool) -> None:
+        """Answers are given while the freshness check runs: from the catalogue and from the store alike."""
+        self._speculate = self.archive.speculate = value
+
     # -- the index ----------------------------------------------------------
 
     @property
-    def index(self) -> build.Index:
+    def database(self) -> build.Index:
         if self._index is None:
             told = self.progress
             progress = None if told is None else lambda stage, done, total: told(done, total) if stage == "parse" else None
@@ -168,17 +184,18 @@ class Catalog:
         return self._index
 
     def _query(self, sql: str, *args) -> list[tuple]:
-        return self.index.conn.execute(sql, args).fetchall()
+        return self.database.conn.execute(sql, args).fetchall()
 
     def confirm(self) -> bool:
         """Whether what was answered from the index stands (the check found it fresh); when not, the
         index is up to date now and the caller asks again."""
+        stored = self.archive.confirm()
         if self._index is None:
-            return True
+            return stored
         fresh = self._index.confirm()
         if not fresh:
             self._unreadable = self._grouped = None
-        return fresh
+        return fresh and stored
 
     def on_disk(self) -> bool:
         """A catalogue of this scope was written before (it may be stale: bringing it up to date costs
@@ -269,7 +286,7 @@ class Catalog:
 
     def view(self) -> Events:
         """Every event, in order (date, then path), each made when read."""
-        return Events(self.index.conn, self._topics()[0])
+        return Events(self.database.conn, self._topics()[0])
 
     def view_paths(self) -> list[str]:
         return self.event_paths()
@@ -282,7 +299,7 @@ class Catalog:
         """The event order and the topic groups over it, worked out once per index generation and kept
         in it (grouping 100k events' topics costs about 0.3 s; reading them back, a few ms)."""
         if self._grouped is None:
-            conn = self.index.conn
+            conn = self.database.conn
             conn.execute("BEGIN")
             try:
                 kept = db.recall(conn, _TOPICS)
@@ -360,6 +377,38 @@ class Catalog:
 
         return read_event(self.root / event.path, event.path)
 
+    def link_facts(self):
+        """validate-links' columns of every readable file, from the catalogue's tables: (docs, unreadable,
+        facts) as linkfacts.scan gets them by a glance at every file, the files it must read parsed
+        (those whose links or date line the links group could not vouch for: index_tables._link_rows).
+        None unless the catalogue is on disk: validate-links builds no index."""
+        from newsarc.features.linkfacts import Docs
+        from newsarc.reading.parser import read_event
+
+        if self._index is None and not self.on_disk():
+            return None
+        conn = self.database.conn
+        conn.execute("BEGIN")
+        try:
+            generation = int(db.meta(conn, "generation") or 0)
+            rows = conn.execute("SELECT path, kind, id FROM files WHERE kind != ?", (db.SKIPPED,)).fetchall()  # findings are sorted at the end
+            loud = {fid for (fid,) in conn.execute(
+                "SELECT id FROM link_facts WHERE NOT quiet OR odd UNION SELECT id FROM links_missing WHERE role & ?",
+                (index_tables.PLAIN,))}
+            internal, http = conn.execute("SELECT total(links - http), total(http) FROM link_facts").fetchone()
+            for links, outside in conn.execute(f"SELECT links - http, http FROM link_facts WHERE id IN ({','.join('?' * len(loud))})",
+                                               tuple(loud)) if loud else ():
+                internal, http = internal - links, http - outside
+        finally:
+            conn.execute("COMMIT")
+        paths = [path for path, _, _ in rows]
+        if any("\0" in path for path in paths):
+            paths = list(map(db.real_path, paths))
+        ids = [fid for _, _, fid in rows]
+        made = {k: read_event(self.root / paths[k], paths[k]) for k, fid in enumerate(ids) if fid in loud}
+        facts = _LinkFacts(conn, generation, paths, [kind == db.DAY_PAGE for _, kind, _ in rows], ids, made, int(internal), int(http))
+        return Docs(self.root, facts), list(self.unreadable), facts
+
     def close(self) -> None:
         if self._index is not None:
             self._index.close()
@@ -374,3 +423,55 @@ class _DayPages:
 
     def __contains__(self, relpath: object) -> bool:
         return isinstance(relpath, str) and self.catalog._kind(relpath) == db.DAY_PAGE
+
+
+def _recall(conn: sqlite3.Connection, name: str):
+    kept = db.recall(conn, name)
+    return None if kept is None else marshal.loads(kept)
+
+
+class _LinkFacts:
+    """linkfacts.Facts' columns from the catalogue, by position (the files table's order). A warm validate-links reads
+    only paths, kinds and the files it must read: headlines, dates and day pages' lists are read here
+    only when check_folders works its answer out again (it is kept in the index once worked out)."""
+
+    stored = False
+
+    def __init__(self, conn: sqlite3.Connection, generation: int, paths: list[str], pages: list[bool], ids: list[int],
+                 loud: dict, internal: int, http: int):
+        self.conn, self.generation = conn, generation
+        self.paths, self.pages, self.ids, self.loud = paths, pages, ids, loud
+        self.internal, self.http = internal, http
+        self._titles: list[str] | None = None
+        self._days: list[int] | None = None
+        self._lists: dict[int, tuple[str, ...]] | None = None
+        self.memo = (lambda name: _recall(conn, name)), (lambda name, value: db.keep(conn, name, marshal.dumps(value), generation))
+
+    def quiet(self) -> tuple[list[int], int, int]:
+        return sorted(self.loud), self.internal, self.http
+
+    @property
+    def titles(self) -> list[str]:
+        if self._titles is None:
+            self._named()
+        return self._titles  # type: ignore[return-value]
+
+    def day(self, k: int) -> dt.date | None:
+        if self._days is None:
+            self._named()
+        day = self._days[k]  # type: ignore[index]
+        return dt.date.fromordinal(day) if day else None
+
+    def _named(self) -> None:
+        """Headlines and dates (a day page's: none), from the events table."""
+        named = dict(((fid, (title, day)) for fid, title, day in self.conn.execute("SELECT id, title, day FROM events")))
+        none = ("", 0)
+        found = [named.get(fid, none) for fid in self.ids]
+        self._titles = [title for title, _ in found]
+        self._days = [day for _, day in found]
+
+    def listed(self, k: int) -> tuple[str, ...]:
+        if self._lists is None:
+            lists = {fid: blob for fid, blob in self.conn.execute("SELECT id, listed FROM link_facts WHERE listed IS NOT NULL")}
+            self._lists = {k: tuple(map(db.real_path, marshal.loads(lists[fid]))) for k, fid in enumerate(self.ids) if fid in lists}
+        return self._lists.get(k, ())

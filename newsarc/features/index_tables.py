@@ -41,8 +41,11 @@ def _link_rows(event) -> dict[str, list[tuple]]:
     from newsarc.archive import day_page_targets
 
     roles: dict[str, int] = {}
+    lists = None
     if event.is_day_page:  # what it lists; a day page is no backlink (Archive.backlinks: events only)
-        for target in day_page_targets(event):
+        listed = day_page_targets(event)
+        lists = marshal.dumps([db.stored_path(target) for target in listed])  # read whole by validate-links
+        for target in listed:
             roles[target] = LISTED
     else:
         for target in _link_targets(event):
@@ -61,7 +64,7 @@ def _link_rows(event) -> dict[str, list[tuple]]:
             missing.append((target, role))
         else:
             found.append((fid, role))
-    return {"links": found, "links_missing": missing, "link_facts": [(links, http, int(quiet), odd)]}
+    return {"links": found, "links_missing": missing, "link_facts": [(links, http, int(quiet), odd, lists)]}
 
 
 _HTTP = ("http://", "https://")
@@ -138,17 +141,17 @@ def _links_moved(conn: sqlite3.Connection, added: list[tuple[int, str]], gone: l
 
 
 LINKS = db.register(db.Group(
-    name="links", version=2,
+    name="links", version=3,
     tables=(
         "CREATE TABLE links(id INTEGER NOT NULL, target INTEGER NOT NULL, role INTEGER NOT NULL)",
         "CREATE TABLE links_missing(id INTEGER NOT NULL, target TEXT NOT NULL, role INTEGER NOT NULL)",
         "CREATE TABLE link_facts(id INTEGER PRIMARY KEY, links INTEGER NOT NULL, http INTEGER NOT NULL,"
-        " quiet INTEGER NOT NULL, odd INTEGER NOT NULL)",
+        " quiet INTEGER NOT NULL, odd INTEGER NOT NULL, listed BLOB)",
     ),
     inserts={
         "links": "INSERT INTO links VALUES(?,?,?)",
         "links_missing": "INSERT INTO links_missing VALUES(?,?,?)",
-        "link_facts": "INSERT INTO link_facts VALUES(?,?,?,?,?)",
+        "link_facts": "INSERT INTO link_facts VALUES(?,?,?,?,?,?)",
     },
     rows=_link_rows,
     needs=frozenset({"kind", "path", "links", "diagnostics", "meta"}),

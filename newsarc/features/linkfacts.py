@@ -87,7 +87,8 @@ class Facts:
     Position k is the k-th readable file; `loud` maps the positions the
     checker must read to their parsed event (the others are never parsed)."""
 
-    stored = False  # nothing here is kept on disk: no memo of check_folders either
+    stored = False  # not the store's columns
+    memo = None  # where check_folders' answer is kept: (recall, keep) when the catalogue made these (catalog.py)
 
     def __init__(self, paths: list[str], columns: list[list], loud: dict[int, Event]):
         """`columns`: the glance rows' fields, a list each (`_ROW_FIELDS`); a loud file's come from its

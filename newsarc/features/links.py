@@ -383,8 +383,12 @@ def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bo
         glanced = None
         if glance:
             from newsarc.features import linkfacts
+            from newsarc.features.catalog import Catalog
 
-            glanced = linkfacts.scan(archive)
+            if isinstance(archive, Catalog):  # its tables, when it is on disk (show and list-by-date build it)
+                glanced = archive.link_facts()
+            if glanced is None:
+                glanced = linkfacts.scan(archive)
         if glanced is not None:
             docs, unreadable, facts = glanced
             scope = [_rel_folder(archive, archive.scope)]
@@ -897,9 +901,9 @@ class Checker:
         """Day pages, padding and duplicates. For the whole scope their answer depends on the index
         alone (paths, kinds, headlines, dates, day-page links), so it is kept beside it (answers.py) and
         a warm run reads it back instead of going over 100k files' columns again (0.17 s at 100k)."""
-        index = self.columns.index if self.src.whole and self.narrow and self.columns.stored else None
-        if index is not None:
-            kept = answers.recall(index, _FOLDER_MEMO)
+        memo = self._folder_memo() if self.src.whole and self.narrow else None
+        if memo is not None:
+            kept = memo[0](_FOLDER_MEMO)
             if kept is not None:
                 for path, line, column, link, kind, message, target in kept:
                     self.add(path, line, column, link, kind, message, target=target)
@@ -908,9 +912,18 @@ class Checker:
         self.check_day_pages()
         self.check_padding()
         self.check_duplicates()
-        if index is not None:
+        if memo is not None:
             found = [(f.path, f.line, f.column, f.link, f.kind, f.message, f.target) for f in self.findings[start:]]
-            answers.keep(index, _FOLDER_MEMO, found)
+            memo[1](_FOLDER_MEMO, found)
+
+    def _folder_memo(self) -> tuple[Callable[[str], Any], Callable[[str, Any], None]] | None:
+        """Where check_folders' answer is kept: beside the store (answers.py), or in the catalogue's
+        answers table (the facts it made carry `memo`); a glance keeps nothing."""
+        columns = self.columns
+        if columns.stored and columns.index is not None:
+            index = columns.index
+            return (lambda name: answers.recall(index, name)), (lambda name, value: answers.keep(index, name, value))
+        return getattr(columns.index, "memo", None) if not columns.stored else None
 
     # -- day pages ---------------------------------------------------------------
 

@@ -64,7 +64,7 @@ from urllib.parse import quote
 
 from newsarc import __version__
 
-SCHEMA = 3  # PRAGMA user_version; bump on any change to a core table (a group has its own version)
+SCHEMA = 4  # PRAGMA user_version; bump on any change to a core table (a group has its own version)
 MADE_BY = f"newsarc/{__version__}/py{sys.version_info[0]}.{sys.version_info[1]}/sqlite{sqlite3.sqlite_version}"
 TAG = hashlib.sha1(f"{SCHEMA}/{MADE_BY}".encode()).hexdigest()[:8]
 EVENT, DAY_PAGE, SKIPPED = 0, 1, 2  # files.kind
@@ -192,7 +192,8 @@ CORE = (
     " mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, digest BLOB NOT NULL,"
     " kind INTEGER NOT NULL)",
     "CREATE TABLE notes(path TEXT NOT NULL, line INTEGER NOT NULL, message TEXT NOT NULL, severity TEXT NOT NULL)",
-    "CREATE TABLE answers(name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
+    # A rowid table: in a WITHOUT ROWID one, finding a key compares whole records, megabytes each here.
+    "CREATE TABLE answers(name TEXT PRIMARY KEY, value BLOB NOT NULL)",
 )
 
 

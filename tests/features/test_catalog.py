@@ -55,7 +55,7 @@ def test_the_catalogue_answers_as_the_archive_does_on_the_examples(tmp_path):
 @pytest.mark.parametrize("when", ["2015..2017", "2016", "2017-08", "2017-08-21", "..2016-03-27", "2016-03-28.."])
 def test_a_span_from_the_catalogue_equals_the_day_folders_read(tmp_path, when):
     catalog = _catalog(EXAMPLES, tmp_path / "cache")
-    catalog.index  # open: every span is read from it (a short one would be read from its day folders)
+    catalog.database  # open: every span is read from it (a short one would be read from its day folders)
     span = parse_when(when)
     from_folders = Archive.open(EXAMPLES, use_cache=False).events_in(span, index=False)
     assert _paths(catalog.events_in(span)) and _paths(catalog.events_in(span)) == _paths(from_folders)
@@ -184,7 +184,7 @@ def test_topic_groups_equal_the_archives_and_are_kept_for_the_next_run(tmp_path)
     first = _catalog(EXAMPLES, tmp_path / "cache")
     assert {key: (ranked, list(at)) for key, (ranked, at) in first.topic_groups().items()} == expected
     assert _paths(first.view()) == archive.event_paths()
-    assert db.recall(first.index.conn, "topics-1") is not None  # kept in the index ...
+    assert db.recall(first.database.conn, "topics-1") is not None  # kept in the index ...
     again = _catalog(EXAMPLES, tmp_path / "cache")
     assert {key: (ranked, list(at)) for key, (ranked, at) in again.topic_groups().items()} == expected  # ... and read back
     view = again.view()
@@ -200,3 +200,25 @@ def test_topics_and_timeline_keep_up_with_edits(site, tmp_path):
     assert sorted(json.loads(line)["topic"] for line in after.stdout.splitlines()) == ["Floods", "War"]
     line = run_newsarc("timeline", "floods", "--json", "--archive", str(site.root), env=env)
     assert [json.loads(record)["path"] for record in line.stdout.splitlines()] == ["news/2016/04/9/floods-close-the-bridge.md"]
+
+
+def test_validate_links_reads_the_catalogue_and_keeps_up_with_edits(site, tmp_path):
+    """Once show built the catalogue, validate-links answers from its tables (reading only the files they
+    cannot vouch for), and what changes between runs is in the next answer."""
+    env = {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")}
+    check = lambda: run_newsarc("validate-links", "--format", "text", cwd=site.root, env=env)  # noqa: E731
+    site.write_day_pages()
+    assert _show(site.root, env)[0] == 0
+    assert (check().returncode, check().stdout) == (0, "")
+    site.event("2016-04-08", "Talks resume", related=[("Gone", "/news/2016/04/2/no-such-event.md", ["War"])])
+    site.write_day_pages()
+    found = check()
+    assert found.returncode == 1 and found.stdout.count("\n") == 1
+    assert found.stdout.startswith("news/2016/04/8/talks-resume.md:") and "missing-file" in found.stdout
+    os.remove(site.root / "news/2016/04/5/siege-ends.md")  # Aid reaches the town links to it
+    site.days["news/2016/04/5"] = []
+    site.write_day_pages()
+    again = check().stdout.splitlines()
+    assert [line.split(":")[0] for line in again] == ["news/2016/04/7/aid-reaches-the-town.md", "news/2016/04/8/talks-resume.md"]
+    names = [p.name for p in (tmp_path / "cache" / "index").iterdir()]
+    assert not [n for n in names if ".store" in n]  # the store was never built

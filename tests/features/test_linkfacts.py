@@ -136,10 +136,23 @@ def report(archive: Archive, **options) -> tuple:
     return [f.to_dict() for f in found.findings], found.files, found.links, found.external
 
 
+def catalogued(root: Path, cache_dir: Path, **options) -> tuple:
+    """The report from the catalogue's tables (features/catalog.py: show and list-by-date build it),
+    which validate-links reads instead of glancing at every file when it is on disk."""
+    from newsarc.features.catalog import Catalog
+
+    Catalog(Archive.open(root, cache_dir=cache_dir), cache_dir=cache_dir).database  # built, as show builds it
+    catalog = Catalog(Archive.open(root, cache_dir=cache_dir), cache_dir=cache_dir)
+    found = report(catalog, **options)
+    assert catalog._index is not None and catalog.archive._store is None  # the tables answered; no store was built
+    return found
+
+
 @pytest.mark.parametrize("options", [{}, {"strict": True}])
 def test_a_generated_archive_gives_the_same_report_with_and_without_an_index(tmp_path, options):
     root = _generated(tmp_path)
     without = report(Archive.open(root, use_cache=False), **options)
+    assert catalogued(root, tmp_path / "sql", **options) == without
     indexed = Archive.open(root, cache_dir=tmp_path / "c")
     indexed.index()
     assert report(Archive.open(root, cache_dir=tmp_path / "c"), **options) == without
@@ -156,6 +169,7 @@ def test_most_generated_files_are_read_at_a_glance(tmp_path):
 
 def test_examples_give_the_same_report_with_and_without_an_index(tmp_path):
     without = report(Archive.open(EXAMPLES, use_cache=False))
+    assert catalogued(EXAMPLES, tmp_path / "sql") == without
     Archive.open(EXAMPLES, cache_dir=tmp_path / "c").index()
     assert report(Archive.open(EXAMPLES, cache_dir=tmp_path / "c")) == without
 
@@ -177,6 +191,7 @@ def test_odd_files_give_the_same_report_with_and_without_an_index(builder, tmp_p
     builder.write("news/2019/03/3/front.md", "---\ntitle: Front\ndate: 2019-03-04\n---\n# Front\n\n[a](/nowhere.md)\n")
     builder.write("news/2019/03/3/crlf.md", event_text("2019-03-03", "Crlf").replace("\n", "\r\n"))
     without = report(Archive.open(builder.root, use_cache=False))
+    assert catalogued(builder.root, tmp_path / "sql") == without
     Archive.open(builder.root, cache_dir=tmp_path / "c").index()
     assert report(Archive.open(builder.root, cache_dir=tmp_path / "c")) == without
     kinds = sorted(f["kind"] for f in without[0])
