@@ -35,16 +35,37 @@ RELEASE_DOCS = 4096  # a scan lets go of the pages it has read (`release`) after
 
 
 class Query:
-    """A document used as a query: its best terms, their idf, its own score, and its postings."""
+    """A document used as a query: its best terms, their idf, its own score, and who holds them.
 
-    __slots__ = ("doc", "terms", "weights", "self_score", "postings")
+    `holders` is what the statistics give: each chosen term -> the other documents holding it and
+    how often; `postings` is the same turned round (document -> its counts), made when asked."""
+
+    __slots__ = ("doc", "terms", "weights", "self_score", "holders", "_postings")
 
     def __init__(self, doc: int, terms: list[bytes], weights: dict[bytes, float]):
         self.doc = doc
         self.terms = terms
         self.weights = weights
         self.self_score = 0.0
-        self.postings: dict[int, dict[bytes, int]] = {}  # other documents holding a term -> their counts
+        self.holders: dict[bytes, dict[int, int]] = {}  # chosen term -> {other document: count}
+        self._postings: dict[int, dict[bytes, int]] | None = None
+
+    @property
+    def postings(self) -> dict[int, dict[bytes, int]]:
+        """Each other document holding a chosen term -> how often it holds each, in document order."""
+        if self._postings is None:
+            found: dict[int, dict[bytes, int]] = {}
+            for term, held in self.holders.items():
+                for doc, n in held.items():
+                    found.setdefault(doc, {})[term] = n
+            self._postings = dict(sorted(found.items()))
+        return self._postings
+
+    def counts(self, doc: int) -> dict[bytes, int]:
+        """How often document `doc` holds each chosen term it holds (its entry of `postings`)."""
+        if self._postings is not None:
+            return self._postings.get(doc, {})
+        return {term: held[doc] for term, held in self.holders.items() if doc in held}
 
 
 class Statistics(Protocol):
@@ -64,8 +85,8 @@ class Statistics(Protocol):
         """How many documents hold each term, in the order asked."""
         ...
 
-    def postings(self, doc: int, terms: list[bytes]) -> dict[int, dict[bytes, int]]:
-        """Each document but `doc` holding one of `terms` -> how often it holds each it holds, by position."""
+    def postings(self, doc: int, terms: list[bytes]) -> dict[bytes, dict[int, int]]:
+        """Each of `terms` -> the documents but `doc` holding it, and how often (a term no other holds: {})."""
         ...
 
 
@@ -91,7 +112,7 @@ class Scan:
         self._holders = ({term: i for i, term in enumerate(terms)}, holders)
         return [found[i] for i in range(len(terms))]
 
-    def postings(self, doc: int, terms: list[bytes]) -> dict[int, dict[bytes, int]]:
+    def postings(self, doc: int, terms: list[bytes]) -> dict[bytes, dict[int, int]]:
         """From the last scan when it covered `terms` (a query's chosen terms are among its candidates);
         term counts are read only where a term occurs (on every core)."""
         kept = self._holders
@@ -117,7 +138,12 @@ class Scan:
             return found
 
         parts = cores.split(range(len(wanted)), cores.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
-        return dict(pair for part in cores.fan_out(counts, [(r.start, r.stop) for r in parts]) for pair in part)
+        found: dict[bytes, dict[int, int]] = {term: {} for term in terms}
+        for part in cores.fan_out(counts, [(r.start, r.stop) for r in parts]):
+            for other, held in part:
+                for term, n in held.items():
+                    found[term][other] = n
+        return found
 
     def scan(self, terms: list[bytes]) -> list[tuple[int, list[int]]]:
         """(document, indexes into `terms` of those it holds) for each document holding one.
@@ -210,7 +236,7 @@ class TextIndex:
         query = Query(doc, [terms[i] for i in shared], {terms[i]: self.idf(df[i]) for i in shared})
         alone = Query(doc, [], {terms[i]: self.idf(df[i]) for i in own})
         query.self_score = self.bm25(query, doc, counts) + self.bm25(alone, doc, counts)
-        query.postings = self.statistics.postings(doc, [terms[i] for i in sorted(shared)]) if shared else {}
+        query.holders = self.statistics.postings(doc, [terms[i] for i in sorted(shared)]) if shared else {}
         return query
 
     def bm25(self, query: Query, doc: int, counts: Mapping[bytes, int] | None = None) -> float:
@@ -225,21 +251,39 @@ class TextIndex:
 
     def similarity(self, query: Query, doc: int) -> float:
         """BM25 of `doc` relative to the query document's own score, in [0, 1]; 0 when no term is shared."""
-        counts = query.postings.get(doc)
+        counts = query.counts(doc)
         if not counts or not query.self_score:
             return 0.0
         return min(1.0, self.bm25(query, doc, counts) / query.self_score)
 
     def contributions(self, query: Query, doc: int, n: int = 3) -> list[str]:
         """The `n` query terms that add most to `doc`'s score: the "why" of a match."""
-        counts = query.postings.get(doc, {})
+        counts = query.counts(doc)
         shared = [t for t in query.terms if t in counts]
         shared.sort(key=lambda t: (-query.weights[t] * counts[t] / (counts[t] + K1), t))
         return [t.decode("utf-8", "replace") for t in shared[:n]]
 
     def scores(self, query: Query) -> dict[int, float]:
-        """Similarity of every other document sharing a query term; all the rest score 0."""
-        return {doc: self.similarity(query, doc) for doc in query.postings}
+        """Similarity of every other document sharing a query term, in document order; all the rest score 0.
+
+        `similarity` of each, worked out term by term: each document's sum gets the same terms added
+        in the same order (the weights'), so the same floats, for a loop over the postings instead of
+        one over every term for every document."""
+        totals: dict[int, float] = {}
+        norms: dict[int, float] = {}
+        total_of, norm_of = totals.get, norms.get
+        lengths, average = self.lengths, self.average
+        k2 = K1 + 1.0
+        for term, idf in query.weights.items():
+            for doc, tf in query.holders.get(term, {}).items():  # tf >= 1: holders hold only documents holding it
+                norm = norm_of(doc)
+                if norm is None:
+                    norm = norms[doc] = K1 * (1.0 - B + B * lengths[doc] / average) if average else K1
+                totals[doc] = total_of(doc, 0.0) + idf * tf * k2 / (tf + norm)
+        own = query.self_score
+        if not own:
+            return dict.fromkeys(sorted(totals), 0.0)
+        return {doc: min(1.0, totals[doc] / own) for doc in sorted(totals)}
 
     def similar(self, query: Query, k: int) -> list[tuple[float, int]]:
         """The k documents most like the query document, best first; ties by position."""
