@@ -34,7 +34,7 @@ def build_cmd(args) -> None:
     from newsarc.features import text_stats
     from newsarc.index import build, db
 
-    text_stats.text_group(args.storage, optimize=not args.no_optimize)
+    text_stats.text_group(args.storage, optimize=args.optimize)
     groups = [g for g in args.groups.split(",") if g]
     shutil.rmtree(args.cache, ignore_errors=True)
     load = _load()
@@ -49,7 +49,7 @@ def build_cmd(args) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     text_mb = sum(n for name, n in tables.items() if name.startswith("text_")) / 1e6
     print(json.dumps({
-        "groups": groups, "storage": args.storage, "optimize": not args.no_optimize, "files": files,
+        "groups": groups, "storage": args.storage, "optimize": args.optimize, "files": files,
         "cold_s": round(cold, 2), "load_before": load, "load_after": _load(),
         "parent_peak_mb": round(parent.ru_maxrss / 1024, 1), "largest_worker_peak_mb": round(children.ru_maxrss / 1024, 1),
         "cpu_user_s": round(parent.ru_utime + children.ru_utime, 1), "db_mb": round(size / 1e6, 1),
@@ -63,6 +63,30 @@ def build_cmd(args) -> None:
 def pick(paths: list[str], count: int) -> list[int]:
     step = max(1, len(paths) // count)
     return list(range(step // 2, len(paths), step))[:count]
+
+
+def today_cmd(args) -> None:
+    """Today's path alone (Archive.open(root).load(), related.TextModel over the store's words): runs
+    with any newsarc on PYTHONPATH (main's too), for the time of the code before this branch."""
+    from newsarc.archive import Archive
+    from newsarc.features import related
+
+    load = _load()
+    archive = Archive.open(args.archive).load()
+    model = related.TextModel(archive)
+    docs = pick(model.paths, args.events)
+    runs: dict[str, list[float]] = {model.paths[d]: [] for d in docs}
+    for _ in range(args.rounds):
+        for doc in docs:
+            model.index.df.clear()
+            start = time.perf_counter()
+            query = model.index.query(doc)
+            model.index.scores(query)
+            runs[model.paths[doc]].append(time.perf_counter() - start)
+    medians = [statistics.median(t) for t in runs.values()]
+    print(json.dumps({"code": os.path.dirname(os.path.dirname(os.path.abspath(related.__file__))), "load": load,
+                      "load_after": _load(), "median_of_medians_s": round(statistics.median(medians), 3),
+                      "runs_s": {p: [round(x, 3) for x in t] for p, t in runs.items()}}))
 
 
 def query_cmd(args) -> None:
@@ -129,7 +153,7 @@ def main() -> None:
     b.add_argument("archive")
     b.add_argument("--groups", default="events,text", help="comma-separated ('' = files only)")
     b.add_argument("--storage", default="input", choices=["input", "content", "external"])
-    b.add_argument("--no-optimize", action="store_true", help="leave FTS5's segments unmerged")
+    b.add_argument("--optimize", action="store_true", help="merge FTS5's segments into one after the build")
     b.add_argument("--cache", default="/tmp/wd-bench-cache")
     b.add_argument("--keep", action="store_true", help="leave the database (default: removed after)")
     q = sub.add_parser("query")
@@ -137,8 +161,12 @@ def main() -> None:
     q.add_argument("--cache", default="/tmp/wd-bench-cache")
     q.add_argument("--events", type=int, default=5)
     q.add_argument("--rounds", type=int, default=3)
+    t = sub.add_parser("today", help="today's path alone, with whatever newsarc is on PYTHONPATH")
+    t.add_argument("archive")
+    t.add_argument("--events", type=int, default=5)
+    t.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    build_cmd(args) if args.command == "build" else query_cmd(args)
+    {"build": build_cmd, "query": query_cmd, "today": today_cmd}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -272,6 +272,24 @@ def test_updates_answer_as_a_fresh_build(builder, tmp_path):
     finally:
         index.close()
     assert check_every_event(builder.root, cache) == 8
+    # No event changed (a day page edited, an event touched): the order is kept, and still right.
+    kept = _order_rows(cache, builder.root)
+    day_page = builder.root / "news/2015/05/4/index.md"
+    day_page.write_text(day_page.read_text() + "\n")
+    os.utime(builder.root / links[3].lstrip("/"), ns=(1, 1))
+    index = opened(builder.root, cache)
+    index.close()
+    assert index.report.parsed + index.report.restamped >= 2
+    assert _order_rows(cache, builder.root) == kept
+    assert check_every_event(builder.root, cache) == 8
+
+
+def _order_rows(cache: Path, root: Path) -> list[tuple]:
+    index = opened(root, cache)
+    try:
+        return index.conn.execute("SELECT k, data FROM text_order ORDER BY k").fetchall()
+    finally:
+        index.close()
 
 
 def test_the_text_group_alone(builder, tmp_path):
