@@ -1,14 +1,20 @@
 """A small BM25 text model over many short documents (headline + body).
 
-Built in one pass of C-level string operations: each text becomes lowercase
+`TextIndex` scores; the statistics it needs (document frequencies of a query's
+candidate terms, the postings of its chosen terms with their counts, every
+document's length) come from a `Statistics` source, so the scoring is one code
+path whoever keeps them: `Scan` here, or the SQLite index's text group
+(features/text_stats.py), which give the same floats from the same statistics.
+
+`Scan` works in C-level string operations: each text becomes lowercase
 UTF-8 in which tokens are separated by spaces (` syria s army offensive `),
 so a whole token is found with a plain pattern (` army `) and no Python code
 runs per token. Term statistics are then gathered
 on demand, for the terms a query needs: one linear-time RE2 scan (all terms
-in one alternation) gives the document frequencies, a second the postings of
-the query's best terms with their counts (an inverted index built for just
-those terms); only the documents found there are scored, and a heap keeps the
-best k. For 100k events that is a few seconds, instead of the minutes a
+in one alternation) gives the document frequencies and who holds which term,
+then the chosen terms are counted where they occur (an inverted index built
+for just those terms); only the documents found there are scored, term by
+term. For 100k events that is a few seconds, instead of the minutes a
 Python loop over every token would take. Nothing here knows about events:
 `related` uses it for "similar text", and search relevance can reuse it.
 """

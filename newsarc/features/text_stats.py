@@ -3,7 +3,7 @@
 `similarity.TextIndex` scores BM25 from statistics it asks for: document
 frequencies of a query's candidate terms, postings (with counts) of its chosen
 terms, every document's length. Today's `similarity.Scan` finds them by scanning
-every normalized text with RE2 (1.6 s a query at 100k events); this module keeps
+every normalized text with RE2 for every query; this module keeps
 them in the index, as an inverted index SQLite builds in C, so a query reads only
 the postings it needs. The scoring is TextIndex's either way: same statistics,
 same floats.
@@ -26,19 +26,20 @@ The group (tables; built from each parsed event in the build's workers):
     text_order   the events in Archive.view() order ((date or date.min, path)): file ids, lengths,
                  and each file id's position; made again by `after` whenever files change
 
-`open_words(index)` is the TextIndex the lead's `related` asks; documents are
+`open_words(index)` is the TextIndex `related` can ask; documents are
 positions in `view()` order, as TextModel's (`TextStatistics.position(path)`,
 `.path(doc)`, `.paths()`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import sqlite3
 import zlib
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from newsarc.features.similarity import TextIndex
 from newsarc.index import build, db
@@ -64,6 +65,10 @@ def fts_term(term: bytes) -> str:
     if len(term) <= LONG_TOKEN:
         return term.decode()
     return MARK + hashlib.blake2b(term, digest_size=16).hexdigest()
+
+
+def _date(day: int) -> dt.date | None:
+    return dt.date.fromordinal(day) if day else None
 
 
 def _fts_text(tokens: list[bytes]) -> str:
@@ -138,7 +143,8 @@ def _order(conn: sqlite3.Connection) -> None:
 
 def text_group(storage: str = "input", optimize: bool = False) -> db.Group:
     """The group, registered (the bench builds the other storages; the library uses "input").
-    `optimize` merges FTS5's segments into one after a build: 0.7 s at 100k, for no query faster."""
+    `optimize` merges FTS5's segments into one after a build (bench/SQLITE.md, section 8: queries
+    were no faster for it)."""
     global STORAGE
     STORAGE = storage
     if storage == "input":
@@ -208,9 +214,21 @@ class TextStatistics:
         return db.real_path(self.conn.execute("SELECT path FROM files WHERE id = ?", (self.ids[doc],)).fetchone()[0])
 
     def paths(self) -> list[str]:
-        """Every document's path, in order (Archive.view_paths())."""
+        """Every document's path, in order (Archive.view_paths()). Reads every path: for a few
+        documents, `events` reads only theirs."""
         found = dict(self.conn.execute("SELECT id, path FROM files WHERE kind = ?", (db.EVENT,)))
         return [db.real_path(found[fid]) for fid in self.ids]
+
+    def events(self, docs: Iterable[int]) -> dict[int, tuple[str, dt.date | None]]:
+        """document -> (path, date) of the documents asked (those a query scored, say), in the order asked."""
+        docs = list(docs)
+        found: dict[int, tuple[str, int]] = {}
+        for start in range(0, len(docs), 500):
+            part = [self.ids[doc] for doc in docs[start : start + 500]]
+            marks = ",".join("?" * len(part))
+            found.update((fid, (path, day)) for fid, path, day in self.conn.execute(
+                f"SELECT f.id, f.path, d.day FROM files f JOIN text_docs d ON d.id = f.id WHERE f.id IN ({marks})", part))
+        return {doc: (db.real_path(found[self.ids[doc]][0]), _date(found[self.ids[doc]][1])) for doc in docs}
 
     # -- statistics ------------------------------------------------------------
 
@@ -239,8 +257,8 @@ class TextStatistics:
 
     def postings(self, doc: int, terms: list[bytes]) -> dict[bytes, dict[int, int]]:
         """From fts5vocab 'instance': one row per occurrence, in file id order, joined by SQLite into
-        one string per term and counted by Counter (C loops: a GROUP BY sorts, and a Python loop over
-        the rows costs three times as much)."""
+        one string per term and counted by Counter (C loops, where a GROUP BY would sort and a loop
+        over rows would run Python per occurrence)."""
         found: dict[bytes, dict[int, int]] = {}
         where = self.where.__getitem__
         for term in terms:

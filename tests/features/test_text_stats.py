@@ -242,10 +242,13 @@ def test_order_dates_and_names_as_the_archive(builder, tmp_path):
     index = opened(builder.root, tmp_path / "cache")
     try:
         docs = text_stats.documents(index)
-        paths = Archive.open(builder.root, use_cache=False).load().view_paths()
+        events = Archive.open(builder.root, use_cache=False).load().view()
+        paths = [e.path for e in events]
         assert docs.paths() == paths and len(paths) == 5
         assert [docs.position(p) for p in paths] == list(range(5))
         assert [docs.path(k) for k in range(5)] == paths
+        assert list(docs.events([4, 0, 2]).items()) == [(k, (paths[k], events[k].date)) for k in (4, 0, 2)]
+        assert events[0].date is None and docs.events([0])[0] == (paths[0], None)
         assert docs.position("news/2016/03/27/index.md") is None and docs.position("nothing.md") is None
     finally:
         index.close()
