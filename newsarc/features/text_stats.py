@@ -20,7 +20,7 @@ The group (tables; built from each parsed event in the build's workers):
     text_inst    fts5vocab 'instance': postings with positions, counted per document
     text_docs    (id, day, length): the date (its ordinal, 0 for none) and the byte length of the
                  normalized text (BM25's document length, as Scan's)
-    text_input   (id, data): zlib of the FTS5 input; the query document's own counts, and what a
+    text_input   (id, data): the FTS5 input, raw deflate; the query document's own counts, and what a
                  contentless FTS5 table must be told again to forget a row (no contentless_delete
                  before SQLite 3.43)
     text_order   the events in Archive.view() order ((date or date.min, path)): file ids, lengths,
@@ -51,10 +51,11 @@ LONG_TOKEN = 240  # bytes; a longer token is held in FTS5 as a marker (FTS5 cuts
 # normalized text holds one, and the 'ascii' tokenizer keeps it inside a token (it is not ASCII).
 MARK = "\u2014"
 ORDER_IDS, ORDER_LENGTHS, ORDER_WHERE, ORDER_OF = 0, 1, 2, 3  # text_order.k; ORDER_OF: "count max(id)" it was made of
-INPUT_LEVEL = 1  # zlib level of text_input
+INPUT_LEVEL = 1  # deflate level of text_input
+WINDOW = -12  # wbits: raw deflate (no header, no checksum) with a 4 KB window: less to set up per text
 
 # How the FTS5 input is kept for deletes (bench/text_stats_bench.py measures them):
-#   "input": contentless FTS5, its input zlib-compressed in text_input (the choice)
+#   "input": contentless FTS5, its input deflated in text_input (the choice)
 #   "content": FTS5 keeps its input itself (plain text), deletes by rowid
 #   "external": external content: text_input(id, data TEXT) plain, read by FTS5
 STORAGE = "input"
@@ -83,17 +84,25 @@ def _rows(event) -> dict[str, list[tuple]]:
     day = event.date.toordinal() if event.date else 0
     rows: dict[str, list[tuple]] = {"text_docs": [(day, len(text))], "text_fts": [(fts,)]}
     if STORAGE == "input":
-        rows["text_input"] = [(zlib.compress(kept, INPUT_LEVEL),)]
+        rows["text_input"] = [(_deflate(kept),)]
     elif STORAGE == "external":
         rows["text_input"] = [(fts,)]
     return rows
+
+
+def _deflate(data: bytes) -> bytes:
+    return zlib.compress(data, INPUT_LEVEL, WINDOW)
+
+
+def _inflate(data: bytes) -> bytes:
+    return zlib.decompress(data, -15)  # a raw stream of any window
 
 
 def _input_of(data: bytes | str) -> bytes:
     """The useful tokens of one document, space-separated, from text_input (or FTS5's own content)."""
     if isinstance(data, str):  # content / external: the FTS5 input itself (long tokens as markers)
         return data.encode()
-    return zlib.decompress(data)
+    return _inflate(data)
 
 
 def _drop(conn: sqlite3.Connection, ids: list[int]) -> None:
@@ -107,7 +116,7 @@ def _drop(conn: sqlite3.Connection, ids: list[int]) -> None:
         else:
             found = conn.execute(f"SELECT id, data FROM text_input WHERE id IN ({marks})", part).fetchall()
             if STORAGE == "input":
-                values = [(fid, _fts_text(zlib.decompress(data).split())) for fid, data in found]
+                values = [(fid, _fts_text(_inflate(data).split())) for fid, data in found]
             else:
                 values = found
             conn.executemany("INSERT INTO text_fts(text_fts, rowid, body) VALUES('delete', ?, ?)", values)
@@ -175,7 +184,7 @@ def text_group(storage: str = "input", optimize: bool = False) -> db.Group:
         inserts["text_input"] = "INSERT INTO text_input VALUES(?, ?)"
     names = (*(["text_input"] if extra else []), "text_fts", "text_row", "text_inst", "text_docs", "text_order")
     return db.register(db.Group(
-        name=GROUP, version=1, tables=tables, inserts=inserts, rows=_rows,
+        name=GROUP, version=2, tables=tables, inserts=inserts, rows=_rows,
         indexes=("INSERT INTO text_fts(text_fts) VALUES('optimize')",) if optimize else (),
         kinds=(db.EVENT,), drop=_drop, after=_order, names=names,
     ))
