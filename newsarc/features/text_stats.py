@@ -196,10 +196,17 @@ TEXT = text_group()
 class TextStatistics:
     """similarity.Statistics from the text group: documents are the events in Archive.view() order.
 
-    Read as the index is when this is made: after `build.Index.confirm()` says the index was stale
-    (and brought it up to date), make another."""
+    Everything it answers is read from one snapshot of the index, taken when it is made: for an
+    index on disk it reads through a connection of its own, in one read transaction, so that another
+    process's update (new files, new ids) cannot pair this order with other postings. After
+    `build.Index.confirm()` says the index was stale (and brought it up to date), make another;
+    `close()` lets the snapshot go."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, path: str | None = None):
+        self._own = path is not None
+        if path is not None:  # a temporary database (path None) is this process's alone
+            conn = db.connect(path)
+            conn.execute("BEGIN")
         self.conn = conn
         packed = dict(conn.execute("SELECT k, data FROM text_order"))
         self.ids = array("i")
@@ -209,6 +216,11 @@ class TextStatistics:
         self.where = array("i")  # file id -> position (-1: not an event)
         self.where.frombytes(packed[ORDER_WHERE])
         self.size = len(self.ids)
+
+    def close(self) -> None:
+        if self._own:
+            self.conn.close()
+            self._own = False
 
     # -- documents and events --------------------------------------------------
 
@@ -280,10 +292,11 @@ class TextStatistics:
 
 def open_words(index: build.Index) -> TextIndex:
     """related's text model over the index's text group (the index must hold it: ask open_fresh for
-    GROUP). Its documents are the events in Archive.view() order; `.statistics` maps them to paths."""
-    return TextIndex(statistics=TextStatistics(index.conn))
+    GROUP). Its documents are the events in Archive.view() order; `.statistics` maps them to paths
+    (and `.statistics.close()` ends its snapshot)."""
+    return TextIndex(statistics=documents(index))
 
 
 def documents(index: build.Index) -> TextStatistics:
     """The index's events as documents (position <-> path), without a text model."""
-    return TextStatistics(index.conn)
+    return TextStatistics(index.conn, index.path)

@@ -125,6 +125,7 @@ def check_every_event(root: Path, cache: Path, scan_every: int = 1) -> int:
             assert same(answer(words, doc), expected), paths[doc]
             if doc % scan_every == 0:
                 assert same(answer(scan, doc), expected), paths[doc]
+        words.statistics.close()
     finally:
         index.close()
     return len(texts)
@@ -250,6 +251,7 @@ def test_order_dates_and_names_as_the_archive(builder, tmp_path):
         assert list(docs.events([4, 0, 2]).items()) == [(k, (paths[k], events[k].date)) for k in (4, 0, 2)]
         assert events[0].date is None and docs.events([0])[0] == (paths[0], None)
         assert docs.position("news/2016/03/27/index.md") is None and docs.position("nothing.md") is None
+        docs.close()
     finally:
         index.close()
     assert check_every_event(builder.root, tmp_path / "cache") == 5
@@ -295,6 +297,34 @@ def _order_rows(cache: Path, root: Path) -> list[tuple]:
         index.close()
 
 
+def test_answers_come_from_one_snapshot_while_another_process_updates(builder, tmp_path):
+    """Events added and one changed by another writer after the model was made: it answers as the
+    files were when it was made (its order and its postings from one snapshot), and a model made
+    afterwards as they are now."""
+    cache = tmp_path / "cache"
+    links = [builder.event(f"2015-05-{d:02d}", f"Event {d} palmyra", body=f"citadel museum word{d % 3} convoy")
+             for d in range(1, 7)]
+    paths, texts = texts_of(builder.root)
+    before = Oracle(texts)
+    index = opened(builder.root, cache)
+    words = text_stats.open_words(index)
+    for d in range(7, 12):  # new events sort before the old ones: every position moves
+        builder.event(f"2014-01-{d:02d}", f"Earlier {d} palmyra citadel", body="museum convoy ceasefire")
+    first = builder.root / links[0].lstrip("/")
+    first.write_text(first.read_text().replace("citadel museum", "museum museum eclipse"))
+    other = opened(builder.root, cache)  # another writer: brings the index up to date
+    assert other.report.parsed >= 6
+    other.close()
+    try:
+        assert words.statistics.paths() == paths
+        for doc in range(len(texts)):
+            assert same(answer(words, doc), before.answer(doc)), paths[doc]
+    finally:
+        words.statistics.close()
+        index.close()
+    assert check_every_event(builder.root, cache) == 11
+
+
 def test_the_text_group_alone(builder, tmp_path):
     """The group needs no other (its dates and lengths are its own); the index builds nothing else."""
     builder.event("2015-05-01", "Palmyra citadel", body="museum")
@@ -306,5 +336,6 @@ def test_the_text_group_alone(builder, tmp_path):
         query = words.query(0)
         assert query.terms == [b"palmyra", b"citadel", b"museum"] or sorted(query.terms) == [b"citadel", b"museum", b"palmyra"]
         assert list(words.scores(query)) == [1]
+        words.statistics.close()
     finally:
         index.close()
