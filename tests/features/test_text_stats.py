@@ -339,3 +339,21 @@ def test_the_text_group_alone(builder, tmp_path):
         words.statistics.close()
     finally:
         index.close()
+
+
+def test_an_index_in_memory_answers_as_one_on_disk(builder, tmp_path):
+    """--no-cache: a temporary database, this process's alone, read through the index's connection."""
+    for d in range(1, 6):
+        builder.event(f"2015-05-{d:02d}", f"Event {d} palmyra", body=f"citadel word{d % 2} museum")
+    paths, texts = texts_of(builder.root)
+    oracle = Oracle(texts)
+    index = build.open_fresh(builder.root, groups=[text_stats.GROUP], use_cache=False)
+    try:
+        assert index.path is None
+        words = text_stats.open_words(index)
+        assert words.statistics.paths() == paths
+        for doc in range(len(texts)):
+            assert same(answer(words, doc), oracle.answer(doc))
+        words.statistics.close()
+    finally:
+        index.close()
