@@ -127,6 +127,7 @@ class Scan:
             kept = self._holders
         assert kept is not None
         where, holders = kept
+        self._holders = None  # a query's scan, used once: its memory goes with it
         chosen = {where[term] for term in terms}
         every = list(where)
         wanted = [(other, [every[i] for i in indexes if i in chosen]) for other, indexes in holders if other != doc]
