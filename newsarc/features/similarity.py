@@ -1,14 +1,20 @@
 """A small BM25 text model over many short documents (headline + body).
 
-Built in one pass of C-level string operations: each text becomes lowercase
+`TextIndex` scores; the statistics it needs (document frequencies of a query's
+candidate terms, the postings of its chosen terms with their counts, every
+document's length) come from a `Statistics` source, so the scoring is one code
+path whoever keeps them: `Scan` here, or the SQLite index's text group
+(features/text_stats.py), which give the same floats from the same statistics.
+
+`Scan` works in C-level string operations: each text becomes lowercase
 UTF-8 in which tokens are separated by spaces (` syria s army offensive `),
 so a whole token is found with a plain pattern (` army `) and no Python code
 runs per token. Term statistics are then gathered
 on demand, for the terms a query needs: one linear-time RE2 scan (all terms
-in one alternation) gives the document frequencies, a second the postings of
-the query's best terms with their counts (an inverted index built for just
-those terms); only the documents found there are scored, and a heap keeps the
-best k. For 100k events that is a few seconds, instead of the minutes a
+in one alternation) gives the document frequencies and who holds which term,
+then the chosen terms are counted where they occur (an inverted index built
+for just those terms); only the documents found there are scored, term by
+term. For 100k events that is a few seconds, instead of the minutes a
 Python loop over every token would take. Nothing here knows about events:
 `related` uses it for "similar text", and search relevance can reuse it.
 """
@@ -20,6 +26,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
 
 from newsarc import cores
 from newsarc.reading.words import count, normalize, tokenize, useful  # noqa: F401 (tokenize: callers import it from here)
@@ -34,44 +41,116 @@ RELEASE_DOCS = 4096  # a scan lets go of the pages it has read (`release`) after
 
 
 class Query:
-    """A document used as a query: its best terms, their idf, its own score, and its postings."""
+    """A document used as a query: its best terms, their idf, its own score, and who holds them.
 
-    __slots__ = ("doc", "terms", "weights", "self_score", "postings")
+    `holders` is what the statistics give: each chosen term -> the other documents holding it and
+    how often; `postings` is the same turned round (document -> its counts), made when asked."""
+
+    __slots__ = ("doc", "terms", "weights", "self_score", "holders", "_postings")
 
     def __init__(self, doc: int, terms: list[bytes], weights: dict[bytes, float]):
         self.doc = doc
         self.terms = terms
         self.weights = weights
         self.self_score = 0.0
-        self.postings: dict[int, dict[bytes, int]] = {}  # other documents holding a term -> their counts
+        self.holders: dict[bytes, dict[int, int]] = {}  # chosen term -> {other document: count}
+        self._postings: dict[int, dict[bytes, int]] | None = None
+
+    @property
+    def postings(self) -> dict[int, dict[bytes, int]]:
+        """Each other document holding a chosen term -> how often it holds each, in document order."""
+        if self._postings is None:
+            found: dict[int, dict[bytes, int]] = {}
+            for term, held in self.holders.items():
+                for doc, n in held.items():
+                    found.setdefault(doc, {})[term] = n
+            self._postings = dict(sorted(found.items()))
+        return self._postings
+
+    def counts(self, doc: int) -> dict[bytes, int]:
+        """How often document `doc` holds each chosen term it holds (its entry of `postings`)."""
+        if self._postings is not None:
+            return self._postings.get(doc, {})
+        return {term: held[doc] for term, held in self.holders.items() if doc in held}
 
 
-class TextIndex:
-    """Documents addressed by position; statistics are computed for the terms asked about."""
+class Statistics(Protocol):
+    """What BM25 needs to know of the documents, wherever it is kept: today's scan of normalized texts
+    (`Scan`) or the SQLite index's words (features/text_stats.py). Documents are positions 0..size-1.
+    The scoring (TextIndex) is the same whichever answers, so the answers are the same when the
+    statistics are."""
 
-    def __init__(
-        self,
-        texts: Iterable[str] = (),
-        *,
-        normalized: Sequence[bytes | memoryview] | None = None,
-        release: Callable[[], None] | None = None,
-    ):
-        """From texts, or from texts already normalized (the index cache keeps them so: views into one
-        buffer, not 100k copies). `release`, called now and then during a scan, lets go of the pages of
-        such a buffer read so far, so that a scan's memory does not grow with the whole text."""
+    size: int
+    lengths: Sequence[int]  # each document's length: bytes of its normalized text
+
+    def counts(self, doc: int) -> Mapping[bytes, int]:
+        """How often each token occurs in document `doc`; every useful token at least (`query` reads no other)."""
+        ...
+
+    def frequencies(self, terms: list[bytes]) -> list[int]:
+        """How many documents hold each term, in the order asked."""
+        ...
+
+    def postings(self, doc: int, terms: list[bytes]) -> dict[bytes, dict[int, int]]:
+        """Each of `terms` -> the documents but `doc` holding it, and how often (a term no other holds: {})."""
+        ...
+
+
+class Scan:
+    """Statistics found by scanning every normalized text (RE2), for just the terms asked about."""
+
+    def __init__(self, docs: Sequence[bytes | memoryview], release: Callable[[], None] | None = None):
+        self.docs = docs
         self.release = release
-        self.docs: Sequence[bytes | memoryview] = normalized if normalized is not None else [normalize(t) for t in texts]
-        self.lengths = [len(doc) for doc in self.docs]  # bytes: proportional to tokens, free to count
-        self.size = len(self.docs)
-        self.average = (sum(self.lengths) / self.size) if self.size else 0.0
-        self.df: dict[bytes, int] = {}  # document frequencies found so far
+        self.lengths = [len(doc) for doc in docs]  # bytes: proportional to tokens, free to count
+        self.size = len(docs)
+        self._holders: tuple[dict[bytes, int], list[tuple[int, list[int]]]] | None = None  # of the last frequencies
 
     def counts(self, doc: int) -> Counter[bytes]:
         return Counter(bytes(self.docs[doc]).split())
 
-    def idf(self, df: int) -> float:
-        """BM25's idf, kept positive so common terms still count a little."""
-        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+    def frequencies(self, terms: list[bytes]) -> list[int]:
+        """One scan gives the document frequencies and, kept for `postings`, who holds which term."""
+        holders = self.scan(terms)
+        found: Counter[int] = Counter()
+        for _, indexes in holders:
+            found.update(indexes)
+        self._holders = ({term: i for i, term in enumerate(terms)}, holders)
+        return [found[i] for i in range(len(terms))]
+
+    def postings(self, doc: int, terms: list[bytes]) -> dict[bytes, dict[int, int]]:
+        """From the last scan when it covered `terms` (a query's chosen terms are among its candidates);
+        term counts are read only where a term occurs (on every core)."""
+        kept = self._holders
+        if kept is None or any(term not in kept[0] for term in terms):
+            self.frequencies(terms)
+            kept = self._holders
+        assert kept is not None
+        where, holders = kept
+        self._holders = None  # a query's scan, used once: its memory goes with it
+        chosen = {where[term] for term in terms}
+        every = list(where)
+        wanted = [(other, [every[i] for i in indexes if i in chosen]) for other, indexes in holders if other != doc]
+        wanted = [pair for pair in wanted if pair[1]]
+        docs = self.docs
+
+        def counts(bounds: tuple[int, int]) -> list[tuple[int, dict[bytes, int]]]:
+            found = []
+            for k, (other, held) in enumerate(wanted[bounds[0] : bounds[1]], 1):
+                text = bytes(docs[other])
+                found.append((other, {t: count(text, t) for t in held}))
+                if k % RELEASE_DOCS == 0:
+                    self._release()
+            self._release()
+            return found
+
+        parts = cores.split(range(len(wanted)), cores.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
+        found: dict[bytes, dict[int, int]] = {term: {} for term in terms}
+        for part in cores.fan_out(counts, [(r.start, r.stop) for r in parts]):
+            for other, held in part:
+                for term, n in held.items():
+                    found[term][other] = n
+        return found
 
     def scan(self, terms: list[bytes]) -> list[tuple[int, list[int]]]:
         """(document, indexes into `terms` of those it holds) for each document holding one.
@@ -106,58 +185,66 @@ class TextIndex:
         count = cores.workers() if self.size >= PARALLEL_DOCS else 1
         return [(r.start, r.stop) for r in cores.split(range(self.size), count)]
 
+
+class TextIndex:
+    """Documents addressed by position; BM25 over statistics asked for the terms a query needs."""
+
+    def __init__(
+        self,
+        texts: Iterable[str] = (),
+        *,
+        normalized: Sequence[bytes | memoryview] | None = None,
+        release: Callable[[], None] | None = None,
+        statistics: Statistics | None = None,
+    ):
+        """From texts, or from texts already normalized (the index cache keeps them so: views into one
+        buffer, not 100k copies), scanned when asked (`Scan`); or from `statistics` kept elsewhere
+        (the SQLite index: features/text_stats.py). `release`, called now and then during a scan, lets
+        go of the pages of such a buffer read so far, so that a scan's memory does not grow with the
+        whole text."""
+        if statistics is None:
+            statistics = Scan(normalized if normalized is not None else [normalize(t) for t in texts], release)
+        self.statistics = statistics
+        self.lengths = statistics.lengths
+        self.size = statistics.size
+        self.average = (sum(self.lengths) / self.size) if self.size else 0.0
+        self.df: dict[bytes, int] = {}  # document frequencies found so far
+
+    def counts(self, doc: int) -> Mapping[bytes, int]:
+        return self.statistics.counts(doc)
+
+    def idf(self, df: int) -> float:
+        """BM25's idf, kept positive so common terms still count a little."""
+        return math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+
     def frequencies(self, terms: Iterable[bytes]) -> dict[bytes, int]:
-        """Document frequency of each term (one scan for all those not seen before)."""
+        """Document frequency of each term (asked once for all those not seen before)."""
         terms = sorted(set(terms))
         missing = [t for t in terms if t not in self.df]
-        found: Counter[int] = Counter()
-        for _, indexes in self.scan(missing):
-            found.update(indexes)
-        self.df.update((term, found[i]) for i, term in enumerate(missing))
+        if missing:
+            self.df.update(zip(missing, self.statistics.frequencies(missing)))
         return {t: self.df[t] for t in terms}
 
     def query(self, doc: int, k: int = QUERY_TERMS) -> Query:
         """Document `doc` as a query: its k most telling terms (tf-idf) that another document shares.
 
-        One scan gives both the document frequencies of all its terms and the
-        postings of the chosen ones; term counts are read only where a term occurs.
+        The document frequencies of its CANDIDATE_TERMS most frequent terms pick
+        the k chosen; the postings of those give the documents to score.
         Its k most telling words that no other document has count in its own score
         only: a text that shares three words of a long, distinctive one is not a match of 1.
         """
         counts = self.counts(doc)
         terms = sorted((t for t in counts if useful(t)), key=lambda t: (-counts[t], t))[:CANDIDATE_TERMS]
-        holders = list(self.scan(terms))
-        df: Counter[int] = Counter()
-        for _, indexes in holders:
-            df.update(indexes)
-        self.df.update((term, df[i]) for i, term in enumerate(terms))
+        df = self.statistics.frequencies(terms)
+        self.df.update(zip(terms, df))
         ranked = sorted(range(len(terms)), key=lambda i: (-counts[terms[i]] * self.idf(df[i]), terms[i]))
         shared = [i for i in ranked if df[i] > 1][:k]
         own = [i for i in ranked if df[i] <= 1][:k]
         query = Query(doc, [terms[i] for i in shared], {terms[i]: self.idf(df[i]) for i in shared})
         alone = Query(doc, [], {terms[i]: self.idf(df[i]) for i in own})
         query.self_score = self.bm25(query, doc, counts) + self.bm25(alone, doc, counts)
-        query.postings = self._postings(doc, terms, set(shared), holders)
+        query.holders = self.statistics.postings(doc, [terms[i] for i in sorted(shared)]) if shared else {}
         return query
-
-    def _postings(self, doc: int, terms: list[bytes], chosen: set[int], holders) -> dict[int, dict[bytes, int]]:
-        """Each other document holding a chosen term -> how often it holds each (on every core)."""
-        wanted = [(other, [terms[i] for i in indexes if i in chosen]) for other, indexes in holders if other != doc]
-        wanted = [pair for pair in wanted if pair[1]]
-        docs = self.docs
-
-        def counts(bounds: tuple[int, int]) -> list[tuple[int, dict[bytes, int]]]:
-            found = []
-            for k, (other, held) in enumerate(wanted[bounds[0] : bounds[1]], 1):
-                text = bytes(docs[other])
-                found.append((other, {t: count(text, t) for t in held}))
-                if k % RELEASE_DOCS == 0:
-                    self._release()
-            self._release()
-            return found
-
-        parts = cores.split(range(len(wanted)), cores.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
-        return dict(pair for part in cores.fan_out(counts, [(r.start, r.stop) for r in parts]) for pair in part)
 
     def bm25(self, query: Query, doc: int, counts: Mapping[bytes, int] | None = None) -> float:
         counts = counts if counts is not None else self.counts(doc)
@@ -171,21 +258,39 @@ class TextIndex:
 
     def similarity(self, query: Query, doc: int) -> float:
         """BM25 of `doc` relative to the query document's own score, in [0, 1]; 0 when no term is shared."""
-        counts = query.postings.get(doc)
+        counts = query.counts(doc)
         if not counts or not query.self_score:
             return 0.0
         return min(1.0, self.bm25(query, doc, counts) / query.self_score)
 
     def contributions(self, query: Query, doc: int, n: int = 3) -> list[str]:
         """The `n` query terms that add most to `doc`'s score: the "why" of a match."""
-        counts = query.postings.get(doc, {})
+        counts = query.counts(doc)
         shared = [t for t in query.terms if t in counts]
         shared.sort(key=lambda t: (-query.weights[t] * counts[t] / (counts[t] + K1), t))
         return [t.decode("utf-8", "replace") for t in shared[:n]]
 
     def scores(self, query: Query) -> dict[int, float]:
-        """Similarity of every other document sharing a query term; all the rest score 0."""
-        return {doc: self.similarity(query, doc) for doc in query.postings}
+        """Similarity of every other document sharing a query term, in document order; all the rest score 0.
+
+        `similarity` of each, worked out term by term: each document's sum gets the same terms added
+        in the same order (the weights'), so the same floats, for a loop over the postings instead of
+        one over every term for every document."""
+        totals: dict[int, float] = {}
+        norms: dict[int, float] = {}
+        total_of, norm_of = totals.get, norms.get
+        lengths, average = self.lengths, self.average
+        k2 = K1 + 1.0
+        for term, idf in query.weights.items():
+            for doc, tf in query.holders.get(term, {}).items():  # tf >= 1: holders hold only documents holding it
+                norm = norm_of(doc)
+                if norm is None:
+                    norm = norms[doc] = K1 * (1.0 - B + B * lengths[doc] / average) if average else K1
+                totals[doc] = total_of(doc, 0.0) + idf * tf * k2 / (tf + norm)
+        own = query.self_score
+        if not own:
+            return dict.fromkeys(sorted(totals), 0.0)
+        return {doc: min(1.0, totals[doc] / own) for doc in sorted(totals)}
 
     def similar(self, query: Query, k: int) -> list[tuple[float, int]]:
         """The k documents most like the query document, best first; ties by position."""
