@@ -69,8 +69,9 @@ def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     return site
 
 
-def open_catalog(archive: Path | None, root: Path | None):
-    """The archive the options name, its lookups answered from the index's catalogue (features/catalog.py)."""
+def open_catalog(archive: Path | None, root: Path | None, more: tuple[str, ...] = ()):
+    """The archive the options name, its lookups answered from the index's catalogue (features/catalog.py);
+    `more`: groups to hold besides (related's text statistics)."""
     from newsarc import settings
     from newsarc.archive import Archive
     from newsarc.features.catalog import Catalog
@@ -80,7 +81,7 @@ def open_catalog(archive: Path | None, root: Path | None):
     site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=False)
     site.progress = for_terminal()
     site.notice = say
-    catalog = Catalog(site, cache_dir=site.cache_dir, use_cache=site.use_cache)
+    catalog = Catalog(site, cache_dir=site.cache_dir, use_cache=site.use_cache, more=more)
     catalog.progress, catalog.notice = site.progress, say
     return catalog
 

@@ -20,7 +20,7 @@ from newsarc.cli.options import (
     ToOpt,
     finish,
     nothing_found,
-    open_archive,
+    open_catalog,
     report_diagnostics,
     settled,
     unread,
@@ -88,7 +88,9 @@ def related(
         raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
     span = dates.window(from_, to)
     source = by.value if by else None
-    site = open_archive(archive, root, text=source in (None, By.text.value))
+    from newsarc.features import text_stats  # registers the text group: the similar-text scores read it
+
+    site = open_catalog(archive, root, more=(text_stats.GROUP,) if source in (None, By.text.value) else ())
 
     def answer():
         found = lookup.find(site, event)  # the models read columns: no need to load every event

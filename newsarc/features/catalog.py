@@ -72,23 +72,40 @@ _TOPICS = "topics-1"  # the answer kept for topic_groups (db.keep); bump when gr
 
 
 class Listed(Event):
-    """An event as the catalogue holds it: path, date, title, topics and how many sources; no body,
-    links or sources themselves (`Catalog.with_text` reads the file for those)."""
+    """An event as the catalogue holds it: path, date, title, topics and how many sources. The rest
+    (body, links, sources, Related entries...) is read from its file on first use, as a whole."""
 
-    __slots__ = ("_sources", "noted")
+    __slots__ = ("_sources", "noted", "_root")
 
     @property
     def source_count(self) -> int:
         return self._sources
 
+    def __getattr__(self, name: str):
+        # Called only for a slot never set: one of the fields read from the file.
+        if name in _FROM_FILE:
+            from newsarc.reading.parser import read_event
 
-def _listed(row: tuple) -> Listed:
+            full = read_event(self._root / self.path, self.path)
+            for field_name in _FROM_FILE:
+                setattr(self, field_name, getattr(full, field_name))
+            return getattr(self, name)
+        raise AttributeError(name)
+
+
+_KEPT = ("path", "date", "title", "topics", "is_day_page", "skipped")
+_FROM_FILE = tuple(name for name in Event.__dataclass_fields__ if name not in _KEPT)
+
+
+def _listed(row: tuple, root: Path) -> Listed:
     path, day, title, topics, sources, noted = row
     date = _DAYS.get(day)
     if date is None and day:
         date = _DAYS[day] = dt.date.fromordinal(day)
-    event = Listed(path=db.real_path(path), date=date, title=title, topics=marshal.loads(topics))
-    event._sources, event.noted = sources, noted
+    event = Listed.__new__(Listed)
+    event.path, event.date, event.title, event.topics = db.real_path(path), date, title, marshal.loads(topics)
+    event.is_day_page = event.skipped = False
+    event._sources, event.noted, event._root = sources, noted, root
     return event
 
 
@@ -96,10 +113,10 @@ class Events(Sequence):
     """Events of the catalogue by id, in the order given, each made when first asked for: `topics`
     makes two per topic (its first and last dates), `timeline` one topic's."""
 
-    def __init__(self, conn: sqlite3.Connection, ids: Sequence[int], positions: Sequence[int] | None = None):
+    def __init__(self, conn: sqlite3.Connection, ids: Sequence[int], positions: Sequence[int] | None = None, root: Path = Path()):
         """The events `ids[k]` for k in `positions` (all of them without): a subset is a view, not a copy
         (`topics` takes one per topic, 300k positions at 100k events, and reads two of each)."""
-        self.conn, self._ids, self._positions = conn, ids, positions
+        self.conn, self._ids, self._positions, self.root = conn, ids, positions, root
 
     @property
     def ids(self) -> Sequence[int]:
@@ -123,8 +140,8 @@ class Events(Sequence):
 
     def subset(self, positions: Sequence[int]) -> Events:
         if self._positions is None:
-            return Events(self.conn, self._ids, positions)
-        return Events(self.conn, self.ids).subset(positions)
+            return Events(self.conn, self._ids, positions, self.root)
+        return Events(self.conn, self.ids, None, self.root).subset(positions)
 
     def _made(self, ids: Sequence[int]) -> Iterator[Listed]:
         for start in range(0, len(ids), _BATCH):
@@ -132,7 +149,7 @@ class Events(Sequence):
             rows = self.conn.execute(_BY_ID + f" WHERE e.id IN ({','.join('?' * len(chunk))})", tuple(chunk)).fetchall()
             by_id = {row[0]: row[1:] for row in rows}
             for i in chunk:
-                yield _listed(by_id[i])
+                yield _listed(by_id[i], self.root)
 
 
 class Catalog:
@@ -142,8 +159,10 @@ class Catalog:
     when the caller said so (cli/options.settled): the answer is given while
     the freshness check runs, and `confirm()` says whether it stands."""
 
-    def __init__(self, archive: Archive, *, cache_dir: Path | None = None, use_cache: bool = True):
+    def __init__(self, archive: Archive, *, cache_dir: Path | None = None, use_cache: bool = True, more: Sequence[str] = ()):
+        """`more`: groups to hold besides the catalogue's own (related's text statistics)."""
         self.archive = archive
+        self.groups = (*GROUPS, *more)
         self.root, self.scope = archive.root, archive.scope
         self.cache_dir, self.use_cache = cache_dir, use_cache
         self._speculate = False
@@ -176,7 +195,7 @@ class Catalog:
         if self._index is None:
             told = self.progress
             progress = None if told is None else lambda stage, done, total: told(done, total) if stage == "parse" else None
-            self._index = build.open_fresh(self.root, self.scope, GROUPS, cache_dir=self.cache_dir, use_cache=self.use_cache,
+            self._index = build.open_fresh(self.root, self.scope, self.groups, cache_dir=self.cache_dir, use_cache=self.use_cache,
                                            progress=progress, speculate=self.speculate)
             for message in self._index.notices:
                 if self.notice is not None:
@@ -200,7 +219,7 @@ class Catalog:
     def on_disk(self) -> bool:
         """A catalogue of this scope was written before (it may be stale: bringing it up to date costs
         what changed; building it, every file)."""
-        return self.use_cache and build.on_disk(self.root, self.scope, GROUPS, cache_dir=self.cache_dir)
+        return self.use_cache and build.on_disk(self.root, self.scope, self.groups, cache_dir=self.cache_dir)
 
     def _pays(self, folders: int) -> bool:
         """Whether `folders` day folders are better read from the index than one by one (as Archive's)."""
@@ -261,7 +280,7 @@ class Catalog:
                 return self.archive.events_in(span, index=False)
         low = span.start.toordinal() if span.start else 1
         high = span.end.toordinal() if span.end else dt.date.max.toordinal()
-        events = map(_listed, self._query(_EVENT + " WHERE e.day BETWEEN ? AND ?" + _ORDER, low, high))
+        events = (_listed(row, self.root) for row in self._query(_EVENT + " WHERE e.day BETWEEN ? AND ?" + _ORDER, low, high))
         if folders is None:  # not a dated layout: every event dated in the span
             return [e for e in events if e.date in span]
         days: dict[str, dt.date | None] = {}
@@ -274,7 +293,7 @@ class Catalog:
         return picked
 
     def on_this_day(self, month: int, day: int) -> list[Event]:
-        return [_listed(row) for row in self._query(_EVENT + " WHERE e.md = ?" + _ORDER, month * 100 + day)]
+        return [_listed(row, self.root) for row in self._query(_EVENT + " WHERE e.md = ?" + _ORDER, month * 100 + day)]
 
     def event_days(self) -> list[dt.date]:
         """Every day that has an event, in order."""
@@ -286,7 +305,7 @@ class Catalog:
 
     def view(self) -> Events:
         """Every event, in order (date, then path), each made when read."""
-        return Events(self.database.conn, self._topics()[0])
+        return Events(self.database.conn, self._topics()[0], None, self.root)
 
     def view_paths(self) -> list[str]:
         return self.event_paths()
@@ -324,7 +343,7 @@ class Catalog:
 
     def get(self, relpath: str) -> Listed | None:
         found = self._query(_EVENT + " WHERE f.path = ?", db.stored_path(relpath))
-        return _listed(found[0]) if found else None
+        return _listed(found[0], self.root) if found else None
 
     def _kind(self, relpath: str) -> int | None:
         found = self._query("SELECT kind FROM files WHERE path = ?", db.stored_path(relpath))
@@ -367,7 +386,7 @@ class Catalog:
         rows = self._query(
             _EVENT + " JOIN links l ON l.id = e.id WHERE l.target = (SELECT id FROM files WHERE path = ?) AND l.role & ?" + _ORDER,
             db.stored_path(event.path), index_tables.BACKLINK)
-        return [_listed(row) for row in rows]
+        return [_listed(row, self.root) for row in rows]
 
     def with_text(self, event: Event) -> Event:
         """`event` with every field: a catalogued one is read again from its file."""

@@ -189,8 +189,11 @@ class TopicModel:
                 dots[other] = dots.get(other, 0.0) + weight * weight
                 shared.setdefault(other, []).append(own[key])
         found = {}
-        for position, dot in dots.items():
-            other = self.events[position]
+        positions = list(dots)
+        subset = getattr(self.events, "subset", None)  # made together, not one query or decode each
+        others = subset(positions) if subset is not None else [self.events[k] for k in positions]
+        for position, other in zip(positions, others):
+            dot = dots[position]
             if other.path == event.path:
                 continue
             other_norm = self.norm(other)
@@ -206,14 +209,22 @@ class TextModel:
     """The archive's headlines and bodies in a BM25 index; a headline counts twice."""
 
     def __init__(self, archive: Archive):
+        from newsarc.features.catalog import Catalog
         from newsarc.features.similarity import TextIndex
 
+        self.position: dict[str, int] = {}  # path -> document, filled for the paths scored
+        self.dates: dict[str, dt.date | None] = {}  # of the events scored, from the date column
+        if isinstance(archive, Catalog):  # the statistics from the index's text group (text_stats.py)
+            from newsarc.features import text_stats
+
+            self.index = text_stats.open_words(archive.database)
+            self.statistics = self.index.statistics
+            return
+        self.statistics = None
         if not archive.has_text:
             raise RuntimeError("text similarity needs the bodies: open the archive with text=True")
         events = self.events = archive.view()
         self.paths = archive.view_paths()
-        self.position: dict[str, int] = {}  # path -> document, filled for the paths scored
-        self.dates: dict[str, dt.date | None] = {}  # of the events scored, from the date column
         docs = archive.words(events)
         if docs is None:
             self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in events)
@@ -221,18 +232,28 @@ class TextModel:
             self.index = TextIndex(normalized=docs, release=archive.release_pages)
 
     def scores(self, event: Event) -> tuple[object, dict[str, float]]:
-        try:
-            doc = self.paths.index(event.path)  # C speed; a dict of every path costs more than it saves
-        except ValueError:
+        if self.statistics is not None:
+            doc = self.statistics.position(event.path)
+        else:
+            try:
+                doc = self.paths.index(event.path)  # C speed; a dict of every path costs more than it saves
+            except ValueError:
+                doc = None
+        if doc is None:
             return None, {}
         query = self.index.query(doc)
+        kept = {other: score for other, score in self.index.scores(query).items() if score >= TEXT_FLOOR}
+        if self.statistics is not None:
+            made = self.statistics.events(kept)
+            where = lambda other: made[other]  # noqa: E731
+        else:
+            where = lambda other: (self.paths[other], self.events[other].date)  # noqa: E731
         found = {}
-        for other, score in self.index.scores(query).items():
-            if score >= TEXT_FLOOR:
-                path = self.paths[other]
-                found[path] = score
-                self.position[path] = other
-                self.dates[path] = self.events[other].date
+        for other, score in kept.items():
+            path, date = where(other)
+            found[path] = score
+            self.position[path] = other
+            self.dates[path] = date
         return query, found
 
     def terms(self, query, event: Event, other: str) -> list[str]:
