@@ -1,15 +1,17 @@
 """The events of an archive as the SQLite index catalogues them: dates, titles, topics, slugs, links.
 
-What `show` and `list-by-date` answer from (bench/SQLITE.md, step 3). This
-module registers the events group (the index knows no feature) and asks for
-the links group's backlinks; a command through the catalogue builds only
-these tables, never the search text, words or bodies that other commands
+What `show`, `list-by-date`, `topics`, `timeline`, `related` and (when it is on
+disk) `validate-links` answer from (bench/SQLITE.md, sections 5 and 10). This
+module registers the events group (the index knows no feature) and reads the
+links group's; a command through the catalogue builds only these tables (and
+`related` its text group), never the search text or bodies other commands
 need. `show` reads its one event again from its file.
 
-`Catalog` offers what features/lookup.py asks of an archive (`find`, `get`,
-`exists`, `events_in`, `on_this_day`, `backlinks`...), each a query. A short
-period is still read from its day folders, with no index at all: a day
-costs a few files, not a build.
+`Catalog` offers what the features ask of an archive (`find`, `get`, `exists`,
+`events_in`, `on_this_day`, `backlinks`, `view`, `topic_groups`,
+`link_facts`...), each a query; what it does not answer yet goes to the
+archive and its store. A short period is still read from its day folders,
+with no index at all: a day costs a few files, not a build.
 """
 
 from __future__ import annotations
