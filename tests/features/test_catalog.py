@@ -222,3 +222,24 @@ def test_validate_links_reads_the_catalogue_and_keeps_up_with_edits(site, tmp_pa
     assert [line.split(":")[0] for line in again] == ["news/2016/04/7/aid-reaches-the-town.md", "news/2016/04/8/talks-resume.md"]
     names = [p.name for p in (tmp_path / "cache" / "index").iterdir()]
     assert not [n for n in names if ".store" in n]  # the store was never built
+
+
+CATALOGUE_FORMS = [
+    "show hurricane-harvey-makes --json", "show hurricane-harvey-makes --raw", "list-by-date 2010..2020",
+    "list-by-date --on-this-day 08-21", "list-by-date 2017 --topic Texas", "topics", "topics --from 2016 --to 2017",
+    "timeline harvey --from 2017-08-26", "related hurricane-harvey-makes", "related hurricane-harvey-makes --by topics",
+    "related hurricane-harvey-makes --depth 2", "related hurricane-harvey-makes --from 2017-08-26 --to 2017-09-30",
+    "validate-links", "validate-links --strict --format json",
+]
+
+
+@pytest.mark.parametrize("form", CATALOGUE_FORMS)
+def test_the_commands_on_the_catalogue_never_build_the_store(cli, tmp_path, form):
+    """Each form once on a catalogue built by `show`, then again: the 1.3 GB-at-100k store (index/store.py)
+    is never built by a command that moved (its files would be *.store and *.blobs)."""
+    cache = tmp_path / "cache"
+    assert cli("--cache-dir", str(cache), "show", "hurricane-harvey-makes", "-a", str(EXAMPLES)).exit_code == 0
+    for _ in range(2):
+        result = cli("--cache-dir", str(cache), *form.split(), "-a", str(EXAMPLES))
+        assert result.exit_code == 0, result.stderr
+    assert not [p.name for p in (cache / "index").iterdir() if ".store" in p.name or p.name.endswith(".blobs")]
