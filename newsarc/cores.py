@@ -8,6 +8,7 @@ and sends back only its answer (marshal: plain values) through a pipe.
 
 from __future__ import annotations
 
+import gc
 import marshal
 import os
 import struct
@@ -93,6 +94,9 @@ def start(func: Callable[[Any], Any], parts: Sequence[Any]) -> Pending:
         if pid == 0:  # the child: answer through the pipe, then leave without cleanup
             code = 1
             try:
+                # No collections: one would walk the parent's whole heap, copying every page it touches
+                # (seconds, late in a long test session); a child lives for one answer.
+                gc.disable()
                 os.close(read)
                 view = memoryview(marshal.dumps(func(part)))
                 while view:
