@@ -69,6 +69,7 @@ _EVENT = "SELECT f.path, e.day, e.title, e.topics, e.sources, e.noted FROM event
 _ORDER = " ORDER BY max(e.day, 1), f.path"  # Archive's event order: by date (none: first), then path
 _BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
 _BATCH = 500  # events made by one query
+_FIRST = 4  # ... and by the first
 _DAYS: dict[int, dt.date] = {}  # ordinal -> date: the events of a day share one
 _TOPICS = "topics-1"  # the answer kept for topic_groups (db.keep); bump when group_names answers otherwise
 
@@ -146,12 +147,16 @@ class Events(Sequence):
         return Events(self.conn, self.ids, None, self.root).subset(positions)
 
     def _made(self, ids: Sequence[int]) -> Iterator[Listed]:
-        for start in range(0, len(ids), _BATCH):
-            chunk = ids[start: start + _BATCH]
+        """The events of `ids`, a few first and then _BATCH a query: a reader that stops at the first
+        dated event (Topic.first, for each of thousands of topics) makes a few, not _BATCH."""
+        start, size = 0, _FIRST
+        while start < len(ids):
+            chunk = ids[start: start + size]
             rows = self.conn.execute(_BY_ID + f" WHERE e.id IN ({','.join('?' * len(chunk))})", tuple(chunk)).fetchall()
             by_id = {row[0]: row[1:] for row in rows}
             for i in chunk:
                 yield _listed(by_id[i], self.root)
+            start, size = start + size, _BATCH
 
 
 class Catalog:
