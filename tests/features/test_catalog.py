@@ -243,3 +243,22 @@ def test_the_commands_on_the_catalogue_never_build_the_store(cli, tmp_path, form
         result = cli("--cache-dir", str(cache), *form.split(), "-a", str(EXAMPLES))
         assert result.exit_code == 0, result.stderr
     assert not [p.name for p in (cache / "index").iterdir() if ".store" in p.name or p.name.endswith(".blobs")]
+
+
+def test_four_shows_at_once_on_no_catalogue_agree_and_leave_one(site, tmp_path):
+    """Four processes build the catalogue at once (each a scratch file, named when whole): every one
+    answers the same, and one database is left, whole."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEWSARC_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("NEWSARC_ARCHIVE", None)
+    command = [sys.executable, "-m", "newsarc", "show", "siege-ends", "--json", "--archive", str(site.root)]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0, 0]
+    assert len({out for out, _ in outputs}) == 1 and all(err == "" for _, err in outputs)
+    assert json.loads(outputs[0][0])["title"] == "Siege ends"
+    databases = list((tmp_path / "cache" / "index").glob("*.db"))
+    assert len(databases) == 1 and not list((tmp_path / "cache" / "index").glob("*.tmp"))
+    assert _show(site.root, {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")})[1] == outputs[0][0]
