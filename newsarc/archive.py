@@ -914,20 +914,11 @@ class Archive:
                 return event
             if self._is_day_page(relpath):
                 raise day_page_problem(ref)
-        slug = ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
-        if not slug:
-            raise EventNotFound("empty event reference; give a path, a /news/... link or a slug")
+        slug = slug_asked(ref)
         paths = [path for path in self._event_paths() if slug in path]  # a C-speed filter first: 100k paths
         slugs = [slug_of(path) for path in paths]
         exact = [p for p, s in zip(paths, slugs) if s == slug]
-        matches = exact or [p for p, s in zip(paths, slugs) if s.startswith(slug)]
-        if len(matches) == 1:
-            return self.get(matches[0])  # type: ignore[return-value]
-        if matches:
-            raise AmbiguousEvent(
-                f"'{ref}' matches {len(matches)} events; give more of the slug or the full path", matches
-            )
-        raise EventNotFound(f"no event matches '{ref}'; give a file path, a /news/... link, or a slug (see newsarc search)")
+        return self.get(only_match(ref, exact or [p for p, s in zip(paths, slugs) if s.startswith(slug)]))  # type: ignore[return-value]
 
     def path_forms(self, ref: str) -> Iterator[str]:
         """The paths `ref` may name, as a file, a site link or a news/... path (not as a slug)."""
@@ -1211,6 +1202,28 @@ class WalkPieces:
             seen.update(keys)
             count += len(keys)
         return len(seen) == count
+
+
+def wanted_slug(ref: str) -> str:
+    """The slug an event reference names: its last part, without `.md`, lowercased."""
+    return ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
+
+
+def slug_asked(ref: str) -> str:
+    """`wanted_slug(ref)`, which must not be empty."""
+    slug = wanted_slug(ref)
+    if not slug:
+        raise EventNotFound("empty event reference; give a path, a /news/... link or a slug")
+    return slug
+
+
+def only_match(ref: str, matches: list[str]) -> str:
+    """The one path `ref`'s slug matched (exactly, else as a prefix); several or none say so."""
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise AmbiguousEvent(f"'{ref}' matches {len(matches)} events; give more of the slug or the full path", matches)
+    raise EventNotFound(f"no event matches '{ref}'; give a file path, a /news/... link, or a slug (see newsarc search)")
 
 
 def day_page_problem(ref: str) -> EventNotFound:

@@ -23,8 +23,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from newsarc.archive import INDEX_FOLDERS, Archive, day_page_problem, folder_day, resolve_link
-from newsarc.errors import AmbiguousEvent, EventNotFound
+from newsarc.archive import INDEX_FOLDERS, Archive, day_page_problem, folder_day, only_match, resolve_link, slug_asked
 from newsarc.index import build, db
 from newsarc.model import Diagnostic, Event, slug_of
 from newsarc.reading.dates import DateSpan
@@ -371,15 +370,9 @@ class Catalog:
                 return event
             if self._kind(relpath) == db.DAY_PAGE:
                 raise day_page_problem(ref)
-        slug = db.stored_path(ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower())
-        if not slug:
-            raise EventNotFound("empty event reference; give a path, a /news/... link or a slug")
+        slug = db.stored_path(slug_asked(ref))
         matches = self._slugs("e.slug = ?", slug) or self._slugs("e.slug >= ? AND e.slug < ?", slug, slug[:-1] + chr(ord(slug[-1]) + 1))
-        if len(matches) == 1:
-            return self.get(matches[0])  # type: ignore[return-value]
-        if matches:
-            raise AmbiguousEvent(f"'{ref}' matches {len(matches)} events; give more of the slug or the full path", matches)
-        raise EventNotFound(f"no event matches '{ref}'; give a file path, a /news/... link, or a slug (see newsarc search)")
+        return self.get(only_match(ref, matches))  # type: ignore[return-value]
 
     def _slugs(self, where: str, *args) -> list[str]:
         rows = self._query("SELECT f.path FROM events e JOIN files f ON f.id = e.id WHERE " + where + _ORDER, *args)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from newsarc.archive import Archive, Target, day_spellings, folder_day
+from newsarc.archive import Archive, Target, day_spellings, folder_day, wanted_slug
 from newsarc.reading.dates import DateSpan
 from newsarc.reading.topic_names import with_topics
 from newsarc.errors import EventNotFound
@@ -39,7 +39,7 @@ def find(archive: Archive, ref: str) -> Event:
     except EventNotFound as exc:
         if exc.candidates:
             raise
-        wanted = ref.strip().rstrip("/").rsplit("/", 1)[-1].removesuffix(".md").lower()
+        wanted = wanted_slug(ref)
         unread = [d for doc in archive.unreadable if slug_of(doc.path).lower() == wanted for d in doc.diagnostics]
         if unread:  # the event is there, but could not be read (over the size limit, binary, ...)
             raise EventNotFound(f"'{ref}' is {unread[0].path}, which was not read (the reason is on the line above)") from None

@@ -86,7 +86,7 @@ class Index:
             if found.young:
                 _trust_aged(self.conn, found.generation, found.began)
             if self._unreadable is None:
-                self._unreadable = [(db.real_path(path), *rest) for path, *rest in sorted(found.unreadable, key=lambda note: note[0])]
+                self._unreadable = _by_path(found.unreadable)
             return True
         self._unreadable = None
         _refresh(self.conn, self.root, self.scope, groups, self.report, progress, found)
@@ -101,8 +101,7 @@ class Index:
         """Why each skipped file is skipped, as of this run (they are read again every run: by the
         check, when this run made one while it answered, which read them again a moment ago)."""
         if self._unreadable is None and self._checking is not None:
-            seen = sorted(self._checking[0].unreadable(), key=lambda note: note[0])  # stable: each file's in its order
-            self._unreadable = [(db.real_path(path), *rest) for path, *rest in seen]
+            self._unreadable = _by_path(self._checking[0].unreadable())
         if self._unreadable is None:
             from newsarc.reading.parser import read_event
 
@@ -117,6 +116,12 @@ class Index:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _by_path(notes: list[Note]) -> list[Note]:
+    """What the check read of the skipped files, in path order (stable: each file's in its order), the
+    paths as on disk."""
+    return [(db.real_path(path), *rest) for path, *rest in sorted(notes, key=lambda note: note[0])]
 
 
 def open_fresh(root: str | os.PathLike, scope: str | os.PathLike | None = None, groups: Sequence[str] = (), *,
