@@ -39,6 +39,19 @@ COMMANDS = [
     "search -C 1 Harvey",
     "search --sort relevance -l Syrian",
     "search --raw --in all -l &#x27;",
+    # filters: the catalogue says which events, their files are read
+    "search Syria --from 2016 --to 2016",
+    "search -l Syria --topic {topic}",
+    "search -c Army --on 2017",
+    "search -v -l Syria",
+    "search -v --json Syria --from 2017",
+    "search --sort relevance Syria --limit 3",
+    "search --sort relevance -l Army --from 2016",
+    "search --in sources -l reuters",
+    "search -l -e \\w+ceasefire -e Aleppo",
+    "search --raw --in body -l Syria --from 2017",
+    "search --sort path -l Syria --from 2015",
+    "search -l --all -e Syria -e Russia --topic {topic}",
     # the same searches with no index (a first search reads the files: filesearch.py)
     "--no-cache search Syria",
     "--no-cache search -i -w isil -c",
@@ -108,6 +121,7 @@ def main() -> int:
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("archives", type=Path, nargs="+")
+    parser.add_argument("--only", metavar="TEXT", help="only the commands holding TEXT (e.g. 'search')")
     options = parser.parse_args()
     differ = 0
     with tempfile.TemporaryDirectory(prefix="newsarc-compare-") as tmp:
@@ -118,7 +132,7 @@ def main() -> int:
             versions = {version.resolve(): cwd / f"cache-{i}-{archive.name}" for i, version in enumerate((options.old, options.new))}
             for src, cache in versions.items():
                 run(src, cache, archive, ["stats"], cwd)  # the index, built once
-            for template in COMMANDS:
+            for template in (c for c in COMMANDS if options.only is None or options.only in c):
                 args = [{"{slug}": slug, "{topic}": topic}.get(word, word) for word in template.split()]
                 old, new = (run(src, cache, archive, args, cwd) for src, cache in versions.items())
                 if old == new:

@@ -1037,10 +1037,15 @@ class Archive:
 
         `processes` > 1: the same answer, its pieces (`walk_pieces`) walked by that many processes
         (cores.pull), each taking the next piece when done with its last."""
-        if processes > 1:
-            return self._walk_in_pieces(processes)
         if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
             return None
+        if processes > 1:
+            return self._walk_in_pieces(processes)
+        return self.walk_files()
+
+    def walk_files(self) -> list[tuple[str, str]]:
+        """Every `.md` file below the scope as (path, relpath), in scan order, in one walk, what it
+        skipped noted in `scan_diagnostics` (whatever index there is: search reads the files)."""
         self.scan_diagnostics, self.unreadable = [], []
         return self._pairs(self._walk())
 
@@ -1062,7 +1067,7 @@ class Archive:
 
         walked = cores.pull(piece, len(pieces), processes)
         if not walk.exact((keys, repeated) for _, _, keys, repeated in walked):
-            return self.walk_unindexed()  # a folder reached twice: only the one walk in order is exact
+            return self.walk_files()  # a folder reached twice: only the one walk in order is exact
         files: list[tuple[str, str]] = []
         notes: list[Diagnostic] = []
         for (folder, known, noted), (found, found_notes, _, _) in zip(pieces, walked):
@@ -1077,11 +1082,11 @@ class Archive:
 
     def walk_pieces(self, wanted: int | None = None) -> WalkPieces | None:
         """`walk_unindexed` cut into pieces that can be walked apart (on other cores): the folders near
-        the scope read here, level by level, until `wanted` folders are left to walk; None as for
-        `walk_unindexed`. Walking every piece with `walk_piece` and joining the answers in order gives
+        the scope read here, level by level, until `wanted` folders are left to walk; None when events
+        are open or loaded (an index on disk is not asked about: search reads the files either way). Walking every piece with `walk_piece` and joining the answers in order gives
         walk_unindexed's files and scan_diagnostics, unless `WalkPieces.exact` says a folder was reached
         twice (a symbolic link or a bind mount): then only walk_unindexed's one walk is exact."""
-        if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
+        if self._store is not None or self.loaded or self._by_path:
             return None
         self.scan_diagnostics, self.unreadable = [], []
         wanted = WALK_PIECES if wanted is None else wanted

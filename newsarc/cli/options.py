@@ -69,16 +69,17 @@ def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
     return site
 
 
-def open_catalog(archive: Path | None, root: Path | None, more: tuple[str, ...] = ()):
+def open_catalog(archive: Path | None, root: Path | None, more: tuple[str, ...] = (), *, text: bool = False):
     """The archive the options name, its lookups answered from the index's catalogue (features/catalog.py);
-    `more`: groups to hold besides (related's text statistics)."""
+    `more`: groups to hold besides (related's text statistics); `text`: the events read from day
+    folders keep their bodies (search matches them)."""
     from newsarc import settings
     from newsarc.archive import Archive
     from newsarc.features.catalog import Catalog
     from newsarc.output.progress import for_terminal
 
     chosen = settings.current()
-    site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=False)
+    site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=text)
     site.progress = for_terminal()
     site.notice = say
     catalog = Catalog(site, cache_dir=site.cache_dir, use_cache=site.use_cache, more=more)

@@ -18,7 +18,7 @@ from newsarc.cli.options import (
     TopicOpt,
     finish,
     nothing_found,
-    open_archive,
+    open_catalog,
     report_diagnostics,
     settled,
     unread,
@@ -158,7 +158,7 @@ def search(
         every_match=view == "lines" and mode.value != "plain",  # rich and JSON mark every match; grep lines, the first
         span_window=render.SHOWN_BYTES if mode.value == "rich" else None,
     )
-    site = open_archive(archive, root)
+    site = open_catalog(archive, root, more=(core.LENGTHS.name,) if query.sort == "relevance" else (), text=True)
     result = settled(site, lambda: core.search(site, query))
     if not quiet:
         report_diagnostics(unread(site), site.root)  # files not searched

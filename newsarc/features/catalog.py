@@ -140,6 +140,15 @@ class Events(Sequence):
     def __iter__(self) -> Iterator[Listed]:
         return self._made(self.ids)
 
+    def paths(self) -> list[str]:
+        """The events' paths, in order, with no event made (search reads their files)."""
+        ids = self.ids
+        if len(ids) > _BATCH:
+            by_id = dict(self.conn.execute("SELECT id, path FROM files"))
+        else:
+            by_id = dict(self.conn.execute(f"SELECT id, path FROM files WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)))
+        return [db.real_path(by_id[i]) for i in ids]
+
     def subset(self, positions: Sequence[int]) -> Events:
         if self._positions is None:
             return Events(self.conn, self._ids, positions, self.root)
@@ -259,11 +268,20 @@ class Catalog:
             self._unreadable = [Event(path=path, diagnostics=found, skipped=True) for path, found in by_path.items()]
         return self._unreadable
 
+    @unreadable.setter
+    def unreadable(self, found: list[Event]) -> None:
+        """What a search that read the files itself found skipped (features/filesearch.py)."""
+        self.archive.unreadable = found
+
     @property
     def scan_diagnostics(self) -> list[Diagnostic]:
         if self._index is None:
             return self.archive.scan_diagnostics
         return [Diagnostic(*note) for note in self._index.notes()]
+
+    @scan_diagnostics.setter
+    def scan_diagnostics(self, found: list[Diagnostic]) -> None:
+        self.archive.scan_diagnostics = found
 
     def diagnostics_of(self, events: Sequence[Event]) -> list[Diagnostic]:
         """What reading these events found wrong: a catalogued event noted as having something is read again."""

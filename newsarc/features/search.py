@@ -19,19 +19,36 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
+from pathlib import Path
 
-from newsarc.features import filesearch
 from newsarc import cores
 from newsarc.archive import Archive
-from newsarc.reading.dates import DateSpan
-from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS, Field, event_fields, event_text, read_raw, read_raw_bytes
-from newsarc.reading.topic_names import with_topics
-from newsarc.model import Event
+from newsarc.features import filesearch
 from newsarc.features.patterns import LineMatch, Matcher
-from newsarc.index.store import EventView
+from newsarc.index import db
+from newsarc.model import Event
+from newsarc.reading.dates import DateSpan
+from newsarc.reading.event_text import DEFAULT_FIELDS, Field, event_fields, event_text, read_raw
+from newsarc.reading.topic_names import fold, with_topics
 
 SORTS = ("date", "path", "relevance")
-PARALLEL_FILES = 5000  # from this many files, --raw reads them on every core
+PARALLEL_FILES = 2000  # from this many files to parse, every core parses
+
+
+def _length_rows(event) -> dict[str, list[tuple]]:
+    return {"search_lengths": [(len(event_text(event, DEFAULT_FIELDS)),)]}
+
+
+# `--sort relevance` weighs each match by its event's length against every event's (BM25): the
+# lengths of the default fields' text, kept in the index so that a ranked search parses only
+# the events that match. Built by a ranked search alone.
+LENGTHS = db.register(db.Group(
+    name="search_lengths", version=1,
+    tables=("CREATE TABLE search_lengths(id INTEGER PRIMARY KEY, chars INTEGER NOT NULL)",),
+    inserts={"search_lengths": "INSERT INTO search_lengths VALUES(?,?)"},
+    rows=_length_rows,
+    kinds=(db.EVENT,),
+))
 
 
 @dataclass(slots=True)
@@ -110,22 +127,30 @@ class Result:
 
 
 def candidates(archive: Archive, span: DateSpan | None, topics: Sequence[str]) -> Sequence[Event]:
-    """The events the filters leave, in archive order (date, path)."""
-    if not archive.has_text:
-        raise RuntimeError("search needs the bodies: open the archive with text=True")
-    events = archive.events_in(span) if span else archive.view()
-    if topics:
-        events = with_topics(events, topics)
-    return events
+    """The events the filters leave, in archive order (date, path): from the catalogue, none made yet."""
+    if span:
+        events = archive.events_in(span)
+        return with_topics(events, topics) if topics else events
+    events = archive.view()
+    return _with_topics(archive, events, topics) if topics else events
+
+
+def _with_topics(archive: Archive, events, topics: Sequence[str]) -> Sequence[Event]:
+    """`--topic` over every event: the positions of the topics' kept groups (a topic's key is its
+    folded name: with_topics' rule), no event made."""
+    wanted = {fold(t) for t in topics}
+    if "" in wanted:  # a name of punctuation alone: its events are grouped under the name itself
+        return with_topics(events, topics)
+    groups = archive.topic_groups()
+    return events.subset(sorted({k for key in wanted if key in groups for k in groups[key][1]}))
 
 
 def search(archive: Archive, query: Query) -> Result:
     """Run `query` over the archive: filter, select, rank, then collect lines.
 
-    With no index at hand, a query that filesearch.py can answer reads the files
-    themselves (bytes first, only candidates parsed) and builds no index."""
-    if not archive.has_text:
-        raise RuntimeError("search needs the bodies: open the archive with text=True")
+    The files themselves are read (bytes first, only candidates parsed) and no
+    index is built for it: with no filter the walk finds them; with a date or
+    topic filter the catalogue says which they are."""
     unindexed = filesearch.search(archive, query)
     if unindexed is not None:
         found, searched = unindexed
@@ -135,19 +160,23 @@ def search(archive: Archive, query: Query) -> Result:
     events = candidates(archive, query.span, query.topics)
     if query.max_count == 0 and not query.invert:
         return Result([], len(events), 0)  # ripgrep's -m 0: stop before the first match
+    paths = _paths(events)
     if query.sort == "path":
-        events = _by_path(events)
+        order = sorted(range(len(paths)), key=paths.__getitem__)
+        events, paths = _subset(events, order), [paths[k] for k in order]
     lengths: list[int] = []
-    chosen = _indexed(archive, events, query, lengths)
+    if query.sort == "relevance" and not query.invert:
+        lengths = _lengths(archive, paths, query) or []
+    chosen = None if query.sort == "relevance" and not lengths else filesearch.among(archive, paths, query)
     if chosen is None:
-        chosen = _raw_files(archive, events, query)
-    if chosen is None:
-        chosen = query.matcher.select(_texts(archive, events, query, lengths), query.require_all)
-    return _answer(archive, events, chosen, query, lengths, len(events))
+        lengths = []
+        chosen = _parsed(archive, paths, query, lengths)
+    return _answer(archive, events, iter(chosen), query, lengths, len(events), paths)
 
 
 def _answer(
-    archive: Archive, events: Sequence[Event], chosen: Iterator[int], query: Query, lengths: list[int], searched: int
+    archive: Archive, events: Sequence[Event], chosen: Iterator[int], query: Query, lengths: list[int], searched: int,
+    paths: Sequence[str] | None = None,
 ) -> Result:
     """The chosen positions of `events` (in order) cut to --limit, ranked, and their lines collected as read."""
     if query.invert:
@@ -164,7 +193,8 @@ def _answer(
     context = bool(query.before or query.after)
     scores: list[float] | None = None
     if ranked:
-        picked, scores = _rank(archive, events, picked, query, sum(lengths) / max(len(lengths), 1))
+        paths = paths if paths is not None else _paths(events)
+        picked, scores = _rank(archive, [paths[k] for k in picked], picked, query, len(events), sum(lengths) / max(len(lengths), 1))
     items = Streamed(len(picked), lambda: _found(archive, events, picked, query if details else None, scores))
     return Result(items, searched, selected, context)
 
@@ -181,78 +211,67 @@ def _found(
 
 
 def _events_at(events: Sequence[Event], positions: Sequence[int]) -> Iterator[Event]:
-    """The events at these positions; from a view, made one at a time and not kept."""
-    return events.each(positions) if isinstance(events, EventView) else (events[i] for i in positions)
+    """The events at these positions; from a view, made a batch at a time and not kept."""
+    each = getattr(events, "each", None)  # the store's view (index/store.py)
+    if each is not None:
+        return each(positions)
+    if hasattr(events, "subset"):  # the catalogue's
+        return iter(events.subset(positions))
+    return (events[k] for k in positions)
 
 
-def _by_path(events: Sequence[Event]) -> Sequence[Event]:
-    """The events in path order; a view stays a view (sorted by its paths column, no event made)."""
-    if isinstance(events, EventView):
-        paths, ids = events.store.paths, events.ids
-        return events.subset(sorted(range(len(ids)), key=lambda k: paths[ids[k]]))
-    return sorted(events, key=lambda e: e.path)
+def _subset(events: Sequence[Event], positions: Sequence[int]) -> Sequence[Event]:
+    subset = getattr(events, "subset", None)  # a view stays a view: no event made
+    return subset(positions) if subset is not None else [events[k] for k in positions]
 
 
-def _indexed(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int] | None = None) -> Iterator[int] | None:
-    """Matching events found in the index's search text (no event decoded); None when it cannot say.
+def _paths(events: Sequence[Event]) -> list[str]:
+    """The events' paths in order; the catalogue's view gives them with no event made."""
+    paths = getattr(events, "paths", None)
+    return paths() if callable(paths) else [event.path for event in events]
 
-    The index holds the default fields only, so other queries read the events
-    themselves. For relevance, `lengths` gets each event's text length in
-    characters, as `_texts` would (BM25's average needs every event's)."""
-    if query.raw or tuple(query.fields) != DEFAULT_FIELDS:
+
+def _lengths(archive, paths: Sequence[str], query: Query) -> list[int] | None:
+    """Each event's searched text length in characters (BM25's document length), from the catalogue's
+    lengths group when the query searches the default fields decoded; None otherwise."""
+    if query.raw or tuple(query.fields) != DEFAULT_FIELDS or LENGTHS.name not in getattr(archive, "groups", ()):
         return None
-    ids = archive.index_ids(events)
-    if ids is None:
-        return None
-    index = archive.index()
-    hits = index.search_hits(query.matcher, query.require_all)
-    if query.sort == "relevance" and lengths is not None:
-        lengths.extend(index.search_lengths(ids))
-    return (k for k, i in enumerate(ids) if i in hits)
+    chars = dict(archive.database.conn.execute("SELECT f.path, s.chars FROM search_lengths s JOIN files f ON f.id = s.id"))
+    found = [chars.get(db.stored_path(path)) for path in paths]
+    return None if None in found else found  # type: ignore[return-value]
 
 
-def _texts(archive: Archive, events: Sequence[Event], query: Query, lengths: list[int]) -> Iterator[str | bytes]:
-    for event in events:
-        raw = read_raw(archive.root, event) if query.raw else None
-        text = event_text(event, query.fields, raw)
-        lengths.append(len(text))
-        yield text
+def _parsed(archive: Archive, paths: Sequence[str], query: Query, lengths: list[int]) -> list[int]:
+    """Positions of the events whose searched text matches, each file parsed (on every core for many):
+    what filesearch cannot rule out by bytes (other fields, a pattern with no literal); `lengths` gets
+    every text's length."""
+    root = archive.root
+
+    def part(bounds: range) -> tuple[list[int], list[int]]:
+        sizes: list[int] = []
+
+        def texts() -> Iterator[str]:
+            for k in bounds:
+                text = _text_of(root, paths[k], query)
+                sizes.append(len(text))
+                yield text
+
+        return [bounds[k] for k in query.matcher.select(texts(), query.require_all)], sizes
+
+    count = cores.workers() if len(paths) >= PARALLEL_FILES else 1
+    hits: list[int] = []
+    for found, sizes in cores.fan_out(part, cores.split(range(len(paths)), count)):
+        hits += found
+        lengths += sizes
+    return hits
 
 
-def _raw_files(archive: Archive, events: Sequence[Event], query: Query) -> Iterator[int] | None:
-    """`--raw` over an index's events, from the files as rg reads them (bytes, matched on every core,
-    no event made); None when it does not apply.
+def _text_of(root: Path, relpath: str, query: Query) -> str:
+    """What the query searches of one file, parsed."""
+    from newsarc.reading.parser import read_event
 
-    With `--in all` the files that match are the answer. On some fields only
-    events whose whole file matches can match: a raw field is whole lines of
-    its file and no match spans lines (patterns.py), so each match in a field
-    is one in the file's same line, empty matches (`^$`, `x*`) too. Fields are
-    then cut from those files alone: at 100k events `--raw -l 'Syrian Army'`
-    cut the fields of every event (10 s) where 16k files match. A search cut
-    short by --limit (its rest uncounted) stops early without the file pass,
-    so it is left to the scan that goes event by event."""
-    if not (query.raw and isinstance(events, EventView) and query.sort != "relevance"):
-        return None
-    if set(FIELDS) <= set(query.fields):
-        return _file_matches(archive, events, query)
-    if query.limit is not None and not query.count_rest:
-        return None
-    candidates = list(_file_matches(archive, events, query))
-    texts = _texts(archive, events.subset(candidates), query, [])
-    return (candidates[k] for k in query.matcher.select(texts, query.require_all))
-
-
-def _file_matches(archive: Archive, events: EventView, query: Query) -> Iterator[int]:
-    """Positions of the events whose file, read as bytes as rg reads it, matches: on every core."""
-    paths, root, ids = events.store.paths, str(archive.root), events.ids
-    positions = range(len(ids))
-
-    def matching(part: range) -> list[int]:
-        texts = (read_raw_bytes(root, paths[ids[k]]) for k in part)
-        return [part[k] for k in query.matcher.select(texts, query.require_all)]
-
-    count = cores.workers() if len(ids) >= PARALLEL_FILES else 1
-    return (k for found in cores.fan_out(matching, cores.split(positions, count)) for k in found)
+    event = read_event(root / relpath, relpath)
+    return event_text(event, query.fields, read_raw(root, event) if query.raw else None)
 
 
 def _collect(archive: Archive, item: Found, query: Query) -> None:
@@ -304,23 +323,26 @@ K1 = 1.2
 B = 0.75
 
 
-def _rank(archive: Archive, events: Sequence[Event], picked: list[int], query: Query, average: float) -> tuple[list[int], list[float]]:
-    """The picked positions ordered by BM25 with each pattern as a term (tf = its matches in the
-    searched fields), at most `query.limit` of them, and their scores.
+def _rank(archive: Archive, paths: list[str], picked: list[int], query: Query, total: int, average: float) -> tuple[list[int], list[float]]:
+    """The picked positions (their files at `paths`) ordered by BM25 with each pattern as a term (tf = its
+    matches in the searched fields), at most `query.limit` of them, and their scores.
 
     Document length is counted in characters (the ratio to the average is
-    what BM25 uses, and characters cost nothing to count). Each event is read
-    for its counts and let go: 50k matching events held at once took 600 MB.
+    what BM25 uses, and characters cost nothing to count). Each file is parsed
+    for its counts and let go (on every core for many): 50k matching events held
+    at once took 600 MB.
     """
-    counts, lengths = [], []
-    for event in _events_at(events, picked):
-        raw = read_raw(archive.root, event) if query.raw else None
-        text = event_text(event, query.fields, raw)
-        counts.append(query.matcher.counts(text))
-        lengths.append(len(text))
+    root = archive.root
+
+    def part(bounds: range) -> list[tuple[list[int], int]]:
+        texts = (_text_of(root, paths[k], query) for k in bounds)
+        return [(query.matcher.counts(text), len(text)) for text in texts]
+
+    count = cores.workers() if len(paths) >= PARALLEL_FILES else 1
+    measured = [item for found in cores.fan_out(part, cores.split(range(len(paths)), count)) for item in found]
     width = len(query.matcher.patterns)
-    df = [sum(1 for c in counts if c[p]) for p in range(width)]
-    scores = [bm25(tf, df, len(events), length, average) for tf, length in zip(counts, lengths)]
+    df = [sum(1 for c, _ in measured if c[p]) for p in range(width)]
+    scores = [bm25(tf, df, total, length, average) for tf, length in measured]
     order = sorted(range(len(picked)), key=lambda k: -scores[k])[: query.limit]  # stable: ties stay in date order
     return [picked[k] for k in order], [scores[k] for k in order]
 

@@ -230,6 +230,8 @@ CATALOGUE_FORMS = [
     "timeline harvey --from 2017-08-26", "related hurricane-harvey-makes", "related hurricane-harvey-makes --by topics",
     "related hurricane-harvey-makes --depth 2", "related hurricane-harvey-makes --from 2017-08-26 --to 2017-09-30",
     "validate-links", "validate-links --strict --format json",
+    "search -l Harvey", "search Harvey --from 2017", "search -l Texas --topic Texas", "search -v -l Harvey",
+    "search --sort relevance -l Harvey", "search --in sources -l reuters", "search -c -e \\w+ --on 2017-08",
 ]
 
 
@@ -262,3 +264,42 @@ def test_four_shows_at_once_on_no_catalogue_agree_and_leave_one(site, tmp_path):
     databases = list((tmp_path / "cache" / "index").glob("*.db"))
     assert len(databases) == 1 and not list((tmp_path / "cache" / "index").glob("*.tmp"))
     assert _show(site.root, {"NEWSARC_CACHE_DIR": str(tmp_path / "cache")})[1] == outputs[0][0]
+
+
+def _search(root: Path, cache: Path, *args: str) -> list[str]:
+    done = run_newsarc("--cache-dir", str(cache), "search", "-l", *args, "--archive", str(root))
+    assert done.returncode in (0, 1), done.stderr
+    return done.stdout.splitlines()
+
+
+def test_a_filtered_search_follows_edits_between_runs(builder: ArchiveBuilder, tmp_path):
+    """A date or topic filter takes its events from the catalogue, and a search reads their files: an
+    event added, retitled or retagged after the catalogue was built is searched as it is now."""
+    tagged = [("The siege begins", "/news/2016/01/2/the-siege-begins.md", ["Siege"])]
+    builder.event("2016-04-05", "Siege ends", related=tagged, body="The army withdraws.")
+    cache = tmp_path / "cache"
+    assert [Path(p).name for p in _search(builder.root, cache, "army", "--topic", "siege")] == ["siege-ends.md"]
+    builder.event("2016-04-06", "Aid arrives", related=tagged, body="The army escorts a convoy.")
+    (builder.root / "news/2016/04/5/siege-ends.md").write_text(
+        (builder.root / "news/2016/04/5/siege-ends.md").read_text().replace("army", "militia"))
+    found = _search(builder.root, cache, "army", "--topic", "siege")
+    assert [Path(p).name for p in found] == ["aid-arrives.md"]
+    assert [Path(p).name for p in _search(builder.root, cache, "militia", "--from", "2016-04")] == ["siege-ends.md"]
+    assert [Path(p).name for p in _search(builder.root, cache, "-v", "militia", "--on", "2016-04")] == ["aid-arrives.md"]
+
+
+def test_only_a_ranked_search_builds_the_lengths_it_weighs(tmp_path):
+    """`--sort relevance` keeps every event's text length in the catalogue (search_lengths); a search
+    with a topic filter builds the catalogue alone, and a search with none (or a short span) nothing."""
+    import sqlite3
+
+    cache = tmp_path / "cache"
+    _search(EXAMPLES, cache, "Harvey")
+    assert not (cache / "index").exists()
+    _search(EXAMPLES, cache, "Harvey", "--from", "2017-08")  # a few day folders: read, no index
+    assert not (cache / "index").exists()
+    _search(EXAMPLES, cache, "Harvey", "--topic", "Hurricane Harvey")
+    tables = lambda: {row[0] for row in sqlite3.connect(_database(cache)).execute("SELECT name FROM sqlite_master")}
+    assert "events" in tables() and "search_lengths" not in tables()
+    ranked = _search(EXAMPLES, cache, "Harvey", "--sort", "relevance")
+    assert "search_lengths" in tables() and ranked and sorted(ranked) == sorted(_search(EXAMPLES, cache, "Harvey"))

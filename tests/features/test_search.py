@@ -436,22 +436,25 @@ def test_sort_and_limit(cli, site):
 
 
 @pytest.mark.parametrize("patterns", [["syria", "army"], ["été"], ["the"], ["e"]])
-def test_relevance_through_the_index_scores_as_reading_every_event(site, patterns):
-    """Relevance takes each event's text length from the index's search text (characters, not bytes:
-    'été'), not from 100k decoded events; the scores are those of reading them all."""
+def test_relevance_through_the_index_scores_as_reading_every_event(site, tmp_path, patterns):
+    """Relevance takes each event's text length from the catalogue's lengths group (characters, not
+    bytes: 'été'), not from 100k parsed events; the scores are those of reading them all."""
+    from newsarc.features.catalog import Catalog
     from newsarc.features.patterns import compile_patterns
+    from newsarc.reading.event_text import DEFAULT_FIELDS, event_text
 
     for root in (site, EXAMPLES):
-        lengths: list[int] = []
         query = core.Query(compile_patterns(patterns, case="ignore_case"), sort="relevance")
-        lazy = Archive.open(root)
-        assert core._indexed(lazy, lazy.view(), query, lengths) is not None and len(lengths) == len(lazy.view())
-        through_index = [(f.event.path, f.score, f.count) for f in core.search(lazy, query).found]
-        reordered = core.Query(compile_patterns(patterns, case="ignore_case"), fields=("topics", "body", "title"), sort="relevance")
+        catalog = Catalog(Archive.open(root, cache_dir=tmp_path), cache_dir=tmp_path, more=(core.LENGTHS.name,))
         loaded = Archive.open(root).load()
-        assert core._indexed(loaded, loaded.events, reordered, []) is None
+        lengths = core._lengths(catalog, core._paths(catalog.view()), query)
+        assert lengths == [len(event_text(event, DEFAULT_FIELDS)) for event in loaded.events]
+        through_index = [(f.event.path, f.score, f.count) for f in core.search(catalog, query).found]
+        reordered = core.Query(compile_patterns(patterns, case="ignore_case"), fields=("topics", "body", "title"), sort="relevance")
+        assert core._lengths(catalog, [], reordered) is None  # other fields: every event is parsed
         assert through_index == [(f.event.path, f.score, f.count) for f in core.search(loaded, reordered).found]
         assert through_index or patterns == ["été"]
+        catalog.close()
 
 
 def test_date_and_topic_filters_and_hints(cli, site):
