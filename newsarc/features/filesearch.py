@@ -29,10 +29,10 @@ and nothing is written:
   neither a day page (`index.md`) nor skipped (unreadable, over the size
   limit, binary), and those are told from the bytes.
 
-Not handled here (search.py takes the index path, which builds the index):
-date or topic filters (they need every event's date or topics), `-v` and
-`--sort relevance` (every event's date or length), decoded sources/related
-fields, and patterns without a required literal (`.`, `\\w+`, `(?i)...`).
+A pattern without a required literal (`.`, `\\w+`) makes every file a
+candidate. Date or topic filters, `-v` and `--sort relevance` go through
+search.py, which takes the events from the catalogue and their files' matches
+from `among`; decoded sources/related fields are parsed there, file by file.
 """
 
 from __future__ import annotations
@@ -117,21 +117,28 @@ def search(archive, query) -> tuple[Sequence[Event], int] | None:
     return FileEvents(found), sum(result[0] for result in results)
 
 
-def among(archive, paths: Sequence[str], query) -> list[int] | None:
+def among(archive, paths: Sequence[str], query, *, counting: bool = False) -> list | None:
     """Positions (in `paths`) of the events whose files match `query`: the events a date or topic
     filter left, read as `search` reads every file (bytes first, candidates parsed), on every core
-    for many; None when this module cannot answer the query (see the module's docstring)."""
+    for many; None when this module cannot answer the query (see the module's docstring).
+
+    `counting`: (position, each pattern's matches in the event) instead, from the text matched
+    (BM25's term frequencies, with no second reading; not for --raw)."""
     if not (query.raw or set(query.fields) <= set(DEFAULT_FIELDS)):
         return None
     plan = _Plan(query)
     if not plan.usable:
         return None
+    plan.counting = counting and not query.raw
     root = str(archive.root)
     files = [(os.path.join(root, path), path) for path in paths]
     count = cores.workers() if len(files) >= PARALLEL_FILES else 1
     parts = [part for part in cores.split(files, count) if part]
     at = {path: k for k, path in enumerate(paths)}
-    return sorted(at[item[1]] for result in cores.fan_out(plan.scan, parts) for item in result[2]) if parts else []
+    found = [item for result in cores.fan_out(plan.scan, parts) for item in result[2]] if parts else []
+    if plan.counting:
+        return sorted((at[item[1]], item[3]) for item in found)
+    return sorted(at[item[1]] for item in found)
 
 
 class FileEvents(Sequence):
@@ -186,10 +193,12 @@ class _Plan:
         self.whole = query.raw and set(FIELDS) <= set(query.fields)  # --raw --in all: the bytes are the answer
         self.needles: list = []  # RE2 programs (see _needle), a file holding a match of one is a candidate
         self.usable = True
+        self.every = False  # no literal to look for: every file is a candidate
+        self.counting = False  # each match comes with its patterns' counts (`among`)
         if not query.raw:
             tokens = required(self.matcher)
             if tokens is None:
-                self.usable = False
+                self.every = True
                 return
             import re2
 
@@ -346,6 +355,8 @@ class _Plan:
             if self.whole:
                 return [(*names[i], _ordinal(names[i][1], datas[i])) for i in hits]
             return self._exact(names, hits, {i: datas[i] for i in hits}, texts)
+        if self.every:  # their fields cut as `canonical` cuts them, or parsed
+            return self._exact(names, list(range(len(starts))), {i: bytes(buf[starts[i] : starts[i] + sizes[i]]) for i in range(len(starts))}, None)
         found = set().union(*(_hits(needle, buf, offsets, end) for needle in self.needles))
         if self.recheck:
             found = {i for i in found if self._holds(buf, offsets[i], offsets[i + 1])}
@@ -461,7 +472,9 @@ class _Plan:
         for j in self.matcher.select(texts, query.require_all):
             path, relpath = names[positions[j]]
             day = dated[j]
-            found.append((path, relpath, day if isinstance(day, int) else day.ordinal(relpath)))
+            item = (path, relpath, day if isinstance(day, int) else day.ordinal(relpath))
+            # A field left empty (`_plain`) holds no match: the counts are the whole text's.
+            found.append((*item, self.matcher.counts(texts[j])) if self.counting else item)
         return found
 
 
@@ -479,6 +492,17 @@ class Canonical:
 
         day = (dates.parse_day(self.date_text) if self.date_text is not None else None) or dates.date_from_path(relpath)
         return day.toordinal() if day else 0
+
+
+def fields_text(path: str, relpath: str, fields: Sequence[str]) -> str:
+    """Some of the default fields of one event file as search matches them: cut by `canonical`, else
+    parsed (what `_exact` does for a candidate, for one file)."""
+    from newsarc.reading.limits import max_file_size
+    from newsarc.reading.parser import read_event
+
+    data = _read(path, max_file_size())
+    found = canonical(data, relpath) if data is not None else None
+    return event_text(found if found is not None else read_event(Path(path), relpath), fields)
 
 
 def canonical(data: bytes, relpath: str) -> Canonical | None:

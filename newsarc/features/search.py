@@ -16,6 +16,7 @@ Three layers, each usable without the next:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -165,20 +166,26 @@ def search(archive: Archive, query: Query) -> Result:
         order = sorted(range(len(paths)), key=paths.__getitem__)
         events, paths = _subset(events, order), [paths[k] for k in order]
     lengths: list[int] = []
+    counts = None
     if query.sort == "relevance" and not query.invert:
         lengths = _lengths(archive, paths, query) or []
-    chosen = None if query.sort == "relevance" and not lengths else filesearch.among(archive, paths, query)
+        counted = filesearch.among(archive, paths, query, counting=True) if lengths else None
+        chosen = None if counted is None else [k for k, _ in counted]
+        counts = None if counted is None else [(tf, lengths[k]) for k, tf in counted]
+    else:
+        chosen = filesearch.among(archive, paths, query)
     if chosen is None:
         lengths = []
         chosen = _parsed(archive, paths, query, lengths)
-    return _answer(archive, events, iter(chosen), query, lengths, len(events), paths)
+    return _answer(archive, events, iter(chosen), query, lengths, len(events), paths, counts)
 
 
 def _answer(
     archive: Archive, events: Sequence[Event], chosen: Iterator[int], query: Query, lengths: list[int], searched: int,
-    paths: Sequence[str] | None = None,
+    paths: Sequence[str] | None = None, measured: list[tuple[list[int], int]] | None = None,
 ) -> Result:
-    """The chosen positions of `events` (in order) cut to --limit, ranked, and their lines collected as read."""
+    """The chosen positions of `events` (in order) cut to --limit, ranked, and their lines collected as read.
+    `measured`: each chosen event's term frequencies and length, when the matching gave them."""
     if query.invert:
         hit = set(chosen)
         chosen = (i for i in range(len(events)) if i not in hit)
@@ -194,7 +201,9 @@ def _answer(
     scores: list[float] | None = None
     if ranked:
         paths = paths if paths is not None else _paths(events)
-        picked, scores = _rank(archive, [paths[k] for k in picked], picked, query, len(events), sum(lengths) / max(len(lengths), 1))
+        if measured is None:
+            measured = _measure(archive, [paths[k] for k in picked], query)
+        picked, scores = _rank(picked, measured, query, len(events), sum(lengths) / max(len(lengths), 1))
     items = Streamed(len(picked), lambda: _found(archive, events, picked, query if details else None, scores))
     return Result(items, searched, selected, context)
 
@@ -267,9 +276,11 @@ def _parsed(archive: Archive, paths: Sequence[str], query: Query, lengths: list[
 
 
 def _text_of(root: Path, relpath: str, query: Query) -> str:
-    """What the query searches of one file, parsed."""
+    """What the query searches of one file: default fields cut by filesearch where it can, else parsed."""
     from newsarc.reading.parser import read_event
 
+    if not query.raw and set(query.fields) <= set(DEFAULT_FIELDS):
+        return filesearch.fields_text(os.path.join(root, relpath), relpath, query.fields)
     event = read_event(root / relpath, relpath)
     return event_text(event, query.fields, read_raw(root, event) if query.raw else None)
 
@@ -323,15 +334,10 @@ K1 = 1.2
 B = 0.75
 
 
-def _rank(archive: Archive, paths: list[str], picked: list[int], query: Query, total: int, average: float) -> tuple[list[int], list[float]]:
-    """The picked positions (their files at `paths`) ordered by BM25 with each pattern as a term (tf = its
-    matches in the searched fields), at most `query.limit` of them, and their scores.
-
-    Document length is counted in characters (the ratio to the average is
-    what BM25 uses, and characters cost nothing to count). Each file is parsed
-    for its counts and let go (on every core for many): 50k matching events held
-    at once took 600 MB.
-    """
+def _measure(archive: Archive, paths: list[str], query: Query) -> list[tuple[list[int], int]]:
+    """Each file's term frequencies (each pattern's matches in the searched fields) and text length
+    in characters, read and let go one at a time (on every core for many): 50k matching events held
+    at once took 600 MB."""
     root = archive.root
 
     def part(bounds: range) -> list[tuple[list[int], int]]:
@@ -339,7 +345,13 @@ def _rank(archive: Archive, paths: list[str], picked: list[int], query: Query, t
         return [(query.matcher.counts(text), len(text)) for text in texts]
 
     count = cores.workers() if len(paths) >= PARALLEL_FILES else 1
-    measured = [item for found in cores.fan_out(part, cores.split(range(len(paths)), count)) for item in found]
+    return [item for found in cores.fan_out(part, cores.split(range(len(paths)), count)) for item in found]
+
+
+def _rank(picked: list[int], measured: list[tuple[list[int], int]], query: Query, total: int, average: float) -> tuple[list[int], list[float]]:
+    """The picked positions ordered by BM25 with each pattern as a term, at most `query.limit` of
+    them, and their scores. Document length is counted in characters (the ratio to the average is
+    what BM25 uses, and characters cost nothing to count)."""
     width = len(query.matcher.patterns)
     df = [sum(1 for c, _ in measured if c[p]) for p in range(width)]
     scores = [bm25(tf, df, total, length, average) for tf, length in measured]

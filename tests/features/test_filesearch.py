@@ -438,7 +438,7 @@ def test_a_file_must_hold_every_run_of_an_alternative():
 
 
 @pytest.mark.parametrize("pattern", [".", r"\w+", "(?i)syrian", "a|.", "[abc]", "x?"])
-def test_patterns_without_a_required_run_take_the_index_path(pattern):
+def test_patterns_without_a_required_run_make_every_file_a_candidate(pattern):
     assert filesearch.required(compile_patterns([pattern])) is None
 
 
@@ -472,8 +472,8 @@ COMMANDS = [
     ["search", "--pretty", "zugzwang"],
     ["search", "-F", "-l", "Syr.an"],
     ["search", "-l", "Syr.an"],
-    ["search", "-l", "--in", "related", "Syrian"],  # the index path, on either side
-    ["search", "-l", r"\w+ Army"],  # no required run: the index path
+    ["search", "-l", "--in", "related", "Syrian"],  # parsed, event by event
+    ["search", "-l", r"\w+ Army"],  # no required run: every file a candidate
 ]
 
 
@@ -596,3 +596,63 @@ def test_a_folder_reached_twice_answers_as_the_index_does(cli, hostile, tmp_path
     cli("--cache-dir", str(cache), "stats", "--archive", str(hostile))
     warm = cli("--cache-dir", str(cache), "search", "-l", "Army", "--archive", str(hostile))
     assert (first.stdout, first.stderr) == (warm.stdout, warm.stderr)
+
+
+# -- with filters, -v and relevance: the catalogue's events, their files read -------------------
+
+ORACLE = [
+    {"patterns": ["Syrian Army"]},
+    {"patterns": [r"\w+ Army"]},  # no required run: every file a candidate
+    {"patterns": ["."], "invert": True},
+    {"patterns": ["Army"], "invert": True},
+    {"patterns": ["Army"], "span": "2020-01"},
+    {"patterns": ["syrian"], "case": INSENSITIVE, "span": "2020-01-02..2020-01-03"},
+    {"patterns": ["Army"], "topics": ("syrian army",)},
+    {"patterns": ["Syrian", "moved"], "require_all": True, "span": "2019..2020"},
+    {"patterns": ["Syrian"], "fields": ("related",)},
+    {"patterns": ["x.org"], "fields": ("sources", "body"), "raw": True, "span": "2020"},
+    {"patterns": ["Syria"], "fields": FIELDS, "raw": True, "topics": ("syria", "Iran")},
+    {"patterns": ["Army"], "sort": "relevance"},
+    {"patterns": ["Syrian", "Army"], "sort": "relevance", "case": INSENSITIVE, "span": "2020"},
+    {"patterns": ["Army"], "sort": "path", "span": "2020"},
+]
+
+
+@pytest.mark.parametrize("spec", ORACLE, ids=lambda spec: " ".join(f"{k}={v}" for k, v in spec.items()))
+def test_search_through_the_catalogue_equals_matching_every_parsed_event(hostile, tmp_path, spec):
+    """The events a filter leaves come from the catalogue and their files are read (filesearch.among,
+    or each parsed): the answer is the matcher's over the parser's text of each of them."""
+    from newsarc.archive import Archive, sort_key
+    from newsarc.features import search as core
+    from newsarc.features.catalog import Catalog
+    from newsarc.reading.dates import parse_when
+    from newsarc.reading.event_text import read_raw
+    from newsarc.reading.parser import read_event
+    from newsarc.reading.topic_names import with_topics
+
+    spec = dict(spec)
+    matcher = compile_patterns(spec.pop("patterns"), case=spec.pop("case", SENSITIVE))
+    span = parse_when(spec.pop("span")) if "span" in spec else None
+    query = Query(matcher, span=span, **spec)
+    docs = [read_event(path, path.relative_to(hostile).as_posix()) for path in sorted(hostile.rglob("*.md"))]
+    events = sorted((d for d in docs if not d.skipped and not d.is_day_page), key=sort_key)
+    events = [e for e in events if span is None or (e.date in span and e.date is not None)]
+    events = with_topics(events, query.topics) if query.topics else events
+    texts = [event_text(e, query.fields, read_raw(hostile, e) if query.raw else None) for e in events]
+    chosen = set(matcher.select(texts, query.require_all))
+    if query.invert:
+        chosen = set(range(len(events))) - chosen
+    expected = sorted(events[k].path for k in chosen)
+
+    catalog = Catalog(Archive.open(hostile, cache_dir=tmp_path), cache_dir=tmp_path, more=(core.LENGTHS.name,))
+    if span is None and not query.topics:
+        catalog.view()  # the catalogue built: the events come from it
+    result = core.search(catalog, query)
+    found = [f.event.path for f in result.found]
+    assert sorted(found) == expected and result.searched == len(events)
+    assert expected or query.invert, "a form that finds nothing tests little"
+    if query.sort == "path":
+        assert found == sorted(found)
+    elif query.sort == "date":
+        assert found == [e.path for e in events if e.path in set(found)]
+    catalog.close()
