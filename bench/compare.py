@@ -12,6 +12,7 @@ validate-links in CI).
     python bench/compare.py /tmp/old /tmp/new examples /tmp/newsarc-bench/events-10000-seed1
 
 Prints one line per command that differs (and what differs), then a count; exit 1 if any does.
+`--only stats` compares only the forms of that command (those whose words include it).
 """
 
 from __future__ import annotations
@@ -72,6 +73,13 @@ COMMANDS = [
     "timeline {topic}",
     "stats",
     "stats --json",
+    "stats --from 2016 --to 2016",
+    "stats --from 2016-03 --to 2016-04 --json",
+    "stats --from 2017 --json",
+    "stats --top 3",
+    "stats --pretty",
+    "--no-cache stats",
+    "--no-cache stats --json --from 2016",
 ]
 
 
@@ -108,6 +116,7 @@ def main() -> int:
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("archives", type=Path, nargs="+")
+    parser.add_argument("--only", metavar="COMMAND", help="only the forms of this command")
     options = parser.parse_args()
     differ = 0
     with tempfile.TemporaryDirectory(prefix="newsarc-compare-") as tmp:
@@ -119,6 +128,8 @@ def main() -> int:
             for src, cache in versions.items():
                 run(src, cache, archive, ["stats"], cwd)  # the index, built once
             for template in COMMANDS:
+                if options.only and options.only not in template.split():
+                    continue
                 args = [{"{slug}": slug, "{topic}": topic}.get(word, word) for word in template.split()]
                 old, new = (run(src, cache, archive, args, cwd) for src, cache in versions.items())
                 if old == new:

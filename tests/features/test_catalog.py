@@ -230,6 +230,8 @@ CATALOGUE_FORMS = [
     "timeline harvey --from 2017-08-26", "related hurricane-harvey-makes", "related hurricane-harvey-makes --by topics",
     "related hurricane-harvey-makes --depth 2", "related hurricane-harvey-makes --from 2017-08-26 --to 2017-09-30",
     "validate-links", "validate-links --strict --format json",
+    "stats", "stats --json", "stats --from 2016 --to 2016", "stats --from 2017-08-21 --to 2017-08-21 --json", "stats --top 3",
+    "stats --pretty",
 ]
 
 
