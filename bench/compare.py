@@ -76,6 +76,7 @@ COMMANDS = [
     "stats --from 2016 --to 2016",
     "stats --from 2016-03 --to 2016-04 --json",
     "stats --from 2017 --json",
+    "stats --from 2019-03 --to 2020",
     "stats --top 3",
     "stats --pretty",
     "--no-cache stats",

@@ -159,7 +159,7 @@ def stats(
     site = open_catalog(archive, root, more=(counted.COUNTS.name,))
     span = dates.window(from_, to)
     result = settled(site, lambda: counted.stats(site, span, top=top))
-    report_diagnostics(unread(site), site.root)
+    report_diagnostics(counted.reported(unread(site), site, span), site.root)
     render.render_stats(result, choose_mode(json_lines, pretty))
     if not result.events:
         nothing_found("no events" + (f" in {span}" if span else " in this archive"))

@@ -68,19 +68,20 @@ class Stats:
 # -- one file -----------------------------------------------------------------
 
 
-def file_counts(event: Event) -> tuple[int, list[str], list[tuple[int, str]], list[str]]:
+def file_counts(event: Event, path: str | None = None) -> tuple[int, list[str], list[tuple[int, str]], list[str]]:
     """(internal links checked, [publisher, domain, ...] of its sources, (role, path) of each checked
     target that is not outside the root ("" for one that is: always broken), paths its diagnostics name).
+    `path`: the event's path, when `event.path` is the index's form of it (db.stored_path).
 
     A cheap check (file existence only, no anchors, no other day-folder spelling) until the
     validate-links checker can be reused here. A day page's links all count, under `day-page`."""
-    page = event.is_day_page
+    page, path = event.is_day_page, path or event.path
     sources = [] if page else [value for source in event.sources for value in (source.publisher, source.domain)]
     checked, targets = 0, []
     for link in event.links:
         if not page and link.role not in _CHECKED_ROLES:
             continue
-        target = resolve_link(event.path, link.target)
+        target = resolve_link(path, link.target)
         if target.external or (not target.path and not target.outside):
             continue
         checked += 1
@@ -92,10 +93,13 @@ def file_counts(event: Event) -> tuple[int, list[str], list[tuple[int, str]], li
 
 
 def _count_rows(event) -> dict[str, list[tuple]]:
-    """A file's counts row, its targets the index holds as ids (id << 3 | role), the others in count_missing."""
-    checked, sources, targets, noted = file_counts(event)
+    """A file's counts row, its targets the index holds as ids (id << 3 | role), the others in count_missing.
+    The build gives the event its path as the index holds it: targets are resolved from the real one."""
+    checked, sources, targets, noted = file_counts(event, db.real_path(event.path))
     found, missing = [], []
     for role, path in targets:
+        if "\0" in path:
+            path = ""  # a NUL the link wrote (%00): no file is named so, and stored_path's form would read otherwise
         fid = db.file_id(db.stored_path(path)) if path else None
         if fid is None:
             missing.append((db.stored_path(path), role))
@@ -287,6 +291,14 @@ def stats(site, span: DateSpan | None = None, *, top: int = DEFAULT_TOP) -> Stat
     result.diagnostics += len(found)
     result.files_with_diagnostics = len(sums.noted | {d.path for d in found})
     return result
+
+
+def reported(diagnostics: list, site, span: DateSpan | None) -> list:
+    """The problems `stats` names: over a span, those of its day folders, as reading them finds them (the
+    Archive always read them), also when its events came from the catalogue, which knows every file."""
+    if span is None or not isinstance(site, Catalog) or not site.opened or site.day_folders(span) is None:
+        return diagnostics
+    return [d for d in diagnostics if folder_day(d.path) in span]
 
 
 def _whole_events(site, catalogued: bool) -> tuple[int, Counter, int, dict]:
