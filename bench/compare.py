@@ -12,6 +12,7 @@ validate-links in CI).
     python bench/compare.py /tmp/old /tmp/new examples /tmp/newsarc-bench/events-10000-seed1
 
 Prints one line per command that differs (and what differs), then a count; exit 1 if any does.
+`--only stats` compares only the forms of that command (those whose words include it).
 """
 
 from __future__ import annotations
@@ -85,6 +86,14 @@ COMMANDS = [
     "timeline {topic}",
     "stats",
     "stats --json",
+    "stats --from 2016 --to 2016",
+    "stats --from 2016-03 --to 2016-04 --json",
+    "stats --from 2017 --json",
+    "stats --from 2019-03 --to 2020",
+    "stats --top 3",
+    "stats --pretty",
+    "--no-cache stats",
+    "--no-cache stats --json --from 2016",
 ]
 
 
@@ -121,7 +130,7 @@ def main() -> int:
     parser.add_argument("old", type=Path)
     parser.add_argument("new", type=Path)
     parser.add_argument("archives", type=Path, nargs="+")
-    parser.add_argument("--only", metavar="TEXT", help="only the commands holding TEXT (e.g. 'search')")
+    parser.add_argument("--only", metavar="COMMAND", help="only the forms of this command (e.g. 'search')")
     options = parser.parse_args()
     differ = 0
     with tempfile.TemporaryDirectory(prefix="newsarc-compare-") as tmp:
@@ -132,7 +141,9 @@ def main() -> int:
             versions = {version.resolve(): cwd / f"cache-{i}-{archive.name}" for i, version in enumerate((options.old, options.new))}
             for src, cache in versions.items():
                 run(src, cache, archive, ["stats"], cwd)  # the index, built once
-            for template in (c for c in COMMANDS if options.only is None or options.only in c):
+            for template in COMMANDS:
+                if options.only and options.only not in template.split():
+                    continue
                 args = [{"{slug}": slug, "{topic}": topic}.get(word, word) for word in template.split()]
                 old, new = (run(src, cache, archive, args, cwd) for src, cache in versions.items())
                 if old == new:

@@ -21,7 +21,6 @@ from newsarc.cli.options import (
     ToOpt,
     finish,
     nothing_found,
-    open_archive,
     open_catalog,
     report_diagnostics,
     settled,
@@ -153,14 +152,14 @@ def stats(
 ) -> None:
     """Summarise the archive: events per year and month, busiest days, top topics and sources, broken links."""
     from newsarc.reading import dates
-    from newsarc.features import overview
+    from newsarc.features import stats as counted  # registers the counts group
     from newsarc.output import overview as render
     from newsarc.output.console import choose_mode
 
-    site = open_archive(archive, root, text=False)
+    site = open_catalog(archive, root, more=(counted.COUNTS.name,))
     span = dates.window(from_, to)
-    result = settled(site, lambda: overview.stats(site, span, top=top))
-    report_diagnostics(unread(site), site.root)
+    result = settled(site, lambda: counted.stats(site, span, top=top))
+    report_diagnostics(counted.reported(unread(site), site, span), site.root)
     render.render_stats(result, choose_mode(json_lines, pretty))
     if not result.events:
         nothing_found("no events" + (f" in {span}" if span else " in this archive"))

@@ -220,6 +220,15 @@ class Catalog:
     def _query(self, sql: str, *args) -> list[tuple]:
         return self.database.conn.execute(sql, args).fetchall()
 
+    def query(self, sql: str, *args) -> list[tuple]:
+        """Rows of the index (a feature reading its own group's tables: stats' counts)."""
+        return self._query(sql, *args)
+
+    @property
+    def opened(self) -> bool:
+        """The index is open: what was asked so far came from it, not from the day folders read."""
+        return self._index is not None
+
     def confirm(self) -> bool:
         """Whether what was answered from the index stands (the check found it fresh); when not, the
         index is up to date now and the caller asks again."""

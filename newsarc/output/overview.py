@@ -13,9 +13,10 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from newsarc.output.console import LocalPaths, Mode, linked_headline, make_console, plain_field, printable, slug_line, write_json
-from newsarc.features.overview import Stats, Step, Timeline, Topic
+from newsarc.features.overview import Step, Timeline, Topic
 
 if TYPE_CHECKING:
+    from newsarc.features.stats import Stats
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text

@@ -232,6 +232,8 @@ CATALOGUE_FORMS = [
     "validate-links", "validate-links --strict --format json",
     "search -l Harvey", "search Harvey --from 2017", "search -l Texas --topic Texas", "search -v -l Harvey",
     "search --sort relevance -l Harvey", "search --in sources -l reuters", "search -c -e \\w+ --on 2017-08",
+    "stats", "stats --json", "stats --from 2016 --to 2016", "stats --from 2017-08-21 --to 2017-08-21 --json", "stats --top 3",
+    "stats --pretty",
 ]
 
 

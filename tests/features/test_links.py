@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from newsarc.archive import Archive
 from newsarc.features.links import Options, validate
-from newsarc.features.overview import stats
+from newsarc.features.stats import stats
 from newsarc.features.suggest import edit_distance
 from tests.conftest import EXAMPLES, event_text, run_newsarc
 

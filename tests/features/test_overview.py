@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from newsarc.archive import Archive
 from newsarc.errors import AmbiguousTopic, TopicNotFound
-from newsarc.features.overview import Topic, fold, group_topics, match_topic, stats, timeline, topic_table
+from newsarc.features.overview import Topic, fold, group_topics, match_topic, timeline, topic_table
+from newsarc.features.stats import stats
 from tests.conftest import EXAMPLES, run_newsarc, slugify
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|\x1b\]8;[^\x1b]*\x1b\\")
@@ -228,19 +229,21 @@ def test_stats_exact_counts(site):
     assert (result.files_with_diagnostics, result.diagnostics) == (2, 2)
 
 
-def test_stats_on_every_core_counts_as_on_one(site, monkeypatch, tmp_path):
-    """From PARALLEL_FILES files, stats decodes its parts in forked children: the same Stats."""
+def test_stats_from_the_catalogue_counts_as_from_the_archive(site, tmp_path):
+    """The counts group (features/stats.py) answers as the files decoded one by one: whole, twice (the
+    second from the sums kept in the index), and over a span."""
     from dataclasses import asdict
 
-    from newsarc.features import overview
+    from newsarc.features.catalog import Catalog
+    from newsarc.reading.dates import parse_when
 
-    monkeypatch.setenv("NEWSARC_WORKERS", "1")
-    serial = asdict(stats(Archive.open(site, cache_dir=tmp_path / "c"), top=3))
-    monkeypatch.delenv("NEWSARC_WORKERS")
-    monkeypatch.setattr(overview, "PARALLEL_FILES", 2)
-    monkeypatch.setattr(overview.cores, "workers", lambda: 3)  # three parts, even on a one-core machine
-    assert asdict(stats(Archive.open(site, cache_dir=tmp_path / "c2"), top=3)) == serial  # a new index: no memo
-    assert serial["links_checked"] == 28 and serial["diagnostics"] == 2
+    expected = asdict(stats(Archive.open(site, use_cache=False), top=3))
+    for _ in range(2):
+        catalog = Catalog(Archive.open(site, cache_dir=tmp_path / "c"), cache_dir=tmp_path / "c", more=("counts",))
+        assert asdict(stats(catalog, top=3)) == expected
+    span = parse_when("2015-09")
+    assert asdict(stats(catalog, span, top=3)) == asdict(stats(Archive.open(site, use_cache=False), span, top=3))
+    assert expected["links_checked"] == 28 and expected["diagnostics"] == 2
 
 
 def test_stats_json_parsed_back_with_range(cli, site):

@@ -106,7 +106,7 @@ def test_the_cli_gives_the_same_report_without_an_index_cold_and_warm(archive, t
     cached = ("--cache-dir", str(tmp_path / "c"))
     first = run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict")
     assert not (tmp_path / "c").exists()  # no index yet: read without one, and none written
-    run_newsarc(*cached, "stats", "--archive", str(archive))
+    Archive.open(archive, cache_dir=tmp_path / "c").index()  # the store (stats, which built it, reads the catalogue now)
     runs = [
         first,
         run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict"),
@@ -177,13 +177,24 @@ def test_the_topics_command_is_the_same_cold_warm_and_without_cache(builder, tmp
 def _stats_of(root: Path, cache_dir: Path, scope: Path | None = None):
     from dataclasses import asdict
 
-    from newsarc.features.overview import stats
+    from newsarc.features.stats import stats
 
-    return asdict(stats(Archive.open(scope or root, root=root, cache_dir=cache_dir), top=5))
+    return asdict(stats(_catalog(root, cache_dir, scope), top=5))
 
 
-def test_stats_from_the_memo_equal_stats_worked_out(builder, tmp_path):
-    from newsarc.features.overview import _STATS_MEMO
+def _catalog(root: Path, cache_dir: Path, scope: Path | None = None):
+    from newsarc.features.catalog import Catalog
+
+    return Catalog(Archive.open(scope or root, root=root, cache_dir=cache_dir), cache_dir=cache_dir, more=("counts",))
+
+
+def test_stats_from_the_kept_sums_equal_stats_worked_out(builder, tmp_path):
+    """stats' sums over every file are kept in the catalogue (db.keep, features/stats.py) and used while
+    its generation lasts; the targets it does not hold are kept as paths, to be looked for."""
+    import marshal
+
+    from newsarc.features.stats import _KEPT
+    from newsarc.index import db
 
     builder.event("2015-09-16", "Guard detains", sources=[("Reuters", "https://www.reuters.com/a")],
                   related=[("x", "/news/2015/09/23/kafando.md", ["Burkina Faso"])])
@@ -193,20 +204,25 @@ def test_stats_from_the_memo_equal_stats_worked_out(builder, tmp_path):
     cold = _stats_of(builder.root, tmp_path / "c")
     assert (cold["events"], cold["undated"], cold["sources"], cold["broken_links"]) == (3, 1, 3, 2)
     assert _stats_of(builder.root, tmp_path / "c") == cold == _stats_of(builder.root, tmp_path / "other")
-    site = Archive.open(builder.root, cache_dir=tmp_path / "c")
-    kept = answers.recall(site.index(), _STATS_MEMO)
-    assert sorted(kept["unknown"]) == [("body", "img/pic.png"), ("body", "news/2015/09/1/gone.md")]  # the rest are indexed
-    answers.keep(site.index(), _STATS_MEMO, {**kept, "publishers": {"Planted": 7}})
+    conn = _catalog(builder.root, tmp_path / "c").database.conn
+    kept = list(marshal.loads(db.recall(conn, _KEPT)))
+    assert sorted(kept[-1]) == [(2, "img/pic.png"), (2, "news/2015/09/1/gone.md")]  # (body, path): the rest are held
+    kept[0] = {"Planted": 7}
+    db.keep(conn, _KEPT, marshal.dumps(tuple(kept)), int(db.meta(conn, "generation")))
     assert _stats_of(builder.root, tmp_path / "c")["top_publishers"] == [("Planted", 7)]
+    builder.event("2015-09-24", "Kafando again")  # an update forgets the kept sums
+    assert _stats_of(builder.root, tmp_path / "c")["top_publishers"] == [("Reuters", 3), ("AP", 1)]  # the builder's default source
 
 
 def test_stats_looks_for_targets_outside_the_index_on_every_run(builder, tmp_path):
     """A target the index does not hold (outside the scope here) is looked for again on each run:
-    creating it mends the count though the index, and its memo, stay the same."""
+    creating it mends the count though the index, and its kept sums, stay the same."""
+    from newsarc.index import db
+
     builder.event("2015-09-23", "Kafando", body="A [picture](/img/pic.png).")
     scope = builder.root / "news"
     assert _stats_of(builder.root, tmp_path / "c", scope)["broken_by_role"] == {"body": 1}
-    index_id = Archive.open(scope, root=builder.root, cache_dir=tmp_path / "c").index().id
+    generation = db.meta(_catalog(builder.root, tmp_path / "c", scope).database.conn, "generation")
     builder.write("img/pic.png", b"\x89PNG")
     assert _stats_of(builder.root, tmp_path / "c", scope)["broken_by_role"] == {}
-    assert Archive.open(scope, root=builder.root, cache_dir=tmp_path / "c").index().id == index_id
+    assert db.meta(_catalog(builder.root, tmp_path / "c", scope).database.conn, "generation") == generation

@@ -155,15 +155,30 @@ def test_commands_over_a_span_answer_alike_from_folders_or_index(misfiled, monke
     assert found.stdout or command == ("topics",)  # these events carry no topic
 
 
+def test_stats_over_a_span_names_the_problems_of_its_folders_from_folders_or_index(misfiled, monkeypatch, cli):
+    """stats over a span named what reading its day folders found; from the catalogue, which knows every
+    unreadable file, it names those of the span's folders, no more (features/stats.reported)."""
+    misfiled.write("news/2016/03/5/binary.md", b"\x00\x01binary")
+    misfiled.write("news/2016/04/9/binary.md", b"\x00\x01binary")
+    misfiled.write("news/drafts/binary.md", b"\x00\x01binary")
+    found = _same_both_ways(misfiled, monkeypatch, cli, "stats", "--from", "2016-03-02", "--to", "2016-04-05")
+    assert "03/5/binary.md" in found.stderr and "04/9/binary.md" not in found.stderr and "drafts" not in found.stderr
+
+
 def _same_both_ways(misfiled, monkeypatch, cli, *args):
-    """Run a command once reading the span's folders, once from the index; both answer alike."""
+    """Run a command once reading the span's folders, once from the index (the store's and the
+    catalogue's, the commands that moved read it); both answer alike."""
     from newsarc import archive as module
+    from newsarc.features import catalog, stats
 
     args = (*args, "--archive", str(misfiled.root))
     monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
+    monkeypatch.setattr(catalog, "INDEX_FOLDERS", 10**9)
     by_folders = cli(*args)
     Archive.open(misfiled.root).index()
+    catalog.Catalog(Archive.open(misfiled.root), more=(stats.COUNTS.name,)).database
     monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
+    monkeypatch.setattr(catalog, "INDEX_FOLDERS", 1)
     from_index = cli(*args)
     assert (from_index.exit_code, from_index.stdout, from_index.stderr) == (by_folders.exit_code, by_folders.stdout, by_folders.stderr)
     return from_index
