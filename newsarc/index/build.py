@@ -444,12 +444,14 @@ def ensure(conn: sqlite3.Connection, root: str, groups: Sequence[str], report: R
 
 
 def _updatable(conn: sqlite3.Connection) -> tuple[str, ...]:
-    """The groups built that this process can bring up to date. A group built by a feature this
-    process has not registered (its module not imported) cannot be: its tables go (the groups table
-    names them), and the next command that needs it builds it again. Never stale rows."""
+    """The groups built that this process can bring up to date: those registered, or whose module a
+    feature named (db.register_module), imported now. A group no feature of this process knows (or in
+    another version) cannot be: its tables go (the groups table names them), and the next command
+    that needs it builds it again. Never stale rows."""
     found = []
     for name, version, names in conn.execute("SELECT name, version, tables FROM groups").fetchall():
-        if name in db.GROUPS and db.GROUPS[name].version == version:
+        known = db.group(name)
+        if known is not None and known.version == version:
             found.append(name)
             continue
         for table in (names or "").split():

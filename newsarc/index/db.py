@@ -181,6 +181,26 @@ def register(group: Group) -> Group:
     return group
 
 
+_MODULES: dict[str, str] = {}  # group name -> the module whose import registers it
+
+
+def register_module(name: str, module: str) -> None:
+    """Say which module registers group `name` (the features say it of theirs): an index holding the
+    group is then kept up to date by any process, which imports that module when it must, instead of
+    dropping a group it does not know (a `show` after an edit would drop `related`'s words, and the
+    next `related` pay their whole build again)."""
+    _MODULES[name] = module
+
+
+def group(name: str) -> Group | None:
+    """The registered group `name`, its module imported if one was named for it; None when unknown."""
+    if name not in GROUPS and name in _MODULES:
+        import importlib
+
+        importlib.import_module(_MODULES[name])
+    return GROUPS.get(name)
+
+
 # -- schema -------------------------------------------------------------------------------------
 
 CORE = (

@@ -305,3 +305,26 @@ def test_only_a_ranked_search_builds_the_lengths_it_weighs(tmp_path):
     assert "events" in tables() and "search_lengths" not in tables()
     ranked = _search(EXAMPLES, cache, "Harvey", "--sort", "relevance")
     assert "search_lengths" in tables() and ranked and sorted(ranked) == sorted(_search(EXAMPLES, cache, "Harvey"))
+
+
+def test_every_command_keeps_the_groups_the_catalogue_holds(site, tmp_path):
+    """`related` adds its words and `stats` its counts; a `show` after an edit (a process that imports
+    neither feature) brings them up to date with the rest instead of dropping them: the next `related`
+    and `stats` answer as from nothing, with no build of their own."""
+    import sqlite3
+
+    cache = tmp_path / "cache"
+    env = {"NEWSARC_CACHE_DIR": str(cache)}
+    for command in (["related", "siege-ends"], ["stats"]):
+        assert run_newsarc(*command, "--json", "--archive", str(site.root), env=env).returncode in (0, 1)
+    groups = lambda: dict(sqlite3.connect(_database(cache)).execute("SELECT name, version FROM groups"))
+    held = groups()
+    assert {"events", "links", "text", "counts"} <= set(held)
+    page = site.root / "news/2016/04/7/aid-reaches-the-town.md"
+    page.write_text(page.read_text().replace("Something happened.", "Convoys reached the siege town."))
+    assert _show(site.root, env)[0] == 0
+    assert groups() == held
+    for command in (["related", "siege-ends"], ["stats"], ["search", "-l", "Convoys", "--topic", "War"]):
+        warm = run_newsarc(*command, "--json", "--archive", str(site.root), env=env)
+        cold = run_newsarc("--no-cache", *command, "--json", "--archive", str(site.root), env=env)
+        assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)

@@ -891,21 +891,21 @@ def test_damaged_rows_through_the_cli(odd, tmp_path):
     cache_dir = tmp_path / "cache"
     CLOCK.age_tree(odd)
     env = {"NEWSARC_CACHE_DIR": str(cache_dir), "NEWSARC_WORKERS": "1"}
-    def search():  # a command the store answers when it is on disk: it decodes the rows of what it prints
-        return run_newsarc("search", "--json", "-i", "e", "--archive", str(odd), env=env)
+    def check():  # the one command the store answers when it alone is on disk: it decodes the rows of the files it reads
+        return run_newsarc("validate-links", "--format", "json", "--archive", str(odd), env=env)
 
     open_site(odd, cache_dir).index()  # the store, built (stats, which built it, reads the catalogue now)
-    first = search()
-    assert first.returncode == 0 and first.stdout.count("\n") >= 4
+    first = check()
+    assert first.returncode == 1 and first.stdout.count("\n") >= 2
     file = store_file(open_site(odd, cache_dir))
     _zero_blob(file, "rows")
-    damaged = search()
+    damaged = check()
     assert damaged.returncode == 2 and damaged.stdout == ""
     assert "index cache was damaged" in damaged.stderr and "Traceback" not in damaged.stderr
     assert not file.exists()
     open_site(odd, cache_dir).index()
-    again = search()
-    assert (again.returncode, again.stdout) == (0, first.stdout)
+    again = check()
+    assert (again.returncode, again.stdout) == (1, first.stdout)
 
 
 @pytest.mark.parametrize("blob", ["search", "outgoing", "written"])
