@@ -166,18 +166,18 @@ def search(archive: Archive, query: Query) -> Result:
         order = sorted(range(len(paths)), key=paths.__getitem__)
         events, paths = _subset(events, order), [paths[k] for k in order]
     lengths: list[int] = []
-    counts = None
+    measured = None  # the chosen events' term frequencies and lengths, for relevance
     if query.sort == "relevance" and not query.invert:
         lengths = _lengths(archive, paths, query) or []
         counted = filesearch.among(archive, paths, query, counting=True) if lengths else None
         chosen = None if counted is None else [k for k, _ in counted]
-        counts = None if counted is None else [(tf, lengths[k]) for k, tf in counted]
+        measured = None if counted is None else [(tf, lengths[k]) for k, tf in counted]
     else:
         chosen = filesearch.among(archive, paths, query)
     if chosen is None:
         lengths = []
         chosen = _parsed(archive, paths, query, lengths)
-    return _answer(archive, events, iter(chosen), query, lengths, len(events), paths, counts)
+    return _answer(archive, events, iter(chosen), query, lengths, len(events), paths, measured)
 
 
 def _answer(
@@ -252,8 +252,8 @@ def _lengths(archive, paths: Sequence[str], query: Query) -> list[int] | None:
 
 def _parsed(archive: Archive, paths: Sequence[str], query: Query, lengths: list[int]) -> list[int]:
     """Positions of the events whose searched text matches, each file parsed (on every core for many):
-    what filesearch cannot rule out by bytes (other fields, a pattern with no literal); `lengths` gets
-    every text's length."""
+    what filesearch cannot answer (decoded sources or related; relevance with no lengths kept);
+    `lengths` gets every text's length."""
     root = archive.root
 
     def part(bounds: range) -> tuple[list[int], list[int]]:
