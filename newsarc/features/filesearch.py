@@ -25,6 +25,9 @@ and nothing is written:
   for a common name ('Syrian Army') hold it only in the headlines of their
   Related links, which are not searched. The others have the fields that may
   match cut from their bytes (`plain_fields`); front matter is parsed.
+* Other decoded fields (sources, related): the candidates are found the same
+  way (the parser's rules that make decoded text differ from bytes are the
+  same in every field) and parsed.
 * The counts ("N events searched") need no parsing: an event is a file that is
   neither a day page (`index.md`) nor skipped (unreadable, over the size
   limit, binary), and those are told from the bytes.
@@ -32,7 +35,7 @@ and nothing is written:
 A pattern without a required literal (`.`, `\\w+`) makes every file a
 candidate. Date or topic filters, `-v` and `--sort relevance` go through
 search.py, which takes the events from the catalogue and their files' matches
-from `among`; decoded sources/related fields are parsed there, file by file.
+from `among`.
 """
 
 from __future__ import annotations
@@ -78,9 +81,7 @@ _BUFFER = 4 << 20  # the reading buffer: matched when half full, so a file of up
 
 def applies(query) -> bool:
     """Whether this module can answer `query` (search.Query) exactly without an index."""
-    if query.span is not None or query.topics or query.invert or query.sort == "relevance":
-        return False
-    return query.raw or set(query.fields) <= set(DEFAULT_FIELDS)
+    return not (query.span is not None or query.topics or query.invert or query.sort == "relevance")
 
 
 def search(archive, query) -> tuple[Sequence[Event], int] | None:
@@ -124,8 +125,6 @@ def among(archive, paths: Sequence[str], query, *, counting: bool = False) -> li
 
     `counting`: (position, each pattern's matches in the event) instead, from the text matched
     (BM25's term frequencies, with no second reading; not for --raw)."""
-    if not (query.raw or set(query.fields) <= set(DEFAULT_FIELDS)):
-        return None
     plan = _Plan(query)
     if not plan.usable:
         return None
@@ -195,6 +194,7 @@ class _Plan:
         self.usable = True
         self.every = False  # no literal to look for: every file is a candidate
         self.counting = False  # each match comes with its patterns' counts (`among`)
+        self.cut = set(query.fields) <= set(DEFAULT_FIELDS)  # the fields can be cut from the bytes (else parsed)
         if not query.raw:
             tokens = required(self.matcher)
             if tokens is None:
@@ -363,7 +363,7 @@ class _Plan:
         candidates: list[int] = []
         plain: dict[int, Canonical] = {}
         for i in sorted(found | self._unsure(buf, end, starts, sizes)):
-            fields = self._plain(buf, starts[i], sizes[i], names[i][1])
+            fields = self._plain(buf, starts[i], sizes[i], names[i][1]) if self.cut else None
             if fields is None:
                 candidates.append(i)
             elif fields is not False:
@@ -459,7 +459,7 @@ class _Plan:
                 dated.append(found)
                 continue
             data, relpath = datas[i], names[i][1]
-            found = canonical(data, relpath) if raws is None else None
+            found = canonical(data, relpath) if raws is None and self.cut else None
             if found is None:
                 event = parse_bytes(data, relpath)
                 raw = raws[i].decode() if raws is not None else None

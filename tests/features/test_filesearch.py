@@ -100,6 +100,29 @@ def test_prefilter_is_sound_on_random_markdown(texts, pattern, insensitive):
     assert _prefiltered(files, query) == _exact(files, query)
 
 
+# Pieces of the sections whose fields are not the default ones (sources: publisher and URL; related:
+# headline and topics), put together at random with the pieces above.
+SECTION_PIECES = [
+    "### Source:\n\n", "### Sources:\n\n", "1. [", "](https://www.reuters.com/Syr", "ian)", "](<https://x.org/Army>)",
+    "](https://x.org/a&#x27;b)", "](/news/Syr\\ian.md)", "### Related:\n\n", "_Context: ", "_\n", ", ", "Reuters", "AP",
+]
+sections_strategy = st.lists(st.lists(st.sampled_from(PIECES + SECTION_PIECES), max_size=30).map("".join), min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=sections_strategy,
+    pattern=st.sampled_from(PATTERNS + ["Syrian", "Reuters", "reuters.com/Syrian", "x.org/Army", "a'b", "Army, AP", "https"]),
+    fields=st.sampled_from([FIELDS, ("sources",), ("related",), ("title", "sources"), ("related", "topics")]),
+    insensitive=st.booleans(),
+)
+def test_prefilter_is_sound_on_every_field(texts, pattern, fields, insensitive):
+    """Sources and related are found by the same byte candidates as the default fields, then parsed."""
+    files = [(f"news/2020/01/1/e{k}.md", ("# Title\n\n" + text if k % 2 else text).encode()) for k, text in enumerate(texts)]
+    query = _query(pattern, case=INSENSITIVE if insensitive else SENSITIVE, fields=fields)
+    assert _prefiltered(files, query) == _exact(files, query)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     title=st.text(st.sampled_from("Syrian Army &#x27;;é,. "), min_size=1, max_size=30),
@@ -618,6 +641,8 @@ ORACLE = [
     {"patterns": ["Army"], "topics": ("syrian army",)},
     {"patterns": ["Syrian", "moved"], "require_all": True, "span": "2019..2020"},
     {"patterns": ["Syrian"], "fields": ("related",)},
+    {"patterns": ["reuters"], "case": INSENSITIVE, "fields": ("sources",), "topics": ("syria",)},
+    {"patterns": ["Army"], "fields": FIELDS, "invert": True, "span": "2020"},
     {"patterns": ["x.org"], "fields": ("sources", "body"), "raw": True, "span": "2020"},
     {"patterns": ["Syria"], "fields": FIELDS, "raw": True, "topics": ("syria", "Iran")},
     {"patterns": ["Army"], "sort": "relevance"},
