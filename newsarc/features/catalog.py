@@ -1,11 +1,12 @@
 """The events of an archive as the SQLite index catalogues them: dates, titles, topics, slugs, links.
 
-What `show`, `list-by-date`, `topics`, `timeline`, `related` and (when it is on
-disk) `validate-links` answer from (bench/SQLITE.md, sections 5 and 10). This
-module registers the events group (the index knows no feature) and reads the
-links group's; a command through the catalogue builds only these tables (and
-`related` its text group), never the search text or bodies other commands
-need. `show` reads its one event again from its file.
+What `show`, `list-by-date`, `topics`, `timeline`, `related`, `stats`, `search`'s
+filters and (when it is on disk) `validate-links` answer from (bench/SQLITE.md,
+sections 5, 10 and 11). This module registers the events group (the index knows
+no feature) and reads the links group's; a command through the catalogue builds
+only these tables and the groups it asks for besides (`related`'s text, `stats`'
+counts, a ranked search's lengths), never bodies. `show` reads its one event
+again from its file.
 
 `Catalog` offers what the features ask of an archive (`find`, `get`, `exists`,
 `events_in`, `on_this_day`, `backlinks`, `view`, `topic_groups`,
@@ -188,8 +189,8 @@ class Catalog:
         self._grouped: tuple[Sequence[int], dict] | None = None
 
     def __getattr__(self, name: str):
-        """What the catalogue does not answer yet, the archive (its store, index/store.py) does: the
-        commands not moved onto SQLite, and validate-links' --reciprocal, --dump and PATHS."""
+        """What the catalogue does not answer yet, the archive does: the walk and the day folders, and
+        through its store (index/store.py) validate-links' --reciprocal, --dump, --external and PATHS."""
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.archive, name)
