@@ -183,7 +183,9 @@ def validate_links(
     if dump and external:
         raise NewsarcError("--dump lists links and judges none; drop --external")
     ext = _external_settings(external, external_mode, given)
-    site = open_catalog(archive or _folder_of(paths), root)
+    from newsarc.features.catalog import LINKS
+
+    site = open_catalog(archive or _folder_of(paths), root, more=(LINKS,))
     if dump:
         _dump(site, paths, chosen)
         return

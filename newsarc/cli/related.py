@@ -89,8 +89,9 @@ def related(
     span = dates.window(from_, to)
     source = by.value if by else None
     from newsarc.features import text_stats  # registers the text group: the similar-text scores read it
+    from newsarc.features.catalog import LINKS
 
-    site = open_catalog(archive, root, more=(text_stats.GROUP,) if source in (None, By.text.value) else ())
+    site = open_catalog(archive, root, more=(LINKS, text_stats.GROUP) if source in (None, By.text.value) else (LINKS,))
 
     def answer():
         found = lookup.find(site, event)  # the models read columns: no need to load every event

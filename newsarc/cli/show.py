@@ -35,7 +35,9 @@ def show(
     from newsarc.output import show as render
     from newsarc.output.console import choose_mode
 
-    site = open_catalog(archive, root)  # bodies: only this event's, read from its file; lookups are queries
+    from newsarc.features.catalog import LINKS
+
+    site = open_catalog(archive, root, more=(LINKS,))  # bodies: only this event's, read from its file; lookups are queries
     def answer():
         found = site.with_text(lookup.find(site, event))
         return found, None if raw else detail(site, found)

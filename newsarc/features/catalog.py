@@ -64,7 +64,8 @@ EVENTS = db.register(db.Group(
 
 from newsarc.features import index_tables  # noqa: E402  (registers the links group, which backlinks read)
 
-GROUPS = ("events", "links")
+GROUPS = ("events",)  # what every command through the catalogue needs; `show`, `related` and validate-links add LINKS
+LINKS = index_tables.LINKS.name  # backlinks, related's links, validate-links' facts
 _EVENT = "SELECT f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
 _ORDER = " ORDER BY max(e.day, 1), f.path"  # Archive's event order: by date (none: first), then path
 _BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
@@ -217,6 +218,15 @@ class Catalog:
                 if self.notice is not None:
                     self.notice(message)
         return self._index
+
+    def holding(self, name: str) -> build.Index:
+        """The database with group `name` too, built now if it lacks it: a lookup that reads a group's
+        tables asks for it first (a command names the groups it uses when it opens the catalogue)."""
+        if name not in self.groups:
+            self.groups = (*self.groups, name)
+            if self._index is not None:
+                build.ensure(self._index.conn, self._index.root, (name,))
+        return self.database
 
     def _query(self, sql: str, *args) -> list[tuple]:
         return self.database.conn.execute(sql, args).fetchall()
@@ -411,6 +421,7 @@ class Catalog:
 
     def backlinks(self, event: Event) -> list[Event]:
         """Events whose links (Related, body, front matter) point at `event`, in date order."""
+        self.holding(LINKS)
         rows = self._query(
             _EVENT + " JOIN links l ON l.id = e.id WHERE l.target = (SELECT id FROM files WHERE path = ?) AND l.role & ?" + _ORDER,
             db.stored_path(event.path), index_tables.BACKLINK)
@@ -432,9 +443,11 @@ class Catalog:
         from newsarc.features.linkfacts import Docs
         from newsarc.reading.parser import read_event
 
-        if self._index is None and not self.on_disk():
-            return None
-        conn = self.database.conn
+        if self._index is None:
+            self.groups = tuple(dict.fromkeys((*self.groups, LINKS)))
+            if not self.on_disk():
+                return None
+        conn = self.holding(LINKS).conn
         conn.execute("BEGIN")
         try:
             generation = int(db.meta(conn, "generation") or 0)

@@ -220,7 +220,7 @@ class TextModel:
         if isinstance(archive, Catalog):  # the statistics from the index's text group (text_stats.py)
             from newsarc.features import text_stats
 
-            self.index = text_stats.open_words(archive.database)
+            self.index = text_stats.open_words(archive.holding(text_stats.GROUP))
             self.statistics = self.index.statistics
             return
         self.statistics = None

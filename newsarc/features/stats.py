@@ -228,7 +228,7 @@ _ROW = "SELECT c.checked, c.diagnostics, c.sources, c.noted FROM counts c"
 
 def _whole_sums(catalog) -> _Sums:
     """Every file's counts, summed once per index generation and kept in it."""
-    conn = catalog.database.conn
+    conn = catalog.holding(COUNTS.name).conn
     conn.execute("BEGIN")
     try:
         kept = db.recall(conn, _KEPT)
@@ -249,6 +249,7 @@ def _span_sums(catalog, events: Sequence[Event], span: DateSpan) -> _Sums:
     high = span.end.toordinal() if span.end else dt.date.max.toordinal()
     wanted = {db.stored_path(event.path) for event in events}
     dated_layout = catalog.day_folders(span) is not None
+    catalog.holding(COUNTS.name)
     ids, rows = [], []
     for fid, path, kind, *row in catalog.query(
             "SELECT c.id, f.path, f.kind, c.checked, c.diagnostics, c.sources, c.noted FROM counts c JOIN files f ON f.id = c.id"

@@ -328,3 +328,29 @@ def test_every_command_keeps_the_groups_the_catalogue_holds(site, tmp_path):
         warm = run_newsarc(*command, "--json", "--archive", str(site.root), env=env)
         cold = run_newsarc("--no-cache", *command, "--json", "--archive", str(site.root), env=env)
         assert (warm.returncode, warm.stdout, warm.stderr) == (cold.returncode, cold.stdout, cold.stderr)
+
+
+def test_a_command_builds_the_groups_it_uses_and_no_more(site, tmp_path):
+    """`list-by-date` and `topics` need the events alone; `show` adds the links (its backlinks);
+    validate-links uses a catalogue only once it holds them, and builds none of its own."""
+    import sqlite3
+
+    cache = tmp_path / "cache"
+    env = {"NEWSARC_CACHE_DIR": str(cache)}
+    groups = lambda: {row[0] for row in sqlite3.connect(_database(cache)).execute("SELECT name FROM groups")}
+    listed = run_newsarc("topics", "--archive", str(site.root), env=env)
+    assert listed.returncode == 0 and groups() == {"events"}
+    checked = run_newsarc("validate-links", "--archive", str(site.root), env=env)
+    assert groups() == {"events"}
+    assert _show(site.root, env)[0] == 0 and groups() == {"events", "links"}
+    assert run_newsarc("validate-links", "--archive", str(site.root), env=env).stdout == checked.stdout
+
+
+def test_a_lookup_asks_for_the_group_it_reads(site, tmp_path):
+    """Through the library: a catalogue opened for its events builds the links group when asked for backlinks."""
+    catalog = _catalog(site.root, tmp_path / "cache")
+    assert [e.path for e in catalog.events_in(parse_when("2016"))]
+    assert catalog.groups == ("events",)
+    target = catalog.find("siege-ends")
+    assert _paths(catalog.backlinks(target)) == ["news/2016/04/7/aid-reaches-the-town.md"]
+    assert "links" in catalog.groups and catalog.confirm()

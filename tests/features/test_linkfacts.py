@@ -139,9 +139,9 @@ def report(archive: Archive, **options) -> tuple:
 def catalogued(root: Path, cache_dir: Path, **options) -> tuple:
     """The report from the catalogue's tables (features/catalog.py: show and list-by-date build it),
     which validate-links reads instead of glancing at every file when it is on disk."""
-    from newsarc.features.catalog import Catalog
+    from newsarc.features.catalog import LINKS, Catalog
 
-    Catalog(Archive.open(root, cache_dir=cache_dir), cache_dir=cache_dir).database  # built, as show builds it
+    Catalog(Archive.open(root, cache_dir=cache_dir), cache_dir=cache_dir, more=(LINKS,)).database  # built, as show builds it
     catalog = Catalog(Archive.open(root, cache_dir=cache_dir), cache_dir=cache_dir)
     found = report(catalog, **options)
     assert catalog._index is not None and catalog.archive._store is None  # the tables answered; no store was built
