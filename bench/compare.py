@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-# Every command, in the forms people use; {slug} and {topic} are filled per archive.
+# Every command, in the forms people use; {slug}, {topic} and {archive} (its absolute path) are filled per archive.
 COMMANDS = [
     "list-by-date 2017-08",
     "list-by-date 2016 --json",
@@ -81,6 +81,14 @@ COMMANDS = [
     "--no-cache validate-links --format junit",
     "--no-cache validate-links --fix --dry-run",
     "--no-cache validate-links --reciprocal",
+    # every file's links, parsed on every core (linkpass.py): --external needs the network, not compared
+    "validate-links --reciprocal --format json",
+    "--no-cache validate-links --reciprocal --format json --strict",
+    "validate-links --dump --format json",
+    "validate-links --dump --format text",
+    "--no-cache validate-links --dump --format json",
+    "validate-links --dump --format json {archive}/news/2016",
+    "validate-links --reciprocal --format text {archive}/news/2017",
     "topics -n 10",
     "topics --json",
     "timeline {topic}",
@@ -144,7 +152,7 @@ def main() -> int:
             for template in COMMANDS:
                 if options.only and options.only not in template.split():
                     continue
-                args = [{"{slug}": slug, "{topic}": topic}.get(word, word) for word in template.split()]
+                args = [{"{slug}": slug, "{topic}": topic}.get(word, word).replace("{archive}", str(archive)) for word in template.split()]
                 old, new = (run(src, cache, archive, args, cwd) for src, cache in versions.items())
                 if old == new:
                     continue

@@ -1032,12 +1032,13 @@ class Archive:
 
     def walk_unindexed(self, processes: int = 1) -> list[tuple[str, str]] | None:
         """Every `.md` file below the scope as (path, relpath), in scan order, what the walk skipped noted
-        in `scan_diagnostics`; None when an index is open, loaded or on disk (it answers faster). For a
-        command that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll.
+        in `scan_diagnostics`; None when this process opened or loaded the store already. For a command
+        that reads each file's bytes once (search.py, linkfacts.py): building an index first is a toll,
+        and a store on disk is not read (it is on its way out: validate-links reads the catalogue or the files).
 
         `processes` > 1: the same answer, its pieces (`walk_pieces`) walked by that many processes
         (cores.pull), each taking the next piece when done with its last."""
-        if self._store is not None or self.loaded or self._by_path or (self.use_cache and os.path.lexists(self._cache_path())):
+        if self._store is not None or self.loaded or self._by_path:
             return None
         if processes > 1:
             return self._walk_in_pieces(processes)

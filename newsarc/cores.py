@@ -11,8 +11,9 @@ from __future__ import annotations
 import gc
 import marshal
 import os
+import signal
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from newsarc import settings
@@ -159,3 +160,69 @@ def pull(func: Callable[[int], Any], count: int, processes: int) -> list[Any]:
     finally:
         os.close(read)
     return [answers[k] if k in answers else func(k) for k in range(count)]
+
+
+_MISSING = object()  # what `_answer` gives when a child left without answering
+
+
+def stream(func: Callable[[int], Any], count: int, processes: int) -> Iterator[Any]:
+    """func(k) for k in range(count), in order, each as soon as it is there: for a reader that
+    must not hold every answer at once (validate-links --dump writes a million links at 100k events).
+
+    This process computes every `processes`-th k and each child the ks of its
+    turn, sending each answer (marshal) through a pipe of its own as it goes: a
+    pipe holds a few answers at most, so a child ahead of the reader waits, and
+    memory stays bounded whatever `count` is. A k a child did not answer (it
+    failed or was killed) is computed here; a reader that stops early ends the
+    children."""
+    if processes < 2 or count < 2 or not hasattr(os, "fork"):
+        yield from map(func, range(count))
+        return
+    children: list[tuple[int, Any]] = []
+    try:
+        for turn in range(1, min(processes, count)):
+            children.append(_streaming_child(func, turn, count, processes))
+        turns = len(children) + 1
+        for k in range(count):
+            turn = k % turns
+            found = _answer(children[turn - 1][1]) if turn else _MISSING
+            yield func(k) if found is _MISSING else found
+    finally:
+        for pid, pipe in children:
+            pipe.close()
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            os.waitpid(pid, 0)
+
+
+def _streaming_child(func: Callable[[int], Any], turn: int, count: int, turns: int) -> tuple[int, Any]:
+    """A child computing func(k) for k = turn, turn + turns, ...: (its pid, the pipe to read them from)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            gc.disable()  # as in `start`: a child lives for its answers
+            os.close(read)
+            for k in range(turn, count, turns):
+                data = marshal.dumps(func(k))
+                view = memoryview(struct.pack("<Q", len(data)) + data)
+                while view:
+                    view = view[os.write(write, view) :]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    return pid, os.fdopen(read, "rb")
+
+
+def _answer(pipe: Any) -> Any:
+    """The next answer a child sent; _MISSING when it sent no more."""
+    head = pipe.read(8)
+    if len(head) != 8:
+        return _MISSING
+    size = struct.unpack("<Q", head)[0]
+    data = pipe.read(size)
+    return marshal.loads(data) if len(data) == size else _MISSING

@@ -278,12 +278,21 @@ class ResultCache(Protocol):
 
 def collect(events: Iterable[Event], roles: Sequence[str] = ROLES) -> dict[str, list[Location]]:
     """Each distinct external-looking URL, in first-use order, with every place it is written."""
+    return gather((event.path, written_urls(event, roles)) for event in events)
+
+
+def written_urls(event: Event, roles: Sequence[str] = ROLES) -> list[tuple[str, int, int, str]]:
+    """(URL, line, column, role) of each external-looking link of one event, in order, as plain values
+    (features/linkpass.py sends them between processes)."""
+    return [(link.target.strip(), link.line, link.column, link.role) for link in event.links if link.role in roles and is_external(link.target)]
+
+
+def gather(files: Iterable[tuple[str, list[tuple[str, int, int, str]]]]) -> dict[str, list[Location]]:
+    """`collect` from (path, written_urls) of each file."""
     found: dict[str, list[Location]] = {}
-    for event in events:
-        for link in event.links:
-            if link.role in roles and is_external(link.target):
-                url = link.target.strip()
-                found.setdefault(url, []).append(Location(event.path, link.line, link.column, link.role))
+    for path, urls in files:
+        for url, line, column, role in urls:
+            found.setdefault(url, []).append(Location(path, line, column, role))
     return found
 
 

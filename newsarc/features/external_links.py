@@ -9,7 +9,6 @@ that the command line only turns options into this call and prints what it retur
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,8 +53,10 @@ def check(
 
     Returns external.check's report (for the summary and the exit status); the
     cache is saved, and says in `problem` when it could not be."""
+    from newsarc.features import linkpass
+
     src = links.sources(archive, paths or None)
-    urls = external.collect(chain(src.docs, links.streamed(archive.root, src.unreadable)))
+    urls = external.gather(linkpass.every_file(archive, src, external.written_urls))
     result = external.check(urls, options, cache=cache, progress=progress)
     if cache is not None:
         cache.save()

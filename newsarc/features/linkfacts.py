@@ -146,8 +146,8 @@ class Docs(Sequence[Event]):
 
 def scan(archive: Archive) -> tuple[Docs, list[Event], Facts] | None:
     """Every file of the archive's scope, walked (Archive.walk_unindexed, in pieces on every core) and
-    glanced at on every core: (readable docs, unreadable, facts); None when the archive has an index
-    at hand (walk_unindexed says when)."""
+    glanced at on every core: (readable docs, unreadable, facts); None when this process opened the
+    store already (walk_unindexed says when)."""
     with no_gc():  # 110k paths, rows and their strings, none in a cycle: the workers fork with collection off too
         return _scan(archive)
 

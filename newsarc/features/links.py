@@ -19,7 +19,7 @@ import os
 import posixpath
 import re
 import sys
-from itertools import chain, compress, groupby, repeat
+from itertools import compress, groupby, repeat
 from operator import attrgetter, itemgetter, not_
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -374,21 +374,20 @@ def _gather(values: Sequence, ids: Sequence[int]) -> list:
     return list(itemgetter(*ids)(values))
 
 
-def sources(archive: Archive, paths: Sequence[Path] | None = None, *, glance: bool = False) -> Sources:
+def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
     """The whole archive scope, or just PATHS (files and folders) with the rest read on demand.
 
-    `glance`: with no index on disk, read the whole scope by a glance at each
-    file (linkfacts.py) instead of building an index this run would not use."""
+    The whole scope comes from the catalogue's tables when it is on disk, else
+    from a glance at each file (linkfacts.py): no index is built, and the store
+    (index/store.py) is read only when this process opened it already (a
+    library caller's `Archive.load()`); the files are parsed when read."""
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
-        glanced = None
-        if glance:
-            from newsarc.features import linkfacts
-            from newsarc.features.catalog import Catalog
+        from newsarc.features import linkfacts
+        from newsarc.features.catalog import Catalog
 
-            if isinstance(archive, Catalog):  # its tables, when it is on disk (show and list-by-date build it)
-                glanced = archive.link_facts()
-            if glanced is None:
-                glanced = linkfacts.scan(archive)
+        glanced = archive.link_facts() if isinstance(archive, Catalog) else None  # None: not on disk
+        if glanced is None:
+            glanced = linkfacts.scan(archive)
         if glanced is not None:
             docs, unreadable, facts = glanced
             scope = [_rel_folder(archive, archive.scope)]
@@ -626,7 +625,7 @@ def validate(
     (the tests compare both ways)."""
     options = options or Options()
     with no_gc():  # columns of 110k files, none in a cycle: collections would walk them again and again (~40 ms)
-        src = sources(archive, paths, glance=narrow and not options.reciprocal)
+        src = sources(archive, paths)
         checker = Checker(archive, src, options, narrow=narrow)
         return checker.run()
 
@@ -651,11 +650,9 @@ class Checker:
 
     def run(self) -> Report:
         ran, off = self.options.checks()
-        todo = self._to_read()
+        self._pass(self._to_read())
         if self.options.reciprocal:
-            self._pass_noting_related(todo)
-        else:
-            self._pass(todo)
+            self.check_reciprocal(*self._noted_related())
         self.check_files()
         findings, self.findings = self.findings, []
         findings.sort(key=Finding.sort_key)  # in place: a sorted copy of 510k findings cost 50 MB more
@@ -670,20 +667,23 @@ class Checker:
             self.check_parsed(doc)
         self.check_folders()
 
-    def _pass_noting_related(self, todo: Iterable[Event]) -> None:
-        """The pass, noting each event's related links for the reciprocal check that follows; what it
-        noted is let go before the findings are sorted (at 100k events, 500k links)."""
+    def _noted_related(self) -> tuple[dict[str, tuple[str, ...]], list[tuple]]:
+        """Each event's related targets (path -> targets, as Site.targets gives them), and each related
+        link as a claim (path, line, column, role, the link as written or None where it is "/" + its
+        target, target): from every file parsed on every core and let go there (linkpass.py), 500k
+        claims at 100k events. Let go by the caller before the findings are sorted."""
+        from newsarc.features import linkpass
+
         related: dict[str, tuple[str, ...]] = {}
         claims: list[tuple] = []
-
-        def noting(docs: Iterable[Event]) -> Iterator[Event]:
-            for doc in docs:
-                if not doc.is_day_page:
-                    related[doc.path] = self._related(doc, claims)
-                yield doc
-
-        self._pass(noting(todo))
-        self.check_reciprocal(related, claims)
+        intern = sys.intern
+        for path, noted in linkpass.every_file(self.archive, self.src, related_links, over_limit=False):
+            if noted is None:
+                continue
+            named, written = noted
+            related[path] = tuple(map(intern, named))
+            claims.extend((path, line, column, role, link, intern(target)) for line, column, role, link, target in written)
+        return related, claims
 
     def _to_read(self) -> Sequence[Event]:
         """The files whose links and date lines must be read; the others are counted from the index.
@@ -694,7 +694,7 @@ class Checker:
         rule of `Site.plain`): then check_links and check_dates have nothing
         to say of it. At 100k events that leaves about a thousand files to read.
         """
-        known = self.columns.quiet() if self.narrow and not self.options.reciprocal else None
+        known = self.columns.quiet() if self.narrow else None
         if known is None:
             return self.src.docs
         loud, internal, http = known
@@ -1029,34 +1029,16 @@ class Checker:
             return columns.paths.__getitem__, columns.titles, columns.day
         return attrgetter("path"), lambda events: [e.title for e in events], attrgetter("date")
 
-    def _related(self, doc: Event, claims: list[tuple]) -> tuple[str, ...]:
-        """The events `doc`'s related links name; each such link goes to `claims` as (path, line,
-        column, role, the link as written or None where it is "/" + its target, target): 500k of them
-        at 100k events, so no Link is kept, nor a written link that the target spells again."""
-        named: list[str] = []  # as Site.targets gives them; a tuple of 5 paths takes 100 B, a set 730
-        for link in doc.links:
-            if link.role not in _RELATED_ROLES:
-                continue
-            target = resolve_written(doc.path, link.target)
-            if target is None or not target.path:
-                continue
-            path = sys.intern(target.path)
-            if not target.outside:
-                named.append(path)
-            if path != doc.path:
-                written = None if link.target[1:] == path and link.target[:1] == "/" else link.target
-                claims.append((doc.path, link.line, link.column, link.role, written, path))
-        return tuple(named)
-
     def check_reciprocal(self, related: Mapping[str, Collection[str]], claims: list[tuple]) -> None:
         """A related B whose own related links do not name A (off by default: lists are capped).
 
-        From what the pass over the files noted (`_related`): every event made
+        From what every file's parse noted (`related_links`): every event made
         once, none kept (100k kept took 1.6-2 GB). A target the pass did not
         read (outside the folder checked) is read here. The findings about one
         target share its message and its link as written."""
         shared: dict[str, tuple[str, str]] = {}  # target -> ("/" + target, message)
-        for path, line, column, role, written, target in claims:
+        while claims:  # each claim let go as its finding is made: the two never all held at once (50 MB at 100k)
+            path, line, column, role, written, target = claims.pop()
             named = related.get(target)
             if named is None:
                 other = self.site.doc(target)
@@ -1104,6 +1086,31 @@ class Checker:
             return str(exc)
         self.add(doc.path, 0, 0, "", UNPARSED, f"{reason}; its links were checked a part at a time")
         return ""
+
+
+def related_links(doc: Event) -> tuple[list[str], list[tuple]] | None:
+    """What --reciprocal needs of one event, as plain values (linkpass.py sends them between
+    processes): the paths its related links name (a tuple of 5 paths takes 100 B, a set 730), and
+    each such link that names another file as (line, column, role, the link as written or None where
+    it is "/" + its target, target): no Link is kept, nor a written link the target spells again.
+    None for a day page or a file not read."""
+    if doc.is_day_page or doc.skipped:
+        return None
+    named: list[str] = []
+    written: list[tuple] = []
+    for link in doc.links:
+        if link.role not in _RELATED_ROLES:
+            continue
+        target = resolve_written(doc.path, link.target)
+        if target is None or not target.path:
+            continue
+        path = target.path
+        if not target.outside:
+            named.append(path)
+        if path != doc.path:
+            plain = link.target[1:] == path and link.target[:1] == "/"
+            written.append((link.line, link.column, link.role, None if plain else link.target, path))
+    return named, written
 
 
 SPELLING = "other day spelling"
@@ -1238,14 +1245,25 @@ def _front_matter_end(data: bytes) -> int:
 
 
 def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[LinkRecord]:
-    """Every link of every file, resolved but not judged."""
-    src = sources(archive, paths)
-    for doc in chain(src.docs, streamed(archive.root, src.unreadable)):
-        for link in doc.links:
-            target = resolve_written(doc.path, link.target)
-            if target is None:
-                yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, None, "external")
-            elif target.outside:
-                yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, None, "outside")
-            else:
-                yield LinkRecord(doc.path, link.line, link.column, link.role, link.target, target.path, "internal")
+    """Every link of every file, resolved but not judged: each file parsed on every core and turned
+    into records there (linkpass.py), streamed in the order the store gave."""
+    from newsarc.features import linkpass
+
+    for path, records in linkpass.every_file(archive, sources(archive, paths), link_records):
+        for record in records:
+            yield LinkRecord(path, *record)
+
+
+def link_records(doc: Event) -> list[tuple]:
+    """--dump's records of one file, without its path, as plain values (linkpass.py): (line, column,
+    role, the link as written, site path or None, scope)."""
+    found = []
+    for link in doc.links:
+        target = resolve_written(doc.path, link.target)
+        if target is None:
+            found.append((link.line, link.column, link.role, link.target, None, "external"))
+        elif target.outside:
+            found.append((link.line, link.column, link.role, link.target, None, "outside"))
+        else:
+            found.append((link.line, link.column, link.role, link.target, target.path, "internal"))
+    return found

@@ -726,3 +726,18 @@ def test_cli_ctrl_c_prints_what_was_checked_and_exits_130(builder, server, tmp_p
     assert child.returncode == 130
     assert "dead link " + server.url("/404") + ": 404 Not Found [dead-url]" in out  # checked first: earliest date
     assert "interrupted with " in err and " of 21 URLs answered" in err
+
+
+def test_cli_external_never_opens_the_store(cli, web_archive, server, tmp_path, monkeypatch):
+    """Its URLs come from every file parsed on every core (features/linkpass.py), with or without an index."""
+
+    def refuse(self):
+        raise AssertionError("the store was opened")
+
+    monkeypatch.setattr(Archive, "_open_store", refuse)
+    outputs = []
+    for options in ([], ["--no-cache"]):
+        result = cli(*options, *external_args(web_archive, tmp_path, "--format", "text", "--no-url-cache"))
+        assert result.exit_code == 1 and result.stdout.count("[dead-url]") == 3
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]

@@ -10,7 +10,7 @@ import pytest
 
 from newsarc.index import cache, answers
 from newsarc.archive import Archive
-from newsarc.features.links import _FOLDER_MEMO, Options, validate
+from newsarc.features.links import _FOLDER_MEMO, Checker, Columns, Options, Report, Sources
 from tests.conftest import run_newsarc
 
 
@@ -79,11 +79,19 @@ def test_a_cache_folder_that_cannot_be_written_costs_nothing(archive, tmp_path):
     assert answers.recall(index, "answer") is None
 
 
-def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_path):
+def validate(site: Archive, options: Options | None = None) -> Report:
+    """The link checker over the store's columns (validate-links itself reads the catalogue or the files
+    now, never the store: the memo beside the store is driven through the library until both go)."""
+    docs = site.every_file()
+    src = Sources(docs, list(site.unreadable), [""], notes=list(site.scan_diagnostics), columns=Columns(docs, site))
+    return Checker(site, src, options or Options()).run()
+
+
+def test_the_link_checker_reads_its_folder_checks_back_from_the_memo(archive, tmp_path):
     """The second run takes day pages and duplicates from the memo: a planted answer shows, and
     goes as soon as the index is rewritten."""
     cache_dir = tmp_path / "c"
-    index = _index(archive, cache_dir)  # validate-links uses an index it finds, and builds none
+    index = _index(archive, cache_dir)
     first = validate(Archive.open(archive, cache_dir=cache_dir))
     kinds = sorted(f.kind for f in first.findings)
     assert kinds == ["duplicate", "duplicate", "unlisted"]
@@ -94,7 +102,7 @@ def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_
     planted = [("news/2016/01/2", 0, 0, "", "no-day-page", "planted", "")]
     answers.keep(index, _FOLDER_MEMO, planted)
     assert [f.message for f in validate(Archive.open(archive, cache_dir=cache_dir)).findings] == ["planted"]
-    strict = validate(Archive.open(archive, cache_dir=cache_dir), options=Options(strict=True))
+    strict = validate(Archive.open(archive, cache_dir=cache_dir), Options(strict=True))
     assert [f.severity for f in strict.findings] == ["error"]  # severity is decided on each run
     (archive / "news/2016/01/2/index.md").unlink()
     after = validate(Archive.open(archive, cache_dir=cache_dir))
@@ -102,11 +110,12 @@ def test_validate_links_reads_its_folder_checks_back_from_the_memo(archive, tmp_
     assert sorted(f.kind for f in after.findings if f.check != "links") == ["duplicate", "duplicate", "no-day-page"]
 
 
-def test_the_cli_gives_the_same_report_without_an_index_cold_and_warm(archive, tmp_path):
+def test_the_cli_gives_the_same_report_without_an_index_and_beside_a_store_it_does_not_read(archive, tmp_path):
     cached = ("--cache-dir", str(tmp_path / "c"))
     first = run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict")
     assert not (tmp_path / "c").exists()  # no index yet: read without one, and none written
-    Archive.open(archive, cache_dir=tmp_path / "c").index()  # the store (stats, which built it, reads the catalogue now)
+    Archive.open(archive, cache_dir=tmp_path / "c").index()  # a store an older newsarc left: not read, not kept up to date
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "c").rglob("*"))
     runs = [
         first,
         run_newsarc(*cached, "validate-links", "--archive", str(archive), "--strict"),
@@ -116,7 +125,7 @@ def test_the_cli_gives_the_same_report_without_an_index_cold_and_warm(archive, t
     assert [r.returncode for r in runs] == [1, 1, 1, 1]
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout == runs[3].stdout
     assert runs[0].stdout.count("[duplicate]") == 2 and runs[0].stdout.count("[unlisted]") == 1
-    assert len(list((tmp_path / "c").rglob("*.links-folders-1.memo"))) == 1
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in (tmp_path / "c").rglob("*")) == before  # no memo beside it, no catalogue
 
 
 def test_prune_removes_a_memo_whose_store_is_gone(tmp_path):
