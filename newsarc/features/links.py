@@ -667,22 +667,21 @@ class Checker:
             self.check_parsed(doc)
         self.check_folders()
 
-    def _noted_related(self) -> tuple[dict[str, tuple[str, ...]], list[tuple]]:
+    def _noted_related(self) -> tuple[dict[str, tuple[str, ...]], _Claims]:
         """Each event's related targets (path -> targets, as Site.targets gives them), and each related
-        link as a claim (path, line, column, role, the link as written or None where it is "/" + its
-        target, target): from every file parsed on every core and let go there (linkpass.py), 500k
-        claims at 100k events. Let go by the caller before the findings are sorted."""
+        link that names another file as a claim (`_Claims`): from every file parsed on every core and
+        let go there (linkpass.py), 500k claims at 100k events. Let go by the caller before the
+        findings are sorted."""
         from newsarc.features import linkpass
 
         related: dict[str, tuple[str, ...]] = {}
-        claims: list[tuple] = []
-        intern = sys.intern
+        claims = _Claims(self.columns.paths)
         for path, noted in linkpass.every_file(self.archive, self.src, related_links, over_limit=False):
             if noted is None:
                 continue
             named, written = noted
-            related[path] = tuple(map(intern, named))
-            claims.extend((path, line, column, role, link, intern(target)) for line, column, role, link, target in written)
+            related[claims.one(path)] = tuple(map(claims.one, named))
+            claims.add(path, written)
         return related, claims
 
     def _to_read(self) -> Sequence[Event]:
@@ -1029,7 +1028,7 @@ class Checker:
             return columns.paths.__getitem__, columns.titles, columns.day
         return attrgetter("path"), lambda events: [e.title for e in events], attrgetter("date")
 
-    def check_reciprocal(self, related: Mapping[str, Collection[str]], claims: list[tuple]) -> None:
+    def check_reciprocal(self, related: Mapping[str, Collection[str]], claims: _Claims) -> None:
         """A related B whose own related links do not name A (off by default: lists are capped).
 
         From what every file's parse noted (`related_links`): every event made
@@ -1037,8 +1036,7 @@ class Checker:
         read (outside the folder checked) is read here. The findings about one
         target share its message and its link as written."""
         shared: dict[str, tuple[str, str]] = {}  # target -> ("/" + target, message)
-        while claims:  # each claim let go as its finding is made: the two never all held at once (50 MB at 100k)
-            path, line, column, role, written, target = claims.pop()
+        for path, line, column, role, written, target in claims.last_first():
             named = related.get(target)
             if named is None:
                 other = self.site.doc(target)
@@ -1086,6 +1084,53 @@ class Checker:
             return str(exc)
         self.add(doc.path, 0, 0, "", UNPARSED, f"{reason}; its links were checked a part at a time")
         return ""
+
+
+class _Claims:
+    """The related links --reciprocal checks, as columns: the file and target as numbers (each path
+    held once, the scan's own string where it has one), line, column and role in arrays, and the
+    link as written only where it is not "/" + its target. 500k claims as tuples took 68 MB at 100k
+    events, and pushed the command's peak over 300 MB."""
+
+    def __init__(self, known: Sequence[str]):
+        from array import array
+
+        self._canonical = {path: path for path in known}  # a path string the glance holds already
+        self.paths: list[str] = []
+        self._number: dict[str, int] = {}
+        self.files, self.targets, self.lines, self.columns = (array("i") for _ in range(4))
+        self.roles = array("b")
+        self.written: dict[int, str] = {}
+
+    def one(self, path: str) -> str:
+        """`path` as one string object, whoever names it."""
+        return self._canonical.setdefault(path, path)
+
+    def _number_of(self, path: str) -> int:
+        k = self._number.get(path)
+        if k is None:
+            k = self._number[path] = len(self.paths)
+            self.paths.append(self.one(path))
+        return k
+
+    def add(self, path: str, written: list[tuple]) -> None:
+        """The claims of one file: (line, column, role, the link as written or None, target) each."""
+        source = self._number_of(path)
+        for line, column, role, link, target in written:
+            if link is not None:
+                self.written[len(self.lines)] = link
+            self.files.append(source)
+            self.targets.append(self._number_of(target))
+            self.lines.append(line)
+            self.columns.append(column)
+            self.roles.append(_RELATED_ROLES.index(role))
+
+    def last_first(self) -> Iterator[tuple]:
+        """(path, line, column, role, the link as written or None, target), the last added first."""
+        paths, written = self.paths, self.written
+        for k in range(len(self.lines) - 1, -1, -1):
+            yield (paths[self.files[k]], self.lines[k], self.columns[k], _RELATED_ROLES[self.roles[k]], written.get(k),
+                   paths[self.targets[k]])
 
 
 def related_links(doc: Event) -> tuple[list[str], list[tuple]] | None:
