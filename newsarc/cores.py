@@ -99,9 +99,7 @@ def start(func: Callable[[Any], Any], parts: Sequence[Any]) -> Pending:
                 # (seconds, late in a long test session); a child lives for one answer.
                 gc.disable()
                 os.close(read)
-                view = memoryview(marshal.dumps(func(part)))
-                while view:
-                    view = view[os.write(write, view) :]
+                _write_all(write, marshal.dumps(func(part)))
                 code = 0
             finally:
                 os._exit(code)
@@ -208,9 +206,7 @@ def _streaming_child(func: Callable[[int], Any], turn: int, count: int, turns: i
             os.close(read)
             for k in range(turn, count, turns):
                 data = marshal.dumps(func(k))
-                view = memoryview(struct.pack("<Q", len(data)) + data)
-                while view:
-                    view = view[os.write(write, view) :]
+                _write_all(write, struct.pack("<Q", len(data)) + data)
             code = 0
         finally:
             os._exit(code)
@@ -226,3 +222,10 @@ def _answer(pipe: Any) -> Any:
     size = struct.unpack("<Q", head)[0]
     data = pipe.read(size)
     return marshal.loads(data) if len(data) == size else _MISSING
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of `data` into a pipe, however many writes it takes (a full pipe takes part of it)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
