@@ -178,6 +178,17 @@ class Finding:
         }
 
 
+_SORT_FIELDS = ("link", "kind", "column", "line", "path")  # Finding.sort_key's, last first
+
+
+def sort_findings(findings: list[Finding]) -> None:
+    """`findings.sort(key=Finding.sort_key)`, the same order: one stable sort per field, the last
+    field first, so no key tuple is made (510k of them, --reciprocal at 100k, took 19 MB at the
+    command's peak); in place (a sorted copy took 50 MB more)."""
+    for name in _SORT_FIELDS:
+        findings.sort(key=attrgetter(name))
+
+
 @dataclass(slots=True)
 class Options:
     """What to check. New checks (such as --external) add a field and a name in `checks()`."""
@@ -655,7 +666,7 @@ class Checker:
             self.check_reciprocal(*self._noted_related())
         self.check_files()
         findings, self.findings = self.findings, []
-        findings.sort(key=Finding.sort_key)  # in place: a sorted copy of 510k findings cost 50 MB more
+        sort_findings(findings)
         return Report(findings, ran, off, len(self.src.docs) + len(self.src.unreadable), self.links, self.external, self.options.strict)
 
     def _pass(self, todo: Iterable[Event]) -> None:

@@ -584,3 +584,17 @@ def test_same_slug_suggestions_look_only_inside_the_root(builder, cli, tmp_path)
     assert len(lines) == 2
     assert "did you mean /news/2019/03/4/the-story.md (same slug on 2019-03-04)?" in lines[0]
     assert "did you mean" not in lines[1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a.md", "b.md", "a/b.md", "ä.md"]), st.integers(0, 3), st.integers(0, 3),
+                          st.sampled_from(["missing", "heading", "not-reciprocal"]), st.sampled_from(["", "/x", "/a", "#h"]),
+                          st.integers()), max_size=40))
+def test_findings_sorted_field_by_field_are_in_sort_key_order(rows):
+    """sort_findings makes no key tuples, and gives sort_key's order, ties kept as they came."""
+    from newsarc.features.links import Finding, sort_findings
+
+    findings = [Finding(path, line, column, link, kind, str(tag)) for path, line, column, kind, link, tag in rows]
+    expected = sorted(findings, key=Finding.sort_key)
+    sort_findings(findings)
+    assert [f.message for f in findings] == [f.message for f in expected] and findings == expected
