@@ -14,6 +14,17 @@ from newsarc.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+
+def generated_archive(out: Path, events: int, seed: int) -> Path:
+    """`bench/gen_archive.py OUT --events N --seed S` (front matter, CRLF, entities, injected broken links)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.generate(out, events, seed=seed, progress=False)
+    return out
 # One event of the repository's own archive, in the full layout of a real one (entities,
 # a cover image, Related items with topics); docs/FORMAT.md walks through it.
 SAMPLE = EXAMPLES / "news/2016/03/27" / (

@@ -8,7 +8,6 @@ rendering checks (NO_COLOR, TERM=dumb, COLUMNS) run in-process on examples/.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, generated_archive
 
 COMMANDS = ["show", "list-by-date", "search", "related", "validate-links", "topics", "timeline", "stats"]
 ESCAPE = re.compile(r"\x1b")
@@ -31,11 +30,7 @@ LEFT_OUT = re.compile(r"newsarc: [\d,]+ weaker related events left out \(.*\); -
 @pytest.fixture(scope="session")
 def big(tmp_path_factory):
     """A 4,000-event archive, its files dated an hour back so the index cache is trusted at once."""
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    root = tmp_path_factory.mktemp("big")
-    gen.generate(root, events=4000, seed=8, progress=False)
+    root = generated_archive(tmp_path_factory.mktemp("big"), 4000, 8)
     past = time.time() - 3600
     for path in root.rglob("*"):
         os.utime(path, (past, past))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from newsarc.features import linkfacts
 from newsarc.archive import Archive
 from newsarc.features.links import Options, validate
 from newsarc.reading.parser import parse_bytes
-from tests.conftest import EXAMPLES, ROOT, event_text
+from tests.conftest import EXAMPLES, event_text, generated_archive
 
 REL = "news/2019/03/3/x.md"
 KNOWN = linkfacts.plain_links(["news/2019/03/3/index.md", "news/2019/03/3/y.md", "news/2019/03/4/index.md", REL])
@@ -124,11 +123,7 @@ def test_any_text_agrees_with_the_parser(tail):
 
 
 def _generated(tmp_path: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    gen.generate(tmp_path / "g", 600, seed=7, progress=False)
-    return tmp_path / "g"
+    return generated_archive(tmp_path / "g", 600, 7)
 
 
 def report(archive: Archive, **options) -> tuple:

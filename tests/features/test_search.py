@@ -6,7 +6,6 @@ real (CliRunner, and subprocesses for pipes and the working directory).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -24,7 +23,7 @@ from newsarc.errors import BadPattern
 from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS
 from newsarc.features.patterns import SMART, compile_patterns
 from newsarc.index.store import EventView
-from tests.conftest import EXAMPLES, ROOT, run_newsarc
+from tests.conftest import EXAMPLES, generated_archive, run_newsarc
 
 # -- a small archive with the cases that matter ---------------------------------------
 
@@ -569,12 +568,7 @@ def raw_selection(archive: Archive, pattern: str, fixed: bool) -> list[str]:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     """A 1,500-event generated archive (bench/gen_archive.py): CRLF files, front matter, entities."""
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = tmp_path_factory.mktemp("generated")
-    module.generate(out, events=1500, seed=1, progress=False)
-    return out
+    return generated_archive(tmp_path_factory.mktemp("generated"), 1500, 1)
 
 
 @pytest.mark.parametrize("name", ["examples", "generated"])

@@ -10,7 +10,6 @@ a diagnostic fixed), which the group's rows cannot know when written.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sqlite3
@@ -23,10 +22,9 @@ from newsarc.archive import Archive
 from newsarc.features.catalog import Catalog
 from newsarc.features.stats import stats
 from newsarc.reading.dates import parse_when
-from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, run_newsarc
+from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, generated_archive, run_newsarc
 from tests.features.test_links import build_fixture
 
-ROOT = Path(__file__).resolve().parents[2]
 SPANS = ["2015..2017", "2016", "2017-08", "2017-08-21", "..2016-03-27", "2016-03-28..", "1990"]
 
 
@@ -61,11 +59,7 @@ def test_the_catalogue_counts_as_the_archive_does_on_the_examples(tmp_path):
 def generated(tmp_path_factory) -> Path:
     """bench/gen_archive.py OUT --events 1500 --seed 5 (front matter, CRLF, entities, injected broken links), with
     a file whose date line is not a date and a binary one."""
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = tmp_path_factory.mktemp("generated")
-    module.generate(out, events=1500, seed=5, progress=False)
+    out = generated_archive(tmp_path_factory.mktemp("generated"), 1500, 5)
     (out / "news/2016/02/3").mkdir(parents=True, exist_ok=True)
     (out / "news/2016/02/3/undated-note.md").write_text(event_text("2016-02-03", "Undated note").replace("2016-02-03]", "someday]"))
     (out / "news/2016/02/3/broken.md").write_bytes(b"\x00\x01 binary")

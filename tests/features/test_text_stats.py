@@ -10,7 +10,6 @@ own score, postings, scores in order, the top 20 and their "why".
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import sqlite3
@@ -26,7 +25,7 @@ from newsarc.features import text_stats
 from newsarc.features.similarity import B, CANDIDATE_TERMS, K1, QUERY_TERMS, TextIndex
 from newsarc.index import build, db
 from newsarc.reading.words import count, normalize, useful
-from tests.conftest import EXAMPLES, ROOT, ArchiveBuilder
+from tests.conftest import EXAMPLES, ArchiveBuilder, generated_archive
 
 
 # -- the oracle: today's model, plainly ------------------------------------------------------------
@@ -134,12 +133,7 @@ def check_every_event(root: Path, cache: Path, scan_every: int = 1) -> int:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory) -> Path:
     """bench/gen_archive.py OUT --events 2000 --seed 5."""
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = tmp_path_factory.mktemp("generated-2k")
-    module.generate(out, events=2000, seed=5, progress=False)
-    return out
+    return generated_archive(tmp_path_factory.mktemp("generated-2k"), 2000, 5)
 
 
 # -- the tokenizer ---------------------------------------------------------------------------------

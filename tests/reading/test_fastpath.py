@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from newsarc.reading import fastpath
 from newsarc.model import Event
 from newsarc.reading.parser import decode, parse_text
-from tests.conftest import EXAMPLES, ROOT, SAMPLE, event_text
+from tests.conftest import EXAMPLES, SAMPLE, event_text, generated_archive
 
 
 def snapshot(event) -> dict:
@@ -48,12 +48,7 @@ def test_every_example_agrees_and_most_take_the_fast_path():
 
 
 def test_generated_archive_agrees(tmp_path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    gen.generate(tmp_path / "g", 600, seed=7, progress=False)
+    generated_archive(tmp_path / "g", 600, 7)
     files = [p for p in (tmp_path / "g" / "news").rglob("*.md") if p.name != "index.md"]
     fast = [agree(read(p), p.relative_to(tmp_path / "g").as_posix()) for p in files]
     assert sum(fast) >= len(files) * 0.9

@@ -7,7 +7,6 @@ glance returns None, or an Event whose GIVES fields equal parse_bytes's.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from newsarc.reading.glance import GIVES, KIND, glance
 from newsarc.reading.parser import parse_bytes
-from tests.conftest import EXAMPLES, ROOT, SAMPLE, ArchiveBuilder, event_text
+from tests.conftest import EXAMPLES, SAMPLE, ArchiveBuilder, event_text, generated_archive
 
 
 def fields(event) -> dict:
@@ -68,11 +67,7 @@ def md_files(root: Path) -> list[tuple[bytes, str]]:
 
 
 def generate(out: Path, events: int, seed: int) -> Path:
-    spec = importlib.util.spec_from_file_location("gen_archive", ROOT / "bench" / "gen_archive.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    gen.generate(out, events, seed=seed, progress=False)
-    return out
+    return generated_archive(out, events, seed)
 
 
 @pytest.fixture(scope="module")
