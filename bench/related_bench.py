@@ -93,6 +93,8 @@ def phases(archive: Path, event: str, cache: Path) -> dict:
     os.environ["NEWSARC_CACHE_DIR"] = str(cache)
     sys.path.insert(0, str(HERE.parent))
     from newsarc.archive import Archive
+    from newsarc.features import text_stats
+    from newsarc.features.catalog import LINKS, Catalog
     from newsarc.features.related import TextModel, TopicModel, linking_to, outgoing, related
 
     found: dict[str, float] = {}
@@ -103,7 +105,12 @@ def phases(archive: Path, event: str, cache: Path) -> dict:
         found[name] = round(time.perf_counter() - start, 3)
         return value
 
-    site = clock("load (cache)", lambda: Archive.open(archive, cache_dir=cache).load())
+    def catalogue():
+        site = Catalog(Archive.open(archive, cache_dir=cache), cache_dir=cache, more=(LINKS, text_stats.GROUP))
+        site.database  # brought up to date, as `related` opens it
+        return site
+
+    site = clock("open the catalogue", catalogue)
     target = site.find(event)
     clock("links from it", lambda: outgoing(site, target))
     clock("links to it", lambda: linking_to(site, target))

@@ -66,8 +66,8 @@ def pick(paths: list[str], count: int) -> list[int]:
 
 
 def today_cmd(args) -> None:
-    """Today's path alone (Archive.open(root).load(), related.TextModel over the store's words): runs
-    with any newsarc on PYTHONPATH (main's too), for the time of the code before this branch."""
+    """The path without the index (Archive.open(root).load(), related.TextModel over every event's
+    text): runs with any newsarc on PYTHONPATH, for the time of the code before the text group."""
     from newsarc.archive import Archive
     from newsarc.features import related
 

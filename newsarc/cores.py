@@ -91,21 +91,37 @@ def start(func: Callable[[Any], Any], parts: Sequence[Any]) -> Pending:
     children = []
     for part in parts:
         read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: answer through the pipe, then leave without cleanup
-            code = 1
-            try:
-                # No collections: one would walk the parent's whole heap, copying every page it touches
-                # (seconds, late in a long test session); a child lives for one answer.
-                gc.disable()
-                os.close(read)
-                _write_all(write, marshal.dumps(func(part)))
-                code = 0
-            finally:
-                os._exit(code)
+        pid = _fork(lambda: _write_all(write, marshal.dumps(func(part))), read)
         os.close(write)
         children.append((pid, read))
     return Pending(func, parts, children)
+
+
+def _fork(work: Callable[[], None], unused: int) -> int:
+    """A child that runs `work()` and leaves without cleanup (exit 0 when it returned, 1 when it raised);
+    `unused`: the parent's end of its pipe, closed in the child.
+
+    Ctrl-C is held back across the fork: one that reached the child while Python ran its after-fork
+    hooks was printed as "Exception ignored ... KeyboardInterrupt". Held, it arrives once the child
+    is inside `try`, and ends it quietly (the parent reports the interrupt)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            if held is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            # No collections: one would walk the parent's whole heap, copying every page it touches
+            # (seconds, late in a long test session); a child lives for its answers.
+            gc.disable()
+            os.close(unused)
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return pid
 
 
 def split(items: Sequence[Any], count: int) -> list[Sequence[Any]]:
@@ -198,18 +214,13 @@ def stream(func: Callable[[int], Any], count: int, processes: int) -> Iterator[A
 def _streaming_child(func: Callable[[int], Any], turn: int, count: int, turns: int) -> tuple[int, Any]:
     """A child computing func(k) for k = turn, turn + turns, ...: (its pid, the pipe to read them from)."""
     read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            gc.disable()  # as in `start`: a child lives for its answers
-            os.close(read)
-            for k in range(turn, count, turns):
-                data = marshal.dumps(func(k))
-                _write_all(write, struct.pack("<Q", len(data)) + data)
-            code = 0
-        finally:
-            os._exit(code)
+
+    def answer() -> None:
+        for k in range(turn, count, turns):
+            data = marshal.dumps(func(k))
+            _write_all(write, struct.pack("<Q", len(data)) + data)
+
+    pid = _fork(answer, read)
     os.close(write)
     return pid, os.fdopen(read, "rb")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import subprocess
 import sys
@@ -154,3 +155,61 @@ def run_newsarc(*args: str, cwd: Path | None = None, env: dict[str, str] | None 
         text=True,
         timeout=120,
     )
+
+
+# Dropping root's read-anything capabilities lets permission cases run as root too.
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH = 1, 2
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _set_effective_caps(change) -> int:
+    """Apply `change(effective) -> effective` to this thread's capabilities; return the old set."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    if libc.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+    old = data[0].effective
+    data[0].effective = change(old)
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    return old
+
+
+@pytest.fixture
+def permissions_apply(tmp_path):
+    """chmod 000 must stop this process from reading: as root, drop the capabilities that bypass it."""
+    old = None
+    if os.geteuid() == 0:
+        mask = (1 << _CAP_DAC_OVERRIDE) | (1 << _CAP_DAC_READ_SEARCH)
+        try:
+            old = _set_effective_caps(lambda effective: effective & ~mask)
+        except (OSError, AttributeError):
+            pytest.skip("running as root, and root's capabilities cannot be dropped here")
+    probe = tmp_path / "probe"
+    probe.write_text("x")
+    probe.chmod(0)
+    try:
+        probe.read_text()
+        readable = True
+    except PermissionError:
+        readable = False
+    probe.chmod(0o644)
+    try:
+        if readable:
+            pytest.skip("a chmod 000 file is still readable by this process")
+        yield
+    finally:
+        if old is not None:
+            _set_effective_caps(lambda effective: old)
+        for folder, dirs, files in os.walk(tmp_path):  # each folder opened before it is entered
+            for name in dirs + files:
+                path = Path(folder, name)
+                if not path.is_symlink():
+                    path.chmod(0o755 if name in dirs else 0o644)

@@ -10,8 +10,8 @@ again from its file.
 
 `Catalog` offers what the features ask of an archive (`find`, `get`, `exists`,
 `events_in`, `on_this_day`, `backlinks`, `view`, `topic_groups`,
-`link_facts`...), each a query; what it does not answer yet goes to the
-archive and its store. A short period is still read from its day folders,
+`link_facts`...), each a query; the walk and the day folders are the
+archive's (archive.py). A short period is still read from its day folders,
 with no index at all: a day costs a few files, not a build.
 """
 
@@ -24,7 +24,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from newsarc.archive import INDEX_FOLDERS, Archive, day_page_problem, folder_day, only_match, resolve_link, slug_asked
+from newsarc.archive import Archive, day_page_problem, folder_day, only_match, resolve_link, slug_asked
 from newsarc.index import build, db
 from newsarc.model import Diagnostic, Event, slug_of
 from newsarc.reading.dates import DateSpan
@@ -72,6 +72,8 @@ _BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM
 _BATCH = 500  # events made by one query
 _FIRST = 4  # ... and by the first
 _DAYS: dict[int, dt.date] = {}  # ordinal -> date: the events of a day share one
+INDEX_FOLDERS = 120  # from this many day folders (four months) a span is read from the index: about where reading
+# the folders and asking the index cost the same at 100k events
 _TOPICS = "topics-1"  # the answer kept for topic_groups (db.keep); bump when group_names answers otherwise
 
 
@@ -190,8 +192,8 @@ class Catalog:
         self._grouped: tuple[Sequence[int], dict] | None = None
 
     def __getattr__(self, name: str):
-        """What the catalogue does not answer yet, the archive does: the walk and the day folders, and
-        through its store (index/store.py) validate-links' --reciprocal, --dump, --external and PATHS."""
+        """What the catalogue does not answer, the archive does: the walk (search and validate-links read
+        the files themselves) and the day folders."""
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.archive, name)
@@ -202,8 +204,8 @@ class Catalog:
 
     @speculate.setter
     def speculate(self, value: bool) -> None:
-        """Answers are given while the freshness check runs: from the catalogue and from the store alike."""
-        self._speculate = self.archive.speculate = value
+        """Answers are given while the freshness check runs (`confirm()` says whether they stand)."""
+        self._speculate = value
 
     # -- the index ----------------------------------------------------------
 
@@ -243,13 +245,12 @@ class Catalog:
     def confirm(self) -> bool:
         """Whether what was answered from the index stands (the check found it fresh); when not, the
         index is up to date now and the caller asks again."""
-        stored = self.archive.confirm()
         if self._index is None:
-            return stored
+            return True
         fresh = self._index.confirm()
         if not fresh:
             self._unreadable = self._grouped = None
-        return fresh and stored
+        return fresh
 
     def on_disk(self) -> bool:
         """A catalogue of this scope was written before (it may be stale: bringing it up to date costs
@@ -257,7 +258,7 @@ class Catalog:
         return self.use_cache and build.on_disk(self.root, self.scope, self.groups, cache_dir=self.cache_dir)
 
     def _pays(self, folders: int) -> bool:
-        """Whether `folders` day folders are better read from the index than one by one (as Archive's)."""
+        """Whether `folders` day folders are better read from the index than one by one."""
         if self._index is not None:
             return True
         if folders < INDEX_FOLDERS:

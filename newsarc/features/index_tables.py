@@ -11,7 +11,7 @@ Groups (tables; who reads them):
   links    links(target, id): resolved internal targets (backlinks, related's links);
            listed(id, target): what a day page links to (validate-links' day-page check);
            link_facts(id, links, http, quiet) + written(id, target): validate-links' "quiet" verdict,
-           now one query instead of store.Writer._links_ok's incremental bookkeeping
+           one query answers it on every run
   search   search(id, text): the default search fields as matched (UTF-8, plain or zlib), RE2 confirms on it
   words    words: FTS5, contentless, columns title/body/topics, tokens casefolded with stopwords, short
            tokens and numbers left out; words_input(id, data): that input (zlib), needed to delete rows
@@ -183,7 +183,7 @@ def listed(conn: sqlite3.Connection, day_page: str) -> set[str]:
 
 
 def loud_files(conn: sqlite3.Connection) -> list[int]:
-    """Ids validate-links must read (store._links_ok's rule, answered by the database on every run)."""
+    """Ids validate-links must read (answered by the database on every run)."""
     return [row[0] for row in conn.execute(
         "SELECT id FROM link_facts WHERE quiet = 0 OR odd > 0 UNION SELECT id FROM links_missing WHERE role & 2")]
 

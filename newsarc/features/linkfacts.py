@@ -87,7 +87,6 @@ class Facts:
     Position k is the k-th readable file; `loud` maps the positions the
     checker must read to their parsed event (the others are never parsed)."""
 
-    stored = False  # not the store's columns
     memo = None  # where check_folders' answer is kept: (recall, keep) when the catalogue made these (catalog.py)
 
     def __init__(self, paths: list[str], columns: list[list], loud: dict[int, Event]):
@@ -146,8 +145,8 @@ class Docs(Sequence[Event]):
 
 def scan(archive: Archive) -> tuple[Docs, list[Event], Facts] | None:
     """Every file of the archive's scope, walked (Archive.walk_unindexed, in pieces on every core) and
-    glanced at on every core: (readable docs, unreadable, facts); None when this process opened the
-    store already (walk_unindexed says when)."""
+    glanced at on every core: (readable docs, unreadable, facts); None when the archive's events were
+    read already (walk_unindexed says when)."""
     with no_gc():  # 110k paths, rows and their strings, none in a cycle: the workers fork with collection off too
         return _scan(archive)
 
@@ -260,7 +259,7 @@ def parsed_row(event: Event, known: set[str]) -> tuple | None:
 
 def plain_links(paths: Iterable[str]) -> set[str]:
     """The links written exactly as links.Site.plain wants them: "/" + the path of a file of the
-    archive, with no '%', '?' or '#' to decode or cut (store._plain's rule too)."""
+    archive, with no '%', '?' or '#' to decode or cut."""
     return {"/" + path for path in paths if "%" not in path and "?" not in path and "#" not in path}
 
 

@@ -1,14 +1,14 @@
 """Every file's links, for the validate-links forms that need all of them: --reciprocal (each event's
 Related targets), --dump (every link) and --external (every URL, with where it is written).
 
-No index holds every link of every file (the store did, in 1.2 GB of blobs at 100k events), and
+No index holds every link of every file (keeping them took 1.2 GB at 100k events), and
 110k parsed events held at once take 940 MB. So each file is parsed on every core, a batch at a
 time (cores.stream), and reduced where it was parsed to the few plain values the form asks for;
 its event is let go there. The reader gets the batches in order as they come, and a slow reader
 (--dump into a pipe) holds the parsers back instead of piling up their answers.
 
 The files are those the glance found (linkfacts.scan, or the catalogue's link_facts), taken in
-the order the store gave them, so that what each form prints stays as it was: events by date
+one fixed order, the one these forms have always printed in: events by date
 (undated first), then path; then day pages in the order of the walk; then the parts of files
 over the size limit.
 """
@@ -31,7 +31,7 @@ _PARALLEL_FILES = 2000  # below this, forking costs more than it saves
 
 
 def every_file(archive: Archive, src: Sources, reduce: Callable[[Event], Any], *, over_limit: bool = True) -> Iterator[tuple[str, Any]]:
-    """(path, reduce(its event)) for every readable file of `src`, in the store's order for the whole
+    """(path, reduce(its event)) for every readable file of `src`, in `order`'s order for the whole
     scope (the order of `src.docs` for PATHS); then, with `over_limit`, for each part of the files
     over the size limit (links.streamed). `reduce` must return plain values (marshal): it runs in
     the process that parsed the file, and gets skipped events too (a file gone since the glance)."""
@@ -53,13 +53,13 @@ def _glanced(src: Sources) -> Any:
     """The glance's (or the catalogue's) facts behind `src` when it is the whole scope; None for PATHS
     (their events are parsed already) and for sources made by hand."""
     columns = src.columns
-    if not src.whole or columns is None or columns.stored or columns.index is None:
+    if not src.whole or columns is None or columns.index is None:
         return None
     return columns.index
 
 
 def order(facts: Any) -> list[int]:
-    """Positions of the files of `facts` (linkfacts.Facts or the catalogue's) in the store's order:
+    """Positions of the files of `facts` (linkfacts.Facts or the catalogue's) in the forms' order:
     events by (date or the first day, path), then day pages as the walk meets them."""
     paths, pages = facts.paths, facts.pages
     events = [k for k in range(len(paths)) if not pages[k]]
@@ -69,13 +69,13 @@ def order(facts: Any) -> list[int]:
 
 
 def _ordinal(day: Any) -> int:
-    return day.toordinal() if day else 1  # undated: date.min's ordinal, as the store sorted them
+    return day.toordinal() if day else 1  # undated: date.min's ordinal, as sort_key puts them first
 
 
 def walk_key(path: str) -> tuple:
     """Where the walk (Archive._walk_folder) meets a file: a folder's files first, by name from last
     to first, then its folders by name, each walked whole. The catalogue's rows are not in that
-    order once an update added files; the store's were."""
+    order once an update added files."""
     *folders, name = path.split("/")
     return (*((1, folder) for folder in folders), (0, _Descending(name)))
 

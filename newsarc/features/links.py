@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-import sys
 from itertools import compress, groupby, repeat
 from operator import attrgetter, itemgetter, not_
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -28,14 +27,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from newsarc.reading import dates
-from newsarc.index import answers, store
 from newsarc.index.cache import no_gc
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
 from newsarc.reading.limits import max_file_size, over_limit
 from newsarc.reading.parser import DAY_PAGE, CannotStream, read_event, stream_links
-from newsarc.index.store import EventView
 from newsarc.features.suggest import close_names
 
 if TYPE_CHECKING:
@@ -288,40 +285,30 @@ class Columns:
     """Path, kind, headline, date and link verdict of each doc, by position.
 
     The checks that look at every file (day pages, padding, duplicates, which
-    files to read) need no more of most of them: from the index's columns that
-    is 0.1 s at 100k events, where making 110k events and reading their fields
-    cost about 0.8 s. Docs that did not come from the index are read as they are.
+    files to read) need no more of most of them: from the facts of a glance at
+    every file or of the catalogue (linkfacts.Facts, catalog._LinkFacts) they
+    are columns, where making 110k events and reading their fields cost about
+    0.8 s. Docs given without facts are read as they are.
     """
 
-    def __init__(self, docs: Sequence[Event], archive: Archive | None = None, facts: Facts | None = None):
+    def __init__(self, docs: Sequence[Event], facts: Facts | None = None):
         self.docs = docs
+        self.index = facts
         self._folders: list[str] | None = None
         self._folder_set: set[str] | None = None
-        self._inside: set[str] | None = None
-        self.stored = facts is None  # from the index on disk (check_folders keeps a memo beside it)
-        if facts is not None:  # read without an index (linkfacts.py): the same columns, by position
-            self.ids, self.index = range(len(docs)), facts
+        if facts is not None:
             self.paths, self.pages = facts.paths, facts.pages
-            return
-        self.ids = archive.index_ids(docs) if docs and archive is not None else None
-        if self.ids is None:
+        else:
             self.paths = [d.path for d in docs]
             self.pages = [d.is_day_page for d in docs]
-            self.index = None
-            return
-        self.index = index = archive.index()
-        self._root = str(archive.root)
-        self.paths = _gather(index.paths, self.ids)
-        self.pages = [kind == store.DAY_PAGE for kind in _gather(index.kinds, self.ids)]
 
     def titles(self, positions: list[int]) -> list[str]:
         if self.index is None:
             return [self.docs[k].title for k in positions]
-        titles, ids = self.index.titles, self.ids
-        return list(map(titles.__getitem__, map(ids.__getitem__, positions)))
+        return list(map(self.index.titles.__getitem__, positions))
 
     def day(self, k: int):
-        return self.docs[k].date if self.index is None else self.index.day(self.ids[k])
+        return self.docs[k].date if self.index is None else self.index.day(k)
 
     @property
     def folders(self) -> list[str]:
@@ -339,59 +326,30 @@ class Columns:
     def inside_root(self, folder: str) -> bool:
         """Whether `folder` (relative to the root) is known to be inside the root without a
         realpath: the scan read files from it, and the scan follows no link out of the root.
-        From the index, its list of the folders it read answers without a pass over every
-        path. (Only a shortcut: a folder not known here is looked at with realpath.)"""
-        if self._inside is None:
-            if self.index is not None and self.stored:
-                prefix = self._root.rstrip(os.sep) + os.sep
-                self._inside = {e[0][len(prefix) :].replace(os.sep, "/") for e in self.index.dirs if e[4] and e[0].startswith(prefix)}
-            else:
-                self._inside = self.folder_set
-        return folder in self._inside
+        (Only a shortcut: a folder not known here is looked at with realpath.)"""
+        return folder in self.folder_set
 
     def listed(self, k: int) -> set[str] | None:
-        """The files the day page at position k links to, from the index (None: not from it)."""
-        return None if self.index is None else set(self.index.listed(self.ids[k]))
+        """The files the day page at position k links to, from the facts (None: no facts)."""
+        return None if self.index is None else set(self.index.listed(k))
 
     def pick(self, positions: list[int]) -> list[Event]:
-        """The docs at these positions (made now, when they come from the index)."""
-        docs = self.docs
-        return docs.pick(positions) if isinstance(docs, EventView) else [docs[k] for k in positions]
+        """The docs at these positions (parsed now, when they come with facts)."""
+        return [self.docs[k] for k in positions]
 
     def quiet(self) -> tuple[list[int], int, int] | None:
         """Positions of the docs validate-links must read, and the (internal, http) links of the
-        others (store.Writer._links_ok); None when the docs did not come from the index."""
-        if self.index is None:
-            return None
-        if not self.stored:  # the glance's facts (linkfacts.py) keep the answer
-            return self.index.quiet()
-        ok, counts, ids = self.index.links_ok, self.index.link_counts, self.ids
-        verdicts = bytes(_gather(ok, ids))  # C-level passes: a Python loop over 110k ids cost 40 ms
-        loud = [m.start() for m in _LOUD.finditer(verdicts)]
-        internal = sum(_gather(counts[0::2], ids)) - sum(counts[2 * ids[k]] for k in loud)
-        http = sum(_gather(counts[1::2], ids)) - sum(counts[2 * ids[k] + 1] for k in loud)
-        return loud, internal, http
-
-
-_LOUD = re.compile(b"[^\x01]")  # a links_ok byte other than 1
-
-
-def _gather(values: Sequence, ids: Sequence[int]) -> list:
-    """`[values[i] for i in ids]`, in C."""
-    if not ids:
-        return []
-    if len(ids) == 1:
-        return [values[ids[0]]]
-    return list(itemgetter(*ids)(values))
+        others; None without facts (every doc is read)."""
+        return None if self.index is None else self.index.quiet()
 
 
 def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
     """The whole archive scope, or just PATHS (files and folders) with the rest read on demand.
 
     The whole scope comes from the catalogue's tables when it is on disk, else
-    from a glance at each file (linkfacts.py): no index is built, and the store
-    (index/store.py) is read only when this process opened it already (a
-    library caller's `Archive.load()`); the files are parsed when read."""
+    from a glance at each file (linkfacts.py): no index is built. A library
+    caller's loaded Archive (`load()`) gives its events; the files are parsed
+    when read."""
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
         from newsarc.features import linkfacts
         from newsarc.features.catalog import Catalog
@@ -406,7 +364,7 @@ def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
         docs = archive.every_file()
         scope = [_rel_folder(archive, archive.scope)]
         notes = list(archive.scan_diagnostics)
-        return Sources(docs, list(archive.unreadable), scope, notes=notes, columns=Columns(docs, archive))
+        return Sources(docs, list(archive.unreadable), scope, notes=notes, columns=Columns(docs))
     found: dict[str, Event] = {}
     scanned: list[str] = []
     notes: list[Any] = []
@@ -446,9 +404,8 @@ class Site:
     for the files the scan saw and one cached directory read otherwise.
     """
 
-    def __init__(self, root: Path, src: Sources, listed: Callable[[Event], set[str] | None] | None = None):
+    def __init__(self, root: Path, src: Sources):
         self.root = root
-        self._listed = listed  # a day page's targets without reading its links (Archive.listed)
         self._src = src
         self._columns = src.columns or Columns(src.docs)
         self._position: dict[str, int] | None = None  # path -> position in src.docs, made on first use
@@ -606,10 +563,6 @@ class Site:
         """Site paths a file's links point at (optionally only links with these roles)."""
         key = (doc.path, roles)
         found = self._targets.get(key)
-        if found is None and roles is None and doc.is_day_page and self._listed is not None:
-            found = self._listed(doc)
-            if found is not None:
-                self._targets[key] = found
         if found is None:
             wanted = set(roles or ())
             found = set()
@@ -650,7 +603,7 @@ class Checker:
         if src.columns is None:  # Sources made by hand (tests): the docs' own fields
             src.columns = Columns(src.docs)
         self.columns = src.columns
-        self.site = Site(archive.root, src, archive.listed)
+        self.site = Site(archive.root, src)
         self.findings: list[Finding] = []
         self.links = 0
         self.external = 0
@@ -908,10 +861,10 @@ class Checker:
     # -- what the index's columns tell ------------------------------------------
 
     def check_folders(self) -> None:
-        """Day pages, padding and duplicates. For the whole scope their answer depends on the index
-        alone (paths, kinds, headlines, dates, day-page links), so it is kept beside it (answers.py) and
+        """Day pages, padding and duplicates. For the whole scope their answer depends on the catalogue's
+        tables alone (paths, kinds, headlines, dates, day-page links), so it is kept in them (db.keep) and
         a warm run reads it back instead of going over 100k files' columns again (0.17 s at 100k)."""
-        memo = self._folder_memo() if self.src.whole and self.narrow else None
+        memo = getattr(self.columns.index, "memo", None) if self.src.whole and self.narrow else None
         if memo is not None:
             kept = memo[0](_FOLDER_MEMO)
             if kept is not None:
@@ -925,15 +878,6 @@ class Checker:
         if memo is not None:
             found = [(f.path, f.line, f.column, f.link, f.kind, f.message, f.target) for f in self.findings[start:]]
             memo[1](_FOLDER_MEMO, found)
-
-    def _folder_memo(self) -> tuple[Callable[[str], Any], Callable[[str, Any], None]] | None:
-        """Where check_folders' answer is kept: beside the store (answers.py), or in the catalogue's
-        answers table (the facts it made carry `memo`); a glance keeps nothing."""
-        columns = self.columns
-        if columns.stored and columns.index is not None:
-            index = columns.index
-            return (lambda name: answers.recall(index, name)), (lambda name, value: answers.keep(index, name, value))
-        return getattr(columns.index, "memo", None) if not columns.stored else None
 
     # -- day pages ---------------------------------------------------------------
 
@@ -1302,7 +1246,7 @@ def _front_matter_end(data: bytes) -> int:
 
 def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[LinkRecord]:
     """Every link of every file, resolved but not judged: each file parsed on every core and turned
-    into records there (linkpass.py), streamed in the order the store gave."""
+    into records there (linkpass.py), streamed in linkpass.order's order."""
     from newsarc.features import linkpass
 
     for path, records in linkpass.every_file(archive, sources(archive, paths), link_records):

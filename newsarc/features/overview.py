@@ -62,7 +62,7 @@ def group_topics(events: Sequence[Event]) -> dict[str, Topic]:
 
 
 def _topics(groups: dict[str, tuple[list[str], Sequence[int]]], events: Sequence[Event]) -> dict[str, Topic]:
-    """Topics of topic_names.group_names' groups. Over a store.EventView a topic's events are made only
+    """Topics of topic_names.group_names' groups. Over the catalogue's view a topic's events are made only
     when asked for: `topics` makes two per topic (its first and last dates), `timeline` one topic's."""
     pick = getattr(events, "subset", None) or (lambda ks: [events[k] for k in ks])
     return {key: Topic(ranked[0], key, pick(positions), ranked) for key, (ranked, positions) in groups.items()}

@@ -228,11 +228,7 @@ class TextModel:
             raise RuntimeError("text similarity needs the bodies: open the archive with text=True")
         events = self.events = archive.view()
         self.paths = archive.view_paths()
-        docs = archive.words(events)
-        if docs is None:
-            self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in events)
-        else:
-            self.index = TextIndex(normalized=docs, release=archive.release_pages)
+        self.index = TextIndex(f"{e.title}\n{e.title}\n{e.body}" for e in events)
 
     def scores(self, event: Event) -> tuple[object, dict[str, float]]:
         if self.statistics is not None:

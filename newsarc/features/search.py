@@ -220,11 +220,8 @@ def _found(
 
 
 def _events_at(events: Sequence[Event], positions: Sequence[int]) -> Iterator[Event]:
-    """The events at these positions; from a view, made a batch at a time and not kept."""
-    each = getattr(events, "each", None)  # the store's view (index/store.py)
-    if each is not None:
-        return each(positions)
-    if hasattr(events, "subset"):  # the catalogue's
+    """The events at these positions; from the catalogue's view, made a batch at a time."""
+    if hasattr(events, "subset"):
         return iter(events.subset(positions))
     return (events[k] for k in positions)
 

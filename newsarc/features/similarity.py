@@ -37,7 +37,6 @@ B = 0.75
 QUERY_TERMS = 24  # a document used as a query is represented by its best terms
 CANDIDATE_TERMS = 400  # at most this many distinct terms of a query document are weighed
 PARALLEL_DOCS = 20000  # from this many documents, a scan forks one process per core
-RELEASE_DOCS = 4096  # a scan lets go of the pages it has read (`release`) after this many documents
 
 
 class Query:
@@ -99,15 +98,14 @@ class Statistics(Protocol):
 class Scan:
     """Statistics found by scanning every normalized text (RE2), for just the terms asked about."""
 
-    def __init__(self, docs: Sequence[bytes | memoryview], release: Callable[[], None] | None = None):
+    def __init__(self, docs: Sequence[bytes]):
         self.docs = docs
-        self.release = release
         self.lengths = [len(doc) for doc in docs]  # bytes: proportional to tokens, free to count
         self.size = len(docs)
         self._holders: tuple[dict[bytes, int], list[tuple[int, list[int]]]] | None = None  # of the last frequencies
 
     def counts(self, doc: int) -> Counter[bytes]:
-        return Counter(bytes(self.docs[doc]).split())
+        return Counter(self.docs[doc].split())
 
     def frequencies(self, terms: list[bytes]) -> list[int]:
         """One scan gives the document frequencies and, kept for `postings`, who holds which term."""
@@ -136,12 +134,9 @@ class Scan:
 
         def counts(bounds: tuple[int, int]) -> list[tuple[int, dict[bytes, int]]]:
             found = []
-            for k, (other, held) in enumerate(wanted[bounds[0] : bounds[1]], 1):
-                text = bytes(docs[other])
+            for other, held in wanted[bounds[0] : bounds[1]]:
+                text = docs[other]
                 found.append((other, {t: count(text, t) for t in held}))
-                if k % RELEASE_DOCS == 0:
-                    self._release()
-            self._release()
             return found
 
         parts = cores.split(range(len(wanted)), cores.workers() if len(wanted) >= PARALLEL_DOCS // 10 else 1)
@@ -165,20 +160,13 @@ class Scan:
 
         def holders(bounds: tuple[int, int]) -> list[tuple[int, list[int]]]:
             found = []
-            for k, doc in enumerate(range(*bounds), 1):
+            for doc in range(*bounds):
                 hit = match(docs[doc])
                 if hit:
                     found.append((doc, hit))
-                if k % RELEASE_DOCS == 0:
-                    self._release()
-            self._release()
             return found
 
         return [pair for part in cores.fan_out(holders, self._parts()) for pair in part]
-
-    def _release(self) -> None:
-        if self.release is not None:
-            self.release()
 
     def _parts(self) -> list[tuple[int, int]]:
         """Ranges of documents, one per process (one below PARALLEL_DOCS: a fork costs more)."""
@@ -193,17 +181,13 @@ class TextIndex:
         self,
         texts: Iterable[str] = (),
         *,
-        normalized: Sequence[bytes | memoryview] | None = None,
-        release: Callable[[], None] | None = None,
+        normalized: Sequence[bytes] | None = None,
         statistics: Statistics | None = None,
     ):
-        """From texts, or from texts already normalized (the index cache keeps them so: views into one
-        buffer, not 100k copies), scanned when asked (`Scan`); or from `statistics` kept elsewhere
-        (the SQLite index: features/text_stats.py). `release`, called now and then during a scan, lets
-        go of the pages of such a buffer read so far, so that a scan's memory does not grow with the
-        whole text."""
+        """From texts, or from texts already normalized (reading/words.py), scanned when asked (`Scan`);
+        or from `statistics` kept elsewhere (the SQLite index: features/text_stats.py)."""
         if statistics is None:
-            statistics = Scan(normalized if normalized is not None else [normalize(t) for t in texts], release)
+            statistics = Scan(normalized if normalized is not None else [normalize(t) for t in texts])
         self.statistics = statistics
         self.lengths = statistics.lengths
         self.size = statistics.size

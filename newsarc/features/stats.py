@@ -15,8 +15,8 @@ folder, a file beside the scope).
 Over the whole archive the sums are kept per index generation (db.keep),
 all but that look on disk; with `--from/--to` the span's rows are read (or,
 when the span's day folders were read instead of the index, those files
-counted as they are). An `Archive` (the store, index/store.py) is counted
-by decoding every file: the library's path, and the tests' yardstick.
+counted as they are). An `Archive` alone (no catalogue) is counted from
+every file parsed: the library's path, and the tests' yardstick.
 """
 
 from __future__ import annotations
@@ -310,27 +310,20 @@ def _whole_events(site, catalogued: bool) -> tuple[int, Counter, int, dict]:
         per_day = Counter({dt.date.fromordinal(day): n for day, n in days.items()})
         return sum(per_day.values()) + undated, per_day, undated, all_topics(site)
     events = site.view()
-    ids = site.index_ids(events)
-    if ids is None:
-        per_day, undated = Counter(e.date for e in events if e.date), sum(1 for e in events if not e.date)
-    else:
-        ordinals = Counter(map(site.index().dates.__getitem__, ids))
-        undated = ordinals.pop(0, 0)
-        per_day = Counter({dt.date.fromordinal(o): n for o, n in ordinals.items()})
+    per_day, undated = Counter(e.date for e in events if e.date), sum(1 for e in events if not e.date)
     return len(events), per_day, undated, all_topics(site)
 
 
 def _file_sums(site, catalogued: bool, span: DateSpan | None, events) -> tuple[_Sums, Counter]:
-    """The files' counts and broken links: from the counts group, or the files decoded."""
+    """The files' counts and broken links: from the counts group, or the files read."""
     if catalogued and (span is None or site.opened):
         sums = _whole_sums(site) if span is None else _span_sums(site, events, span)
         return sums, _broken(sums, site.exists)
     archive = site.archive if catalogued else site
     if span is None:
-        every = archive.every_file()
-        return _parsed_sums(archive.decoded(every), archive.exists)
+        return _parsed_sums(archive.every_file(), archive.exists)
     pages = [p for p in archive.day_pages.values() if p.date in span]
-    return _parsed_sums(archive.decoded([*events, *pages]), archive.exists)
+    return _parsed_sums([*events, *pages], archive.exists)
 
 
 def _add_files(result: Stats, sums: _Sums, broken: Counter, top: int) -> None:

@@ -126,7 +126,7 @@ def _drop(conn: sqlite3.Connection, ids: list[int]) -> None:
 
 
 def _order(conn: sqlite3.Connection) -> None:
-    """The events in Archive.view() order (the store's: date, none first as date.min, then path as
+    """The events in Archive.view() order (date, none first as date.min, then path as
     Python compares it), packed: ids, lengths, and the position of each file id (-1: no event).
 
     Made again only when events changed: `_drop` (every file changed or gone passes through it)

@@ -1,15 +1,15 @@
-"""Where the index cache lives, and a parsed file as plain tuples (the store's rows).
+"""Where the index cache lives, what `prune` clears from it, and a parsed event as plain tuples.
 
-The store itself (its layout, and when it is trusted) is `newsarc.index.store`.
-Rows are marshal dumps of plain tuples: a C-speed format, far faster to load
-than pickled dataclasses, and unlike pickle it cannot run code.
+The index itself (its schema, and when it is trusted) is `db`, `freshness` and
+`build`. An event crosses from a parsing worker to its parent (archive.parse_files)
+as marshal bytes of plain tuples: a C-speed format, far faster than pickled
+dataclasses, and unlike pickle it cannot run code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import os
 import re
 import time
@@ -19,14 +19,8 @@ from typing import Any
 from newsarc import settings
 from newsarc.model import Diagnostic, Event, Heading, Link, Related, Source
 
-FORMAT = 8  # bump whenever the parser's output or the row layout changes
-RACY_SECONDS = 2.0
 STORE_UNUSED_DAYS = 30  # prune: an index nobody has read or written for this long goes
 SCRATCH_HOURS = 24  # prune: a temporary file this old belonged to a writer that crashed
-
-# size, mtime_ns, ctime_ns, inode. The ctime cannot be set by hand: an edit whose
-# mtime is put back, or a chmod, still changes it.
-Stamp = tuple[int, int, int, int]
 
 
 def default_dir() -> Path:
@@ -39,18 +33,15 @@ def default_dir() -> Path:
     return Path(user_cache_dir("newsarc"))
 
 
-def cache_file(cache_dir: Path, root: Path, scope: Path) -> Path:
-    """One index per (root, scope): the key is a hash, the folder stays outside the archive."""
-    key = hashlib.sha1(f"{root}\0{scope}".encode()).hexdigest()[:20]
-    return cache_dir / "index" / f"{key}.store"
-
-
-# The names newsarc writes in the index folder (a key is cache_file's 20 hex digits).
+# The names newsarc writes, or wrote, in the index folder (a key is db.key_of's 20 hex digits).
+# Before the SQLite index, an index was a store of our own: <key>.store, its memos and blob files
+# beside it. No version reads them now; they go as an unused index does, after STORE_UNUSED_DAYS,
+# in case an older newsarc installed beside this one still uses them.
 _STORE = r"[0-9a-f]{20}\.store"
-_MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # answers.py: an answer kept beside its store
+_MEMO = r"([0-9a-f]{20}\.store)\.[a-z0-9-]+\.memo"  # an answer kept beside its store
 _OLD = r"[0-9a-f]{20}(\.[a-z]+)?\.marshal"  # before the store: one file per (root, scope) and section
 _SCRATCH = r"(\.tmp-|tmp)[a-z0-9_]{8}"  # mkstemp(prefix=".tmp-") of a write; TemporaryFile where it has a name
-_BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file (store.Writer)
+_BLOBS = r"([0-9a-f]{20})\.[0-9a-f]{16}\.blobs"  # a store's blob file
 # The SQLite index (newsarc/index/db.py): <key>.<tag>.<generation>.db, SQLite's -wal, -shm and -journal
 # beside it, and <name>.tmp (with its own) while a build from nothing writes it.
 _DB = r"([0-9a-f]{20})\.([0-9a-f]{8})\.([0-9a-f]{20})\.db"
@@ -61,8 +52,8 @@ _DB_SCRATCH = _DB + r"\.tmp(-wal|-shm|-journal)?"
 def prune(directory: Path, keep: Path, *, now: float | None = None) -> list[Path]:
     """Remove what newsarc left in the index folder and no longer needs; return what went.
 
-    Every (root, scope) ever opened leaves a store behind, and older versions
-    left .marshal files no version reads: without this the folder only grows.
+    Every (root, scope) ever opened leaves an index behind, and older versions
+    left stores and .marshal files no version reads: without this the folder only grows.
     Best effort: a file that cannot be removed is skipped, nothing raises, so
     pruning can never break the command that called it. Only files named as
     newsarc names them, never `keep`, and never through a symbolic link."""
@@ -126,7 +117,7 @@ def _max_age(name: str, names: set[str], kept_db: re.Match | None = None, presen
     if re.fullmatch(_SCRATCH, name):
         return SCRATCH_HOURS * 3600.0
     blobs = re.fullmatch(_BLOBS, name)
-    if blobs:  # while its store is there, the store's writers remove it when unused (store._sweep)
+    if blobs:  # while its store is there, that store's own writers remove it
         return None if blobs.group(1) + ".store" in names else SCRATCH_HOURS * 3600.0
     return None
 
@@ -136,10 +127,6 @@ def _stat(path: Path) -> os.stat_result | None:
         return os.stat(path)
     except OSError:
         return None
-
-
-def stamp(info: os.stat_result) -> Stamp:
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 class no_gc:

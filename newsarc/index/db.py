@@ -33,7 +33,7 @@ Replacing or removing a database file that another process still has open
 would pair that process's -wal with another file: writes of one index
 applied to the pages of another. So a database file is never replaced in
 place: each is written whole under a new name, `<key>.<tag>.<generation>.db`
-(key: the root and scope, as cache.cache_file; tag: this SCHEMA and newsarc;
+(key: a hash of the root and scope; tag: this SCHEMA and newsarc;
 generation: when it was made, so names sort by age), and readers open the
 newest usable one. Older generations are unlinked once a newer one is in
 place: a process still reading one keeps its open files, and no new file will
@@ -119,7 +119,7 @@ def real_path(text: str) -> str:
 
 def digest(data: bytes) -> bytes:
     """What a file's bytes are, for reuse when its stamp changed but its content did not (a fresh
-    clone, a restored CI cache, `touch`): blake2b, as the store's."""
+    clone, a restored CI cache, `touch`): blake2b."""
     return hashlib.blake2b(data, digest_size=DIGEST_SIZE).digest()
 
 
@@ -328,8 +328,7 @@ def usable(path: str) -> bool | None:
 
 
 def key_of(root: str | os.PathLike, scope: str | os.PathLike) -> str:
-    """One index per (root, scope): the key is a hash (as cache.cache_file's), the folder stays outside
-    the archive."""
+    """One index per (root, scope): the key is a hash, the folder stays outside the archive."""
     return hashlib.sha1(f"{Path(root)}\0{Path(scope)}".encode()).hexdigest()[:20]
 
 

@@ -1,7 +1,7 @@
 """Whether the index still describes the files, and if not, exactly what changed.
 
-The rules are today's (README, "The index cache"; store.py and archive.py
-before the move), unchanged:
+The rules are the README's ("The index cache"), those the column store kept before
+the move to SQLite, unchanged:
 
 - The index is used as it is only if every folder the scan read has the
   mtime and ctime it had (so no file was added, deleted or renamed, and no

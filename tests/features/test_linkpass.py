@@ -1,5 +1,6 @@
-"""validate-links' whole-archive forms without the store: --reciprocal, --dump and --external read every
-file's links parsed on every core (linkpass.py), in the store's order, with the same answers."""
+"""validate-links' whole-archive forms: --reciprocal, --dump and --external read every file's links
+parsed on every core (linkpass.py), in the order of the archive's events, with the answers that every
+event parsed first gives."""
 
 from __future__ import annotations
 
@@ -51,14 +52,15 @@ def test_the_walk_key_is_the_order_of_the_walk(which, builder):
     assert sorted(walked, key=linkpass.walk_key) == walked
 
 
-# -- the same answers as the store gave -------------------------------------------------------------
+# -- the same answers as every event parsed first ------------------------------------------------------
 
 
-def _store_sources(root: Path, cache_dir: Path) -> tuple[Archive, Sources]:
-    """The whole archive as validate-links read it from the store until now (the reference)."""
-    site = Archive.open(root, cache_dir=cache_dir)
+def _loaded_sources(root: Path, cache_dir: Path) -> tuple[Archive, Sources]:
+    """The whole archive with every file parsed first (Archive.load(): the reference), in its order:
+    events by date and path, then day pages as the walk meets them."""
+    site = Archive.open(root, cache_dir=cache_dir).load()
     docs = site.every_file()
-    return site, Sources(docs, list(site.unreadable), [""], notes=list(site.scan_diagnostics), columns=Columns(docs, site))
+    return site, Sources(docs, list(site.unreadable), [""], notes=list(site.scan_diagnostics), columns=Columns(docs))
 
 
 def _open(root: Path, cache_dir: Path, catalogued: bool):
@@ -76,8 +78,8 @@ def root(request, builder) -> Path:
 
 
 @pytest.mark.parametrize("catalogued", [False, True])
-def test_reciprocal_findings_equal_the_stores(root, tmp_path, catalogued):
-    site, src = _store_sources(root, tmp_path / "store")
+def test_reciprocal_findings_equal_every_event_parsed_first(root, tmp_path, catalogued):
+    site, src = _loaded_sources(root, tmp_path / "loaded")
     want = Checker(site, src, Options(reciprocal=True), narrow=False).run()
     got = links.validate(_open(root, tmp_path / "c", catalogued), options=Options(reciprocal=True))
     assert [f.to_dict() for f in got.findings] == [f.to_dict() for f in want.findings]
@@ -86,23 +88,23 @@ def test_reciprocal_findings_equal_the_stores(root, tmp_path, catalogued):
 
 
 @pytest.mark.parametrize("catalogued", [False, True])
-def test_dump_equals_the_stores_in_its_order(root, tmp_path, catalogued):
-    site, src = _store_sources(root, tmp_path / "store")
+def test_dump_equals_every_event_parsed_first_in_its_order(root, tmp_path, catalogued):
+    site, src = _loaded_sources(root, tmp_path / "loaded")
     want = [(doc.path, *record) for doc in [*src.docs, *streamed(root, src.unreadable)] for record in links.link_records(doc)]
     got = [tuple(r.to_dict().values()) for r in links.dump(_open(root, tmp_path / "c", catalogued))]
     assert got == want and len(got) > 30
 
 
-def test_external_urls_equal_the_stores_in_their_order(root, tmp_path):
-    _, src = _store_sources(root, tmp_path / "store")
+def test_external_urls_equal_every_event_parsed_first_in_their_order(root, tmp_path):
+    _, src = _loaded_sources(root, tmp_path / "loaded")
     want = external.collect([*src.docs, *streamed(root, src.unreadable)])
     archive = Archive.open(root, cache_dir=tmp_path / "c")
     got = external.gather(linkpass.every_file(archive, links.sources(archive), external.written_urls))
     assert list(got.items()) == list(want.items()) and got
 
 
-def test_many_files_are_parsed_on_every_core_in_the_stores_order(builder, tmp_path, monkeypatch):
-    """Above linkpass._PARALLEL_FILES the pass forks: the answers still come in the store's order."""
+def test_many_files_are_parsed_on_every_core_in_order(builder, tmp_path, monkeypatch):
+    """Above linkpass._PARALLEL_FILES the pass forks: the answers still come in the archive's order."""
     monkeypatch.setattr(linkpass, "_PARALLEL_FILES", 10)
     monkeypatch.setattr(linkpass, "_BATCH", 3)
     monkeypatch.setenv("NEWSARC_WORKERS", "2")
@@ -110,7 +112,7 @@ def test_many_files_are_parsed_on_every_core_in_the_stores_order(builder, tmp_pa
     for day in range(1, 12):
         builder.event(f"2016-02-{day:02d}", f"Event {day}", related=[("Alpha", "/news/2015/09/4/alpha-event.md", ["T"])])
     builder.write_day_pages()
-    site, src = _store_sources(root, tmp_path / "store")
+    site, src = _loaded_sources(root, tmp_path / "loaded")
     want = [(doc.path, *record) for doc in [*src.docs, *streamed(root, src.unreadable)] for record in links.link_records(doc)]
     assert [tuple(r.to_dict().values()) for r in links.dump(Archive.open(root, cache_dir=tmp_path / "c"))] == want
     reference = Checker(site, src, Options(reciprocal=True), narrow=False).run()
@@ -118,7 +120,7 @@ def test_many_files_are_parsed_on_every_core_in_the_stores_order(builder, tmp_pa
     assert [f.to_dict() for f in got.findings] == [f.to_dict() for f in reference.findings]
 
 
-# -- never the store ---------------------------------------------------------------------------------
+# -- whatever index there is ---------------------------------------------------------------------
 
 FORMS = [
     ["validate-links", "--format", "text"], ["validate-links", "--reciprocal", "--format", "json"],
@@ -126,27 +128,12 @@ FORMS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def no_store(monkeypatch):
-    """Building or opening the store fails the test (with --no-cache it would be built in memory, and leave no file)."""
-
-    def refuse(self):
-        raise AssertionError("the store was opened")
-
-    monkeypatch.setattr(Archive, "_open_store", refuse)
-
-
-@pytest.mark.parametrize("before", ["nothing", "--no-cache", "show", "store"])
-def test_the_whole_archive_forms_never_open_the_store(cli, tmp_path, no_store, before, monkeypatch):
-    """With no index, with none at all, beside a catalogue (show built it) and beside a store an older
-    newsarc left: the same output, and the store is never opened."""
+@pytest.mark.parametrize("before", ["nothing", "--no-cache", "show"])
+def test_the_whole_archive_forms_answer_alike_whatever_index_there_is(cli, tmp_path, before):
+    """With no index, with none at all, and beside a catalogue (show built it): the same output."""
     cache = tmp_path / "cache"
     if before == "show":
         assert cli("--cache-dir", str(cache), "show", "hurricane-harvey-makes", "-a", str(EXAMPLES)).exit_code == 0
-    if before == "store":
-        monkeypatch.undo()  # the store built by the library, as an older newsarc left it
-        Archive.open(EXAMPLES, cache_dir=cache).index()
-        monkeypatch.setattr(Archive, "_open_store", lambda self: (_ for _ in ()).throw(AssertionError("the store was opened")))
     options = ["--no-cache"] if before == "--no-cache" else ["--cache-dir", str(cache)]
     for form in FORMS:
         result = cli(*options, *form, "-a", str(EXAMPLES))

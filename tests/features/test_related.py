@@ -343,55 +343,6 @@ def test_text_index_scores_and_top_k():
     assert TextIndex([]).size == 0 and TextIndex(["only one"]).query(0).terms == []
 
 
-def test_text_index_lets_go_of_pages_as_it_scans_and_answers_the_same(monkeypatch):
-    """`release` is called every RELEASE_DOCS documents of a scan (and after each postings part); the answers
-    do not depend on it."""
-    import random
-
-    from newsarc.features import similarity
-
-    words = ["palmyra", "aleppo", "citadel", "airstrike", "museum", "ceasefire", "convoy", "eclipse"]
-    chance = random.Random(3)
-    texts = [" ".join(chance.choice(words) for _ in range(chance.randint(3, 20))) for _ in range(100)]
-    calls = []
-    monkeypatch.setattr(similarity, "RELEASE_DOCS", 7)
-    plain = TextIndex(texts)
-    releasing = TextIndex(normalized=[normalize(t) for t in texts], release=lambda: calls.append(1))
-    for doc in (0, 42, 99):
-        a, b = plain.query(doc), releasing.query(doc)
-        assert (a.terms, a.postings, plain.similar(a, 10)) == (b.terms, b.postings, releasing.similar(b, 10))
-    # per query: ceil(100 / 7) = 15 calls in the scan, and one or more in the postings
-    assert len(calls) >= 3 * 16
-
-
-@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="reads Linux's /proc/self/smaps")
-def test_release_pages_drops_the_mapped_text_from_this_process(builder):
-    """related reads ~200 MB of mapped text at 100k events; without the release it all counted in its memory."""
-    body = " ".join(f"word{k} palmyra citadel" for k in range(400))
-    for day in range(1, 29):
-        builder.event(f"2015-05-{day:02d}", f"Event number {day} in Palmyra", body=body)
-    archive = Archive.open(builder.root)
-    views = archive.words(archive.view())
-    name = archive.index().blob_file[0]  # this archive's blob file (other tests' stores may still be mapped)
-    assert name.endswith(".blobs")
-    assert sum(bytes(view).count(b"palmyra") for view in views) >= 28 * 400  # every page read
-
-    def mapped_kb() -> int:
-        found, inside = 0, False
-        for line in Path("/proc/self/smaps").read_text().splitlines():
-            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
-                inside = line.endswith(name)
-            elif inside and line.startswith("Rss:"):
-                found += int(line.split()[1])
-        return found
-
-    first = bytes(views[0])
-    before = mapped_kb()
-    archive.release_pages()
-    assert before >= 100 and mapped_kb() == 0
-    assert bytes(views[0]) == first  # the views still read, from the page cache
-
-
 def test_text_index_on_every_core_answers_as_on_one(monkeypatch):
     """The scan and the postings fork one process per core from PARALLEL_DOCS documents: same answers."""
     import random

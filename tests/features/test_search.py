@@ -22,7 +22,6 @@ from newsarc.archive import Archive
 from newsarc.errors import BadPattern
 from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS
 from newsarc.features.patterns import SMART, compile_patterns
-from newsarc.index.store import EventView
 from tests.conftest import EXAMPLES, generated_archive, run_newsarc
 
 # -- a small archive with the cases that matter ---------------------------------------
@@ -356,24 +355,20 @@ def test_context_separates_events_even_without_context_lines(cli, site):
     assert "--" not in without.stdout.splitlines() and len(without.stdout.splitlines()) == 2
 
 
-@pytest.mark.parametrize("sort, indexed", [("date", True), ("relevance", True), ("date", False)])
-def test_results_are_made_as_they_are_read_not_kept(site, sort, indexed):
-    """The events of a search are decoded, and their lines collected, one at a time while they are
-    read: none is kept on the archive's view, and reading again gives the same answers. With no
-    index (a first search reads the files: filesearch.py) as with one."""
+def test_results_are_made_as_they_are_read_not_kept(site):
+    """The events of a search are made, and their lines collected, one at a time while they are
+    read (a search reads the files: filesearch.py): none is kept, and reading again gives the same
+    answers."""
     import gc
 
     from newsarc.features.filesearch import FileEvent
     from newsarc.features.patterns import compile_patterns
-    from newsarc.index.store import LazyEvent
 
     def alive() -> int:
-        return sum(1 for thing in gc.get_objects() if type(thing) is (LazyEvent if indexed else FileEvent))
+        return sum(1 for thing in gc.get_objects() if type(thing) is FileEvent)
 
     archive = Archive.open(site)
-    if indexed:
-        archive.index()
-    query = core.Query(compile_patterns(["a"]), fields=("title", "body", "topics"), sort=sort)
+    query = core.Query(compile_patterns(["a"]), fields=("title", "body", "topics"))
     result = core.search(archive, query)
     assert len(result.found) == 5 and result.found
     before, most = alive(), 0
@@ -612,56 +607,18 @@ def test_raw_fields_narrowed_to_the_matching_files_equal_every_event_cut(name, r
     alone: the same events, counts and lines as cutting the fields of every event (patterns that
     match empty text, ^$ and x*, included)."""
     root = EXAMPLES if name == "examples" else request.getfixturevalue("generated")
-    indexed = Archive.open(root, cache_dir=tmp_path / "cache")
-    every = Archive.open(root, use_cache=False).load()
-    assert isinstance(core.candidates(indexed, None, []), EventView)
-    assert not isinstance(core.candidates(every, None, []), EventView)
+    unread = Archive.open(root, cache_dir=tmp_path / "cache")  # the files read by the search (filesearch.py)
+    every = Archive.open(root, use_cache=False).load()  # every event parsed first
     some = 0
     for pattern, fixed in NARROWED + [("x*", False)] * (name == "examples"):  # x* matches everywhere: slow at 1,500
         for fields, invert in [*((f, False) for f in RAW_FIELDS), (("title", "body"), True)]:
             query = core.Query(compile_patterns([pattern], fixed=fixed), fields=fields, raw=True, invert=invert)
             got, want = (
                 [(f.event.path, f.count, [(ln.field, ln.line, ln.text) for ln in f.lines]) for f in core.search(site, query).found]
-                for site in (indexed, every)
+                for site in (unread, every)
             )
             assert got == want, (pattern, fields, invert)
             some += bool(want) and not invert
     assert some >= 20  # not vacuous
 
 
-CHUNKED = [("Syria", True), ("army", False), ("^The", False), ("é", False), ("zzz-nowhere", True), ("a|e", False)]
-
-
-def test_the_index_scanned_a_stretch_at_a_time_finds_what_one_scan_finds(generated, tmp_path, monkeypatch):
-    """The search text is scanned (and its checksum checked) a stretch at a time, each cut at a
-    piece's edge, its pages let go after it; after an edit the text lies in two areas, one with a
-    piece no file uses. Stretches of a piece or two, of dozens, and of everything: the same events."""
-    from newsarc.index import store
-    from tests.index_truth import CLOCK
-
-    root = tmp_path / "archive"
-    shutil.copytree(generated, root)
-    CLOCK.age_tree(root)  # young files would be read again each run, and the update would write afresh
-    cache = tmp_path / "cache"
-    monkeypatch.setattr(store, "COMPACT_MIN", 1 << 40)  # an update appends; the blob file is never written afresh
-    Archive.open(root, cache_dir=cache).index()  # with an index on disk, search scans its search text
-
-    def found(pattern, fixed) -> list[str]:
-        query = core.Query(compile_patterns([pattern], fixed=fixed), details=False)
-        return sorted(f.event.path for f in core.search(Archive.open(root, cache_dir=cache), query).found)
-
-    for edited in (False, True):
-        if edited:  # a file changed and one added: the update appends their search text in a new area
-            first = next(p for p in sorted((root / "news").rglob("*.md")) if p.name != "index.md" and "\n# " in p.read_text())
-            first.write_text(first.read_text().replace("\n# ", "\n# Syria army é: ", 1))
-            (first.parent / "added.md").write_text("# Added: the army in Syria\n\nThe text.\n")
-            CLOCK.age(first, first.parent / "added.md", first.parent)
-        whole = {pattern: found(pattern, fixed) for pattern, fixed in CHUNKED}
-        for chunk in (700, 50_000):  # a piece or two at a time, and a few dozen
-            with monkeypatch.context() as small:
-                small.setattr(store, "_DIGEST_CHUNK", chunk)
-                for pattern, fixed in CHUNKED:
-                    assert found(pattern, fixed) == whole[pattern], (pattern, chunk, edited)
-    areas = Archive.open(root, cache_dir=cache).index().areas("search")
-    assert len(areas) == 2 and -1 in areas[0][3]  # two areas, and a piece no file uses any more
-    assert sum(bool(v) for v in whole.values()) >= 4  # not vacuous

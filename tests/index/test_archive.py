@@ -110,32 +110,32 @@ def misfiled(builder):
 
 @pytest.mark.parametrize("when", ["2016-03", "2016-03-02..2016-04-01", "2016-03-03..", "..2016-04-02", "2016-04", "2015"])
 def test_a_long_span_from_the_index_lists_what_its_day_folders_hold(misfiled, monkeypatch, when):
-    """A span of many day folders is picked from the index's columns: the same events, in the same order,
+    """A span of many day folders is picked from the catalogue's index: the same events, in the same order,
     as reading its day folders (a file dated outside its folder's day is in neither; one below it is)."""
-    from newsarc import archive as module
+    from newsarc.features import catalog
 
     span = parse_when(when)
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
     by_folders = Archive.open(misfiled.root).events_in(span)
-    assert isinstance(by_folders, list)
-    Archive.open(misfiled.root).index()  # the index is written
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
-    site = Archive.open(misfiled.root)
+    catalog.Catalog(Archive.open(misfiled.root)).database.close()  # the index is written
+    monkeypatch.setattr(catalog, "INDEX_FOLDERS", 1)
+    site = catalog.Catalog(Archive.open(misfiled.root))
     from_index = site.events_in(span)
-    assert not site.loaded and (not by_folders or not isinstance(from_index, list))  # 2015: no folder, nothing read
+    assert site.opened == bool(by_folders)  # 2015: no folder, nothing read
     assert [e.path for e in from_index] == [e.path for e in by_folders]
     assert [(e.date, e.title, len(e.sources)) for e in from_index] == [(e.date, e.title, len(e.sources)) for e in by_folders]
     assert "news/2016/03/4/more/nested.md" in [e.path for e in from_index] or span.start != parse_when("2016-03").start
 
 
 def test_a_long_span_without_an_index_reads_folders_unless_it_is_most_of_the_archive(misfiled, monkeypatch):
-    from newsarc import archive as module
+    from newsarc.features import catalog
 
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 5)
-    site = Archive.open(misfiled.root)
-    assert isinstance(site.events_in(parse_when("2016-03-01..2016-03-10")), list)  # 10 of 30 folders: no index built
-    site = Archive.open(misfiled.root)
-    assert not isinstance(site.events_in(parse_when("2016-03-01..2016-03-20")), list)  # 20 of 30: built, and used
+    monkeypatch.setattr(catalog, "INDEX_FOLDERS", 5)
+    site = catalog.Catalog(Archive.open(misfiled.root))
+    site.events_in(parse_when("2016-03-01..2016-03-10"))
+    assert not site.opened  # 10 of 30 folders: no index built
+    site = catalog.Catalog(Archive.open(misfiled.root))
+    site.events_in(parse_when("2016-03-01..2016-03-20"))
+    assert site.opened  # 20 of 30: built, and used
 
 
 def test_list_by_date_from_the_index_prints_and_reports_what_the_folders_give(misfiled, monkeypatch, cli):
@@ -166,46 +166,34 @@ def test_stats_over_a_span_names_the_problems_of_its_folders_from_folders_or_ind
 
 
 def _same_both_ways(misfiled, monkeypatch, cli, *args):
-    """Run a command once reading the span's folders, once from the index (the store's and the
-    catalogue's, the commands that moved read it); both answer alike."""
-    from newsarc import archive as module
+    """Run a command once reading the span's folders, once from the catalogue's index; both answer alike."""
     from newsarc.features import catalog, stats
 
     args = (*args, "--archive", str(misfiled.root))
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 10**9)
     monkeypatch.setattr(catalog, "INDEX_FOLDERS", 10**9)
     by_folders = cli(*args)
-    Archive.open(misfiled.root).index()
     catalog.Catalog(Archive.open(misfiled.root), more=(stats.COUNTS.name,)).database
-    monkeypatch.setattr(module, "INDEX_FOLDERS", 1)
     monkeypatch.setattr(catalog, "INDEX_FOLDERS", 1)
     from_index = cli(*args)
     assert (from_index.exit_code, from_index.stdout, from_index.stderr) == (by_folders.exit_code, by_folders.stdout, by_folders.stderr)
     return from_index
 
 
-def test_diagnostics_of_events_from_the_index_decode_only_the_files_it_noted(misfiled):
-    """What every event's own diagnostics say, whether the events come as the index's view, a list of
-    its events, or parsed events; the others' rows are not decoded to find out."""
+def test_diagnostics_of_events_from_the_catalogue_read_only_the_files_it_noted(misfiled):
+    """What every event's own diagnostics say, whether the events come as the catalogue's view, a list
+    of its events, or parsed events; only the files it noted as having something are read again."""
+    from newsarc.features.catalog import Catalog
+
     misfiled.write("news/2016/03/6/no-headline.md", "### [2016-03-06](/news/2016/03/6/index.md)\n\nNo headline here.\n")
     truth = Archive.open(misfiled.root).load()
     expected = sorted((d.path, d.message) for e in truth.events for d in e.diagnostics)
     assert any(path.endswith("no-headline.md") for path, _ in expected)
-    site = Archive.open(misfiled.root)
+    site = Catalog(Archive.open(misfiled.root))
     view = site.view()
     as_list = list(view)
     for events in (view, as_list, truth.events):
         assert sorted((d.path, d.message) for d in site.diagnostics_of(events)) == expected
-    assert 0 < sum(map(_filled, as_list)) <= len({path for path, _ in expected})
-
-
-def _filled(event) -> bool:
-    """Whether a LazyEvent's row was decoded (its links slot is set)."""
-    try:
-        object.__getattribute__(event, "links")
-    except AttributeError:
-        return False
-    return True
+    assert {e.path for e in as_list if e.noted} == {path for path, _ in expected}
 
 
 def test_padded_and_unpadded_day_folders(builder):

@@ -170,14 +170,3 @@ def test_a_read_only_folder_does_not_raise(index):
     finally:
         _unlock(index)
     assert names(cache.prune(index, keep, now=NOW)) == names(doomed)  # and once writable, they go
-
-
-def test_the_real_index_folder_layout(tmp_path):
-    """The folder prune is given is cache_file's parent, and the store it keeps has a name prune would prune."""
-    store = cache.cache_file(tmp_path / "cache", Path("/srv/site"), Path("/srv/site/news"))
-    store.parent.mkdir(parents=True)
-    store.write_bytes(b"x")
-    os.utime(store, (NOW - 99 * DAY, NOW - 99 * DAY))
-    other = put(store.parent, OTHER + ".store", 99)
-    assert cache.prune(store.parent, store, now=NOW) == [other]
-    assert left(store.parent) == [store.name]

@@ -18,7 +18,6 @@ import pytest
 from newsarc.index import build, db, freshness
 from tests.conftest import event_text
 from tests.index_truth import CLOCK, assert_true_to, open_index, stamps_match
-from tests.index.test_store import permissions_apply  # noqa: F401  (a fixture: chmod 000 applies, root included)
 
 
 @pytest.fixture(params=["one process", "shares"])

@@ -151,23 +151,18 @@ def test_a_depth_tree_shows_50_events_and_counts_the_rest(cli, builder):
     assert pretty.stderr == result.stderr
 
 
-def test_backlinks_from_the_map_are_the_backlinks_from_the_scans(builder):
-    """After BACKLINK_SCANS lookups the store's links are read into a map: same answers."""
-    from newsarc import archive as module
+def test_backlinks_from_the_catalogue_are_those_of_every_event_parsed(builder):
+    """The catalogue's query (its links group) and a loaded Archive's map of every event's links agree."""
     from newsarc.archive import Archive
+    from newsarc.features.catalog import LINKS, Catalog
 
     _chain(builder, 30)
     builder.write("news/2017/08/2/x.md", f"{HEAD}# X\n\n[c3](/news/2017/08/1/c3.md) [c3 again](../1/c3.md) [self](x.md)\n")
-    site = Archive.open(builder.root)
-    index = site.index()
-    paths = [index.paths[i] for i in range(len(index))] + ["news/2017/08/9/none.md"]
-    assert {p: ids for p, ids in index.linked_from().items()} == {p: index.linking_to(p) for p in paths if index.linking_to(p)}
-    scanned = [[e.path for e in site.backlinks(site.get(p))] for p in index.paths if site.get(p)]
-    assert 0 < site._backlink_scans < module.BACKLINK_SCANS and site._linked_from is None
-    site._backlink_scans = module.BACKLINK_SCANS
-    mapped = [[e.path for e in site.backlinks(site.get(p))] for p in index.paths if site.get(p)]
-    assert mapped == scanned and site._linked_from is not None
-    assert site.backlinks(site.get("news/2017/08/1/c3.md")) == [site.get("news/2017/08/1/c2.md"), site.get("news/2017/08/2/x.md")]
+    loaded = Archive.open(builder.root, use_cache=False).load()
+    catalog = Catalog(Archive.open(builder.root), more=(LINKS,))
+    found = [[e.path for e in catalog.backlinks(event)] for event in loaded.events]
+    assert found == [[e.path for e in loaded.backlinks(event)] for event in loaded.events] and sum(map(bool, found)) >= 29
+    assert [e.path for e in loaded.backlinks(loaded.get("news/2017/08/1/c3.md"))] == ["news/2017/08/1/c2.md", "news/2017/08/2/x.md"]
 
 
 def test_an_event_with_many_distinct_topics_collects_them_in_linear_time():
