@@ -53,7 +53,7 @@ COMMANDS = [
     "search --raw --in body -l Syria --from 2017",
     "search --sort path -l Syria --from 2015",
     "search -l --all -e Syria -e Russia --topic {topic}",
-    # the same searches with no index (a first search reads the files: filesearch.py)
+    # the same searches with no index (a first search reads the files: search/files.py)
     "--no-cache search Syria",
     "--no-cache search -i -w isil -c",
     "--no-cache search -l eclipse",
@@ -74,14 +74,14 @@ COMMANDS = [
     "validate-links --format json",
     "validate-links --format github --strict",
     "validate-links --reciprocal",
-    # with no index (a CI job on a fresh checkout: linkfacts.py reads every file at a glance)
+    # with no index (a CI job on a fresh checkout: linkcheck/facts.py reads every file at a glance)
     "--no-cache validate-links",
     "--no-cache validate-links --format json",
     "--no-cache validate-links --format github --strict",
     "--no-cache validate-links --format junit",
     "--no-cache validate-links --fix --dry-run",
     "--no-cache validate-links --reciprocal",
-    # every file's links, parsed on every core (linkpass.py): --external needs the network, not compared
+    # every file's links, parsed on every core (linkcheck/every_link.py): --external needs the network, not compared
     "validate-links --reciprocal --format json",
     "--no-cache validate-links --reciprocal --format json --strict",
     "validate-links --dump --format json",

@@ -27,7 +27,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsarc.index import build, db
-    from newsarc.features import index_tables  # noqa: F401  (registers the groups)
+    from newsarc.features.linkcheck import link_tables  # noqa: F401  (registers the groups)
+    from newsarc.features.search import word_index  # noqa: F401
 
     groups = [g for g in args.groups.split(",") if g]
     shutil.rmtree(args.cache, ignore_errors=True)

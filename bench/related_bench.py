@@ -93,7 +93,7 @@ def phases(archive: Path, event: str, cache: Path) -> dict:
     os.environ["NEWSARC_CACHE_DIR"] = str(cache)
     sys.path.insert(0, str(HERE.parent))
     from newsarc.archive import Archive
-    from newsarc.features import text_stats
+    from newsarc.features.related import text_stats
     from newsarc.features.catalog import LINKS, Catalog
     from newsarc.features.related import TextModel, TopicModel, linking_to, outgoing, related
 

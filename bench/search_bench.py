@@ -108,7 +108,7 @@ def phases(archive: Path, cache: Path, pattern: str, profile: bool) -> dict:
     from newsarc.archive import Archive
     from newsarc.features.catalog import Catalog
     from newsarc.reading.event_text import FIELDS
-    from newsarc.features.patterns import compile_patterns
+    from newsarc.features.search.patterns import compile_patterns
 
     start = time.perf_counter()
     site = Catalog(Archive.open(archive, cache_dir=cache, use_cache=True), cache_dir=cache)

@@ -41,11 +41,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsarc.index import build, db
-    from newsarc.features import index_tables as tables
+    from newsarc.features.linkcheck import link_tables
+    from newsarc.features.search import word_index
 
-    tables.search_group(compressed=args.search == "zlib")
-    tables.FILTER = not args.no_filter
-    tables.words_group(detail=args.detail, keep_input=not args.no_input)
+    word_index.search_group(compressed=args.search == "zlib")
+    word_index.FILTER = not args.no_filter
+    word_index.words_group(detail=args.detail, keep_input=not args.no_input)
     groups = [g for g in args.groups.split(",") if g]
     out: dict = {"sqlite": __import__("sqlite3").sqlite_version, "groups": groups, "search": args.search,
                  "detail": args.detail, "filter": not args.no_filter, "input": not args.no_input}
@@ -67,7 +68,8 @@ def main() -> None:
 
 
 def queries(conn, archive: str, groups: set[str]) -> dict:
-    from newsarc.features import index_tables as tables
+    from newsarc.features.linkcheck import link_tables
+    from newsarc.features.search import word_index
 
     found: dict = {}
     ms = lambda s: round(s * 1000, 2)  # noqa: E731
@@ -78,30 +80,30 @@ def queries(conn, archive: str, groups: set[str]) -> dict:
     found["freshness_check_all_files"] = ms(time.perf_counter() - start)
     sample = [row for row in conn.execute("SELECT id, path FROM files WHERE kind = 0 AND id % 9973 = 1 ORDER BY id")][:8]
     if "events" in groups:
-        found["month_events"] = ms(median_time(lambda: tables.events_of_month(conn, 2021, 6))[0])
-        found["month_events_count"] = len(tables.events_of_month(conn, 2021, 6))
+        found["month_events"] = ms(median_time(lambda: word_index.events_of_month(conn, 2021, 6))[0])
+        found["month_events_count"] = len(word_index.events_of_month(conn, 2021, 6))
         slugs = [path.rsplit("/", 1)[1][:-3] for _, path in sample]
-        found["by_slug"] = ms(median_time(lambda: [tables.by_slug(conn, s) for s in slugs])[0] / len(slugs))
+        found["by_slug"] = ms(median_time(lambda: [word_index.by_slug(conn, s) for s in slugs])[0] / len(slugs))
     if "links" in groups:
-        found["backlinks"] = ms(median_time(lambda: [tables.backlinks(conn, p) for _, p in sample])[0] / len(sample))
-        found["backlinks_counts"] = [len(tables.backlinks(conn, p)) for _, p in sample]
-        t, loud = median_time(lambda: tables.loud_files(conn), 3)
+        found["backlinks"] = ms(median_time(lambda: [link_tables.backlinks(conn, p) for _, p in sample])[0] / len(sample))
+        found["backlinks_counts"] = [len(link_tables.backlinks(conn, p)) for _, p in sample]
+        t, loud = median_time(lambda: link_tables.loud_files(conn), 3)
         found["validate_links_loud_files"] = ms(t)
         found["loud_count"] = len(loud)
     if "search" in groups and "words" in groups:
         for pattern in ("Syrian Army", "Melbourne", "ceasefire", "Palmy?ra", "Tórshavn", "[0-9]{4} prices"):
-            t, ids = median_time(lambda: tables.search_ids(conn, pattern), 3)
-            t_cand, cand = median_time(lambda: tables.candidates(conn, pattern), 3)
-            saved = tables.candidates
-            tables.candidates = lambda c, p: None  # the whole search text through RE2
-            t_scan, every = median_time(lambda: tables.search_ids(conn, pattern), 3)
-            tables.candidates = saved
+            t, ids = median_time(lambda: word_index.search_ids(conn, pattern), 3)
+            t_cand, cand = median_time(lambda: word_index.candidates(conn, pattern), 3)
+            saved = word_index.candidates
+            word_index.candidates = lambda c, p: None  # the whole search text through RE2
+            t_scan, every = median_time(lambda: word_index.search_ids(conn, pattern), 3)
+            word_index.candidates = saved
             found[f"search {pattern!r}"] = {
                 "ms": ms(t), "candidates_ms": ms(t_cand), "candidates": None if cand is None else len(cand),
                 "matches": len(ids), "full_scan_ms": ms(t_scan), "same_as_full_scan": ids == every,
             }
     if "words" in groups:
-        t = median_time(lambda: [tables.related_ids(conn, fid) for fid, _ in sample], 3)[0] / len(sample)
+        t = median_time(lambda: [word_index.related_ids(conn, fid) for fid, _ in sample], 3)[0] / len(sample)
         found["related_top20"] = ms(t)
     if "search" in groups:
         found["rg_l_syrian_army"] = ms(median_time(lambda: subprocess.run(

@@ -1,4 +1,4 @@
-"""related's text statistics from the SQLite index (features/text_stats.py) against today's scan.
+"""related's text statistics from the SQLite index (features/related/text_stats.py) against today's scan.
 
     # one build from nothing per process: time, CPU, peak memory, size per table
     cd /tmp && PYTHONPATH=/work/wt-words /work/venv/bin/python /work/wt-words/bench/text_stats_bench.py build \\
@@ -31,7 +31,7 @@ def _load() -> str:
 
 def build_cmd(args) -> None:
     from newsarc.features import catalog  # noqa: F401  (registers events, links)
-    from newsarc.features import text_stats
+    from newsarc.features.related import text_stats
     from newsarc.index import build, db
 
     text_stats.text_group(args.storage, optimize=args.optimize)
@@ -91,7 +91,8 @@ def today_cmd(args) -> None:
 
 def query_cmd(args) -> None:
     from newsarc.archive import Archive
-    from newsarc.features import related, text_stats
+    from newsarc.features import related
+    from newsarc.features.related import text_stats
     from newsarc.index import build
 
     timings: dict = {"load": _load()}

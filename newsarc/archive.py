@@ -503,7 +503,7 @@ class Archive:
     def walk_unindexed(self, processes: int = 1) -> list[tuple[str, str]] | None:
         """Every `.md` file below the scope as (path, relpath), in scan order, what the walk skipped noted
         in `scan_diagnostics`; None when events were read already (`load()`, a span's day folders): the
-        caller takes those. For a command that reads each file's bytes once (search.py, linkfacts.py):
+        caller takes those. For a command that reads each file's bytes once (search.py, linkcheck/facts.py):
         building an index first is a toll.
 
         `processes` > 1: the same answer, its pieces (`walk_pieces`) walked by that many processes

@@ -210,7 +210,7 @@ def _folder_of(paths: list[Path] | None) -> Path | None:
 
 
 def _dump(site, paths, chosen: str) -> None:
-    from newsarc.features import links
+    from newsarc.features.linkcheck import checks as links
     from newsarc.output.links import render_dump
 
     count = render_dump(links.dump(site, paths or None), "json" if chosen == "json" else "text", str(site.root))
@@ -219,7 +219,7 @@ def _dump(site, paths, chosen: str) -> None:
 
 
 def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file, ext=None) -> None:
-    from newsarc.features import links
+    from newsarc.features.linkcheck import checks as links
     from newsarc.output import links as render
 
     options = links.Options(strict=strict, reciprocal=reciprocal)
@@ -243,7 +243,7 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
 
 def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
     """Apply (or diff) the fixes; drop fixed findings from the report. True when only a diff is wanted."""
-    from newsarc.features import fix as fixer
+    from newsarc.features.linkcheck import fix as fixer
 
     result = fixer.apply(site.root, report.findings, fuzzy=fuzzy, dry_run=dry_run)
     for path, why in result.refused.items():
@@ -263,7 +263,7 @@ def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
 
 @dataclass(frozen=True)
 class _External:
-    options: Any  # newsarc.features.external.CheckOptions
+    options: Any  # newsarc.features.linkcheck.external.CheckOptions
     warn: bool
     cache_file: Path | None
     max_age: float
@@ -281,8 +281,8 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
         return None
     if mode not in (None, "warn", "error"):
         raise NewsarcError(f"--external={mode}: say --external (dead links are errors) or --external=warn")
-    from newsarc.features import external as ext
-    from newsarc.features.linkcache import DEFAULT_MAX_AGE, parse_age
+    from newsarc.features.linkcheck import external as ext
+    from newsarc.features.linkcheck.url_cache import DEFAULT_MAX_AGE, parse_age
 
     defaults = ext.CheckOptions()
     options = ext.CheckOptions(
@@ -300,8 +300,8 @@ def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) 
 
 
 def _external(site, paths, report, ext: _External, strict: bool):
-    """Check the http(s) links of the files validated into `report`; features/external_links.py's report."""
-    from newsarc.features import external_links
+    """Check the http(s) links of the files validated into `report`; features/linkcheck/external_findings.py's report."""
+    from newsarc.features.linkcheck import external_findings as external_links
     from newsarc.output.links import external_progress
 
     cache = external_links.url_cache(ext.cache_file, ext.max_age, ext.no_cache)

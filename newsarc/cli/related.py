@@ -88,7 +88,7 @@ def related(
         raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
     span = dates.window(from_, to)
     source = by.value if by else None
-    from newsarc.features import text_stats  # registers the text group: the similar-text scores read it
+    from newsarc.features.related import text_stats  # registers the text group: the similar-text scores read it
     from newsarc.features.catalog import LINKS
 
     site = open_catalog(archive, root, more=(LINKS, text_stats.GROUP) if source in (None, By.text.value) else (LINKS,))

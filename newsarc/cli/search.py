@@ -127,7 +127,7 @@ def search(
     from newsarc.reading.event_text import FIELDS
     from newsarc.output import search as render
     from newsarc.output.console import choose_mode
-    from newsarc.features.patterns import INSENSITIVE, SENSITIVE, SMART, compile_patterns
+    from newsarc.features.search.patterns import INSENSITIVE, SENSITIVE, SMART, compile_patterns
 
     matcher = compile_patterns(
         [*(patterns or []), *(regexp or [])],

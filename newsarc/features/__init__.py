@@ -9,10 +9,10 @@ from newsarc.index import db as _db
 
 for _name, _module in (
     ("events", "newsarc.features.catalog"),
-    ("links", "newsarc.features.index_tables"),
-    ("search", "newsarc.features.index_tables"),
-    ("words", "newsarc.features.index_tables"),
-    ("text", "newsarc.features.text_stats"),
+    ("links", "newsarc.features.linkcheck.link_tables"),
+    ("search", "newsarc.features.search.word_index"),
+    ("words", "newsarc.features.search.word_index"),
+    ("text", "newsarc.features.related.text_stats"),
     ("counts", "newsarc.features.stats"),
     ("search_lengths", "newsarc.features.search"),
 ):

@@ -62,10 +62,10 @@ EVENTS = db.register(db.Group(
     kinds=(db.EVENT,),
 ))
 
-from newsarc.features import index_tables  # noqa: E402  (registers the links group, which backlinks read)
+from newsarc.features.linkcheck import link_tables  # noqa: E402  (registers the links group, which backlinks read)
 
 GROUPS = ("events",)  # what every command through the catalogue needs; `show`, `related` and validate-links add LINKS
-LINKS = index_tables.LINKS.name  # backlinks, related's links, validate-links' facts
+LINKS = link_tables.LINKS.name  # backlinks, related's links, validate-links' facts
 _EVENT = "SELECT f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
 _ORDER = " ORDER BY max(e.day, 1), f.path"  # Archive's event order: by date (none: first), then path
 _BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM events e JOIN files f ON f.id = e.id"
@@ -291,7 +291,7 @@ class Catalog:
 
     @unreadable.setter
     def unreadable(self, found: list[Event]) -> None:
-        """What a search that read the files itself found skipped (features/filesearch.py)."""
+        """What a search that read the files itself found skipped (features/search/files.py)."""
         self.archive.unreadable = found
 
     @property
@@ -425,7 +425,7 @@ class Catalog:
         self.holding(LINKS)
         rows = self._query(
             _EVENT + " JOIN links l ON l.id = e.id WHERE l.target = (SELECT id FROM files WHERE path = ?) AND l.role & ?" + _ORDER,
-            db.stored_path(event.path), index_tables.BACKLINK)
+            db.stored_path(event.path), link_tables.BACKLINK)
         return [_listed(row, self.root) for row in rows]
 
     def with_text(self, event: Event) -> Event:
@@ -439,9 +439,9 @@ class Catalog:
     def link_facts(self):
         """validate-links' columns of every readable file, from the catalogue's tables: (docs, unreadable,
         facts) as linkfacts.scan gets them by a glance at every file, the files it must read parsed
-        (those whose links or date line the links group could not vouch for: index_tables._link_rows).
+        (those whose links or date line the links group could not vouch for: link_tables._link_rows).
         None unless the catalogue is on disk: validate-links builds no index."""
-        from newsarc.features.linkfacts import Docs
+        from newsarc.features.linkcheck.facts import Docs
         from newsarc.reading.parser import read_event
 
         if self._index is None:
@@ -455,7 +455,7 @@ class Catalog:
             rows = conn.execute("SELECT path, kind, id FROM files WHERE kind != ?", (db.SKIPPED,)).fetchall()  # findings are sorted at the end
             loud = {fid for (fid,) in conn.execute(
                 "SELECT id FROM link_facts WHERE NOT quiet OR odd UNION SELECT id FROM links_missing WHERE role & ?",
-                (index_tables.PLAIN,))}
+                (link_tables.PLAIN,))}
             internal, http = conn.execute("SELECT total(links - http), total(http) FROM link_facts").fetchone()
             for links, outside in conn.execute(f"SELECT links - http, http FROM link_facts WHERE id IN ({','.join('?' * len(loud))})",
                                                tuple(loud)) if loud else ():

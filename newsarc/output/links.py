@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO
 
-from newsarc.features.links import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
+from newsarc.features.linkcheck.checks import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
 from newsarc.output.console import file_url, isatty, linked, make_console, printable, write_json
 
 FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
@@ -374,7 +374,7 @@ class _NoProgress:
 
 
 def external_progress():
-    """A context giving the (checked, total) callback of newsarc.features.external, or None.
+    """A context giving the (checked, total) callback of newsarc.features.linkcheck.external, or None.
 
     The bar (checked/total, rate, ETA) goes to stderr and only on a terminal:
     piped output and CI logs get the summary line alone.
@@ -419,7 +419,7 @@ class _Bar:
 
 def external_summary(result) -> str:
     """`external: 139 URLs (120 answered from the cache): 2 dead, 1 malformed, 3 moved permanently, 129 ok; 4 not checked (mailto: 4)`."""
-    from newsarc.features import external
+    from newsarc.features.linkcheck import external
 
     counts = result.counts()
     cached = f" ({result.cached:,} answered from the cache)" if result.cached else ""

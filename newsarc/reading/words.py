@@ -1,7 +1,7 @@
 """An event's words as related's text model reads them, and as the index keeps them for it.
 
 A pure function of the text, below the index and the features: the index stores
-each event's normalized words, related's model (features/similarity.py) scores
+each event's normalized words, related's model (features/related/text_model.py) scores
 them, and neither owns the other's rules. Each text becomes lowercase UTF-8 in
 which tokens are separated by spaces (` syria s army offensive `), so a whole
 token is found with a plain pattern (` army `) and no Python code runs per token.

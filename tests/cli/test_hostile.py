@@ -38,7 +38,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from newsarc.features import fix, links
+from newsarc.features.linkcheck import fix
+from newsarc.features.linkcheck import checks as links
 from newsarc.archive import Archive
 from newsarc.cli import app
 from tests.conftest import ArchiveBuilder, event_text, run_newsarc

@@ -22,7 +22,7 @@ from newsarc.features.catalog import Catalog
 from newsarc.features.stats import stats
 from newsarc.reading.dates import parse_when
 from tests.conftest import EXAMPLES, ArchiveBuilder, event_text, generated_archive, run_newsarc
-from tests.features.test_links import build_fixture
+from tests.features.linkcheck.test_checks import build_fixture
 
 SPANS = ["2015..2017", "2016", "2017-08", "2017-08-21", "..2016-03-27", "2016-03-28..", "1990"]
 

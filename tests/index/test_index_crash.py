@@ -38,7 +38,7 @@ def site(builder):
 CHILD = textwrap.dedent("""
     import os, signal, sys
     from newsarc.index import build
-    from newsarc.features import catalog, index_tables  # noqa: F401  (register the groups)
+    from newsarc.features import catalog  # noqa: F401  (registers the groups)
     root, cache_dir, stage, at, parallel_min = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     build.PARALLEL_MIN_FILES = parallel_min
     build.CHUNK = 20
@@ -134,7 +134,7 @@ def test_a_worker_killed_mid_build_costs_time_not_the_answer(site, tmp_path, mon
 WRITER = textwrap.dedent("""
     import sys
     from newsarc.index import build
-    from newsarc.features import catalog, index_tables  # noqa: F401  (register the groups)
+    from newsarc.features import catalog  # noqa: F401  (registers the groups)
     index = build.open_fresh(sys.argv[1], sys.argv[1], ["events", "links"], cache_dir=sys.argv[2])
     print(index.conn.execute("SELECT group_concat(title, '|') FROM (SELECT title FROM events ORDER BY title)").fetchone()[0])
 """)

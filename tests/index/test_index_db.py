@@ -1,4 +1,4 @@
-"""The SQLite index (newsarc/index) with the spike's groups (features/index_tables.py): build, reopen, groups built
+"""The SQLite index (newsarc/index) with the spike's groups (features/linkcheck/link_tables.py, features/search/word_index.py): build, reopen, groups built
 on demand, updates applied to every group (links re-resolve, FTS5 rows taken out and put in).
 Crashes, damage and other versions: test_index_crash.py; freshness: test_index_freshness.py."""
 
@@ -11,7 +11,8 @@ import pytest
 
 from newsarc.index import build, db
 from newsarc.features import catalog  # noqa: F401  (registers the events group)
-from newsarc.features import index_tables as tables
+from newsarc.features.linkcheck import link_tables
+from newsarc.features.search import word_index
 from tests.index_truth import CLOCK
 
 GROUPS = ["events", "links", "search", "words"]
@@ -43,31 +44,31 @@ def test_build_and_reopen(archive, tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == db.SCHEMA
     assert set(db.built_groups(conn)) == set(GROUPS)
     assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 4 + 3
-    june = tables.events_of_month(conn, 2021, 6)
+    june = word_index.events_of_month(conn, 2021, 6)
     assert [title for _, title, _ in june] == ["Ceasefire in Idlib holds", "Syrian Army retakes Palmyra", "Floods hit Dhaka"]
-    [(fid, found)] = tables.by_slug(conn, "syrian-army-retakes-palmyra")
+    [(fid, found)] = word_index.by_slug(conn, "syrian-army-retakes-palmyra")
     assert found == "news/2021/06/1/syrian-army-retakes-palmyra.md"
-    assert tables.backlinks(conn, found) == ["news/2021/06/1/ceasefire-in-idlib-holds.md", "news/2021/07/4/palmyra-museum-reopens.md"]
-    assert tables.listed(conn, "news/2021/06/1/index.md") == {found, "news/2021/06/1/ceasefire-in-idlib-holds.md"}
-    assert tables.loud_files(conn) == []
+    assert link_tables.backlinks(conn, found) == ["news/2021/06/1/ceasefire-in-idlib-holds.md", "news/2021/07/4/palmyra-museum-reopens.md"]
+    assert link_tables.listed(conn, "news/2021/06/1/index.md") == {found, "news/2021/06/1/ceasefire-in-idlib-holds.md"}
+    assert link_tables.loud_files(conn) == []
 
 
 def test_search_candidates_then_re2(archive, tmp_path):
     conn = open_db(archive, tmp_path)
     paths = dict(conn.execute("SELECT id, path FROM files"))
-    found = lambda pattern: sorted(paths[i].rsplit("/", 1)[1] for i in tables.search_ids(conn, pattern))  # noqa: E731
+    found = lambda pattern: sorted(paths[i].rsplit("/", 1)[1] for i in word_index.search_ids(conn, pattern))  # noqa: E731
     assert found("Syrian Army") == ["syrian-army-retakes-palmyra.md"]
     assert found("almyr") == ["palmyra-museum-reopens.md", "syrian-army-retakes-palmyra.md"]  # inside a word
     assert found("Palmy?ra") == ["palmyra-museum-reopens.md", "syrian-army-retakes-palmyra.md"]
-    assert tables.candidates(conn, "a|b") is None  # no literal every match holds: everything is scanned
+    assert word_index.candidates(conn, "a|b") is None  # no literal every match holds: everything is scanned
     assert found("flood(ed)? Dhaka") == ["floods-hit-dhaka.md"]
-    assert tables.candidates(conn, "Zanzibar") == set()
+    assert word_index.candidates(conn, "Zanzibar") == set()
 
 
 def test_related_by_bm25(archive, tmp_path):
     conn = open_db(archive, tmp_path)
-    [(fid, _)] = tables.by_slug(conn, "syrian-army-retakes-palmyra")
-    best = [conn.execute("SELECT path FROM files WHERE id=?", (i,)).fetchone()[0] for i, _ in tables.related_ids(conn, fid)]
+    [(fid, _)] = word_index.by_slug(conn, "syrian-army-retakes-palmyra")
+    best = [conn.execute("SELECT path FROM files WHERE id=?", (i,)).fetchone()[0] for i, _ in word_index.related_ids(conn, fid)]
     assert best[0] == "news/2021/07/4/palmyra-museum-reopens.md"
 
 
@@ -78,7 +79,7 @@ def test_only_the_groups_asked_for(archive, tmp_path):
     later = build.open_fresh(archive, archive, ["events", "links"], cache_dir=tmp_path / "cache")  # a later command adds what it uses
     assert later.report.groups_built == ("links",) and later.report.parsed == 7
     assert set(db.built_groups(later.conn)) == {"events", "links"}
-    assert len(tables.backlinks(later.conn, "news/2021/06/1/syrian-army-retakes-palmyra.md")) == 2
+    assert len(link_tables.backlinks(later.conn, "news/2021/06/1/syrian-army-retakes-palmyra.md")) == 2
     assert build.ensure(later.conn, str(archive), ["events", "links"]) == ()
 
 
@@ -93,9 +94,9 @@ def test_edit_add_delete_are_found_and_applied(archive, builder, tmp_path):
     index = build.open_fresh(archive, archive, GROUPS, cache_dir=tmp_path / "cache")
     assert index.report.parsed == 3 and index.report.gone == 1  # the edit, the event and its day page
     conn = index.conn
-    assert tables.backlinks(conn, target) == ["news/2021/06/1/ceasefire-in-idlib-holds.md", "news/2021/07/5/quake-shakes-ankara.md"]
+    assert link_tables.backlinks(conn, target) == ["news/2021/06/1/ceasefire-in-idlib-holds.md", "news/2021/07/5/quake-shakes-ankara.md"]
     paths = dict(conn.execute("SELECT id, path FROM files"))
-    assert sorted(paths[i] for i in tables.search_ids(conn, "Palmyra")) == [
+    assert sorted(paths[i] for i in word_index.search_ids(conn, "Palmyra")) == [
         "news/2021/06/1/syrian-army-retakes-palmyra.md", "news/2021/06/2/floods-hit-dhaka.md"]
     conn.execute("INSERT INTO words(words) VALUES('integrity-check')")  # raises if the FTS5 rows do not add up
     again = build.open_fresh(archive, archive, GROUPS, cache_dir=tmp_path / "cache")
@@ -105,11 +106,11 @@ def test_edit_add_delete_are_found_and_applied(archive, builder, tmp_path):
 def test_link_to_a_missing_file_resolves_when_it_appears(builder, tmp_path):
     builder.event("2021-06-01", "Talks open", related=[("Talks close", "/news/2021/06/2/talks-close.md", ["Talks"])])
     conn = open_db(builder.root, tmp_path)
-    assert len(tables.loud_files(conn)) == 1  # a plain link to a file that is not there
+    assert len(link_tables.loud_files(conn)) == 1  # a plain link to a file that is not there
     builder.event("2021-06-02", "Talks close")
     conn = open_db(builder.root, tmp_path)
-    assert tables.backlinks(conn, "news/2021/06/2/talks-close.md") == ["news/2021/06/1/talks-open.md"]
-    assert tables.loud_files(conn) == []
+    assert link_tables.backlinks(conn, "news/2021/06/2/talks-close.md") == ["news/2021/06/1/talks-open.md"]
+    assert link_tables.loud_files(conn) == []
 
 
 def test_links_to_a_file_removed_become_missing_again(builder, tmp_path):
@@ -117,10 +118,10 @@ def test_links_to_a_file_removed_become_missing_again(builder, tmp_path):
     builder.event("2021-06-01", "Talks open", related=[("Talks close", "/news/2021/06/2/talks-close.md", ["Talks"])])
     CLOCK.age_tree(builder.root)
     conn = open_db(builder.root, tmp_path)
-    assert tables.loud_files(conn) == []
+    assert link_tables.loud_files(conn) == []
     (builder.root / "news/2021/06/2/talks-close.md").unlink()
     conn = open_db(builder.root, tmp_path)
-    loud = {conn.execute("SELECT path FROM files WHERE id=?", (i,)).fetchone()[0] for i in tables.loud_files(conn)}
+    loud = {conn.execute("SELECT path FROM files WHERE id=?", (i,)).fetchone()[0] for i in link_tables.loud_files(conn)}
     assert loud == {"news/2021/06/1/talks-open.md", "news/2021/06/2/index.md"}  # the event, and the day page listing it
     assert set(conn.execute("SELECT target FROM links_missing WHERE role & 2").fetchall()) == {("news/2021/06/2/talks-close.md",)}
 

@@ -11,7 +11,7 @@ import pytest
 
 from newsarc.index import build, db
 from newsarc.features import catalog  # noqa: F401  (registers the events group)
-from newsarc.features import index_tables as tables
+from newsarc.features.linkcheck import link_tables
 from newsarc.reading.parser import parse_bytes
 from tests.conftest import EXAMPLES, event_text
 from tests.reading.test_glance import generate, md_files
@@ -82,15 +82,15 @@ def reference_link_rows(event) -> dict[str, list[tuple]]:
     if event.is_day_page:
         lists = marshal.dumps([db.stored_path(target) for target in day_page_targets(event)])
         for target in day_page_targets(event):
-            roles[target] = tables.LISTED
+            roles[target] = link_tables.LISTED
     else:
         for target in link_targets(event):
-            roles[target] = roles.get(target, 0) | tables.BACKLINK
+            roles[target] = roles.get(target, 0) | link_tables.BACKLINK
     links, http, written, quiet = link_facts(event)
     odd = 0
     for target in written.split("\0") if written else ():
         if target[:1] == "/" and "%" not in target and "?" not in target and "#" not in target:
-            roles[target[1:]] = roles.get(target[1:], 0) | tables.PLAIN
+            roles[target[1:]] = roles.get(target[1:], 0) | link_tables.PLAIN
         else:
             odd += 1
     found, missing = [], []
@@ -114,7 +114,7 @@ def test_link_rows_equal_the_first_formula(archive, monkeypatch):
     for data, rel in files:
         event = parse_bytes(data, rel)
         if not event.skipped:
-            assert _decoded(tables._link_rows(event)) == _decoded(reference_link_rows(event)), rel
+            assert _decoded(link_tables._link_rows(event)) == _decoded(reference_link_rows(event)), rel
 
 
 @pytest.mark.parametrize("target", ["", "/news/a.md", "b.md", "#top", "foo:bar", "//host/x", "/news/../x.md", "/a%20b.md",
@@ -124,4 +124,4 @@ def test_link_rows_of_odd_targets(tmp_path, target, monkeypatch):
     monkeypatch.setattr(db, "_IDS", {"news/a.md": 1, "news/2017/08/13/b.md": 2})
     for body in (f"See [x]({target}).", f"See [x]({target}) and [y](/news/a.md)."):
         event = parse_bytes(event_text("2017-08-13", "Odd town", body=body).encode(), "news/2017/08/13/odd.md")
-        assert _decoded(tables._link_rows(event)) == _decoded(reference_link_rows(event))
+        assert _decoded(link_tables._link_rows(event)) == _decoded(reference_link_rows(event))

@@ -194,7 +194,7 @@ def test_a_terminal_gets_the_matches_it_can_show_of_a_huge_line(cli, builder):
     matches within 4,000 bytes of it and moves on to the next line: 2.5M spans of a 10 MB line held
     600 MB. Each line keeps its own window; --json still gets every match."""
     from newsarc.output.search import MAX_SHOWN, SHOWN_BYTES
-    from newsarc.features.patterns import compile_patterns
+    from newsarc.features.search.patterns import compile_patterns
 
     matcher = compile_patterns(["aaa"])
     text = "x" * 10 + "aaa " * 2_500_000 + "\n" + "é aaa" * 3 + "\n" + "aaa " * 2000

@@ -15,9 +15,9 @@ import json
 import pytest
 
 from newsarc.archive import Archive
-from newsarc.features.links import validate
+from newsarc.features.linkcheck.checks import validate
 from tests.conftest import event_text, run_newsarc
-from tests.features.test_external import server  # noqa: F401 - the HTTP server fixture
+from tests.features.linkcheck.test_external import server  # noqa: F401 - the HTTP server fixture
 
 DAY = "news/2017/08/13"
 BIG = f"{DAY}/huge-town.md"

@@ -52,7 +52,7 @@ from pathlib import Path
 from newsarc import cores
 from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS, event_text, raw_of
 from newsarc.model import Diagnostic, Event
-from newsarc.features.patterns import Matcher
+from newsarc.features.search.patterns import Matcher
 
 PARALLEL_FILES = 2000  # from this many files (or any folder left to walk), every core walks and reads
 
@@ -508,7 +508,7 @@ def fields_text(path: str, relpath: str, fields: Sequence[str]) -> str:
 def canonical(data: bytes, relpath: str) -> Canonical | None:
     """What the parser's fast path (fastpath.parse) makes of title, body and topics, cut without the
     rest of its work (links and their byte offsets, headings); None for any file it would not take,
-    or that is not plain UTF-8 without front matter (parse those). tests/features/test_filesearch.py checks
+    or that is not plain UTF-8 without front matter (parse those). tests/features/search/test_files.py checks
     that both agree on every file this takes."""
     from newsarc.reading import fastpath as q
 
@@ -909,7 +909,7 @@ def _branches(pattern: str, sensitive: bool) -> list[list[str]] | None:
 
     Conservative: a group, class, escape class, anchor or `.` ends a run; a
     quantified character is dropped from its run; inline flags give up."""
-    from newsarc.features.patterns import _Scan, _class, _escape, _repetition
+    from newsarc.features.search.patterns import _Scan, _class, _escape, _repetition
 
     if "(?" in pattern:
         return None
@@ -956,7 +956,7 @@ def _branches(pattern: str, sensitive: bool) -> list[list[str]] | None:
 
 def _group_end(pattern: str, start: int) -> int:
     """Index after the `)` closing the group at `start` (escapes and classes skipped), -1 if none."""
-    from newsarc.features.patterns import parentheses
+    from newsarc.features.search.patterns import parentheses
 
     depth = 0
     for i, ch in parentheses(pattern, start):

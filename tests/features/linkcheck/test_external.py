@@ -20,7 +20,7 @@ import pytest
 from newsarc import __version__
 from newsarc.archive import Archive
 from newsarc.errors import BadPattern, NewsarcError
-from newsarc.features.external import (
+from newsarc.features.linkcheck.external import (
     DEAD,
     MALFORMED,
     OK,
@@ -35,7 +35,7 @@ from newsarc.features.external import (
     parse_accept,
     parse_retry_after,
 )
-from newsarc.features.linkcache import LinkCache, parse_age
+from newsarc.features.linkcheck.url_cache import LinkCache, parse_age
 
 FAST = dict(timeout=2.0, retries=2, backoff=0.01, max_retry_wait=0.05)
 
@@ -331,7 +331,7 @@ def test_classify(url, kind, reason):
      ("/news/2017/08/13/x.md", False), ("x.md#top", False), ("#top", False), ("C:\\news\\x.md", False), ("", False)],
 )
 def test_what_counts_as_external(target, external):
-    from newsarc.features.external import is_external
+    from newsarc.features.linkcheck.external import is_external
 
     assert is_external(target) is external
 
@@ -547,7 +547,7 @@ def test_bad_age(text):
 
 SCRIPT = """
 import json, sys
-from newsarc.features.external import CheckOptions, Location, check
+from newsarc.features.linkcheck.external import CheckOptions, Location, check
 urls = {u: [Location("a.md", 1, 1)] for u in sys.argv[1:]}
 report = check(urls, CheckOptions(host_concurrency=1, timeout=5))
 print(json.dumps({"interrupted": report.interrupted, "checked": report.checked, "urls": [r.url for r in report.results]}))
@@ -729,7 +729,7 @@ def test_cli_ctrl_c_prints_what_was_checked_and_exits_130(builder, server, tmp_p
 
 
 def test_cli_external_answers_alike_with_and_without_an_index(cli, web_archive, server, tmp_path):
-    """Its URLs come from every file parsed on every core (features/linkpass.py), whatever index there is."""
+    """Its URLs come from every file parsed on every core (features/linkcheck/every_link.py), whatever index there is."""
     outputs = []
     for options in ([], ["--no-cache"]):
         result = cli(*options, *external_args(web_archive, tmp_path, "--format", "text", "--no-url-cache"))

@@ -4,7 +4,7 @@
 candidate terms, the postings of its chosen terms with their counts, every
 document's length) come from a `Statistics` source, so the scoring is one code
 path whoever keeps them: `Scan` here, or the SQLite index's text group
-(features/text_stats.py), which give the same floats from the same statistics.
+(features/related/text_stats.py), which give the same floats from the same statistics.
 
 `Scan` works in C-level string operations: each text becomes lowercase
 UTF-8 in which tokens are separated by spaces (` syria s army offensive `),
@@ -75,7 +75,7 @@ class Query:
 
 class Statistics(Protocol):
     """What BM25 needs to know of the documents, wherever it is kept: today's scan of normalized texts
-    (`Scan`) or the SQLite index's words (features/text_stats.py). Documents are positions 0..size-1.
+    (`Scan`) or the SQLite index's words (features/related/text_stats.py). Documents are positions 0..size-1.
     The scoring (TextIndex) is the same whichever answers, so the answers are the same when the
     statistics are."""
 
@@ -185,7 +185,7 @@ class TextIndex:
         statistics: Statistics | None = None,
     ):
         """From texts, or from texts already normalized (reading/words.py), scanned when asked (`Scan`);
-        or from `statistics` kept elsewhere (the SQLite index: features/text_stats.py)."""
+        or from `statistics` kept elsewhere (the SQLite index: features/related/text_stats.py)."""
         if statistics is None:
             statistics = Scan(normalized if normalized is not None else [normalize(t) for t in texts])
         self.statistics = statistics

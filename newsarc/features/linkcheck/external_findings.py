@@ -1,7 +1,7 @@
 """`validate-links --external`: the archive's http(s) links requested, and each bad URL made
 a finding of the report, beside the offline checks' findings.
 
-features/external.py requests URLs and knows nothing of findings; features/links.py
+features/linkcheck/external.py requests URLs and knows nothing of findings; features/linkcheck/checks.py
 checks the archive offline and knows nothing of HTTP. This is where the two meet, so
 that the command line only turns options into this call and prints what it returns.
 """
@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsarc import settings
-from newsarc.features import external, links
-from newsarc.features.links import ERROR, WARNING, Finding, Location, Report, Suggestion
+from newsarc.features.linkcheck import external
+from newsarc.features.linkcheck import checks as links
+from newsarc.features.linkcheck.checks import ERROR, WARNING, Finding, Location, Report, Suggestion
 
 if TYPE_CHECKING:
     from newsarc.archive import Archive
-    from newsarc.features.linkcache import LinkCache
+    from newsarc.features.linkcheck.url_cache import LinkCache
 
-# Finding kinds for URLs, by the verdict of features/external.py.
+# Finding kinds for URLs, by the verdict of features/linkcheck/external.py.
 URL_KINDS = {
     "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
     "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
@@ -30,7 +31,7 @@ URL_KINDS = {
 def url_cache(cache_file: Path | None, max_age: float, off: bool) -> LinkCache | None:
     """The URL result cache: links.json follows the index cache (--cache-dir, NEWSARC_CACHE_DIR),
     and --no-cache turns both off; `off` is --no-url-cache."""
-    from newsarc.features.linkcache import LinkCache, default_path
+    from newsarc.features.linkcheck.url_cache import LinkCache, default_path
 
     chosen = settings.current()
     if off or not chosen.url_cache:
@@ -53,7 +54,7 @@ def check(
 
     Returns external.check's report (for the summary and the exit status); the
     cache is saved, and says in `problem` when it could not be."""
-    from newsarc.features import linkpass
+    from newsarc.features.linkcheck import every_link as linkpass
 
     src = links.sources(archive, paths or None)
     urls = external.gather(linkpass.every_file(archive, src, external.written_urls))

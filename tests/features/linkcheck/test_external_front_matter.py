@@ -12,13 +12,13 @@ import json
 import pytest
 
 from newsarc.index import cache
-from newsarc.features import external
+from newsarc.features.linkcheck import external
 from newsarc.archive import Archive
-from newsarc.features.external import Location
+from newsarc.features.linkcheck.external import Location
 from newsarc.model import SOURCE
 from newsarc.reading.parser import parse_text
 from tests.conftest import event_text, run_newsarc
-from tests.features.test_external import external_args, server  # noqa: F401 - `server` is a fixture
+from tests.features.linkcheck.test_external import external_args, server  # noqa: F401 - `server` is a fixture
 
 ONE = "news/2017/08/1/one.md"
 TWO = "news/2017/08/2/two.md"

@@ -2,10 +2,10 @@
 
 Three layers, each usable without the next:
 
-* Patterns (`newsarc.features.patterns`): `compile_patterns` turns ripgrep-style
+* Patterns (`newsarc.features.search.patterns`): `compile_patterns` turns ripgrep-style
   flags into RE2 programs, compiled once; RE2 runs in linear time, so no
   pattern can hang a search.
-* Matching (`newsarc.features.patterns`) is a pure function over text: `Matcher`
+* Matching (`newsarc.features.search.patterns`) is a pure function over text: `Matcher`
   knows nothing of where the texts came from, so a cached text blob can feed it.
 * Events: `event_text`/`event_fields` (`newsarc.reading.event_text`) give the searchable
   text of an event (decoded fields or the raw file) with the file line of
@@ -24,8 +24,8 @@ from pathlib import Path
 
 from newsarc import cores
 from newsarc.archive import Archive
-from newsarc.features import filesearch
-from newsarc.features.patterns import LineMatch, Matcher
+from newsarc.features.search import files as filesearch
+from newsarc.features.search.patterns import LineMatch, Matcher
 from newsarc.index import db
 from newsarc.model import Event
 from newsarc.reading.dates import DateSpan

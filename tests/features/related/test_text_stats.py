@@ -1,8 +1,8 @@
-"""related's text statistics from the SQLite index (features/text_stats.py) answer as today's scan.
+"""related's text statistics from the SQLite index (features/related/text_stats.py) answer as today's scan.
 
 The oracle below is today's model written out plainly (every document's tokens
 counted, document frequencies by brute force, BM25 summed document by document
-in the weights' order, as similarity.py did before its statistics could come
+in the weights' order, as related/text_model.py did before its statistics could come
 from elsewhere). Both sources of TextIndex, the scan (`Scan`) and the index
 (`open_words`), must give its floats exactly: query terms, weights, the query's
 own score, postings, scores in order, the top 20 and their "why".
@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsarc.archive import Archive
-from newsarc.features import text_stats
-from newsarc.features.similarity import B, CANDIDATE_TERMS, K1, QUERY_TERMS, TextIndex
+from newsarc.features.related import text_stats
+from newsarc.features.related.text_model import B, CANDIDATE_TERMS, K1, QUERY_TERMS, TextIndex
 from newsarc.index import build, db
 from newsarc.reading.words import count, normalize, useful
 from tests.conftest import EXAMPLES, ArchiveBuilder, generated_archive

@@ -41,7 +41,7 @@ from array import array
 from collections import Counter
 from collections.abc import Iterable
 
-from newsarc.features.similarity import TextIndex
+from newsarc.features.related.text_model import TextIndex
 from newsarc.index import build, db
 from newsarc.reading.words import normalize, useful
 

@@ -264,7 +264,7 @@ class NetworkUnreachable(NewsarcError):
 
 
 class ResultCache(Protocol):
-    """What `check` needs of a cache (newsarc.features.linkcache.LinkCache fits)."""
+    """What `check` needs of a cache (newsarc.features.linkcheck.url_cache.LinkCache fits)."""
 
     def get(self, url: str) -> dict[str, Any] | None: ...
 
@@ -283,7 +283,7 @@ def collect(events: Iterable[Event], roles: Sequence[str] = ROLES) -> dict[str, 
 
 def written_urls(event: Event, roles: Sequence[str] = ROLES) -> list[tuple[str, int, int, str]]:
     """(URL, line, column, role) of each external-looking link of one event, in order, as plain values
-    (features/linkpass.py sends them between processes)."""
+    (features/linkcheck/every_link.py sends them between processes)."""
     return [(link.target.strip(), link.line, link.column, link.role) for link in event.links if link.role in roles and is_external(link.target)]
 
 

@@ -13,7 +13,7 @@ full parser finds (no code, HTML, escapes, images, reference definitions,
 indented or setext lines, and every `](` the start of a plain inline link).
 Anything else, and every file the glance cannot call quiet, is read by the
 full parser, so the findings are exactly those of the index's path; only the
-time differs. tests/features/test_linkfacts.py compares both on every file.
+time differs. tests/features/linkcheck/test_facts.py compares both on every file.
 
 Every core works (`scan`): the walk in pieces (Archive.walk_unindexed), then
 the files in chunks, each process taking the next chunk when done with its

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsarc.archive import Archive
-from newsarc.features.links import Options, validate
+from newsarc.features.linkcheck.checks import Options, validate
 from newsarc.features.stats import stats
 from newsarc.features.suggest import edit_distance
 from tests.conftest import EXAMPLES, event_text, run_newsarc
@@ -502,7 +502,7 @@ def test_narrowed_check_equals_reading_every_file(which, builder, tmp_path):
 
 
 def test_narrowed_check_reads_only_suspect_files(fixture_root, tmp_path):
-    from newsarc.features.links import Checker, sources
+    from newsarc.features.linkcheck.checks import Checker, sources
 
     site = Archive.open(fixture_root, cache_dir=tmp_path / "c")
     checker = Checker(site, sources(site, None), Options())
@@ -514,7 +514,7 @@ def test_narrowed_check_reads_only_suspect_files(fixture_root, tmp_path):
 def test_a_front_matter_date_that_agrees_keeps_a_file_unread(builder, tmp_path):
     """A front matter date naming the folder's day has nothing to report: the index vouches for the
     file. One that disagrees, or is no date, is read and reported, in the narrowed check as in the wide."""
-    from newsarc.features.links import Checker, sources
+    from newsarc.features.linkcheck.checks import Checker, sources
 
     fm = "title: {t}\ndate: {d}"
     builder.event("2016-03-04", "Agrees", front_matter=fm.format(t="Agrees", d="2016-03-04"))
@@ -537,7 +537,7 @@ def test_a_front_matter_date_that_agrees_keeps_a_file_unread(builder, tmp_path):
 def test_checks_read_from_the_index_columns_equal_checks_of_events(fixture_root, tmp_path):
     """Day pages, padding and duplicates are judged from the index's columns for the whole archive;
     the same events handed over as plain events (no index behind them) give the same report."""
-    from newsarc.features.links import Checker, Sources, sources
+    from newsarc.features.linkcheck.checks import Checker, Sources, sources
 
     site = Archive.open(fixture_root, cache_dir=tmp_path / "c")
     indexed = sources(site, None)
@@ -592,7 +592,7 @@ def test_same_slug_suggestions_look_only_inside_the_root(builder, cli, tmp_path)
                           st.integers()), max_size=40))
 def test_findings_sorted_field_by_field_are_in_sort_key_order(rows):
     """sort_findings makes no key tuples, and gives sort_key's order, ties kept as they came."""
-    from newsarc.features.links import Finding, sort_findings
+    from newsarc.features.linkcheck.checks import Finding, sort_findings
 
     findings = [Finding(path, line, column, link, kind, str(tag)) for path, line, column, kind, link, tag in rows]
     expected = sorted(findings, key=Finding.sort_key)

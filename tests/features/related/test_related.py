@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from newsarc.archive import Archive
 from newsarc.reading.dates import parse_when
 from newsarc.features.related import BACKLINKS, BOTH, IN, LINKS, OUT, TEXT, TOPICS, follow, linking_to, order, related, timeline
-from newsarc.features.similarity import TextIndex, count, normalize, tokenize
+from newsarc.features.related.text_model import TextIndex, count, normalize, tokenize
 from tests.conftest import ROOT, ArchiveBuilder, run_newsarc, slugify
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[mK]|\x1b\]8;[^\x1b]*\x1b\\")
@@ -347,7 +347,7 @@ def test_text_index_on_every_core_answers_as_on_one(monkeypatch):
     """The scan and the postings fork one process per core from PARALLEL_DOCS documents: same answers."""
     import random
 
-    from newsarc.features import similarity
+    from newsarc.features.related import text_model as similarity
 
     words = ["palmyra", "aleppo", "citadel", "airstrike", "museum", "ceasefire", "convoy", "eclipse", "harvest", "summit"]
     chance = random.Random(7)

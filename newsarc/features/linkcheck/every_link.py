@@ -24,7 +24,7 @@ from newsarc.model import Event
 
 if TYPE_CHECKING:
     from newsarc.archive import Archive
-    from newsarc.features.links import Sources
+    from newsarc.features.linkcheck.checks import Sources
 
 _BATCH = 256  # files a process parses before it sends their answers
 _PARALLEL_FILES = 2000  # below this, forking costs more than it saves
@@ -44,7 +44,7 @@ def every_file(archive: Archive, src: Sources, reduce: Callable[[Event], Any], *
         yield from parsed(archive.root, [paths[k] for k in order(facts)], reduce)
         unreadable = sorted(src.unreadable, key=lambda doc: walk_key(doc.path))
     if over_limit:
-        from newsarc.features.links import streamed
+        from newsarc.features.linkcheck.checks import streamed
 
         yield from ((part.path, reduce(part)) for part in streamed(archive.root, unreadable))
 

@@ -109,7 +109,7 @@ class LinkCache:
         self.entries = {}
         self._dirty = True  # rewrite it, even if this run adds nothing
 
-    # -- the interface newsarc.features.external uses ----------------------------------
+    # -- the interface newsarc.features.linkcheck.external uses ----------------------------------
 
     def get(self, url: str) -> dict[str, Any] | None:
         """The stored result if it is younger than max_age, else None."""

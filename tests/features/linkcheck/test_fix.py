@@ -9,9 +9,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsarc.features import fix as fixer
+from newsarc.features.linkcheck import fix as fixer
 from newsarc.archive import Archive
-from newsarc.features.links import validate
+from newsarc.features.linkcheck.checks import validate
 from tests.conftest import event_text, run_newsarc
 
 TARGET = "news/2015/09/4/alpha-event.md"

@@ -1,5 +1,5 @@
 """validate-links' whole-archive forms: --reciprocal, --dump and --external read every file's links
-parsed on every core (linkpass.py), in the order of the archive's events, with the answers that every
+parsed on every core (linkcheck/every_link.py), in the order of the archive's events, with the answers that every
 event parsed first gives."""
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import pytest
 
 from newsarc import cores
 from newsarc.archive import Archive
-from newsarc.features import external, linkpass, links
+from newsarc.features.linkcheck import external
+from newsarc.features.linkcheck import every_link as linkpass
+from newsarc.features.linkcheck import checks as links
 from newsarc.features.catalog import Catalog
-from newsarc.features.links import Checker, Columns, Options, Sources, streamed
+from newsarc.features.linkcheck.checks import Checker, Columns, Options, Sources, streamed
 from tests.conftest import EXAMPLES
-from tests.features.test_links import build_fixture
+from tests.features.linkcheck.test_checks import build_fixture
 
 
 # -- the parallel pass ---------------------------------------------------------------------------

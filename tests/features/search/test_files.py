@@ -1,4 +1,4 @@
-"""A first `search` with no index (filesearch.py): the same answer as the index gives, and no index written.
+"""A first `search` with no index (search/files.py): the same answer as the index gives, and no index written.
 
 The prefilter may drop a file only when its decoded text cannot match; these
 tests compare it with parsing every file, on hand-made hostile files and on
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsarc.features import filesearch
+from newsarc.features.search import files as filesearch
 from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS, event_text
 from newsarc.reading.parser import parse_bytes
-from newsarc.features.patterns import INSENSITIVE, SENSITIVE, compile_patterns
+from newsarc.features.search.patterns import INSENSITIVE, SENSITIVE, compile_patterns
 from newsarc.features.search import Query
 from tests.conftest import EXAMPLES, event_text as event_file, run_newsarc
 

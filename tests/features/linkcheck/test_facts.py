@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsarc.features import linkfacts
+from newsarc.features.linkcheck import facts as linkfacts
 from newsarc.archive import Archive
-from newsarc.features.links import Options, validate
+from newsarc.features.linkcheck.checks import Options, validate
 from newsarc.reading.parser import parse_bytes
 from tests.conftest import EXAMPLES, event_text, generated_archive
 

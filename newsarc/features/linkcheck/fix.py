@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsarc.errors import NewsarcError
-from newsarc.features.links import Finding, Fix
+from newsarc.features.linkcheck.checks import Finding, Fix
 
 _BOM = b"\xef\xbb\xbf"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from newsarc.features import fix as fixer
+from newsarc.features.linkcheck import fix as fixer
 from newsarc.archive import Archive
-from newsarc.features.links import validate
+from newsarc.features.linkcheck.checks import validate
 from tests.conftest import event_text, run_newsarc
 
 SOURCE = "news/2017/08/13/army-retakes-the-town.md"
@@ -182,7 +182,7 @@ def test_a_killed_fix_leaves_a_temp_file_that_the_next_run_removes(site):
     """kill -9 in the middle of the write, for real: the next --fix (a minute later) cleans up."""
     code = (
         "import os, signal, sys\n"
-        "from newsarc.features import fix, links\n"
+        "from newsarc.features.linkcheck import checks as links, fix\n"
         "from newsarc.archive import Archive\n"
         "fix._before_replace = lambda: os.kill(os.getpid(), signal.SIGKILL)\n"
         f"fix.apply(Archive.open(sys.argv[1]).root, links.validate(Archive.open(sys.argv[1])).findings)\n"
@@ -280,7 +280,7 @@ def test_without_folder_descriptors_fix_says_so_and_writes_nothing(builder, monk
     """On a system whose os.open and os.replace take no dir_fd (Windows), --fix refuses in one sentence."""
     import os
 
-    from newsarc.features import fix
+    from newsarc.features.linkcheck import fix
     from newsarc.errors import NewsarcError
 
     monkeypatch.setattr(os, "supports_dir_fd", set())

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from newsarc.features.external import DEAD, OK, RATE_LIMITED, UNCHECKED, CheckOptions, Location, NetworkUnreachable, check
-from newsarc.features.linkcache import LinkCache
+from newsarc.features.linkcheck.external import DEAD, OK, RATE_LIMITED, UNCHECKED, CheckOptions, Location, NetworkUnreachable, check
+from newsarc.features.linkcheck.url_cache import LinkCache
 from tests.conftest import run_newsarc
-from tests.features.test_external import FAST, Handler, Server, closed_port, server  # noqa: F401 - `server` is a fixture
+from tests.features.linkcheck.test_external import FAST, Handler, Server, closed_port, server  # noqa: F401 - `server` is a fixture
 
 
 @pytest.fixture
@@ -264,7 +264,7 @@ import json, os, socket, sys, threading
 def lookup(host, *args, **kw):  # a name server that never answers (no network, DNS packets dropped)
     threading.Event().wait()
 socket.getaddrinfo = lookup
-from newsarc.features.external import CheckOptions, Location, NetworkUnreachable, check
+from newsarc.features.linkcheck.external import CheckOptions, Location, NetworkUnreachable, check
 urls = {f"https://site{i}.example/": [Location("a.md", 1, 1)] for i in range(5)}
 try:
     check(urls, CheckOptions(timeout=30, resolve_deadline=0.5))
@@ -345,7 +345,7 @@ def lookup(host, *args, **kw):  # a resolver that never answers for one name (a 
         raise socket.gaierror(socket.EAI_NONAME, "not in this test")  # no query leaves the machine
     return real(host, *args, **kw)
 socket.getaddrinfo = lookup
-from newsarc.features.external import CheckOptions, Location, check
+from newsarc.features.linkcheck.external import CheckOptions, Location, check
 urls = {u: [Location("a.md", 1, 1)] for u in sys.argv[1:]}
 report = check(urls, CheckOptions(timeout=30, max_time=float(0.5)))
 print(json.dumps([[r.kind, r.reason] for r in report.results]), flush=True)

@@ -21,7 +21,7 @@ from newsarc.features import search as core
 from newsarc.archive import Archive
 from newsarc.errors import BadPattern
 from newsarc.reading.event_text import DEFAULT_FIELDS, FIELDS
-from newsarc.features.patterns import SMART, compile_patterns
+from newsarc.features.search.patterns import SMART, compile_patterns
 from tests.conftest import EXAMPLES, generated_archive, run_newsarc
 
 # -- a small archive with the cases that matter ---------------------------------------
@@ -167,7 +167,7 @@ def test_pathological_pattern_runs_in_linear_time():
 
 
 def test_select_skips_empty_texts_and_never_matches_across_texts(monkeypatch):
-    monkeypatch.setattr("newsarc.features.patterns._CHUNK", 8)  # several buffers, so chunk edges are crossed
+    monkeypatch.setattr("newsarc.features.search.patterns._CHUNK", 8)  # several buffers, so chunk edges are crossed
     texts = ["ab", "", "b", "a", "", "xxxxxxxxxxxa", "b\na"]
     assert list(compile_patterns(["^$"]).select(texts)) == []
     assert list(compile_patterns(["a$"]).select(texts)) == [3, 5, 6]
@@ -357,12 +357,12 @@ def test_context_separates_events_even_without_context_lines(cli, site):
 
 def test_results_are_made_as_they_are_read_not_kept(site):
     """The events of a search are made, and their lines collected, one at a time while they are
-    read (a search reads the files: filesearch.py): none is kept, and reading again gives the same
+    read (a search reads the files: search/files.py): none is kept, and reading again gives the same
     answers."""
     import gc
 
-    from newsarc.features.filesearch import FileEvent
-    from newsarc.features.patterns import compile_patterns
+    from newsarc.features.search.files import FileEvent
+    from newsarc.features.search.patterns import compile_patterns
 
     def alive() -> int:
         return sum(1 for thing in gc.get_objects() if type(thing) is FileEvent)
@@ -434,7 +434,7 @@ def test_relevance_through_the_index_scores_as_reading_every_event(site, tmp_pat
     """Relevance takes each event's text length from the catalogue's lengths group (characters, not
     bytes: 'été'), not from 100k parsed events; the scores are those of reading them all."""
     from newsarc.features.catalog import Catalog
-    from newsarc.features.patterns import compile_patterns
+    from newsarc.features.search.patterns import compile_patterns
     from newsarc.reading.event_text import DEFAULT_FIELDS, event_text
 
     for root in (site, EXAMPLES):
@@ -607,7 +607,7 @@ def test_raw_fields_narrowed_to_the_matching_files_equal_every_event_cut(name, r
     alone: the same events, counts and lines as cutting the fields of every event (patterns that
     match empty text, ^$ and x*, included)."""
     root = EXAMPLES if name == "examples" else request.getfixturevalue("generated")
-    unread = Archive.open(root, cache_dir=tmp_path / "cache")  # the files read by the search (filesearch.py)
+    unread = Archive.open(root, cache_dir=tmp_path / "cache")  # the files read by the search (search/files.py)
     every = Archive.open(root, use_cache=False).load()  # every event parsed first
     some = 0
     for pattern, fixed in NARROWED + [("x*", False)] * (name == "examples"):  # x* matches everywhere: slow at 1,500

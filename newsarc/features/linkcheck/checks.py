@@ -36,7 +36,7 @@ from newsarc.reading.parser import DAY_PAGE, CannotStream, read_event, stream_li
 from newsarc.features.suggest import close_names
 
 if TYPE_CHECKING:
-    from newsarc.features.linkfacts import Facts
+    from newsarc.features.linkcheck.facts import Facts
 
 ERROR = "error"
 WARNING = "warning"
@@ -78,7 +78,7 @@ KINDS: dict[str, Kind] = {
     NOT_RECIPROCAL: Kind("reciprocal", False, "related link not reciprocated"),
     UNREADABLE: Kind("files", False, "unreadable file"),
     UNPARSED: Kind("files", False, "part of a file not understood"),
-    # --external: made in newsarc/cli/links.py from newsarc.features.external's verdicts, one per URL
+    # --external: made in newsarc/cli/links.py from newsarc.features.linkcheck.external's verdicts, one per URL
     "dead-url": Kind("external", True, "dead URL"),
     "malformed-url": Kind("external", True, "malformed URL"),
     "moved-url": Kind("external", False, "moved permanently"),
@@ -347,11 +347,11 @@ def sources(archive: Archive, paths: Sequence[Path] | None = None) -> Sources:
     """The whole archive scope, or just PATHS (files and folders) with the rest read on demand.
 
     The whole scope comes from the catalogue's tables when it is on disk, else
-    from a glance at each file (linkfacts.py): no index is built. A library
+    from a glance at each file (linkcheck/facts.py): no index is built. A library
     caller's loaded Archive (`load()`) gives its events; the files are parsed
     when read."""
     if not paths or any(Path(p).expanduser().resolve() == archive.scope for p in paths):
-        from newsarc.features import linkfacts
+        from newsarc.features.linkcheck import facts as linkfacts
         from newsarc.features.catalog import Catalog
 
         glanced = archive.link_facts() if isinstance(archive, Catalog) else None  # None: not on disk
@@ -634,9 +634,9 @@ class Checker:
     def _noted_related(self) -> tuple[dict[str, tuple[str, ...]], _Claims]:
         """Each event's related targets (path -> targets, as Site.targets gives them), and each related
         link that names another file as a claim (`_Claims`): from every file parsed on every core and
-        let go there (linkpass.py), 500k claims at 100k events. Let go by the caller before the
+        let go there (linkcheck/every_link.py), 500k claims at 100k events. Let go by the caller before the
         findings are sorted."""
-        from newsarc.features import linkpass
+        from newsarc.features.linkcheck import every_link as linkpass
 
         related: dict[str, tuple[str, ...]] = {}
         claims = _Claims(self.columns.paths)
@@ -1089,7 +1089,7 @@ class _Claims:
 
 
 def related_links(doc: Event) -> tuple[list[str], list[tuple]] | None:
-    """What --reciprocal needs of one event, as plain values (linkpass.py sends them between
+    """What --reciprocal needs of one event, as plain values (linkcheck/every_link.py sends them between
     processes): the paths its related links name (a tuple of 5 paths takes 100 B, a set 730), and
     each such link that names another file as (line, column, role, the link as written or None where
     it is "/" + its target, target): no Link is kept, nor a written link the target spells again.
@@ -1246,8 +1246,8 @@ def _front_matter_end(data: bytes) -> int:
 
 def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[LinkRecord]:
     """Every link of every file, resolved but not judged: each file parsed on every core and turned
-    into records there (linkpass.py), streamed in linkpass.order's order."""
-    from newsarc.features import linkpass
+    into records there (linkcheck/every_link.py), streamed in linkpass.order's order."""
+    from newsarc.features.linkcheck import every_link as linkpass
 
     for path, records in linkpass.every_file(archive, sources(archive, paths), link_records):
         for record in records:
@@ -1255,7 +1255,7 @@ def dump(archive: Archive, paths: Sequence[Path] | None = None) -> Iterator[Link
 
 
 def link_records(doc: Event) -> list[tuple]:
-    """--dump's records of one file, without its path, as plain values (linkpass.py): (line, column,
+    """--dump's records of one file, without its path, as plain values (linkcheck/every_link.py): (line, column,
     role, the link as written, site path or None, scope)."""
     found = []
     for link in doc.links:

@@ -9,7 +9,7 @@ Four sources of relatedness, each scored in [0, 1] and explained:
 - topics: events carrying its topics (from its `_Context:` tags and front
   matter), as the cosine of the two topic sets weighted by IDF, so a rare
   topic counts for more than "Syrian Civil War".
-- text: BM25 similarity of headline and body (`newsarc.features.similarity`), relative
+- text: BM25 similarity of headline and body (`newsarc.features.related.text_model`), relative
   to the event's own score; under TEXT_FLOOR it is noise and not counted.
 
 The ranking adds the four scores (rounded to 2 places, as shown); ties go to
@@ -213,12 +213,12 @@ class TextModel:
 
     def __init__(self, archive: Archive):
         from newsarc.features.catalog import Catalog
-        from newsarc.features.similarity import TextIndex
+        from newsarc.features.related.text_model import TextIndex
 
         self.position: dict[str, int] = {}  # path -> document, filled for the paths scored
         self.dates: dict[str, dt.date | None] = {}  # of the events scored, from the date column
-        if isinstance(archive, Catalog):  # the statistics from the index's text group (text_stats.py)
-            from newsarc.features import text_stats
+        if isinstance(archive, Catalog):  # the statistics from the index's text group (related/text_stats.py)
+            from newsarc.features.related import text_stats
 
             self.index = text_stats.open_words(archive.holding(text_stats.GROUP))
             self.statistics = self.index.statistics
