@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -12,8 +10,7 @@ import typer
 from typer.core import TyperCommand
 
 from newsarc.cli.root import app
-from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_catalog, settled
-from newsarc.output.console import isatty, printable, printable_lines
+from newsarc.cli.options import ArchiveOpt, JsonOpt, RootOpt, examples, finish, open_catalog, say, settled
 
 
 class Format(str, Enum):
@@ -175,10 +172,10 @@ def validate_links(
     fix = fix or fix_fuzzy
     _check_usage(chosen, fix, dry_run, dump, NewsarcError)
     given = {
-        "--max-concurrency": max_concurrency, "--host-concurrency": host_concurrency, "--timeout": timeout,
-        "--max-time": max_time,
-        "--accept": accept, "--include": include, "--exclude": exclude, "--cache-file": cache_file,
-        "--max-cache-age": max_cache_age, "--no-url-cache": no_cache,
+        "max_concurrency": max_concurrency, "host_concurrency": host_concurrency, "timeout": timeout,
+        "max_time": max_time,
+        "accept": accept, "include": include, "exclude": exclude, "cache_file": cache_file,
+        "max_cache_age": max_cache_age, "no_url_cache": no_cache,
     }  # fmt: skip
     if dump and external:
         raise NewsarcError("--dump lists links and judges none; drop --external")
@@ -214,99 +211,51 @@ def _dump(site, paths, chosen: str) -> None:
     from newsarc.output.links import render_dump
 
     count = render_dump(links.dump(site, paths or None), "json" if chosen == "json" else "text", str(site.root))
-    sys.stderr.write(f"newsarc: {count:,} links\n")
+    say(f"{count:,} links")
     finish(0)
 
 
 def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file, ext=None) -> None:
+    """The offline check, then --fix (a dry run ends there), then --external; one report printed."""
     from newsarc.features.linkcheck import checks as links
+    from newsarc.features.linkcheck.link_status import exit_status
     from newsarc.output import links as render
 
     options = links.Options(strict=strict, reciprocal=reciprocal)
     report = settled(site, lambda: links.validate(site, paths or None, options))
     if fix:
-        if _fix(site, report, fix_fuzzy, dry_run):
-            finish(1 if report.errors else 0)
+        from newsarc.features.linkcheck import fix as fixer
+
+        render.render_fix(fixer.fix_report(site.root, report, fuzzy=fix_fuzzy, dry_run=dry_run), dry_run)
+        if dry_run:
+            finish(exit_status(report))
             return
     checked = _external(site, paths, report, ext, strict) if ext is not None else None
-    render.render(report, chosen, str(site.root))
-    sys.stdout.flush()  # a reader that is gone stops us here, before the summary (not after it, if the report fit the buffer)
-    if chosen != "rich":
-        sys.stderr.write(f"newsarc: {render.summary_line(report)}\n")
-    if checked is not None:
-        sys.stderr.write(f"newsarc: {printable(render.external_summary(checked))}\n")
-    if summary_file is not None:
-        with open(summary_file, "a", encoding="utf-8") as out:
-            out.write(render.markdown(report, render.Renderer(str(site.root))))
-    finish(130 if checked is not None and checked.interrupted else 1 if report.errors else 0)
+    render.render_report(report, chosen, str(site.root), checked, summary_file)
+    finish(exit_status(report, checked))
 
 
-def _fix(site, report, fuzzy: bool, dry_run: bool) -> bool:
-    """Apply (or diff) the fixes; drop fixed findings from the report. True when only a diff is wanted."""
-    from newsarc.features.linkcheck import fix as fixer
-
-    result = fixer.apply(site.root, report.findings, fuzzy=fuzzy, dry_run=dry_run)
-    for path, why in result.refused.items():
-        sys.stderr.write(f"newsarc: not fixing {printable(str(path))}: {printable(str(why))}\n")
-    links_n, files_n = len(result.applied), len(result.files)
-    if dry_run:
-        sys.stdout.write(printable_lines(result.diff) if isatty(sys.stdout) else result.diff)  # piped: a patch to apply
-        sys.stderr.write(f"newsarc: --fix would rewrite {links_n} links in {files_n} files (nothing changed)\n")
-        return True
-    report.findings = fixer.left_after(report.findings, result)
-    sys.stderr.write(f"newsarc: fixed {links_n} links in {files_n} files\n")
-    return False
-
-
-# -- --external ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _External:
-    options: Any  # newsarc.features.linkcheck.external.CheckOptions
-    warn: bool
-    cache_file: Path | None
-    max_age: float
-    no_cache: bool
-
-
-def _external_settings(external: bool, mode: str | None, given: dict[str, Any]) -> _External | None:
-    """--external's options, checked before the archive is read; None without --external."""
+def _external_settings(external: bool, mode: str | None, given: dict[str, Any]):
+    """--external's options (features/linkcheck/external_findings.Settings), checked before the archive is read; None without --external."""
     from newsarc.errors import NewsarcError
 
     if not external:
         used = [name for name, value in given.items() if value not in (None, False, [])]
         if used:
-            raise NewsarcError(f"{used[0]} applies to external links; add --external")
+            raise NewsarcError(f"--{used[0].replace('_', '-')} applies to external links; add --external")
         return None
-    if mode not in (None, "warn", "error"):
-        raise NewsarcError(f"--external={mode}: say --external (dead links are errors) or --external=warn")
-    from newsarc.features.linkcheck import external as ext
-    from newsarc.features.linkcheck.url_cache import DEFAULT_MAX_AGE, parse_age
+    from newsarc.features.linkcheck import external_findings as external_links
 
-    defaults = ext.CheckOptions()
-    options = ext.CheckOptions(
-        max_concurrency=given["--max-concurrency"] or defaults.max_concurrency,
-        host_concurrency=given["--host-concurrency"] or defaults.host_concurrency,
-        timeout=given["--timeout"] or defaults.timeout,
-        max_time=given["--max-time"],
-        accept=ext.parse_accept(given["--accept"]) if given["--accept"] is not None else defaults.accept,
-        include=tuple(given["--include"] or ()),
-        exclude=tuple(given["--exclude"] or ()),
-    )
-    ext.UrlFilter(options.include, options.exclude)  # a bad pattern is a usage error, before any work
-    age = parse_age(given["--max-cache-age"]) if given["--max-cache-age"] is not None else DEFAULT_MAX_AGE
-    return _External(options, mode == "warn", given["--cache-file"], age, bool(given["--no-url-cache"]))
+    return external_links.checked_settings(mode, **given)
 
 
-def _external(site, paths, report, ext: _External, strict: bool):
+def _external(site, paths, report, ext, strict: bool):
     """Check the http(s) links of the files validated into `report`; features/linkcheck/external_findings.py's report."""
     from newsarc.features.linkcheck import external_findings as external_links
     from newsarc.output.links import external_progress
 
-    cache = external_links.url_cache(ext.cache_file, ext.max_age, ext.no_cache)
     with external_progress() as progress:
-        result = external_links.check(site, paths, report, ext.options, warn=ext.warn, strict=strict, cache=cache, progress=progress)
-    if cache is not None and cache.problem:
-        sys.stderr.write(f"newsarc: {cache.problem}\n")
+        result, problem = external_links.check_with(site, paths, report, ext, strict=strict, progress=progress)
+    if problem:
+        say(problem)
     return result

@@ -17,13 +17,9 @@ from newsarc.cli.options import (
     RootOpt,
     ToOpt,
     TopicOpt,
-    finish,
-    nothing_found,
-    open_catalog,
-    report_diagnostics,
-    settled,
     unread,
 )
+from newsarc.cli.run import run_command
 
 
 @app.command(
@@ -64,22 +60,25 @@ def list_by_date(
     from newsarc.reading import dates
     from newsarc.features.lookup import listing, within
     from newsarc.output import listing as render
-    from newsarc.output.console import choose_mode, write_json
 
     span, calendar_day = _period(when, from_, to, on_this_day)
-    site = open_catalog(archive, root)
-    result = settled(site, lambda: listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit))
-    report_diagnostics([*within(unread(site), span), *site.diagnostics_of(result.events)], site.root)
-    if count:
-        if json_lines:
-            write_json({"count": len(result.events)})
-        else:
-            print(len(result.events))
-    elif result.events:
-        render.render(result, choose_mode(json_lines, pretty), site.root)
-    if not result.events:
-        nothing_found(_hint(span, topic, result.nearest, dates) + _scope_note(site))
-    finish(0)
+
+    def shown(result, mode, site):
+        if count:
+            render.render_count(len(result.events), json_lines)
+        elif result.events:
+            render.render(result, mode, site.root)
+
+    run_command(
+        archive,
+        root,
+        lambda site: listing(site, span, on_this_day=calendar_day, topics=topic, reverse=reverse, limit=limit),
+        shown,
+        json_lines=json_lines,
+        pretty=pretty,
+        diagnostics=lambda site, result: [*within(unread(site), span), *site.diagnostics_of(result.events)],
+        nothing=lambda site, result: None if result.events else _hint(span, topic, result.nearest, dates) + _scope_note(site),
+    )
 
 
 def _period(when, from_, to, on_this_day):

@@ -55,20 +55,6 @@ def examples(*commands: str, note: str = "") -> str:
 T = TypeVar("T")
 
 
-def open_archive(archive: Path | None, root: Path | None, *, text: bool = True):
-    """The archive the options name; `text=False` for commands that never read bodies."""
-    from newsarc import settings
-    from newsarc.archive import Archive
-
-    from newsarc.output.progress import for_terminal
-
-    chosen = settings.current()  # the run's: the global options and the NEWSARC_* variables (cli/app.py)
-    site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=text)
-    site.progress = for_terminal()
-    site.notice = say
-    return site
-
-
 def open_catalog(archive: Path | None, root: Path | None, more: tuple[str, ...] = (), *, text: bool = False):
     """The archive the options name, its lookups answered from the index's catalogue (features/catalog.py);
     `more`: groups to hold besides (related's text statistics); `text`: the events read from day

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -19,13 +18,9 @@ from newsarc.cli.options import (
     PrettyOpt,
     RootOpt,
     ToOpt,
-    finish,
-    nothing_found,
-    open_catalog,
-    report_diagnostics,
-    settled,
     unread,
 )
+from newsarc.cli.run import run_command
 from newsarc.output.console import printable
 
 
@@ -74,20 +69,29 @@ def topics(
     from newsarc.reading import dates
     from newsarc.features import overview
     from newsarc.output import overview as render
-    from newsarc.output.console import choose_mode
 
-    site = open_catalog(archive, root)
-    span = dates.window(from_, to)
-    found = settled(site, lambda: overview.topic_table(site, filter_, sort=sort.value, span=span, limit=limit))
-    report_diagnostics(unread(site), site.root)
-    if found:
-        render.render_topics(found, choose_mode(json_lines, pretty))
-        return finish(0)
-    if filter_ is None:
-        nothing_found("no topics" + (f" in {span}" if span else "") + "; topics come from _Context: tags and front matter tags")
-    everything = list(overview.all_topics(site).values())
-    close = overview.nearest(everything, filter_)
-    nothing_found(f"no topic matches '{filter_}'" + ("; nearest: " + "; ".join(f"'{t.name}'" for t in close) if close else ""))
+    def shown(found, mode, site):
+        if found:
+            render.render_topics(found, mode)
+
+    def nothing(site, found):
+        if found:
+            return None
+        span = dates.window(from_, to)
+        if filter_ is None:
+            return "no topics" + (f" in {span}" if span else "") + "; topics come from _Context: tags and front matter tags"
+        close = overview.nearest(list(overview.all_topics(site).values()), filter_)
+        return f"no topic matches '{filter_}'" + ("; nearest: " + "; ".join(f"'{t.name}'" for t in close) if close else "")
+
+    run_command(
+        archive,
+        root,
+        lambda site: overview.topic_table(site, filter_, sort=sort.value, span=dates.window(from_, to), limit=limit),
+        shown,
+        json_lines=json_lines,
+        pretty=pretty,
+        nothing=nothing,
+    )
 
 
 @app.command(
@@ -121,17 +125,22 @@ def timeline(
     from newsarc.reading import dates
     from newsarc.features import overview
     from newsarc.output import overview as render
-    from newsarc.output.console import choose_mode
 
-    site = open_catalog(archive, root)
-    line = settled(site, lambda: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)))
-    if overview.fold(topic) != line.topic.key:
-        sys.stderr.write(f"newsarc: showing topic '{printable(line.topic.name)}'\n")
-    report_diagnostics([*unread(site), *site.diagnostics_of([step.event for step in line.steps])], site.root)
-    if not line.steps:
-        nothing_found(f"topic '{line.topic.name}' has no events in {line.span}")
-    render.render_timeline(line, choose_mode(json_lines, pretty), site.root)
-    finish(0)
+    def shown(line, mode, site):
+        if line.steps:
+            render.render_timeline(line, mode, site.root)
+
+    run_command(
+        archive,
+        root,
+        lambda site: overview.timeline(site, topic, gap=gap, span=dates.window(from_, to)),
+        shown,
+        json_lines=json_lines,
+        pretty=pretty,
+        notice=lambda line: None if overview.fold(topic) == line.topic.key else f"showing topic '{printable(line.topic.name)}'",
+        diagnostics=lambda site, line: [*unread(site), *site.diagnostics_of([step.event for step in line.steps])],
+        nothing=lambda site, line: None if line.steps else f"topic '{line.topic.name}' has no events in {line.span}",
+    )
 
 
 @app.command(
@@ -154,14 +163,15 @@ def stats(
     from newsarc.reading import dates
     from newsarc.features import stats as counted  # registers the counts group
     from newsarc.output import overview as render
-    from newsarc.output.console import choose_mode
 
-    site = open_catalog(archive, root, more=(counted.COUNTS.name,))
-    span = dates.window(from_, to)
-    result = settled(site, lambda: counted.stats(site, span, top=top))
-    report_diagnostics(counted.reported(unread(site), site, span), site.root)
-    render.render_stats(result, choose_mode(json_lines, pretty))
-    if not result.events:
-        nothing_found("no events" + (f" in {span}" if span else " in this archive"))
-    finish(0)
-
+    run_command(
+        archive,
+        root,
+        lambda site: counted.stats(site, dates.window(from_, to), top=top),
+        lambda result, mode, site: render.render_stats(result, mode),
+        json_lines=json_lines,
+        pretty=pretty,
+        more=(counted.COUNTS.name,),
+        diagnostics=lambda site, result: counted.reported(unread(site), site, result.span),
+        nothing=lambda site, result: None if result.events else "no events" + (f" in {result.span}" if result.span else " in this archive"),
+    )

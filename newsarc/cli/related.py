@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -18,13 +17,8 @@ from newsarc.cli.options import (
     PrettyOpt,
     RootOpt,
     ToOpt,
-    finish,
-    nothing_found,
-    open_catalog,
-    report_diagnostics,
-    settled,
-    unread,
 )
+from newsarc.cli.run import run_command
 
 
 DEPTH_LIMIT = 50  # events in a --depth tree: in a well-linked archive depth 6 reaches nearly every event
@@ -82,7 +76,6 @@ def related(
     from newsarc.features import lookup
     from newsarc.features import related as story
     from newsarc.output import related as render
-    from newsarc.output.console import choose_mode
 
     if depth and by in (By.topics, By.text):
         raise typer.BadParameter("--depth follows links; use it with --by links, --by backlinks or without --by", param_hint="'--by'")
@@ -91,9 +84,7 @@ def related(
     from newsarc.features.related import text_stats  # registers the text group: the similar-text scores read it
     from newsarc.features.catalog import LINKS
 
-    site = open_catalog(archive, root, more=(LINKS, text_stats.GROUP) if source in (None, By.text.value) else (LINKS,))
-
-    def answer():
+    def answer(site):
         found = lookup.find(site, event)  # the models read columns: no need to load every event
         if depth:
             count = DEPTH_LIMIT if limit is None else limit
@@ -103,46 +94,27 @@ def related(
         ranking = story.ranked(site, found, by=source, limit=count, span=span, everything=everything)
         return found, ranking, ranking.items
 
-    try:
-        found, tree, items = settled(site, answer)
-        ranking, tree = (tree, None) if isinstance(tree, story.Ranking) else (None, tree)
-    finally:
-        report_diagnostics(unread(site), site.root)  # events related through them are missing
-    mode = choose_mode(json_lines, pretty)
-    if tree is not None:
+    def shown(answered, mode, site):
+        found, result, items = answered
         if items and timeline:
             render.render_timeline(story.timeline(found, items), mode, site.root)
-        elif items:
-            render.render_tree(tree, mode, site.root)
-    else:
-        if items and timeline:
-            render.render_timeline(story.timeline(found, items), mode, site.root)
+        elif items and depth:
+            render.render_tree(result, mode, site.root)
         elif items:
             render.render(found, items, mode, site.root)
-    _report_missing(items)
-    if ranking is not None and ranking.weaker:
-        _report_weaker(ranking)
-    if tree is not None and tree.more:
-        noun = "event" if tree.more == 1 else "events"
-        sys.stderr.write(f"newsarc: {tree.more} more {noun} within depth {depth}; use --limit {len(items) + tree.more} to see them\n")
-    if not items:
-        nothing_found(_nothing(found, source, span))
-    finish(0)
+        render.render_notes(result, items, depth)
 
-
-def _report_weaker(ranking) -> None:
-    noun = "event" if ranking.weaker == 1 else "events"
-    sys.stderr.write(
-        f"newsarc: {ranking.weaker} weaker related {noun} left out (scores under {ranking.floor:.2f},"
-        " or only a topic a fifth of the archive carries); --all shows them\n"
+    run_command(
+        archive,
+        root,
+        answer,
+        shown,
+        json_lines=json_lines,
+        pretty=pretty,
+        more=(LINKS, text_stats.GROUP) if source in (None, By.text.value) else (LINKS,),
+        even_on_error=True,  # events related through the files not read are missing
+        nothing=lambda site, answered: None if answered[2] else _nothing(answered[0], source, span),
     )
-
-
-def _report_missing(items) -> None:
-    missing = sum(1 for item in items if item.missing)
-    if missing:
-        noun = "link points" if missing == 1 else "links point"
-        sys.stderr.write(f"newsarc: {missing} related {noun} to a missing file (see: newsarc validate-links)\n")
 
 
 def _nothing(event, source, span) -> str:

@@ -16,13 +16,8 @@ from newsarc.cli.options import (
     RootOpt,
     ToOpt,
     TopicOpt,
-    finish,
-    nothing_found,
-    open_catalog,
-    report_diagnostics,
-    settled,
-    unread,
 )
+from newsarc.cli.run import run_command
 
 _CASE_KEY = "newsarc.features.search.case"
 
@@ -158,16 +153,18 @@ def search(
         every_match=view == "lines" and mode.value != "plain",  # rich and JSON mark every match; grep lines, the first
         span_window=render.SHOWN_BYTES if mode.value == "rich" else None,
     )
-    site = open_catalog(archive, root, more=(core.LENGTHS.name,) if query.sort == "relevance" else (), text=True)
-    result = settled(site, lambda: core.search(site, query))
-    if not quiet:
-        report_diagnostics(unread(site), site.root)  # files not searched
-        render.render(result, mode, site.root, view)
-    if not result.found:
-        if quiet:
-            finish(1)
-        nothing_found(_hint(result, query, on, from_, to))
-    finish(0)
+    run_command(
+        archive,
+        root,
+        lambda site: core.search(site, query),
+        lambda result, mode, site: render.render(result, mode, site.root, view),  # files not searched named first
+        json_lines=json_lines,
+        pretty=pretty,
+        more=(core.LENGTHS.name,) if query.sort == "relevance" else (),
+        text=True,
+        nothing=lambda site, result: None if result.found else _hint(result, query, on, from_, to),
+        quiet=quiet,
+    )
 
 
 def _fields(text: str, known: tuple[str, ...]) -> tuple[str, ...]:

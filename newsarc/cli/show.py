@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
 
 from newsarc.cli.root import app
 from newsarc.cli.complete import event_slugs
-from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples, open_catalog, report_diagnostics, settled, unread
+from newsarc.cli.options import ArchiveOpt, JsonOpt, PrettyOpt, RootOpt, examples
+from newsarc.cli.run import run_command
 
 
 @app.command(
@@ -31,33 +31,21 @@ def show(
 ) -> None:
     """Show one event: date, headline, body, sources, related events and backlinks."""
     from newsarc.features import lookup
+    from newsarc.features.catalog import LINKS
     from newsarc.features.lookup import detail
     from newsarc.output import show as render
-    from newsarc.output.console import choose_mode
 
-    from newsarc.features.catalog import LINKS
-
-    site = open_catalog(archive, root, more=(LINKS,))  # bodies: only this event's, read from its file; lookups are queries
-    def answer():
+    def answer(site):
         found = site.with_text(lookup.find(site, event))
         return found, None if raw else detail(site, found)
 
-    try:
-        found, shown = settled(site, answer)
-    finally:
-        report_diagnostics(unread(site), site.root)  # backlinks from them are missing; the event may be one of them
-    if shown is None:
-        _raw((site.root / found.path).read_bytes())
-        return
-    render.render(shown, choose_mode(json_lines, pretty), str(site.root))
+    def shown(answered, mode, site):
+        found, shown = answered
+        if shown is None:
+            render.render_raw((site.root / found.path).read_bytes())
+        else:
+            render.render(shown, mode, str(site.root))
 
-
-def _raw(data: bytes) -> None:
-    """The file's bytes for a pipe; on a terminal, which would obey the escapes in them, shown printable."""
-    from newsarc.output.console import isatty, printable_lines
-
-    if isatty(sys.stdout):
-        sys.stdout.write(printable_lines(data.decode("utf-8", "surrogateescape").replace("\r\n", "\n")))
-        return
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
+    # bodies: only this event's, read from its file; lookups are queries. The files not read are
+    # named even when the lookup fails: the event may be one of them, and backlinks from them are missing.
+    run_command(archive, root, answer, shown, json_lines=json_lines, pretty=pretty, more=(LINKS,), even_on_error=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import IO
 
 from newsarc.features.linkcheck.checks import CHECKS, ERROR, KINDS, Finding, LinkRecord, Location, Report
-from newsarc.output.console import file_url, isatty, linked, make_console, printable, write_json
+from newsarc.output.console import file_url, isatty, linked, make_console, printable, printable_lines, write_json
 
 FORMATS = ("rich", "text", "json", "github", "junit", "markdown")
 MARKDOWN_ROWS = 1000  # $GITHUB_STEP_SUMMARY holds 1 MiB
@@ -51,6 +51,32 @@ def render(report: Report, fmt: str, root: str, base: str | None = None, stream:
         "junit": _junit,
         "markdown": _markdown,
     }[fmt](report, renderer)
+
+
+def render_report(report: Report, fmt: str, root: str, checked=None, summary_file=None) -> None:
+    """validate-links' whole answer: the report in `fmt`; the summary line on stderr (the rich
+    format has it in its table), and --external's; the Markdown report appended to `summary_file`."""
+    render(report, fmt, root)
+    sys.stdout.flush()  # a reader that is gone stops us here, before the summary (not after it, if the report fit the buffer)
+    if fmt != "rich":
+        sys.stderr.write(f"newsarc: {summary_line(report)}\n")
+    if checked is not None:
+        sys.stderr.write(f"newsarc: {printable(external_summary(checked))}\n")
+    if summary_file is not None:
+        with open(summary_file, "a", encoding="utf-8") as out:
+            out.write(markdown(report, Renderer(root)))
+
+
+def render_fix(result, dry_run: bool) -> None:
+    """What --fix did (a features.fix.FixResult): files left alone on stderr; with --dry-run the diff on stdout."""
+    for path, why in result.refused.items():
+        sys.stderr.write(f"newsarc: not fixing {printable(str(path))}: {printable(str(why))}\n")
+    links_n, files_n = len(result.applied), len(result.files)
+    if dry_run:
+        sys.stdout.write(printable_lines(result.diff) if isatty(sys.stdout) else result.diff)  # piped: a patch to apply
+        sys.stderr.write(f"newsarc: --fix would rewrite {links_n} links in {files_n} files (nothing changed)\n")
+    else:
+        sys.stderr.write(f"newsarc: fixed {links_n} links in {files_n} files\n")
 
 
 def describe(finding: Finding) -> str:

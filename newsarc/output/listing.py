@@ -14,6 +14,14 @@ def render(result: Listing, mode: Mode, root) -> None:
     {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](result, root)
 
 
+def render_count(count: int, json_lines: bool) -> None:
+    """list-by-date --count: the number alone, or as one JSON object."""
+    if json_lines:
+        write_json({"count": count})
+    else:
+        print(count)
+
+
 def record(event: Event) -> dict:
     return {
         "path": event.path,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.model import Event
 from newsarc.output.console import Mode, linked_headline, local_path, make_console, plain_field, printable, slug_line, write_json
-from newsarc.features.related import BOTH, IN, OUT, Item, Moment, Node
+from newsarc.features.related import BOTH, IN, OUT, Item, Moment, Node, Ranking
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -78,6 +78,24 @@ def _reasons(item: Item) -> str:
 
 
 # -- ranked list ---------------------------------------------------------------
+
+
+def render_notes(result: Ranking | Node, items: list[Item], depth: int | None) -> None:
+    """What the events shown leave out, on stderr: links to missing files, the weaker events the
+    cut-off dropped (a ranking), the events within the depth the limit dropped (a tree)."""
+    missing = sum(1 for item in items if item.missing)
+    if missing:
+        noun = "link points" if missing == 1 else "links point"
+        sys.stderr.write(f"newsarc: {missing} related {noun} to a missing file (see: newsarc validate-links)\n")
+    if isinstance(result, Ranking) and result.weaker:
+        noun = "event" if result.weaker == 1 else "events"
+        sys.stderr.write(
+            f"newsarc: {result.weaker} weaker related {noun} left out (scores under {result.floor:.2f},"
+            " or only a topic a fifth of the archive carries); --all shows them\n"
+        )
+    if isinstance(result, Node) and result.more:
+        noun = "event" if result.more == 1 else "events"
+        sys.stderr.write(f"newsarc: {result.more} more {noun} within depth {depth}; use --limit {len(items) + result.more} to see them\n")
 
 
 def render(event: Event, items: list[Item], mode: Mode, root) -> None:

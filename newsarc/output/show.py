@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from newsarc.features.lookup import EventDetail, RelatedTarget
 from newsarc.model import jsonable
-from newsarc.output.console import LocalPaths, Mode, capped, file_url, headline_and_slug, linked, make_console, plain_field, printable, printable_lines, write_json
+from newsarc.output.console import LocalPaths, Mode, capped, file_url, headline_and_slug, isatty, linked, make_console, plain_field, printable, printable_lines, write_json
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -16,6 +16,15 @@ if TYPE_CHECKING:
 
 def render(detail: EventDetail, mode: Mode, root: str) -> None:
     {Mode.RICH: _rich, Mode.PLAIN: _plain, Mode.JSON: _json}[mode](detail, root)
+
+
+def render_raw(data: bytes) -> None:
+    """The file's bytes (show --raw) for a pipe; on a terminal, which would obey the escapes in them, shown printable."""
+    if isatty(sys.stdout):
+        sys.stdout.write(printable_lines(data.decode("utf-8", "surrogateescape").replace("\r\n", "\n")))
+        return
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
 
 
 def _json(detail: EventDetail, root: str) -> None:

@@ -9,10 +9,12 @@ that the command line only turns options into this call and prints what it retur
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from newsarc import settings
+from newsarc.errors import NewsarcError
 from newsarc.features.linkcheck import external
 from newsarc.features.linkcheck import checks as links
 from newsarc.features.linkcheck.checks import ERROR, WARNING, Finding, Location, Report, Suggestion
@@ -26,6 +28,60 @@ URL_KINDS = {
     "dead": "dead-url", "malformed": "malformed-url", "warning": "moved-url",
     "rate-limited": "rate-limited-url", "unchecked": "unchecked-url",
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """--external's choices, read and checked before the archive is."""
+
+    options: external.CheckOptions
+    warn: bool  # --external=warn: dead links are warnings
+    cache_file: Path | None
+    max_age: float  # seconds a cached success stands
+    no_cache: bool  # --no-url-cache
+
+
+def checked_settings(
+    mode: str | None,
+    *,
+    max_concurrency: int | None = None,
+    host_concurrency: int | None = None,
+    timeout: float | None = None,
+    max_time: float | None = None,
+    accept: str | None = None,
+    include: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    cache_file: Path | None = None,
+    max_cache_age: str | None = None,
+    no_url_cache: bool = False,
+) -> Settings:
+    """The settings the options say (None: the default); a bad one is a usage error, before any work."""
+    from newsarc.features.linkcheck.url_cache import DEFAULT_MAX_AGE, parse_age
+
+    if mode not in (None, "warn", "error"):
+        raise NewsarcError(f"--external={mode}: say --external (dead links are errors) or --external=warn")
+    defaults = external.CheckOptions()
+    options = external.CheckOptions(
+        max_concurrency=max_concurrency or defaults.max_concurrency,
+        host_concurrency=host_concurrency or defaults.host_concurrency,
+        timeout=timeout or defaults.timeout,
+        max_time=max_time,
+        accept=external.parse_accept(accept) if accept is not None else defaults.accept,
+        include=tuple(include or ()),
+        exclude=tuple(exclude or ()),
+    )
+    external.UrlFilter(options.include, options.exclude)  # a bad pattern
+    age = parse_age(max_cache_age) if max_cache_age is not None else DEFAULT_MAX_AGE
+    return Settings(options, mode == "warn", cache_file, age, bool(no_url_cache))
+
+
+def check_with(
+    archive: Archive, paths: Sequence[Path] | None, report: Report, chosen: Settings, *, strict: bool, progress: Callable | None = None
+) -> tuple[external.Report, str]:
+    """`check` with the URL cache `chosen` names: its report, and why the cache could not be saved ('' when it was)."""
+    cache = url_cache(chosen.cache_file, chosen.max_age, chosen.no_cache)
+    result = check(archive, paths, report, chosen.options, warn=chosen.warn, strict=strict, cache=cache, progress=progress)
+    return result, cache.problem if cache is not None and cache.problem else ""
 
 
 def url_cache(cache_file: Path | None, max_age: float, off: bool) -> LinkCache | None:

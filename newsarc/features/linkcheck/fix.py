@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from newsarc.errors import NewsarcError
-from newsarc.features.linkcheck.checks import Finding, Fix
+from newsarc.features.linkcheck.checks import Finding, Fix, Report
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -373,6 +373,15 @@ def _moves(data: bytes, offset: int, fixes: list[Fix]) -> list[tuple[int, int, i
             column -= 1  # the BOM is not a character of the text
         moves.append((line, column, len(fix.new) - len(fix.old)))
     return moves
+
+
+def fix_report(root: Path, report: Report, *, fuzzy: bool = False, dry_run: bool = False) -> FixResult:
+    """validate-links --fix: `apply` the report's fixes; the findings they mended leave the report
+    (with --dry-run nothing is written, and the report stays as it was)."""
+    result = apply(root, report.findings, fuzzy=fuzzy, dry_run=dry_run)
+    if not dry_run:
+        report.findings = left_after(report.findings, result)
+    return result
 
 
 def left_after(findings: list[Finding], result: FixResult) -> list[Finding]:
