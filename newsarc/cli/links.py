@@ -218,7 +218,6 @@ def _dump(site, paths, chosen: str) -> None:
 def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, summary_file, ext=None) -> None:
     """The offline check, then --fix (a dry run ends there), then --external; one report printed."""
     from newsarc.features.linkcheck import checks as links
-    from newsarc.features.linkcheck.link_status import exit_status
     from newsarc.output import links as render
 
     options = links.Options(strict=strict, reciprocal=reciprocal)
@@ -228,11 +227,11 @@ def _validate(site, paths, chosen, strict, reciprocal, fix, fix_fuzzy, dry_run, 
 
         render.render_fix(fixer.fix_report(site.root, report, fuzzy=fix_fuzzy, dry_run=dry_run), dry_run)
         if dry_run:
-            finish(exit_status(report))
+            finish(report.exit_status())
             return
     checked = _external(site, paths, report, ext, strict) if ext is not None else None
     render.render_report(report, chosen, str(site.root), checked, summary_file)
-    finish(exit_status(report, checked))
+    finish(report.exit_status(checked))
 
 
 def _external_settings(external: bool, mode: str | None, given: dict[str, Any]):

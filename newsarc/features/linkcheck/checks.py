@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote
 from newsarc.reading import dates
 from newsarc.index.cache import no_gc
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
-from newsarc.errors import NewsarcError
+from newsarc.errors import ExitStatus, NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
 from newsarc.reading.limits import max_file_size, over_limit
 from newsarc.reading.parser import DAY_PAGE, CannotStream, read_event, stream_links
@@ -240,6 +240,13 @@ class Report:
             "skipped_checks": self.skipped,
             "kinds": self.counts(),
         }
+
+    def exit_status(self, checked: Any = None) -> int:
+        """validate-links' exit status: 130 when Ctrl-C stopped --external's requests (`checked`,
+        external.Report), else 1 when an error was found, else 0 (warnings allowed)."""
+        if checked is not None and checked.interrupted:
+            return ExitStatus.INTERRUPTED
+        return ExitStatus.NOTHING if self.errors else ExitStatus.OK
 
 
 @dataclass(frozen=True, slots=True)
