@@ -458,15 +458,35 @@ def sweep_scratch(folder: str, key: str) -> None:
 
 def hold_scratch(folder: str, key: str) -> tuple[str, int]:
     """A new scratch file, created here (never one that exists), and a descriptor holding a lock on it
-    for as long as the build runs (released by the kernel if the builder is killed)."""
-    for _ in range(8):
-        path = new_name(folder, key) + SCRATCH
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        except FileExistsError:
-            continue
+    for as long as the build runs (released by the kernel if the builder is killed).
+
+    It is created and locked under a name no sweep looks at, and only then given its scratch name:
+    another builder's sweep that opened it between its creation and its lock found it unlocked and
+    removed it, and this build's publish then failed ("No such file or directory")."""
+    import tempfile
+
+    fd, hidden = tempfile.mkstemp(prefix=".tmp-", dir=folder)  # prune's scratch rule, should we be killed now
+    try:
+        os.fchmod(fd, 0o644)
         _try_lock(fd)
-        return path, fd
+        for _ in range(8):
+            path = new_name(folder, key) + SCRATCH
+            try:
+                os.link(hidden, path)
+            except FileExistsError:
+                continue
+            except OSError:  # no hard links here: rename, having looked that the name is free
+                if _regular(path) is not None:
+                    continue
+                os.rename(hidden, path)
+            return path, fd
+    except BaseException:
+        os.close(fd)
+        raise
+    finally:
+        if os.path.lexists(hidden):
+            os.unlink(hidden)
+    os.close(fd)
     raise Unusable(f"no free name for a scratch index in {folder}")
 
 

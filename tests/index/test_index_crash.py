@@ -149,6 +149,33 @@ def _writers(root: Path, cache_dir: Path, count: int = 4) -> list[str]:
     return [out for out, _ in outputs]
 
 
+def test_a_sweep_between_a_scratch_files_creation_and_its_lock_leaves_it(tmp_path, monkeypatch):
+    """Another builder sweeps dead scratch files at any moment. One sweep that ran after a scratch
+    file was created and before it was locked removed it, and that build's publish failed ("cannot
+    write the index ... No such file or directory", seen with four builds at once under load)."""
+    folder, key = str(tmp_path), db.key_of("/srv/site", "/srv/site")
+    lock = db._try_lock
+    swept = []
+
+    def another_builder_sweeps_first(fd: int) -> bool:
+        if not swept:  # the worst moment, once: the file is made, not locked yet
+            swept.append(True)
+            monkeypatch.setattr(db, "_try_lock", lock)
+            db.sweep_scratch(folder, key)
+        return lock(fd)
+
+    monkeypatch.setattr(db, "_try_lock", another_builder_sweeps_first)
+    path, fd = db.hold_scratch(folder, key)
+    try:
+        assert swept and os.path.isfile(path)
+        db.sweep_scratch(folder, key)  # and locked from then on, for every sweep
+        assert os.path.isfile(path) and os.listdir(folder) == [os.path.basename(path)]
+    finally:
+        os.close(fd)
+    db.sweep_scratch(folder, key)  # its builder gone: swept
+    assert os.listdir(folder) == []
+
+
 def test_two_writers_build_from_nothing_at_once(site, tmp_path):
     cache_dir = tmp_path / "cache"
     outputs = _writers(site.root, cache_dir)
