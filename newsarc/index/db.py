@@ -407,20 +407,8 @@ def publish(scratch: str, folder: str, key: str) -> str:
     """Give a whole database built in `scratch` a name of its own (never one in use: os.link fails if
     the name is taken, and the name is new anyway); older generations of this key and tag go.
     Returns the name."""
-    for _ in range(8):
-        path = new_name(folder, key)
-        try:
-            os.link(scratch, path)
-        except FileExistsError:
-            continue
-        except OSError:  # no hard links here: rename, having looked that the name is free
-            if _regular(path) is not None:
-                continue
-            os.rename(scratch, path)
-            break
-        os.unlink(scratch)
-        break
-    else:
+    path = _renamed(scratch, lambda: new_name(folder, key))
+    if path is None:
         raise Unusable(f"no free name for the index in {folder}")
     mine = NAME.fullmatch(os.path.basename(path)).group(3)  # type: ignore[union-attr]
     for generation, name in generations(folder, key):
@@ -469,25 +457,37 @@ def hold_scratch(folder: str, key: str) -> tuple[str, int]:
     try:
         os.fchmod(fd, 0o644)
         _try_lock(fd)
-        for _ in range(8):
-            path = new_name(folder, key) + SCRATCH
-            try:
-                os.link(hidden, path)
-            except FileExistsError:
-                continue
-            except OSError:  # no hard links here: rename, having looked that the name is free
-                if _regular(path) is not None:
-                    continue
-                os.rename(hidden, path)
-            return path, fd
+        path = _renamed(hidden, lambda: new_name(folder, key) + SCRATCH)
     except BaseException:
         os.close(fd)
         raise
     finally:
         if os.path.lexists(hidden):
             os.unlink(hidden)
-    os.close(fd)
-    raise Unusable(f"no free name for a scratch index in {folder}")
+    if path is None:
+        os.close(fd)
+        raise Unusable(f"no free name for a scratch index in {folder}")
+    return path, fd
+
+
+def _renamed(source: str, name: Callable[[], str]) -> str | None:
+    """`source` under a new name of its own, `name()` tried until one is free (os.link fails if it is
+    taken; where there are no hard links, rename, having looked that it is free); None when eight
+    were taken."""
+    for _ in range(8):
+        path = name()
+        try:
+            os.link(source, path)
+        except FileExistsError:
+            continue
+        except OSError:
+            if _regular(path) is not None:
+                continue
+            os.rename(source, path)
+            return path
+        os.unlink(source)
+        return path
+    return None
 
 
 def _try_lock(fd: int) -> bool:

@@ -31,8 +31,8 @@ from newsarc.index.cache import no_gc
 from newsarc.archive import Archive, Target, day_spellings, resolve_written
 from newsarc.errors import ExitStatus, NewsarcError
 from newsarc.model import DATE, FRONT_MATTER, RELATED, Event, Link
-from newsarc.reading.limits import max_file_size, over_limit
-from newsarc.reading.parser import DAY_PAGE, CannotStream, read_event, stream_links
+from newsarc.reading.parser import DAY_PAGE, CannotStream, read_event
+from newsarc.features.linkcheck.over_limit import parts_over_limit
 from newsarc.features.suggest import close_names
 
 if TYPE_CHECKING:
@@ -1035,7 +1035,7 @@ class Checker:
         """Check the links of a file over the size limit a part at a time; "" when done, else why not
         (`reason` for a file that is not over the limit)."""
         try:
-            parts = _parts_over_limit(self.site.root, doc.path)
+            parts = parts_over_limit(self.site.root, doc.path)
             if parts is None:
                 return reason
             for part in parts:
@@ -1126,30 +1126,6 @@ _DATES_CHECK = ("date line ", "date mismatch", "front matter date ", "no date")
 _EXTERNAL: list = []  # marker: a link with a scheme, not checked offline
 _RELATED_ROLES = (RELATED, FRONT_MATTER)  # the links --reciprocal expects to be returned
 _FOLDER_MEMO = "links-folders-1"  # bump when check_folders' findings change for the same index
-
-
-def _parts_over_limit(root: Path, path: str) -> Iterator[Event] | None:
-    """A file over the size limit as events holding the links of one part each (parser.stream_links);
-    None when the file is not over the limit. Raises OSError or CannotStream."""
-    file = root / path
-    if not over_limit(os.stat(file).st_size):
-        return None
-    return (Event(path=path, links=part) for part in stream_links(file, path, _part_size(max_file_size())))
-
-
-def streamed(root: Path, unreadable: Iterable[Event]) -> Iterator[Event]:
-    """The parts of the skipped files that are over the size limit (for --dump and --external);
-    those that cannot be streamed are left out: the checker reports them."""
-    for doc in unreadable:
-        try:
-            yield from _parts_over_limit(root, doc.path) or ()
-        except (OSError, CannotStream):
-            continue
-
-
-def _part_size(limit: int) -> int:
-    """How much of a file over the size limit is parsed at a time: a quarter of the limit, at most 1 MB."""
-    return max(4096, min(1 << 20, limit // 4))
 
 
 def _relative_key(source: str, written: str) -> str:

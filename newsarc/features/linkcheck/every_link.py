@@ -33,7 +33,7 @@ _PARALLEL_FILES = 2000  # below this, forking costs more than it saves
 def every_file(archive: Archive, src: Sources, reduce: Callable[[Event], Any], *, over_limit: bool = True) -> Iterator[tuple[str, Any]]:
     """(path, reduce(its event)) for every readable file of `src`, in `order`'s order for the whole
     scope (the order of `src.docs` for PATHS); then, with `over_limit`, for each part of the files
-    over the size limit (links.streamed). `reduce` must return plain values (marshal): it runs in
+    over the size limit (over_limit.streamed). `reduce` must return plain values (marshal): it runs in
     the process that parsed the file, and gets skipped events too (a file gone since the glance)."""
     facts = _glanced(src)
     if facts is None:
@@ -44,7 +44,7 @@ def every_file(archive: Archive, src: Sources, reduce: Callable[[Event], Any], *
         yield from parsed(archive.root, [paths[k] for k in order(facts)], reduce)
         unreadable = sorted(src.unreadable, key=lambda doc: walk_key(doc.path))
     if over_limit:
-        from newsarc.features.linkcheck.checks import streamed
+        from newsarc.features.linkcheck.over_limit import streamed
 
         yield from ((part.path, reduce(part)) for part in streamed(archive.root, unreadable))
 

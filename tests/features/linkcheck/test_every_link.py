@@ -16,7 +16,8 @@ from newsarc.features.linkcheck import external
 from newsarc.features.linkcheck import every_link as linkpass
 from newsarc.features.linkcheck import checks as links
 from newsarc.features.catalog import Catalog
-from newsarc.features.linkcheck.checks import Checker, Columns, Options, Sources, streamed
+from newsarc.features.linkcheck.checks import Checker, Columns, Options, Sources
+from newsarc.features.linkcheck.over_limit import streamed
 from tests.conftest import EXAMPLES
 from tests.features.linkcheck.test_checks import build_fixture
 
