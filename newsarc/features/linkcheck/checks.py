@@ -210,6 +210,9 @@ class Report:
     links: int = 0  # internal links checked
     external: int = 0  # links with a scheme (http:, mailto:...), not checked offline
     strict: bool = False
+    # The files checked, as `sources` found them: --external asks for their URLs next, and finding
+    # them again was a second glance at every file (about 3 s at 100k events with no index).
+    sources: Sources | None = field(default=None, repr=False, compare=False)
 
     @property
     def errors(self) -> int:
@@ -597,8 +600,9 @@ def validate(
     options = options or Options()
     with no_gc():  # columns of 110k files, none in a cycle: collections would walk them again and again (~40 ms)
         src = sources(archive, paths)
-        checker = Checker(archive, src, options, narrow=narrow)
-        return checker.run()
+        report = Checker(archive, src, options, narrow=narrow).run()
+        report.sources = src
+        return report
 
 
 class Checker:

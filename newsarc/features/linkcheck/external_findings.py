@@ -112,7 +112,7 @@ def check(
     cache is saved, and says in `problem` when it could not be."""
     from newsarc.features.linkcheck import every_link as linkpass
 
-    src = links.sources(archive, paths or None)
+    src = report.sources if report.sources is not None else links.sources(archive, paths or None)
     urls = external.gather(linkpass.every_file(archive, src, external.written_urls))
     result = external.check(urls, options, cache=cache, progress=progress)
     if cache is not None:
