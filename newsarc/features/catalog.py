@@ -72,6 +72,7 @@ _BY_ID = "SELECT e.id, f.path, e.day, e.title, e.topics, e.sources, e.noted FROM
 _BATCH = 500  # events made by one query
 _FIRST = 4  # ... and by the first
 _DAYS: dict[int, dt.date] = {}  # ordinal -> date: the events of a day share one
+MOSTLY_CHANGED = 0.5  # link_facts: from this share of files whose stamps changed, validate-links glances instead
 INDEX_FOLDERS = 120  # from this many day folders (four months) a span is read from the index: about where reading
 # the folders and asking the index cost the same at 100k events
 _TOPICS = "topics-1"  # the answer kept for topic_groups (db.keep); bump when group_names answers otherwise
@@ -440,7 +441,9 @@ class Catalog:
         """validate-links' columns of every readable file, from the catalogue's tables: (docs, unreadable,
         facts) as linkfacts.scan gets them by a glance at every file, the files it must read parsed
         (those whose links or date line the links group could not vouch for: link_tables._link_rows).
-        None unless the catalogue is on disk: validate-links builds no index."""
+        None unless the catalogue is on disk (validate-links builds no index), or when most of the files
+        it lists changed stamps since (a fresh clone, a restored CI cache): bringing it up to date would
+        read and hash every file, which costs more than the glance."""
         from newsarc.features.linkcheck.facts import Docs
         from newsarc.reading.parser import read_event
 
@@ -448,6 +451,8 @@ class Catalog:
             self.groups = tuple(dict.fromkeys((*self.groups, LINKS)))
             if not self.on_disk():
                 return None
+            if build.changed_share(self.root, self.scope, cache_dir=self.cache_dir) > MOSTLY_CHANGED:
+                return None  # a fresh clone, a restored cache: bringing the index up to date costs more than a glance
         conn = self.holding(LINKS).conn
         conn.execute("BEGIN")
         try:

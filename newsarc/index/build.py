@@ -170,6 +170,25 @@ def on_disk(root: str | os.PathLike, scope: str | os.PathLike | None = None, gro
         return False
 
 
+def changed_share(root: str | os.PathLike, scope: str | os.PathLike | None = None, *,
+                  cache_dir: str | os.PathLike | None = None, sample: int = 64) -> float:
+    """freshness.changed_share of the index on disk (1.0 when there is none): a command that needs no
+    index asks it before opening one, since bringing an index up to date whose files nearly all
+    changed stamps reads and hashes every file, which costs what reading them without it does."""
+    root, scope = os.fspath(root), os.fspath(scope if scope is not None else root)
+    found = db.locate(_folder(cache_dir), db.key_of(root, scope)).newest
+    if found is None:
+        return 1.0
+    try:
+        conn = sqlite3.connect(f"file:{found}?mode=ro", uri=True)
+        try:
+            return freshness.changed_share(conn, root, sample)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 1.0
+
+
 def _folder(cache_dir: str | os.PathLike | None) -> str:
     return os.path.join(os.fspath(cache_dir) if cache_dir else os.fspath(cache.default_dir()), "index")
 

@@ -173,6 +173,45 @@ def test_validate_links_writes_no_index(builder, cli, tmp_path):
     assert not (tmp_path / "c").exists()
 
 
+def test_a_catalogue_whose_files_all_changed_stamps_is_left_for_a_glance(builder, cli, tmp_path, monkeypatch):
+    """A fresh clone or a restored CI cache: every stamp new, the bytes the same. Bringing the catalogue
+    up to date would read and hash every file, more than a glance at them costs: validate-links glances
+    and leaves the catalogue as it is. With one file edited it reads the catalogue (brought up to date)."""
+    import time
+
+    from newsarc.index import build
+
+    first = builder.event("2019-03-03", "A headline")
+    for day in range(4, 12):
+        builder.event(f"2019-03-{day:02d}", f"Headline {day}", related=[("A headline", first, ["X"])])
+    builder.write("news/2019/03/5/broken.md", event_text("2019-03-05", "Broken") + "\n[gone](/news/2019/03/5/gone.md)\n")
+    builder.write_day_pages()
+    root, cache = builder.root, tmp_path / "c"
+    assert cli("--cache-dir", str(cache), "show", "a-headline", "-a", str(root)).exit_code == 0
+    opened: list[int] = []
+    real = build.open_fresh
+    monkeypatch.setattr(build, "open_fresh", lambda *args, **kwargs: opened.append(1) or real(*args, **kwargs))
+
+    def check() -> tuple:
+        found = cli("--cache-dir", str(cache), "validate-links", "--format", "json", "-a", str(root))
+        plain = cli("--no-cache", "validate-links", "--format", "json", "-a", str(root))
+        assert (found.exit_code, found.stdout) == (plain.exit_code, plain.stdout) and found.exit_code == 1
+        return found.stdout
+
+    edited = root / "news/2019/03/4/headline-4.md"
+    edited.write_text(edited.read_text() + "\nOne more line.\n")
+    check()
+    assert len(opened) == 1  # one file of 20 changed: the catalogue, brought up to date
+    assert build.changed_share(str(root), cache_dir=cache) == 0.0
+    later = time.time() + 60
+    for path in root.rglob("*.md"):
+        os.utime(path, (later, later))
+    opened.clear()
+    check()
+    assert opened == []  # every stamp changed: a glance, the catalogue left as it was
+    assert build.changed_share(str(root), cache_dir=cache) == 1.0
+
+
 def test_odd_files_give_the_same_report_with_and_without_an_index(builder, tmp_path):
     """Files the parser reads (empty, binary, undated, front matter, CRLF, over the size limit) among quiet ones."""
     builder.event("2019-03-03", "A headline")
