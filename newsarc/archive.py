@@ -747,7 +747,12 @@ def parse_files(items: list[tuple[str, str]], progress: Callable[[int, int], Non
         return
     chunks = [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
     done = 0
-    with context.Pool(workers, initializer=_ignore_interrupts) as pool:
+    held = cores.hold_interrupts()  # while the pool forks its workers
+    try:
+        pool = context.Pool(workers, initializer=cores.ignore_interrupts)
+    finally:
+        cores.let_interrupts_in(held)
+    with pool:
         for blob in pool.imap(_event_chunk, chunks):
             done += _CHUNK
             if progress:
@@ -854,15 +859,6 @@ def read_event(file: Path, relpath: str) -> Event:
     from newsarc.reading.parser import read_event as read
 
     return read(file, relpath)
-
-
-def _ignore_interrupts() -> None:
-    """Ctrl-C reaches every process of the group: only the parent answers it (exit 130,
-    then the pool is terminated); a worker dying mid-task printed a traceback and
-    could leave the pool waiting forever."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _fork_context():

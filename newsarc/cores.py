@@ -97,20 +97,40 @@ def start(func: Callable[[Any], Any], parts: Sequence[Any]) -> Pending:
     return Pending(func, parts, children)
 
 
+def hold_interrupts() -> Any:
+    """Ctrl-C held back (blocked) in this thread while it forks: what `let_interrupts_in` restores.
+
+    One that reached a child while Python ran its after-fork hooks was printed as "Exception
+    ignored ... KeyboardInterrupt"; a child inherits the block and lets it in once it is ready
+    (inside `_fork`'s `try`, or ignoring it: `ignore_interrupts`)."""
+    return signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+
+
+def let_interrupts_in(held: Any) -> None:
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def ignore_interrupts() -> None:
+    """A pool worker's start: Ctrl-C reaches every process of the group, and only the parent answers
+    it (exit 130, then its workers are ended); a worker dying mid-task printed a traceback and could
+    leave the pool waiting for ever. One held back while it was forked is dropped here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _fork(work: Callable[[], None], unused: int) -> int:
     """A child that runs `work()` and leaves without cleanup (exit 0 when it returned, 1 when it raised);
-    `unused`: the parent's end of its pipe, closed in the child.
-
-    Ctrl-C is held back across the fork: one that reached the child while Python ran its after-fork
-    hooks was printed as "Exception ignored ... KeyboardInterrupt". Held, it arrives once the child
-    is inside `try`, and ends it quietly (the parent reports the interrupt)."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT}) if hasattr(signal, "pthread_sigmask") else None
+    `unused`: the parent's end of its pipe, closed in the child. Ctrl-C is held back across the fork
+    (`hold_interrupts`): it arrives once the child is inside `try`, and ends it quietly (the parent
+    reports the interrupt)."""
+    held = hold_interrupts()
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            if held is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            let_interrupts_in(held)
             # No collections: one would walk the parent's whole heap, copying every page it touches
             # (seconds, late in a long test session); a child lives for its answers.
             gc.disable()
@@ -119,8 +139,7 @@ def _fork(work: Callable[[], None], unused: int) -> int:
             code = 0
         finally:
             os._exit(code)
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    let_interrupts_in(held)
     return pid
 
 

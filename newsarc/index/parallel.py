@@ -56,8 +56,12 @@ def ordered(work: Callable[[T], Any], tasks: Iterable[T], count: int | None = No
     pool = ProcessPoolExecutor(count, mp_context=context, initializer=_worker_start)
     broken = False
     try:
-        for task in first:
-            pending.append((task, pool.submit(work, task)))
+        held = cores.hold_interrupts()  # the first submit forks the workers (fork context: all at once)
+        try:
+            for task in first:
+                pending.append((task, pool.submit(work, task)))
+        finally:
+            cores.let_interrupts_in(held)
         while pending:
             task, future = pending.popleft()
             if broken:
@@ -84,12 +88,12 @@ def ordered(work: Callable[[T], Any], tasks: Iterable[T], count: int | None = No
 
 
 def _worker_start() -> None:
-    """Ctrl-C reaches every process of the group: only the parent answers it. A worker whose parent
-    is killed (kill -9 mid-build) ends too, rather than wait for tasks for ever (Linux)."""
+    """Ctrl-C is the parent's to answer (cores.ignore_interrupts). A worker whose parent is killed
+    (kill -9 mid-build) ends too, rather than wait for tasks for ever (Linux)."""
     import signal
     import sys
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cores.ignore_interrupts()
     if sys.platform.startswith("linux"):
         try:
             import ctypes
