@@ -66,8 +66,7 @@ def open_catalog(archive: Path | None, root: Path | None, more: tuple[str, ...] 
 
     chosen = settings.current()
     site = Archive.open(archive, root, cache_dir=chosen.cache_dir, use_cache=chosen.use_cache, text=text)
-    site.progress = for_terminal()
-    site.notice = say
+    site.progress = for_terminal()  # a short span's day folders are parsed by the archive itself
     catalog = Catalog(site, cache_dir=site.cache_dir, use_cache=site.use_cache, more=more)
     catalog.progress, catalog.notice = site.progress, say
     return catalog
