@@ -10,6 +10,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 # Link roles: where in a file a link was written. Validation and rendering
@@ -189,3 +190,11 @@ def anchor(text: str) -> str:
     """GitHub's heading anchor: what `#fragment` links name."""
     kept = re.sub(r"[^\w\- ]", "", text.strip().lower())
     return kept.replace(" ", "-")
+
+
+def pick(events: Sequence[Event], positions: Sequence[int]) -> Sequence[Event]:
+    """The events at `positions`, in that order. A view that can take a subset (the catalogue's
+    Events) gives a view again, its events made together when read, not one query each; a list
+    gives a list."""
+    subset = getattr(events, "subset", None)
+    return subset(positions) if subset is not None else [events[k] for k in positions]

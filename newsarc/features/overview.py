@@ -17,7 +17,7 @@ from newsarc.archive import Archive, sort_key
 from newsarc.reading.topic_names import compact, fold, group_names  # noqa: F401  (fold is part of this module's API)
 from newsarc.reading.dates import DateSpan
 from newsarc.errors import AmbiguousTopic, NewsarcError, TopicNotFound
-from newsarc.model import Event
+from newsarc.model import Event, pick
 
 SORTS = ("count", "name", "first", "last")
 DEFAULT_GAP = 30  # days: about a month without news is worth marking
@@ -64,8 +64,7 @@ def group_topics(events: Sequence[Event]) -> dict[str, Topic]:
 def _topics(groups: dict[str, tuple[list[str], Sequence[int]]], events: Sequence[Event]) -> dict[str, Topic]:
     """Topics of topic_names.group_names' groups. Over the catalogue's view a topic's events are made only
     when asked for: `topics` makes two per topic (its first and last dates), `timeline` one topic's."""
-    pick = getattr(events, "subset", None) or (lambda ks: [events[k] for k in ks])
-    return {key: Topic(ranked[0], key, pick(positions), ranked) for key, (ranked, positions) in groups.items()}
+    return {key: Topic(ranked[0], key, pick(events, positions), ranked) for key, (ranked, positions) in groups.items()}
 
 
 def all_topics(archive: Archive) -> dict[str, Topic]:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from newsarc.archive import Archive, day_spellings
 from newsarc.reading.dates import DateSpan, date_from_path
 from newsarc.reading.topic_names import topic_key
-from newsarc.model import BODY, Event
+from newsarc.model import BODY, Event, pick
 from newsarc.model import Related as RelatedEntry
 
 LINKS, BACKLINKS, TOPICS, TEXT = "links", "backlinks", "topics", "text"
@@ -193,8 +193,7 @@ class TopicModel:
                 shared.setdefault(other, []).append(own[key])
         found = {}
         positions = list(dots)
-        subset = getattr(self.events, "subset", None)  # made together, not one query or decode each
-        others = subset(positions) if subset is not None else [self.events[k] for k in positions]
+        others = pick(self.events, positions)
         for position, other in zip(positions, others):
             dot = dots[position]
             if other.path == event.path:

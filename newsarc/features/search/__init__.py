@@ -27,7 +27,7 @@ from newsarc.archive import Archive
 from newsarc.features.search import files as filesearch
 from newsarc.features.search.patterns import LineMatch, Matcher
 from newsarc.index import db
-from newsarc.model import Event
+from newsarc.model import Event, pick
 from newsarc.reading.dates import DateSpan
 from newsarc.reading.event_text import DEFAULT_FIELDS, Field, event_fields, event_text, read_raw
 from newsarc.reading.topic_names import fold, with_topics
@@ -164,7 +164,7 @@ def search(archive: Archive, query: Query) -> Result:
     paths = _paths(events)
     if query.sort == "path":
         order = sorted(range(len(paths)), key=paths.__getitem__)
-        events, paths = _subset(events, order), [paths[k] for k in order]
+        events, paths = pick(events, order), [paths[k] for k in order]
     lengths: list[int] = []
     measured = None  # the chosen events' term frequencies and lengths, for relevance
     if query.sort == "relevance" and not query.invert:
@@ -220,15 +220,10 @@ def _found(
 
 
 def _events_at(events: Sequence[Event], positions: Sequence[int]) -> Iterator[Event]:
-    """The events at these positions; from the catalogue's view, made a batch at a time."""
-    if hasattr(events, "subset"):
-        return iter(events.subset(positions))
-    return (events[k] for k in positions)
-
-
-def _subset(events: Sequence[Event], positions: Sequence[int]) -> Sequence[Event]:
-    subset = getattr(events, "subset", None)  # a view stays a view: no event made
-    return subset(positions) if subset is not None else [events[k] for k in positions]
+    """The events at these positions, made as they are read: the catalogue's view makes them a batch
+    at a time (model.pick); another sequence (the files a search read) makes each on access, and
+    none is kept."""
+    return iter(pick(events, positions)) if hasattr(events, "subset") else (events[k] for k in positions)
 
 
 def _paths(events: Sequence[Event]) -> list[str]:
