@@ -213,3 +213,12 @@ def permissions_apply(tmp_path):
                 path = Path(folder, name)
                 if not path.is_symlink():
                     path.chmod(0o755 if name in dirs else 0o644)
+
+
+def ctrl_c_as_a_terminal_sends_it() -> None:
+    """A child's preexec_fn: Ctrl-C at its default. A suite started in the background by a shell
+    without job control has SIGINT ignored, which every child inherits, and a Python started so
+    ignores Ctrl-C: the tests that send one would fail for the way the suite was started."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

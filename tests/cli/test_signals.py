@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES, generated_archive
+from tests.conftest import EXAMPLES, ctrl_c_as_a_terminal_sends_it, generated_archive
 
 COMMANDS = ["show", "list-by-date", "search", "related", "validate-links", "topics", "timeline", "stats"]
 ESCAPE = re.compile(r"\x1b")
@@ -145,7 +145,7 @@ def test_ctrl_c_exits_130_without_a_traceback(big, command):
     if command == "list-by-date":
         args[args.index("2024")] = "1990..2030"  # every day folder: enough files for the pool
     process = subprocess.Popen(args, env=big[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True)  # fmt: skip
+                               start_new_session=True, preexec_fn=ctrl_c_as_a_terminal_sends_it)  # fmt: skip
     try:
         while process.poll() is None and not _at_work(process.pid, root):
             time.sleep(0.001)

@@ -36,6 +36,7 @@ from newsarc.features.linkcheck.external import (
     parse_retry_after,
 )
 from newsarc.features.linkcheck.url_cache import LinkCache, parse_age
+from tests.conftest import ctrl_c_as_a_terminal_sends_it
 
 FAST = dict(timeout=2.0, retries=2, backoff=0.01, max_retry_wait=0.05)
 
@@ -560,7 +561,8 @@ def test_ctrl_c_returns_what_was_checked(server):
     import sys
 
     urls = [server.url(f"/slow/0.2?n={i}") for i in range(30)]
-    child = subprocess.Popen([sys.executable, "-c", SCRIPT, *urls], stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", SCRIPT, *urls], stdout=subprocess.PIPE, text=True,
+                             preexec_fn=ctrl_c_as_a_terminal_sends_it)
     try:
         deadline = time.monotonic() + 30
         while len(server.log) < 3 and time.monotonic() < deadline:
@@ -714,7 +716,7 @@ def test_cli_ctrl_c_prints_what_was_checked_and_exits_130(builder, server, tmp_p
     env = {**os.environ, "COLUMNS": "100"}
     env.pop("NEWSARC_ARCHIVE", None)
     child = subprocess.Popen([sys.executable, "-m", "newsarc", *args], env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ctrl_c_as_a_terminal_sends_it)  # fmt: skip
     try:
         deadline = time.monotonic() + 30
         while len(server.requests()) < 4 and time.monotonic() < deadline:
